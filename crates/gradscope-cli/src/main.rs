@@ -1,0 +1,41 @@
+//! The `gradscope` command: build, train and diagnose neural networks from the terminal.
+
+mod commands;
+mod output;
+mod plot;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// gradscope: see where the gradient dies or blows up, why, and what fixes it.
+///
+/// Every command writes plain results to stdout (table, CSV or JSON) and errors to stderr,
+/// exiting non-zero on any error.
+#[derive(Parser, Debug)]
+#[command(name = "gradscope", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// The activation catalogue: computed properties (range, f(0), max |f'|, saturation,
+    /// Gaussian moments, init gain), plots of f and f', and point evaluation.
+    Activations(commands::activations::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Activations(args) => commands::activations::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

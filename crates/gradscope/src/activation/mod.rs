@@ -1,0 +1,240 @@
+//! The activation catalogue.
+//!
+//! Every activation has a forward f(x) and an exact, hand-derived derivative f'(x) (no
+//! autodiff, no finite differences), a scalar API ([`Activation::f`], [`Activation::df`]) and
+//! a tensor API ([`ActivationFn`]: forward, and backward as grad_in = grad_out ⊙ f'(z), or the
+//! exact Jacobian-vector product for the row-wise softmax and log-softmax).
+//!
+//! Each has a text form used by configs and the CLI (`tanh`, `leaky_relu(0.01)`,
+//! `elu(alpha=1.0)`, `improved_sigmoid(alpha=2, beta=0.1)`); see [`spec`].
+//!
+//! Derivatives at kinks follow PyTorch: ReLU'(0) = 0, LeakyReLU'(0) = slope, ELU'(0) = α,
+//! hard-tanh and hard-sigmoid have derivative 0 at their corners.
+
+pub mod properties;
+pub mod relu;
+pub mod sigmoid;
+pub mod smooth;
+pub mod softmax;
+pub mod spec;
+pub mod tanh;
+mod tensor_fn;
+
+pub use properties::{properties, Properties};
+pub use tensor_fn::ActivationFn;
+
+use crate::float::Float;
+
+/// One activation function with its parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation {
+    /// f(x) = x.
+    Identity,
+    /// f(x) = σ(x) = 1/(1 + e⁻ˣ); range (0, 1); f' = σ(1 − σ) ≤ 1/4.
+    Sigmoid,
+    /// f(x) = tanh x; range (−1, 1); f' = 1 − tanh² ≤ 1.
+    Tanh,
+    /// Row-wise softmax yᵢ = e^(xᵢ)/Σⱼe^(xⱼ); scalar view σ(x) (see [`softmax`]).
+    Softmax,
+    /// Row-wise log-softmax yᵢ = xᵢ − ln Σⱼe^(xⱼ); scalar view ln σ(x).
+    LogSoftmax,
+    /// f(x) = max(x, 0).
+    Relu,
+    /// f(x) = x for x > 0, slope·x otherwise.
+    LeakyRelu {
+        /// Negative-side slope (PyTorch's `negative_slope`, default 0.01).
+        slope: f64,
+    },
+    /// Leaky ReLU whose slope a is learned (one, or one per channel = column).
+    Prelu {
+        /// Initial slope (PyTorch default 0.25).
+        init: f64,
+        /// Number of learned slopes: 1 (shared) or the number of channels.
+        channels: usize,
+    },
+    /// Leaky ReLU whose slope is drawn from U(lower, upper) per element in training and is
+    /// (lower + upper)/2 in evaluation.
+    Rrelu {
+        /// Lower bound of the slope (default 1/8).
+        lower: f64,
+        /// Upper bound of the slope (default 1/3).
+        upper: f64,
+    },
+    /// f(x) = x for x > 0, α(eˣ − 1) otherwise.
+    Elu {
+        /// Saturation value −α for x → −∞ (default 1).
+        alpha: f64,
+    },
+    /// f(x) = λ·ELU_α(x), λ ≈ 1.0507, α ≈ 1.6733 (self-normalizing).
+    Selu,
+    /// f(x) = x σ(βx).
+    Swish {
+        /// Sharpness β (default 1; β → ∞ gives ReLU).
+        beta: f64,
+    },
+    /// f(x) = x σ(x) (Swish with β = 1).
+    Silu,
+    /// f(x) = x Φ(x) (exact, erf form).
+    Gelu,
+    /// f(x) = ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
+    GeluTanh,
+    /// f(x) = ln(1 + e^(βx))/β, linear where βx > threshold.
+    Softplus {
+        /// Sharpness β (default 1).
+        beta: f64,
+        /// Above βx > threshold the function is taken as linear (default 20, as PyTorch).
+        threshold: f64,
+    },
+    /// f(x) = x/(1 + |x|).
+    Softsign,
+    /// f(x) = x tanh(softplus(x)).
+    Mish,
+    /// f(x) = clamp(x/6 + 1/2, 0, 1).
+    HardSigmoid,
+    /// f(x) = clamp(x, min, max).
+    HardTanh {
+        /// Lower clamp (default −1).
+        min: f64,
+        /// Upper clamp (default 1).
+        max: f64,
+    },
+    /// The seeds' improved sigmoid f(x) = σ(αx) + βx.
+    ImprovedSigmoid {
+        /// Steepness α (default 2).
+        alpha: f64,
+        /// Linear term β (default 0.1).
+        beta: f64,
+    },
+}
+
+impl Activation {
+    /// Every activation in the catalogue with its default parameters, in display order.
+    pub fn catalogue() -> Vec<Activation> {
+        spec::SPECS.iter().map(|s| s.default).collect()
+    }
+
+    /// The base name of the text form (`"leaky_relu"`).
+    pub fn name(&self) -> &'static str {
+        spec::spec_of(self).name
+    }
+
+    /// True for the row-wise activations (softmax, log-softmax), whose output element depends
+    /// on the whole row.
+    pub fn is_rowwise(&self) -> bool {
+        matches!(self, Activation::Softmax | Activation::LogSoftmax)
+    }
+
+    /// The negative-side slope used in evaluation by the leaky family (PReLU: its initial
+    /// slope; RReLU: (lower + upper)/2).
+    pub fn eval_slope(&self) -> Option<f64> {
+        match *self {
+            Activation::LeakyRelu { slope } => Some(slope),
+            Activation::Prelu { init, .. } => Some(init),
+            Activation::Rrelu { lower, upper } => Some(0.5 * (lower + upper)),
+            _ => None,
+        }
+    }
+
+    /// Points where f or f' is not smooth (used to split quadrature panels).
+    pub fn kinks(&self) -> Vec<f64> {
+        match *self {
+            Activation::Relu
+            | Activation::LeakyRelu { .. }
+            | Activation::Prelu { .. }
+            | Activation::Rrelu { .. }
+            | Activation::Elu { .. }
+            | Activation::Selu => vec![0.0],
+            Activation::HardSigmoid => vec![-3.0, 3.0],
+            Activation::HardTanh { min, max } => vec![min, max],
+            Activation::Softplus { beta, threshold } => vec![threshold / beta],
+            _ => vec![],
+        }
+    }
+
+    /// f(x) (scalar; the leaky family uses [`Activation::eval_slope`]; softmax and
+    /// log-softmax use their two-logit scalar view).
+    #[inline]
+    pub fn f<T: Float>(&self, x: T) -> T {
+        use Activation::*;
+        let p = T::from_f64;
+        match *self {
+            Identity => x,
+            Sigmoid => sigmoid::sigmoid(x),
+            Tanh => tanh::tanh(x),
+            Softmax => softmax::softmax_scalar(x),
+            LogSoftmax => softmax::log_softmax_scalar(x),
+            Relu => relu::relu(x),
+            LeakyRelu { .. } | Prelu { .. } | Rrelu { .. } => {
+                relu::leaky_relu(x, p(self.eval_slope().unwrap_or(0.0)))
+            }
+            Elu { alpha } => relu::elu(x, p(alpha)),
+            Selu => relu::selu(x),
+            Swish { beta } => sigmoid::swish(x, p(beta)),
+            Silu => sigmoid::swish(x, T::ONE),
+            Gelu => smooth::gelu(x),
+            GeluTanh => smooth::gelu_tanh(x),
+            Softplus { beta, threshold } => smooth::softplus(x, p(beta), p(threshold)),
+            Softsign => tanh::softsign(x),
+            Mish => smooth::mish(x),
+            HardSigmoid => sigmoid::hard_sigmoid(x),
+            HardTanh { min, max } => tanh::hard_tanh(x, p(min), p(max)),
+            ImprovedSigmoid { alpha, beta } => sigmoid::improved_sigmoid(x, p(alpha), p(beta)),
+        }
+    }
+
+    /// f'(x), the exact derivative of [`Activation::f`] (PyTorch's value at kinks).
+    #[inline]
+    pub fn df<T: Float>(&self, x: T) -> T {
+        use Activation::*;
+        let p = T::from_f64;
+        match *self {
+            Identity => T::ONE,
+            Sigmoid => sigmoid::sigmoid_grad(x),
+            Tanh => tanh::tanh_grad(x),
+            Softmax => softmax::softmax_scalar_grad(x),
+            LogSoftmax => softmax::log_softmax_scalar_grad(x),
+            Relu => relu::relu_grad(x),
+            LeakyRelu { .. } | Prelu { .. } | Rrelu { .. } => {
+                relu::leaky_relu_grad(x, p(self.eval_slope().unwrap_or(0.0)))
+            }
+            Elu { alpha } => relu::elu_grad(x, p(alpha)),
+            Selu => relu::selu_grad(x),
+            Swish { beta } => sigmoid::swish_grad(x, p(beta)),
+            Silu => sigmoid::swish_grad(x, T::ONE),
+            Gelu => smooth::gelu_grad(x),
+            GeluTanh => smooth::gelu_tanh_grad(x),
+            Softplus { beta, threshold } => smooth::softplus_grad(x, p(beta), p(threshold)),
+            Softsign => tanh::softsign_grad(x),
+            Mish => smooth::mish_grad(x),
+            HardSigmoid => sigmoid::hard_sigmoid_grad(x),
+            HardTanh { min, max } => tanh::hard_tanh_grad(x, p(min), p(max)),
+            ImprovedSigmoid { alpha, beta } => sigmoid::improved_sigmoid_grad(x, p(alpha), p(beta)),
+        }
+    }
+}
+
+impl std::fmt::Display for Activation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&spec::to_text(self))
+    }
+}
+
+impl std::str::FromStr for Activation {
+    type Err = crate::error::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        spec::parse(s)
+    }
+}
+
+impl serde::Serialize for Activation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Activation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}

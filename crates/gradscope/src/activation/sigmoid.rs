@@ -1,0 +1,70 @@
+//! The logistic family: sigmoid, hard-sigmoid, the seeds' improved sigmoid, Swish/SiLU.
+
+use crate::float::Float;
+
+/// σ(x) = 1 / (1 + e⁻ˣ), computed as 1/(1+e) for x ≥ 0 and e/(1+e) for x < 0 with
+/// e = e^(−|x|), so neither branch overflows nor loses relative precision in the tails.
+#[inline(always)]
+pub fn sigmoid<T: Float>(x: T) -> T {
+    let e = (-x.abs()).exp();
+    let d = T::ONE + e;
+    if x >= T::ZERO {
+        T::ONE / d
+    } else {
+        e / d
+    }
+}
+
+/// σ'(x) = σ(x)(1 − σ(x)) = e / (1 + e)² with e = e^(−|x|) (even in x, no cancellation).
+/// Its maximum is σ'(0) = 1/4.
+#[inline(always)]
+pub fn sigmoid_grad<T: Float>(x: T) -> T {
+    let e = (-x.abs()).exp();
+    let d = T::ONE + e;
+    e / (d * d)
+}
+
+/// Hard sigmoid (PyTorch `Hardsigmoid`): clamp(x/6 + 1/2, 0, 1).
+#[inline(always)]
+pub fn hard_sigmoid<T: Float>(x: T) -> T {
+    (x / T::from_f64(6.0) + T::from_f64(0.5))
+        .max(T::ZERO)
+        .min(T::ONE)
+}
+
+/// Hard sigmoid derivative: 1/6 on the open interval (−3, 3), 0 elsewhere (0 at ±3, as
+/// PyTorch).
+#[inline(always)]
+pub fn hard_sigmoid_grad<T: Float>(x: T) -> T {
+    let three = T::from_f64(3.0);
+    if x > -three && x < three {
+        T::ONE / T::from_f64(6.0)
+    } else {
+        T::ZERO
+    }
+}
+
+/// The seeds' improved sigmoid: f(x) = σ(αx) + βx. With β > 0 it is unbounded in both
+/// directions (range (−∞, ∞)), whatever the seed's table says.
+#[inline(always)]
+pub fn improved_sigmoid<T: Float>(x: T, alpha: T, beta: T) -> T {
+    sigmoid(alpha * x) + beta * x
+}
+
+/// f'(x) = α σ(αx)(1 − σ(αx)) + β: never below β, so it does not saturate when β > 0.
+#[inline(always)]
+pub fn improved_sigmoid_grad<T: Float>(x: T, alpha: T, beta: T) -> T {
+    alpha * sigmoid_grad(alpha * x) + beta
+}
+
+/// Swish: f(x) = x σ(βx) (SiLU is β = 1).
+#[inline(always)]
+pub fn swish<T: Float>(x: T, beta: T) -> T {
+    x * sigmoid(beta * x)
+}
+
+/// Swish derivative: σ(βx) + βx σ(βx)(1 − σ(βx)).
+#[inline(always)]
+pub fn swish_grad<T: Float>(x: T, beta: T) -> T {
+    sigmoid(beta * x) + beta * x * sigmoid_grad(beta * x)
+}

@@ -1,0 +1,459 @@
+//! The text form of an activation: `name` or `name(p1, p2)` or `name(key=value, ...)`.
+//!
+//! Names are case-insensitive and `-` may stand for `_`. Positional values fill parameters in
+//! the order listed by [`SPECS`]; omitted parameters take their defaults. An unknown name or
+//! parameter, a value that is not a finite number, or a value out of range is an
+//! [`Error::Activation`] whose message lists what is valid.
+
+use super::Activation;
+use crate::error::{Error, Result};
+
+/// One parameter of an activation.
+#[derive(Debug)]
+pub struct ParamSpec {
+    /// Parameter name in the text form.
+    pub name: &'static str,
+    /// Default value.
+    pub default: f64,
+    /// What it means.
+    pub doc: &'static str,
+}
+
+/// One entry of the catalogue: name, aliases, parameters, default value and formula.
+#[derive(Debug)]
+pub struct ActivationSpec {
+    /// Canonical name.
+    pub name: &'static str,
+    /// Other accepted spellings.
+    pub aliases: &'static [&'static str],
+    /// Parameters in positional order.
+    pub params: &'static [ParamSpec],
+    /// The activation with default parameters.
+    pub default: Activation,
+    /// The formula, in plain text.
+    pub formula: &'static str,
+}
+
+const fn p(name: &'static str, default: f64, doc: &'static str) -> ParamSpec {
+    ParamSpec { name, default, doc }
+}
+
+/// The catalogue, in display order.
+pub static SPECS: &[ActivationSpec] = &[
+    ActivationSpec {
+        name: "sigmoid",
+        aliases: &["logistic"],
+        params: &[],
+        default: Activation::Sigmoid,
+        formula: "1/(1+e^-x)",
+    },
+    ActivationSpec {
+        name: "improved_sigmoid",
+        aliases: &[],
+        params: &[
+            p("alpha", 2.0, "steepness of the sigmoid term"),
+            p("beta", 0.1, "slope of the linear term"),
+        ],
+        default: Activation::ImprovedSigmoid {
+            alpha: 2.0,
+            beta: 0.1,
+        },
+        formula: "sigmoid(alpha*x) + beta*x",
+    },
+    ActivationSpec {
+        name: "tanh",
+        aliases: &[],
+        params: &[],
+        default: Activation::Tanh,
+        formula: "(e^x-e^-x)/(e^x+e^-x)",
+    },
+    ActivationSpec {
+        name: "softmax",
+        aliases: &[],
+        params: &[],
+        default: Activation::Softmax,
+        formula: "e^x_i/sum_j e^x_j (row-wise; scalar view softmax([x,0])_0)",
+    },
+    ActivationSpec {
+        name: "log_softmax",
+        aliases: &["logsoftmax"],
+        params: &[],
+        default: Activation::LogSoftmax,
+        formula: "x_i - ln sum_j e^x_j (row-wise; scalar view at [x,0])",
+    },
+    ActivationSpec {
+        name: "relu",
+        aliases: &[],
+        params: &[],
+        default: Activation::Relu,
+        formula: "max(x, 0)",
+    },
+    ActivationSpec {
+        name: "leaky_relu",
+        aliases: &["leakyrelu"],
+        params: &[p("slope", 0.01, "slope for x <= 0")],
+        default: Activation::LeakyRelu { slope: 0.01 },
+        formula: "x if x>0 else slope*x",
+    },
+    ActivationSpec {
+        name: "prelu",
+        aliases: &[],
+        params: &[
+            p("init", 0.25, "initial learned slope for x <= 0"),
+            p(
+                "channels",
+                1.0,
+                "number of learned slopes (1 or one per column)",
+            ),
+        ],
+        default: Activation::Prelu {
+            init: 0.25,
+            channels: 1,
+        },
+        formula: "x if x>0 else a*x, a learned",
+    },
+    ActivationSpec {
+        name: "rrelu",
+        aliases: &[],
+        params: &[
+            p("lower", 0.125, "lower bound of the random slope"),
+            p("upper", 1.0 / 3.0, "upper bound of the random slope"),
+        ],
+        default: Activation::Rrelu {
+            lower: 0.125,
+            upper: 1.0 / 3.0,
+        },
+        formula: "x if x>0 else a*x, a~U(lower,upper) in training, (lower+upper)/2 in eval",
+    },
+    ActivationSpec {
+        name: "elu",
+        aliases: &[],
+        params: &[p("alpha", 1.0, "value approached as x -> -inf is -alpha")],
+        default: Activation::Elu { alpha: 1.0 },
+        formula: "x if x>0 else alpha*(e^x-1)",
+    },
+    ActivationSpec {
+        name: "selu",
+        aliases: &[],
+        params: &[],
+        default: Activation::Selu,
+        formula: "1.0507*(x if x>0 else 1.6733*(e^x-1))",
+    },
+    ActivationSpec {
+        name: "swish",
+        aliases: &[],
+        params: &[p("beta", 1.0, "sharpness (large beta approaches relu)")],
+        default: Activation::Swish { beta: 1.0 },
+        formula: "x*sigmoid(beta*x)",
+    },
+    ActivationSpec {
+        name: "silu",
+        aliases: &[],
+        params: &[],
+        default: Activation::Silu,
+        formula: "x*sigmoid(x)",
+    },
+    ActivationSpec {
+        name: "gelu",
+        aliases: &[],
+        params: &[],
+        default: Activation::Gelu,
+        formula: "x*Phi(x)",
+    },
+    ActivationSpec {
+        name: "gelu_tanh",
+        aliases: &[],
+        params: &[],
+        default: Activation::GeluTanh,
+        formula: "0.5x(1+tanh(sqrt(2/pi)(x+0.044715x^3)))",
+    },
+    ActivationSpec {
+        name: "softplus",
+        aliases: &[],
+        params: &[
+            p("beta", 1.0, "sharpness"),
+            p("threshold", 20.0, "linear above beta*x > threshold"),
+        ],
+        default: Activation::Softplus {
+            beta: 1.0,
+            threshold: 20.0,
+        },
+        formula: "ln(1+e^(beta*x))/beta",
+    },
+    ActivationSpec {
+        name: "softsign",
+        aliases: &[],
+        params: &[],
+        default: Activation::Softsign,
+        formula: "x/(1+|x|)",
+    },
+    ActivationSpec {
+        name: "mish",
+        aliases: &[],
+        params: &[],
+        default: Activation::Mish,
+        formula: "x*tanh(softplus(x))",
+    },
+    ActivationSpec {
+        name: "hard_sigmoid",
+        aliases: &["hardsigmoid"],
+        params: &[],
+        default: Activation::HardSigmoid,
+        formula: "clamp(x/6+1/2, 0, 1)",
+    },
+    ActivationSpec {
+        name: "hard_tanh",
+        aliases: &["hardtanh"],
+        params: &[p("min", -1.0, "lower clamp"), p("max", 1.0, "upper clamp")],
+        default: Activation::HardTanh {
+            min: -1.0,
+            max: 1.0,
+        },
+        formula: "clamp(x, min, max)",
+    },
+    ActivationSpec {
+        name: "identity",
+        aliases: &["linear", "none"],
+        params: &[],
+        default: Activation::Identity,
+        formula: "x",
+    },
+];
+
+/// The catalogue entry of an activation.
+pub fn spec_of(act: &Activation) -> &'static ActivationSpec {
+    SPECS
+        .iter()
+        .find(|s| std::mem::discriminant(&s.default) == std::mem::discriminant(act))
+        .expect("every Activation variant has a spec")
+}
+
+/// The parameter values of an activation, in positional order.
+pub fn param_values(act: &Activation) -> Vec<f64> {
+    use Activation::*;
+    match *act {
+        LeakyRelu { slope } => vec![slope],
+        Prelu { init, channels } => vec![init, channels as f64],
+        Rrelu { lower, upper } => vec![lower, upper],
+        Elu { alpha } => vec![alpha],
+        Swish { beta } => vec![beta],
+        Softplus { beta, threshold } => vec![beta, threshold],
+        HardTanh { min, max } => vec![min, max],
+        ImprovedSigmoid { alpha, beta } => vec![alpha, beta],
+        _ => vec![],
+    }
+}
+
+/// Canonical text form: `name` or `name(key=value, ...)`.
+pub fn to_text(act: &Activation) -> String {
+    let spec = spec_of(act);
+    let values = param_values(act);
+    if values.is_empty() {
+        return spec.name.to_string();
+    }
+    let args: Vec<String> = spec
+        .params
+        .iter()
+        .zip(&values)
+        .map(|(p, v)| format!("{}={}", p.name, v))
+        .collect();
+    format!("{}({})", spec.name, args.join(", "))
+}
+
+/// A one-line list of every valid name with its parameters and defaults.
+pub fn valid_names() -> String {
+    SPECS
+        .iter()
+        .map(|s| {
+            if s.params.is_empty() {
+                s.name.to_string()
+            } else {
+                let ps: Vec<String> = s
+                    .params
+                    .iter()
+                    .map(|p| format!("{}={}", p.name, p.default))
+                    .collect();
+                format!("{}({})", s.name, ps.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn normalize(name: &str) -> String {
+    name.trim().to_ascii_lowercase().replace('-', "_")
+}
+
+fn find_spec(name: &str) -> Option<&'static ActivationSpec> {
+    let n = normalize(name);
+    SPECS
+        .iter()
+        .find(|s| s.name == n || s.aliases.contains(&n.as_str()))
+}
+
+/// Parses the text form of an activation.
+pub fn parse(text: &str) -> Result<Activation> {
+    let text = text.trim();
+    let (name, args) = match text.find('(') {
+        Some(open) => {
+            let Some(inner) = text[open + 1..].strip_suffix(')') else {
+                return Err(Error::Activation(format!(
+                    "activation `{text}`: missing closing `)`"
+                )));
+            };
+            (&text[..open], Some(inner))
+        }
+        None => (text, None),
+    };
+    if name.trim().is_empty() {
+        return Err(Error::Activation(format!(
+            "empty activation name; valid activations: {}",
+            valid_names()
+        )));
+    }
+    let spec = find_spec(name).ok_or_else(|| {
+        Error::Activation(format!(
+            "unknown activation `{}`; valid activations: {}",
+            name.trim(),
+            valid_names()
+        ))
+    })?;
+    let mut values: Vec<Option<f64>> = vec![None; spec.params.len()];
+    let valid_params = || {
+        if spec.params.is_empty() {
+            "it takes no parameters".to_string()
+        } else {
+            let ps: Vec<String> = spec
+                .params
+                .iter()
+                .map(|p| format!("{} (default {}: {})", p.name, p.default, p.doc))
+                .collect();
+            format!("valid parameters: {}", ps.join(", "))
+        }
+    };
+    if let Some(args) = args.filter(|a| !a.trim().is_empty()) {
+        let mut seen_named = false;
+        for (i, arg) in args.split(',').enumerate() {
+            let arg = arg.trim();
+            let (slot, raw) = match arg.split_once('=') {
+                Some((k, v)) => {
+                    seen_named = true;
+                    let k = normalize(k);
+                    let slot = spec
+                        .params
+                        .iter()
+                        .position(|p| p.name == k)
+                        .ok_or_else(|| {
+                            Error::Activation(format!(
+                                "activation `{}`: unknown parameter `{k}`; {}",
+                                spec.name,
+                                valid_params()
+                            ))
+                        })?;
+                    (slot, v.trim())
+                }
+                None => {
+                    if seen_named {
+                        return Err(Error::Activation(format!(
+                            "activation `{}`: positional value `{arg}` after a named one",
+                            spec.name
+                        )));
+                    }
+                    if i >= spec.params.len() {
+                        return Err(Error::Activation(format!(
+                            "activation `{}`: too many values ({} given); {}",
+                            spec.name,
+                            args.split(',').count(),
+                            valid_params()
+                        )));
+                    }
+                    (i, arg)
+                }
+            };
+            let value: f64 = raw
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite())
+                .ok_or_else(|| {
+                    Error::Activation(format!(
+                        "activation `{}`: parameter `{}` = `{raw}` is not a finite number",
+                        spec.name, spec.params[slot].name
+                    ))
+                })?;
+            if values[slot].replace(value).is_some() {
+                return Err(Error::Activation(format!(
+                    "activation `{}`: parameter `{}` given twice",
+                    spec.name, spec.params[slot].name
+                )));
+            }
+        }
+    }
+    let v: Vec<f64> = values
+        .iter()
+        .zip(spec.params)
+        .map(|(v, p)| v.unwrap_or(p.default))
+        .collect();
+    build(spec, &v)
+}
+
+fn build(spec: &ActivationSpec, v: &[f64]) -> Result<Activation> {
+    let bad = |msg: String| {
+        Err(Error::Activation(format!(
+            "activation `{}`: {msg}",
+            spec.name
+        )))
+    };
+    use Activation::*;
+    let act = match spec.default {
+        LeakyRelu { .. } => LeakyRelu { slope: v[0] },
+        Prelu { .. } => {
+            if v[1] < 1.0 || v[1].fract() != 0.0 {
+                return bad(format!("channels = {} must be a whole number >= 1", v[1]));
+            }
+            Prelu {
+                init: v[0],
+                channels: v[1] as usize,
+            }
+        }
+        Rrelu { .. } => {
+            if v[0] > v[1] {
+                return bad(format!("lower = {} must not exceed upper = {}", v[0], v[1]));
+            }
+            Rrelu {
+                lower: v[0],
+                upper: v[1],
+            }
+        }
+        Elu { .. } => {
+            if v[0] < 0.0 {
+                return bad(format!("alpha = {} must be >= 0", v[0]));
+            }
+            Elu { alpha: v[0] }
+        }
+        Swish { .. } => Swish { beta: v[0] },
+        Softplus { .. } => {
+            if v[0] <= 0.0 {
+                return bad(format!("beta = {} must be > 0", v[0]));
+            }
+            Softplus {
+                beta: v[0],
+                threshold: v[1],
+            }
+        }
+        HardTanh { .. } => {
+            if v[0] >= v[1] {
+                return bad(format!("min = {} must be below max = {}", v[0], v[1]));
+            }
+            HardTanh {
+                min: v[0],
+                max: v[1],
+            }
+        }
+        ImprovedSigmoid { .. } => ImprovedSigmoid {
+            alpha: v[0],
+            beta: v[1],
+        },
+        other => other,
+    };
+    Ok(act)
+}

@@ -1,0 +1,136 @@
+//! Matrix multiply C ← α·op(A)·op(B) + β·C, delegated to the `matrixmultiply` crate.
+//!
+//! Operands are strided views, so a transposed operand is the same memory with its row and
+//! column strides swapped: no copy is made. The crate choice is measured in
+//! `docs/gemm-choice.md`.
+
+use crate::float::Float;
+
+/// A read-only strided view of an `rows × cols` matrix: element (i, j) is at
+/// `data[i·row_stride + j·col_stride]`.
+#[derive(Clone, Copy, Debug)]
+pub struct MatRef<'a, T> {
+    data: &'a [T],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a, T: Float> MatRef<'a, T> {
+    /// A row-major `rows × cols` view of `data` (which must hold exactly `rows·cols` values).
+    pub fn row_major(data: &'a [T], rows: usize, cols: usize) -> Self {
+        assert_eq!(
+            data.len(),
+            rows * cols,
+            "MatRef::row_major: {} values cannot form a {rows}×{cols} matrix",
+            data.len()
+        );
+        MatRef {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose Aᵀ, as a view of the same memory.
+    pub fn t(self) -> Self {
+        MatRef {
+            data: self.data,
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+        }
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Element (i, j).
+    pub fn get(&self, i: usize, j: usize) -> T {
+        self.data[i * self.row_stride + j * self.col_stride]
+    }
+}
+
+/// A mutable row-major `rows × cols` view (the output of a multiply).
+#[derive(Debug)]
+pub struct MatMut<'a, T> {
+    data: &'a mut [T],
+    rows: usize,
+    cols: usize,
+}
+
+impl<'a, T: Float> MatMut<'a, T> {
+    /// A row-major `rows × cols` view of `data` (which must hold exactly `rows·cols` values).
+    pub fn row_major(data: &'a mut [T], rows: usize, cols: usize) -> Self {
+        assert_eq!(
+            data.len(),
+            rows * cols,
+            "MatMut::row_major: {} values cannot form a {rows}×{cols} matrix",
+            data.len()
+        );
+        MatMut { data, rows, cols }
+    }
+}
+
+/// C ← α·A·B + β·C, where A is m×k, B is k×n and C is m×n (β = 0 ignores C's old contents,
+/// even NaN).
+///
+/// Panics if the shapes do not agree: that is a programming error, not a data error.
+pub fn gemm<T: Float>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: MatMut<'_, T>) {
+    assert_eq!(
+        a.cols, b.rows,
+        "gemm: inner dimensions differ ({}×{} · {}×{})",
+        a.rows, a.cols, b.rows, b.cols
+    );
+    assert_eq!(
+        (a.rows, b.cols),
+        (c.rows, c.cols),
+        "gemm: output is {}×{} but the product is {}×{}",
+        c.rows,
+        c.cols,
+        a.rows,
+        b.cols
+    );
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        for v in c.data.iter_mut() {
+            *v = if beta == T::ZERO { T::ZERO } else { *v * beta };
+        }
+        return;
+    }
+    // SAFETY: every view was checked to cover its shape: the largest offset a view can reach is
+    // (rows−1)·row_stride + (cols−1)·col_stride < len for the row-major constructors and their
+    // transposes, and C is a unique borrow.
+    unsafe {
+        T::gemm_raw(
+            m,
+            k,
+            n,
+            alpha,
+            a.data.as_ptr(),
+            a.row_stride as isize,
+            a.col_stride as isize,
+            b.data.as_ptr(),
+            b.row_stride as isize,
+            b.col_stride as isize,
+            beta,
+            c.data.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}

@@ -315,3 +315,10 @@ pub fn properties(act: &Activation) -> Properties {
         gain: 1.0 / mean_sq_output.sqrt(),
     }
 }
+
+/// The variance-preserving init gain 1/√E[f(z)²], z ~ N(0, 1), alone (cheaper than
+/// [`properties`]): √2 for ReLU, 1 for identity.
+pub fn init_gain(act: &Activation) -> f64 {
+    let m = gaussian_expectation(|x| act.f(x).powi(2), &act.kinks());
+    1.0 / m.sqrt()
+}

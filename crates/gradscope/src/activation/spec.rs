@@ -7,17 +7,9 @@
 
 use super::Activation;
 use crate::error::{Error, Result};
+use crate::textform;
 
-/// One parameter of an activation.
-#[derive(Debug)]
-pub struct ParamSpec {
-    /// Parameter name in the text form.
-    pub name: &'static str,
-    /// Default value.
-    pub default: f64,
-    /// What it means.
-    pub doc: &'static str,
-}
+pub use crate::textform::ParamSpec;
 
 /// One entry of the catalogue: name, aliases, parameters, default value and formula.
 #[derive(Debug)]
@@ -34,9 +26,7 @@ pub struct ActivationSpec {
     pub formula: &'static str,
 }
 
-const fn p(name: &'static str, default: f64, doc: &'static str) -> ParamSpec {
-    ParamSpec { name, default, doc }
-}
+use crate::textform::num as p;
 
 /// The catalogue, in display order.
 pub static SPECS: &[ActivationSpec] = &[
@@ -264,135 +254,34 @@ pub fn to_text(act: &Activation) -> String {
 pub fn valid_names() -> String {
     SPECS
         .iter()
-        .map(|s| {
-            if s.params.is_empty() {
-                s.name.to_string()
-            } else {
-                let ps: Vec<String> = s
-                    .params
-                    .iter()
-                    .map(|p| format!("{}={}", p.name, p.default))
-                    .collect();
-                format!("{}({})", s.name, ps.join(", "))
-            }
-        })
+        .map(|s| textform::signature(s.name, s.params))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-fn normalize(name: &str) -> String {
-    name.trim().to_ascii_lowercase().replace('-', "_")
-}
-
 fn find_spec(name: &str) -> Option<&'static ActivationSpec> {
-    let n = normalize(name);
     SPECS
         .iter()
-        .find(|s| s.name == n || s.aliases.contains(&n.as_str()))
+        .find(|s| s.name == name || s.aliases.contains(&name))
 }
 
 /// Parses the text form of an activation.
 pub fn parse(text: &str) -> Result<Activation> {
-    let text = text.trim();
-    let (name, args) = match text.find('(') {
-        Some(open) => {
-            let Some(inner) = text[open + 1..].strip_suffix(')') else {
-                return Err(Error::Activation(format!(
-                    "activation `{text}`: missing closing `)`"
-                )));
-            };
-            (&text[..open], Some(inner))
-        }
-        None => (text, None),
-    };
-    if name.trim().is_empty() {
+    let (name, args) = textform::split_call("activation", text).map_err(Error::Activation)?;
+    if name.is_empty() {
         return Err(Error::Activation(format!(
             "empty activation name; valid activations: {}",
             valid_names()
         )));
     }
-    let spec = find_spec(name).ok_or_else(|| {
+    let spec = find_spec(&name).ok_or_else(|| {
         Error::Activation(format!(
-            "unknown activation `{}`; valid activations: {}",
-            name.trim(),
+            "unknown activation `{name}`; valid activations: {}",
             valid_names()
         ))
     })?;
-    let mut values: Vec<Option<f64>> = vec![None; spec.params.len()];
-    let valid_params = || {
-        if spec.params.is_empty() {
-            "it takes no parameters".to_string()
-        } else {
-            let ps: Vec<String> = spec
-                .params
-                .iter()
-                .map(|p| format!("{} (default {}: {})", p.name, p.default, p.doc))
-                .collect();
-            format!("valid parameters: {}", ps.join(", "))
-        }
-    };
-    if let Some(args) = args.filter(|a| !a.trim().is_empty()) {
-        let mut seen_named = false;
-        for (i, arg) in args.split(',').enumerate() {
-            let arg = arg.trim();
-            let (slot, raw) = match arg.split_once('=') {
-                Some((k, v)) => {
-                    seen_named = true;
-                    let k = normalize(k);
-                    let slot = spec
-                        .params
-                        .iter()
-                        .position(|p| p.name == k)
-                        .ok_or_else(|| {
-                            Error::Activation(format!(
-                                "activation `{}`: unknown parameter `{k}`; {}",
-                                spec.name,
-                                valid_params()
-                            ))
-                        })?;
-                    (slot, v.trim())
-                }
-                None => {
-                    if seen_named {
-                        return Err(Error::Activation(format!(
-                            "activation `{}`: positional value `{arg}` after a named one",
-                            spec.name
-                        )));
-                    }
-                    if i >= spec.params.len() {
-                        return Err(Error::Activation(format!(
-                            "activation `{}`: too many values ({} given); {}",
-                            spec.name,
-                            args.split(',').count(),
-                            valid_params()
-                        )));
-                    }
-                    (i, arg)
-                }
-            };
-            let value: f64 = raw
-                .parse()
-                .ok()
-                .filter(|v: &f64| v.is_finite())
-                .ok_or_else(|| {
-                    Error::Activation(format!(
-                        "activation `{}`: parameter `{}` = `{raw}` is not a finite number",
-                        spec.name, spec.params[slot].name
-                    ))
-                })?;
-            if values[slot].replace(value).is_some() {
-                return Err(Error::Activation(format!(
-                    "activation `{}`: parameter `{}` given twice",
-                    spec.name, spec.params[slot].name
-                )));
-            }
-        }
-    }
-    let v: Vec<f64> = values
-        .iter()
-        .zip(spec.params)
-        .map(|(v, p)| v.unwrap_or(p.default))
-        .collect();
+    let v =
+        textform::bind("activation", spec.name, args, spec.params).map_err(Error::Activation)?;
     build(spec, &v)
 }
 

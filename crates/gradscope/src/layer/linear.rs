@@ -1,0 +1,115 @@
+//! Dense (fully connected) layer: y = x·Wᵀ + b, with W of shape [out, in] as PyTorch's
+//! `nn.Linear`.
+
+use crate::float::Float;
+use crate::gemm::gemm;
+use crate::param::Param;
+use crate::tensor::Tensor;
+
+/// y = x·Wᵀ + b for a batch x of shape [N, in]; W is [out, in], b is [out].
+#[derive(Clone, Debug)]
+pub struct Linear<T> {
+    /// W, shape [out, in].
+    pub weight: Param<T>,
+    /// b, shape [out] (absent for a bias-free layer).
+    pub bias: Option<Param<T>>,
+    output: Tensor<T>,
+    grad_input: Tensor<T>,
+}
+
+impl<T: Float> Linear<T> {
+    /// A layer from its weight [out, in] and optional bias [out]; `prefix` names the
+    /// parameters (`"{prefix}weight"`, `"{prefix}bias"`).
+    pub fn new(prefix: &str, weight: Tensor<T>, bias: Option<Tensor<T>>) -> Self {
+        assert_eq!(weight.shape().len(), 2, "Linear weight must be [out, in]");
+        if let Some(b) = &bias {
+            assert_eq!(b.shape(), &[weight.shape()[0]], "Linear bias must be [out]");
+        }
+        Linear {
+            weight: Param::new(format!("{prefix}weight"), weight),
+            bias: bias.map(|b| Param::new(format!("{prefix}bias"), b)),
+            output: Tensor::default(),
+            grad_input: Tensor::default(),
+        }
+    }
+
+    /// Input width.
+    pub fn in_features(&self) -> usize {
+        self.weight.value.shape()[1]
+    }
+
+    /// Output width.
+    pub fn out_features(&self) -> usize {
+        self.weight.value.shape()[0]
+    }
+
+    /// y = x·Wᵀ + b (the bias is written first, then the product accumulated onto it).
+    pub fn forward(&mut self, x: &Tensor<T>) {
+        let (n, out) = (x.rows(), self.out_features());
+        assert_eq!(
+            x.cols(),
+            self.in_features(),
+            "Linear({} -> {out}) got input with {} columns",
+            self.in_features(),
+            x.cols()
+        );
+        self.output.resize(&[n, out]);
+        let beta = match &self.bias {
+            Some(b) => {
+                for row in self.output.data_mut().chunks_exact_mut(out) {
+                    row.copy_from_slice(b.value.data());
+                }
+                T::ONE
+            }
+            None => T::ZERO,
+        };
+        gemm(
+            T::ONE,
+            x.mat(),
+            self.weight.value.mat().t(),
+            beta,
+            self.output.mat_mut(),
+        );
+    }
+
+    /// Accumulates ∂L/∂W += gᵀ·x and ∂L/∂b += Σ_rows g; if `need_input_grad`, writes
+    /// ∂L/∂x = g·W.
+    pub fn backward(&mut self, x: &Tensor<T>, grad_out: &Tensor<T>, need_input_grad: bool) {
+        let out = self.out_features();
+        gemm(
+            T::ONE,
+            grad_out.mat().t(),
+            x.mat(),
+            T::ONE,
+            self.weight.grad.mat_mut(),
+        );
+        if let Some(b) = &mut self.bias {
+            let db = b.grad.data_mut();
+            for row in grad_out.data().chunks_exact(out) {
+                for (d, g) in db.iter_mut().zip(row) {
+                    *d += *g;
+                }
+            }
+        }
+        if need_input_grad {
+            self.grad_input.resize(&[x.rows(), self.in_features()]);
+            gemm(
+                T::ONE,
+                grad_out.mat(),
+                self.weight.value.mat(),
+                T::ZERO,
+                self.grad_input.mat_mut(),
+            );
+        }
+    }
+
+    /// The last forward's output.
+    pub fn output(&self) -> &Tensor<T> {
+        &self.output
+    }
+
+    /// The last backward's ∂L/∂x.
+    pub fn grad_input(&self) -> &Tensor<T> {
+        &self.grad_input
+    }
+}

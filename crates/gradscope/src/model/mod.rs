@@ -1,0 +1,132 @@
+//! A network: a chain of layers run forward and backward, with every layer's output and
+//! ∂L/∂input kept for inspection.
+
+mod mlp;
+
+pub use mlp::{MlpSpec, Norm};
+
+use crate::error::Result;
+use crate::float::Float;
+use crate::layer::{backward_chain, forward_chain, Layer};
+use crate::loss::Loss;
+use crate::param::Param;
+use crate::rng::Rng;
+use crate::tensor::Tensor;
+
+/// A feed-forward network: layers applied in order (PyTorch `nn.Sequential` naming).
+#[derive(Clone, Debug)]
+pub struct Model<T> {
+    /// The layers, in order.
+    pub layers: Vec<Layer<T>>,
+    /// The generator used by dropout and RReLU.
+    pub rng: Rng,
+    loss_grad: Tensor<T>,
+}
+
+impl<T: Float> Model<T> {
+    /// A model from its layers; `rng` drives dropout and RReLU.
+    pub fn new(layers: Vec<Layer<T>>, rng: Rng) -> Self {
+        Model {
+            layers,
+            rng,
+            loss_grad: Tensor::default(),
+        }
+    }
+
+    /// Runs forward; returns the network's output (logits).
+    pub fn forward<'a>(&'a mut self, x: &'a Tensor<T>) -> &'a Tensor<T> {
+        forward_chain(&mut self.layers, x, &mut self.rng)
+    }
+
+    /// Runs backward from ∂L/∂output; `x` must be the input of the last forward. Parameter
+    /// gradients accumulate (call [`Model::zero_grad`] first).
+    pub fn backward(&mut self, x: &Tensor<T>, grad_output: &Tensor<T>) {
+        backward_chain(&mut self.layers, x, grad_output, false);
+    }
+
+    /// Zeroes the gradients, runs forward, the loss and backward; returns the mean loss.
+    pub fn forward_backward(&mut self, x: &Tensor<T>, y: &Tensor<T>, loss: Loss) -> Result<f64> {
+        self.zero_grad();
+        let out = forward_chain(&mut self.layers, x, &mut self.rng);
+        let l = loss.forward_backward(out, y, &mut self.loss_grad)?;
+        backward_chain(&mut self.layers, x, &self.loss_grad, false);
+        Ok(l)
+    }
+
+    /// ∂L/∂(network output) from the last [`Model::forward_backward`].
+    pub fn loss_grad(&self) -> &Tensor<T> {
+        &self.loss_grad
+    }
+
+    /// ∂L/∂(output of layer i): the next layer's ∂L/∂input, or the loss gradient for the last
+    /// layer.
+    pub fn grad_of_output(&self, i: usize) -> &Tensor<T> {
+        match self.layers.get(i + 1) {
+            Some(next) => next.grad_input(),
+            None => &self.loss_grad,
+        }
+    }
+
+    /// The network's output from the last forward.
+    pub fn output(&self) -> Option<&Tensor<T>> {
+        self.layers.last().map(Layer::output)
+    }
+
+    /// Sets every parameter gradient to zero.
+    pub fn zero_grad(&mut self) {
+        self.visit_params_mut(&mut |_, p| p.zero_grad());
+    }
+
+    /// Train or eval mode for every layer.
+    pub fn set_training(&mut self, training: bool) {
+        self.layers
+            .iter_mut()
+            .for_each(|l| l.set_training(training));
+    }
+
+    /// Calls `f(index, param)` for every learnable parameter in a stable order.
+    pub fn visit_params<'a>(&'a self, f: &mut dyn FnMut(usize, &'a Param<T>)) {
+        let mut i = 0;
+        for l in &self.layers {
+            l.visit_params(&mut |p| {
+                f(i, p);
+                i += 1;
+            });
+        }
+    }
+
+    /// Calls `f(index, param)` mutably, in the order of [`Model::visit_params`].
+    pub fn visit_params_mut(&mut self, f: &mut dyn FnMut(usize, &mut Param<T>)) {
+        let mut i = 0;
+        for l in &mut self.layers {
+            l.visit_params_mut(&mut |p| {
+                f(i, p);
+                i += 1;
+            });
+        }
+    }
+
+    /// The parameters, in order (allocates; for inspection, not the hot loop).
+    pub fn params(&self) -> Vec<&Param<T>> {
+        let mut v = Vec::new();
+        self.visit_params(&mut |_, p| v.push(p));
+        v
+    }
+
+    /// Total number of learnable scalars.
+    pub fn num_params(&self) -> usize {
+        let mut n = 0;
+        self.visit_params(&mut |_, p| n += p.len());
+        n
+    }
+
+    /// One line per layer.
+    pub fn summary(&self) -> String {
+        self.layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("{i}: {}", l.describe()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}

@@ -1,0 +1,182 @@
+//! The `name(p1, key=value, ...)` text form shared by activations and initializers.
+//!
+//! Names are case-insensitive and `-` may stand for `_`. Positional values fill parameters in
+//! declaration order; omitted parameters take their defaults. Errors name the thing being
+//! parsed and list what is valid.
+
+/// One parameter of a text-form call.
+#[derive(Debug)]
+pub struct ParamSpec {
+    /// Parameter name.
+    pub name: &'static str,
+    /// Default value (for a choice parameter: the index of the default choice).
+    pub default: f64,
+    /// What it means.
+    pub doc: &'static str,
+    /// For a parameter that takes a word rather than a number: the valid words. The bound
+    /// value is the index of the word.
+    pub choices: &'static [&'static str],
+}
+
+/// A numeric parameter.
+pub const fn num(name: &'static str, default: f64, doc: &'static str) -> ParamSpec {
+    ParamSpec {
+        name,
+        default,
+        doc,
+        choices: &[],
+    }
+}
+
+/// A parameter taking one of `choices` (default: `choices[default]`).
+pub const fn choice(
+    name: &'static str,
+    default: usize,
+    choices: &'static [&'static str],
+    doc: &'static str,
+) -> ParamSpec {
+    ParamSpec {
+        name,
+        default: default as f64,
+        doc,
+        choices,
+    }
+}
+
+impl ParamSpec {
+    /// `name=default`, as shown in lists of valid names.
+    pub fn with_default(&self) -> String {
+        if self.choices.is_empty() {
+            format!("{}={}", self.name, self.default)
+        } else {
+            format!("{}={}", self.name, self.choices[self.default as usize])
+        }
+    }
+
+    /// The text of a bound value.
+    pub fn show(&self, value: f64) -> String {
+        if self.choices.is_empty() {
+            format!("{value}")
+        } else {
+            self.choices[value as usize].to_string()
+        }
+    }
+}
+
+/// Normalizes a name: trimmed, lower case, `-` → `_`.
+pub fn normalize(name: &str) -> String {
+    name.trim().to_ascii_lowercase().replace('-', "_")
+}
+
+/// Splits `name(args)` into the normalized name and the argument text (None without
+/// parentheses). `what` names the kind of thing for error messages.
+pub fn split_call<'a>(what: &str, text: &'a str) -> Result<(String, Option<&'a str>), String> {
+    let text = text.trim();
+    let (name, args) = match text.find('(') {
+        Some(open) => {
+            let Some(inner) = text[open + 1..].strip_suffix(')') else {
+                return Err(format!("{what} `{text}`: missing closing `)`"));
+            };
+            (&text[..open], Some(inner))
+        }
+        None => (text, None),
+    };
+    Ok((normalize(name), args))
+}
+
+/// `name(p=default, ...)` for each entry, comma-separated.
+pub fn signature(name: &str, params: &[ParamSpec]) -> String {
+    if params.is_empty() {
+        name.to_string()
+    } else {
+        let ps: Vec<String> = params.iter().map(ParamSpec::with_default).collect();
+        format!("{name}({})", ps.join(", "))
+    }
+}
+
+/// Binds the argument text of `what` `name` to `params`, returning one value per parameter.
+pub fn bind(
+    what: &str,
+    name: &str,
+    args: Option<&str>,
+    params: &[ParamSpec],
+) -> Result<Vec<f64>, String> {
+    let valid = || {
+        if params.is_empty() {
+            "it takes no parameters".to_string()
+        } else {
+            let ps: Vec<String> = params
+                .iter()
+                .map(|p| format!("{} (default {}: {})", p.name, p.show(p.default), p.doc))
+                .collect();
+            format!("valid parameters: {}", ps.join(", "))
+        }
+    };
+    let mut values: Vec<Option<f64>> = vec![None; params.len()];
+    if let Some(args) = args.filter(|a| !a.trim().is_empty()) {
+        let count = args.split(',').count();
+        let mut seen_named = false;
+        for (i, arg) in args.split(',').enumerate() {
+            let arg = arg.trim();
+            let (slot, raw) = match arg.split_once('=') {
+                Some((k, v)) => {
+                    seen_named = true;
+                    let k = normalize(k);
+                    let slot = params.iter().position(|p| p.name == k).ok_or_else(|| {
+                        format!("{what} `{name}`: unknown parameter `{k}`; {}", valid())
+                    })?;
+                    (slot, v.trim())
+                }
+                None => {
+                    if seen_named {
+                        return Err(format!(
+                            "{what} `{name}`: positional value `{arg}` after a named one"
+                        ));
+                    }
+                    if i >= params.len() {
+                        return Err(format!(
+                            "{what} `{name}`: too many values ({count} given); {}",
+                            valid()
+                        ));
+                    }
+                    (i, arg)
+                }
+            };
+            let spec = &params[slot];
+            let value = if spec.choices.is_empty() {
+                raw.parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| {
+                        format!(
+                            "{what} `{name}`: parameter `{}` = `{raw}` is not a finite number",
+                            spec.name
+                        )
+                    })?
+            } else {
+                let word = normalize(raw.trim_matches(['"', '\'']));
+                spec.choices
+                    .iter()
+                    .position(|c| *c == word)
+                    .ok_or_else(|| {
+                        format!(
+                            "{what} `{name}`: parameter `{}` = `{raw}` is not one of {}",
+                            spec.name,
+                            spec.choices.join(", ")
+                        )
+                    })? as f64
+            };
+            if values[slot].replace(value).is_some() {
+                return Err(format!(
+                    "{what} `{name}`: parameter `{}` given twice",
+                    spec.name
+                ));
+            }
+        }
+    }
+    Ok(values
+        .iter()
+        .zip(params)
+        .map(|(v, p)| v.unwrap_or(p.default))
+        .collect())
+}

@@ -1,0 +1,218 @@
+//! Finite-difference gradient checks in f64 for every layer and loss, through whole models.
+
+use gradscope::layer::{backward_chain, forward_chain, Layer};
+use gradscope::loss::Loss;
+use gradscope::model::{MlpSpec, Model, Norm};
+use gradscope::{Activation, Rng, Tensor};
+
+const H: f64 = 1e-6;
+
+fn close(a: f64, n: f64) -> bool {
+    (a - n).abs() <= 1e-6 * a.abs().max(n.abs()) + 1e-9
+}
+
+fn random(shape: &[usize], scale: f64, rng: &mut Rng) -> Tensor<f64> {
+    let n: usize = shape.iter().product();
+    Tensor::from_vec(shape, (0..n).map(|_| scale * rng.normal()).collect()).unwrap()
+}
+
+fn targets(loss: Loss, n: usize, k: usize, rng: &mut Rng) -> Tensor<f64> {
+    match loss {
+        Loss::CrossEntropy => {
+            Tensor::from_vec(&[n], (0..n).map(|_| rng.below(k) as f64).collect()).unwrap()
+        }
+        Loss::BceWithLogits => Tensor::from_vec(
+            &[n, k],
+            (0..n * k)
+                .map(|_| (rng.uniform01() < 0.5) as u8 as f64)
+                .collect(),
+        )
+        .unwrap(),
+        Loss::Mse => random(&[n, k], 1.0, rng),
+    }
+}
+
+/// Loss of the model at its current parameters, replaying the same random stream.
+fn loss_at(
+    model: &mut Model<f64>,
+    rng0: &Rng,
+    x: &Tensor<f64>,
+    y: &Tensor<f64>,
+    loss: Loss,
+) -> f64 {
+    model.rng = rng0.clone();
+    let mut g = Tensor::default();
+    let out = model.forward(x).clone();
+    loss.forward_backward(&out, y, &mut g).unwrap()
+}
+
+/// Checks every parameter gradient (up to `per_param` elements each) and the input gradient.
+fn check(model: &mut Model<f64>, x: &Tensor<f64>, y: &Tensor<f64>, loss: Loss, what: &str) {
+    let rng0 = model.rng.clone();
+    model.rng = rng0.clone();
+    model.forward_backward(x, y, loss).unwrap();
+    let analytic: Vec<Vec<f64>> = model.params().iter().map(|p| p.grad.to_f64_vec()).collect();
+    let names: Vec<String> = model.params().iter().map(|p| p.name.clone()).collect();
+    assert!(!analytic.is_empty() || model.layers.is_empty());
+    let mut checked = 0;
+    for (pi, grads) in analytic.iter().enumerate() {
+        let stride = (grads.len() / 12).max(1);
+        for e in (0..grads.len()).step_by(stride) {
+            let nudge = |delta: f64, model: &mut Model<f64>| {
+                model.visit_params_mut(&mut |i, p| {
+                    if i == pi {
+                        p.value.data_mut()[e] += delta;
+                    }
+                });
+            };
+            nudge(H, model);
+            let lp = loss_at(model, &rng0, x, y, loss);
+            nudge(-2.0 * H, model);
+            let lm = loss_at(model, &rng0, x, y, loss);
+            nudge(H, model);
+            let numeric = (lp - lm) / (2.0 * H);
+            assert!(
+                close(grads[e], numeric),
+                "{what}: ∂L/∂{}[{e}] analytic {} vs numeric {numeric}",
+                names[pi],
+                grads[e]
+            );
+            checked += 1;
+        }
+    }
+    // Input gradient through the whole chain.
+    model.rng = rng0.clone();
+    model.zero_grad();
+    let out = forward_chain(&mut model.layers, x, &mut model.rng).clone();
+    let mut g = Tensor::default();
+    loss.forward_backward(&out, y, &mut g).unwrap();
+    backward_chain(&mut model.layers, x, &g, true);
+    let gx = model.layers[0].grad_input().to_f64_vec();
+    let mut xp = x.clone();
+    for e in (0..x.len()).step_by((x.len() / 10).max(1)) {
+        xp.data_mut()[e] += H;
+        let lp = loss_at(model, &rng0, &xp, y, loss);
+        xp.data_mut()[e] -= 2.0 * H;
+        let lm = loss_at(model, &rng0, &xp, y, loss);
+        xp.data_mut()[e] += H;
+        let numeric = (lp - lm) / (2.0 * H);
+        assert!(
+            close(gx[e], numeric),
+            "{what}: ∂L/∂x[{e}] analytic {} vs numeric {numeric}",
+            gx[e]
+        );
+        checked += 1;
+    }
+    assert!(checked > 0);
+}
+
+fn mlp(spec: &MlpSpec, seed: u64) -> Model<f64> {
+    spec.build::<f64>(&mut Rng::seed(seed)).unwrap()
+}
+
+#[test]
+fn linear_and_every_loss() {
+    let mut rng = Rng::seed(1);
+    for loss in [Loss::CrossEntropy, Loss::BceWithLogits, Loss::Mse] {
+        let spec = MlpSpec::new(5, &[], 4, Activation::Identity);
+        let mut m = mlp(&spec, 2);
+        let x = random(&[7, 5], 1.0, &mut rng);
+        let y = targets(loss, 7, 4, &mut rng);
+        check(&mut m, &x, &y, loss, loss.name());
+    }
+}
+
+#[test]
+fn every_activation_inside_an_mlp() {
+    let mut rng = Rng::seed(3);
+    let mut acts = Activation::catalogue();
+    acts.push(Activation::Prelu {
+        init: 0.2,
+        channels: 6,
+    });
+    for act in acts {
+        let mut spec = MlpSpec::new(4, &[6, 6], 3, act);
+        spec.init = gradscope::init::Init::XavierNormal { gain: 1.5 };
+        let mut m = mlp(&spec, 4);
+        let x = random(&[5, 4], 1.0, &mut rng);
+        let y = targets(Loss::CrossEntropy, 5, 3, &mut rng);
+        check(&mut m, &x, &y, Loss::CrossEntropy, &act.to_string());
+    }
+}
+
+#[test]
+fn batchnorm_train_and_eval() {
+    let mut rng = Rng::seed(5);
+    let mut spec = MlpSpec::new(3, &[8, 8], 2, Activation::Tanh);
+    spec.norm = Norm::Batchnorm;
+    let mut m = mlp(&spec, 6);
+    let x = random(&[9, 3], 2.0, &mut rng);
+    let y = targets(Loss::Mse, 9, 2, &mut rng);
+    check(&mut m, &x, &y, Loss::Mse, "batchnorm train");
+    // Give γ, β and the running statistics non-trivial values, then check eval mode.
+    m.visit_params_mut(&mut |_, p| {
+        for v in p.value.data_mut() {
+            *v += 0.1;
+        }
+    });
+    for _ in 0..3 {
+        m.forward(&x);
+    }
+    m.set_training(false);
+    check(&mut m, &x, &y, Loss::Mse, "batchnorm eval");
+}
+
+#[test]
+fn dropout_and_rrelu_with_replayed_randomness() {
+    let mut rng = Rng::seed(7);
+    let mut spec = MlpSpec::new(
+        4,
+        &[10, 10],
+        3,
+        Activation::Rrelu {
+            lower: 0.1,
+            upper: 0.3,
+        },
+    );
+    spec.dropout = 0.3;
+    let mut m = mlp(&spec, 8);
+    let x = random(&[6, 4], 1.0, &mut rng);
+    let y = targets(Loss::CrossEntropy, 6, 3, &mut rng);
+    check(&mut m, &x, &y, Loss::CrossEntropy, "dropout + rrelu");
+}
+
+#[test]
+fn residual_blocks() {
+    let mut rng = Rng::seed(9);
+    let mut spec = MlpSpec::new(6, &[6, 6, 6], 2, Activation::Gelu);
+    spec.residual = true;
+    spec.norm = Norm::Batchnorm;
+    let mut m = mlp(&spec, 10);
+    assert!(matches!(m.layers[0], Layer::Residual(_)));
+    let x = random(&[5, 6], 1.0, &mut rng);
+    let y = targets(Loss::BceWithLogits, 5, 2, &mut rng);
+    check(&mut m, &x, &y, Loss::BceWithLogits, "residual");
+}
+
+#[test]
+fn parameter_names_follow_pytorch_sequential() {
+    let mut spec = MlpSpec::new(
+        3,
+        &[4, 4],
+        2,
+        Activation::Prelu {
+            init: 0.25,
+            channels: 1,
+        },
+    );
+    spec.norm = Norm::Batchnorm;
+    let m = mlp(&spec, 0);
+    let names: Vec<String> = m.params().iter().map(|p| p.name.clone()).collect();
+    assert_eq!(
+        names,
+        [
+            "0.weight", "0.bias", "1.weight", "1.bias", "2.weight", "3.weight", "3.bias",
+            "4.weight", "4.bias", "5.weight", "6.weight", "6.bias"
+        ]
+    );
+}

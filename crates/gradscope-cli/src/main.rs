@@ -24,12 +24,16 @@ enum Command {
     /// The activation catalogue: computed properties (range, f(0), max |f'|, saturation,
     /// Gaussian moments, init gain), plots of f and f', and point evaluation.
     Activations(commands::activations::Args),
+    /// Time standard training-step workloads (ms/step, GFLOP/s); compare with
+    /// `bench/compare.sh`, which also runs the PyTorch reference.
+    Bench(commands::bench::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Activations(args) => commands::activations::run(args),
+        Command::Bench(args) => commands::bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,6 +14,18 @@ pub enum Error {
     /// An argument out of its valid range.
     #[error("invalid argument: {0}")]
     Invalid(String),
+    /// A NaN or infinite gradient (or gradient norm), naming the first offending parameter.
+    #[error("non-finite gradient in parameter `{param}`: {detail}")]
+    NonFiniteGrad {
+        /// The parameter's name (`Param::name`).
+        param: String,
+        /// Where and what: the first bad element and its value.
+        detail: String,
+    },
+    /// A data file or data set that could not be read or does not fit (the message names the
+    /// file, line and column where it can).
+    #[error("{0}")]
+    Data(String),
 }
 
 /// `Result` with the library's [`Error`].

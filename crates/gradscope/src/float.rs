@@ -104,6 +104,13 @@ pub trait Float:
     /// True when NaN.
     fn is_nan(self) -> bool;
 
+    /// yᵢ = tanh xᵢ over a slice (SIMD for f32, see [`crate::vmath`]; `std` for f64).
+    fn tanh_slice(x: &[Self], y: &mut [Self]);
+    /// yᵢ = σ(xᵢ) over a slice (SIMD for f32).
+    fn sigmoid_slice(x: &[Self], y: &mut [Self]);
+    /// yᵢ = e^(xᵢ) over a slice (SIMD for f32).
+    fn exp_slice(x: &[Self], y: &mut [Self]);
+
     /// C ← α·A·B + β·C on strided matrices (see [`crate::gemm`]).
     ///
     /// # Safety
@@ -129,7 +136,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ty, $dtype:expr, $gemm:path, $erf:path, $erfc:path) => {
+    ($t:ty, $dtype:expr, $gemm:path, $erf:path, $erfc:path, $tanh_s:path, $sig_s:path, $exp_s:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -200,6 +207,18 @@ macro_rules! impl_float {
             fn is_nan(self) -> bool {
                 <$t>::is_nan(self)
             }
+            #[inline]
+            fn tanh_slice(x: &[Self], y: &mut [Self]) {
+                $tanh_s(x, y)
+            }
+            #[inline]
+            fn sigmoid_slice(x: &[Self], y: &mut [Self]) {
+                $sig_s(x, y)
+            }
+            #[inline]
+            fn exp_slice(x: &[Self], y: &mut [Self]) {
+                $exp_s(x, y)
+            }
             #[inline(always)]
             unsafe fn gemm_raw(
                 m: usize,
@@ -228,12 +247,33 @@ impl_float!(
     DType::F32,
     matrixmultiply::sgemm,
     libm::erff,
-    libm::erfcf
+    libm::erfcf,
+    crate::vmath::tanh_slice,
+    crate::vmath::sigmoid_slice,
+    crate::vmath::exp_slice
 );
 impl_float!(
     f64,
     DType::F64,
     matrixmultiply::dgemm,
     libm::erf,
-    libm::erfc
+    libm::erfc,
+    map_f64::tanh,
+    map_f64::sigmoid,
+    map_f64::exp
 );
+
+/// The f64 slice kernels: exact `std` functions, element by element.
+mod map_f64 {
+    pub fn tanh(x: &[f64], y: &mut [f64]) {
+        y.iter_mut().zip(x).for_each(|(o, i)| *o = i.tanh());
+    }
+    pub fn sigmoid(x: &[f64], y: &mut [f64]) {
+        y.iter_mut()
+            .zip(x)
+            .for_each(|(o, i)| *o = crate::activation::sigmoid::sigmoid(*i));
+    }
+    pub fn exp(x: &[f64], y: &mut [f64]) {
+        y.iter_mut().zip(x).for_each(|(o, i)| *o = i.exp());
+    }
+}

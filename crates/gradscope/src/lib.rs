@@ -10,15 +10,25 @@
 //! - [`rng`]: the seeded generator all randomness flows through.
 
 pub mod activation;
+pub mod data;
 pub mod error;
 pub mod float;
 pub mod gemm;
+pub mod init;
+pub mod layer;
+pub mod loss;
+pub mod model;
+pub mod optim;
+pub mod param;
 pub mod quadrature;
 pub mod rng;
 pub mod tensor;
+pub mod textform;
+pub mod vmath;
 
 pub use activation::Activation;
 pub use error::{Error, Result};
 pub use float::{DType, Float};
+pub use param::Param;
 pub use rng::Rng;
 pub use tensor::Tensor;

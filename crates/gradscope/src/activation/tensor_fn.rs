@@ -1,7 +1,7 @@
 //! Tensor forward and backward of an activation, with the runtime state some of them need
 //! (PReLU's learned slopes, RReLU's sampled slopes, train/eval mode).
 
-use super::{relu, sigmoid, softmax, tanh, Activation};
+use super::{relu, softmax, Activation};
 use crate::float::Float;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -75,8 +75,8 @@ impl<T: Float> ActivationFn<T> {
         match self.act {
             Identity => av.copy_from_slice(zs),
             Relu => map(zs, av, relu::relu),
-            Tanh => map(zs, av, tanh::tanh),
-            Sigmoid => map(zs, av, sigmoid::sigmoid),
+            Tanh => T::tanh_slice(zs, av),
+            Sigmoid => T::sigmoid_slice(zs, av),
             LeakyRelu { slope } => {
                 let s = T::from_f64(slope);
                 map(zs, av, |x| relu::leaky_relu(x, s))

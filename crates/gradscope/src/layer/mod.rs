@@ -21,6 +21,7 @@ use crate::tensor::Tensor;
 
 /// One layer of a network.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // a handful of layers per model: size does not matter
 pub enum Layer<T> {
     /// y = x·Wᵀ + b.
     Linear(Linear<T>),

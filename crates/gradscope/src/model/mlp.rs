@@ -147,7 +147,7 @@ impl MlpSpec {
                 self.dropout
             ));
         }
-        if !(self.bn_eps > 0.0) {
+        if self.bn_eps.is_nan() || self.bn_eps <= 0.0 {
             return bad(format!("model.bn_eps = {} must be > 0", self.bn_eps));
         }
         if !(0.0..=1.0).contains(&self.bn_momentum) {

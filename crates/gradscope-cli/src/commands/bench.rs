@@ -1,0 +1,136 @@
+//! `gradscope bench`: standard training-step workloads, timed (ms/step and GFLOP/s).
+//!
+//! The same workloads run in PyTorch via `bench/pytorch_ref.py`; `bench/compare.sh` runs both
+//! on the same machine and prints the ratios.
+
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use gradscope::loss::Loss;
+use gradscope::model::{MlpSpec, Model};
+use gradscope::{Activation, Rng, Tensor};
+
+/// Arguments of `gradscope bench`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Print one JSON object per workload (for scripts) instead of a line of text.
+    #[arg(long)]
+    json: bool,
+    /// Comma-separated workloads to run.
+    #[arg(long, default_value = "W1,W2", value_name = "W1,W2,...")]
+    only: String,
+    /// Training steps per timed block (the median of 5 blocks is reported).
+    #[arg(long, default_value_t = 50)]
+    steps: usize,
+    /// Untimed warm-up steps.
+    #[arg(long, default_value_t = 10)]
+    warmup: usize,
+}
+
+struct Workload {
+    name: &'static str,
+    description: &'static str,
+    depth: usize,
+    width: usize,
+    batch: usize,
+}
+
+const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "W1",
+        description: "10 x (Linear 256->256 + tanh), batch 128, CE, SGD, f32",
+        depth: 10,
+        width: 256,
+        batch: 128,
+    },
+    Workload {
+        name: "W2",
+        description: "50 x (Linear 64->64 + tanh), batch 32, CE, SGD, f32",
+        depth: 50,
+        width: 64,
+        batch: 32,
+    },
+];
+
+/// depth × (Linear width→width + tanh): hidden layers plus the output layer with a tanh head.
+fn build(w: &Workload, rng: &mut Rng) -> Result<Model<f32>> {
+    let mut spec = MlpSpec::new(
+        w.width,
+        &vec![w.width; w.depth - 1],
+        w.width,
+        Activation::Tanh,
+    );
+    spec.head = Activation::Tanh;
+    Ok(spec.build::<f32>(rng)?)
+}
+
+fn sgd_step(model: &mut Model<f32>, lr: f32) {
+    model.visit_params_mut(&mut |_, p| {
+        for (v, g) in p.value.data_mut().iter_mut().zip(p.grad.data()) {
+            *v -= lr * *g;
+        }
+    });
+}
+
+/// Runs the subcommand.
+pub fn run(args: Args) -> Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for name in args.only.split(',').map(str::trim) {
+        let Some(w) = WORKLOADS.iter().find(|w| w.name.eq_ignore_ascii_case(name)) else {
+            bail!(
+                "--only: unknown workload `{name}`; valid: {}",
+                WORKLOADS
+                    .iter()
+                    .map(|w| w.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        };
+        let mut rng = Rng::seed(0);
+        let mut model = build(w, &mut rng)?;
+        let x: Vec<f64> = (0..w.batch * w.width).map(|_| rng.normal()).collect();
+        let x = Tensor::<f32>::from_f64_slice(&[w.batch, w.width], &x)?;
+        let y: Vec<f64> = (0..w.batch).map(|_| rng.below(w.width) as f64).collect();
+        let y = Tensor::<f32>::from_f64_slice(&[w.batch], &y)?;
+        let mut step = || -> Result<()> {
+            model.forward_backward(&x, &y, Loss::CrossEntropy)?;
+            sgd_step(&mut model, 0.01);
+            Ok(())
+        };
+        for _ in 0..args.warmup {
+            step()?;
+        }
+        let mut blocks = Vec::new();
+        for _ in 0..5 {
+            let t0 = Instant::now();
+            for _ in 0..args.steps.max(1) {
+                step()?;
+            }
+            blocks.push(t0.elapsed().as_secs_f64() / args.steps.max(1) as f64);
+        }
+        blocks.sort_by(f64::total_cmp);
+        let ms = blocks[2] * 1e3;
+        let flops = 2.0 * (w.batch * w.width * w.width) as f64 * (3 * w.depth - 1) as f64;
+        let gflops = flops / (ms * 1e-3) / 1e9;
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "workload": w.name,
+                    "framework": "gradscope",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "threads": threads,
+                    "ms_per_step": ms,
+                    "gflops": gflops,
+                    "description": w.description,
+                })
+            );
+        } else {
+            println!(
+                "{}  {ms:8.3} ms/step  {gflops:7.2} GFLOP/s  ({})",
+                w.name, w.description
+            );
+        }
+    }
+    Ok(())
+}

@@ -27,6 +27,9 @@ enum Command {
     /// Time standard training-step workloads (ms/step, GFLOP/s); compare with
     /// `bench/compare.sh`, which also runs the PyTorch reference.
     Bench(commands::bench::Args),
+    /// Train a network from a TOML config: progress bar, metrics.jsonl, summary.json,
+    /// safetensors checkpoints, --resume, clean stop on Ctrl-C and NaN.
+    Train(commands::train::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,12 +37,19 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Activations(args) => commands::activations::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Train(args) => commands::train::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
-        }
+        Err(err) => match err.downcast_ref::<commands::ExitStatus>() {
+            Some(status) => {
+                eprintln!("{}", status.message);
+                ExitCode::from(status.code)
+            }
+            None => {
+                eprintln!("error: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -26,6 +26,14 @@ pub enum Error {
     /// file, line and column where it can).
     #[error("{0}")]
     Data(String),
+    /// A file that could not be read or written, or is not in the expected format (the
+    /// message names the file).
+    #[error("{0}")]
+    Io(String),
+    /// A configuration value that is missing, unknown or out of range (the message names the
+    /// field).
+    #[error("{0}")]
+    Config(String),
 }
 
 /// `Result` with the library's [`Error`].

@@ -10,11 +10,13 @@
 //! - [`rng`]: the seeded generator all randomness flows through.
 
 pub mod activation;
+pub mod config;
 pub mod data;
 pub mod error;
 pub mod float;
 pub mod gemm;
 pub mod init;
+pub mod io;
 pub mod layer;
 pub mod loss;
 pub mod model;
@@ -24,6 +26,7 @@ pub mod quadrature;
 pub mod rng;
 pub mod tensor;
 pub mod textform;
+pub mod train;
 pub mod vmath;
 
 pub use activation::Activation;

@@ -5,7 +5,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 /// A seeded PCG-64 (`Lcg128Xsl64`) generator: the same seed gives the same stream on every
 /// platform.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rng {
     inner: rand_pcg::Pcg64,
 }

@@ -2,6 +2,7 @@
 //! ∂L/∂input kept for inspection.
 
 mod mlp;
+mod state;
 
 pub use mlp::{MlpSpec, Norm};
 

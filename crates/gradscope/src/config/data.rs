@@ -1,0 +1,362 @@
+//! The `[data]` table: which data set, how it is split and standardized.
+
+use std::path::{Path, PathBuf};
+
+use crate::data::csv::{CsvOptions, Header, LabelColumn, LabelKind};
+use crate::data::{self, Dataset, Standardizer};
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+
+/// Where the samples come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataSource {
+    /// The embedded 8×8 handwritten digits (1797 samples, 64 features, 10 classes).
+    #[default]
+    Digits,
+    /// Interleaved spirals (`n`, `classes`, `noise`).
+    Spiral,
+    /// Two concentric circles (`n`, `factor`, `noise`).
+    Circles,
+    /// XOR quadrants (`n`, `noise`).
+    Xor,
+    /// Gaussian blobs (`n`, `classes`, `noise`).
+    Gaussians,
+    /// Two interleaved half moons (`n`, `noise`).
+    Moons,
+    /// A CSV file (`path`, `label`, `header`, `task`, `delimiter`).
+    Csv,
+    /// MNIST-style IDX files (`images`, `labels`, optional `test_images`, `test_labels`).
+    Idx,
+}
+
+/// The label column of a CSV file: a header name or a 0-based index (−1 = the last column).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum LabelSpec {
+    /// Column index.
+    Index(i64),
+    /// Column name.
+    Name(String),
+}
+
+/// Whether a CSV file has a header row.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum HeaderSpec {
+    /// `true` / `false`.
+    Flag(bool),
+    /// `"auto"`: a first row that is not all numbers is a header.
+    Auto(AutoWord),
+}
+
+/// The word `auto`.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoWord {
+    /// Detect.
+    Auto,
+}
+
+/// Classification or regression targets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// Class labels.
+    #[default]
+    Classification,
+    /// Real-valued targets.
+    Regression,
+}
+
+fn default_split() -> [f64; 3] {
+    [0.7, 0.15, 0.15]
+}
+fn default_true() -> bool {
+    true
+}
+
+/// The `[data]` table. Source-specific keys are optional and checked against the source.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// The data set.
+    #[serde(default)]
+    pub source: DataSource,
+    /// Fractions for train, validation and test (they must sum to 1).
+    #[serde(default = "default_split")]
+    pub split: [f64; 3],
+    /// Standardize features with the training split's mean and standard deviation.
+    #[serde(default = "default_true")]
+    pub standardize: bool,
+    /// Use only the first `limit` samples (after a seeded shuffle), for quick runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// Synthetic sets: number of samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<usize>,
+    /// Synthetic sets: standard deviation of the noise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<f64>,
+    /// Spiral and gaussians: number of classes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<usize>,
+    /// Circles: inner radius / outer radius.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<f64>,
+    /// CSV: the file (relative to the config file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// CSV: label column name or index (default: the last column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<LabelSpec>,
+    /// CSV: `true`, `false` or `"auto"` (default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<HeaderSpec>,
+    /// CSV: `"classification"` (default) or `"regression"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<Task>,
+    /// CSV: field delimiter (default `","`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    /// IDX: training images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<PathBuf>,
+    /// IDX: training labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<PathBuf>,
+    /// IDX: test images (then `split` divides the training files into train and validation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_images: Option<PathBuf>,
+    /// IDX: test labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_labels: Option<PathBuf>,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        toml::from_str("").expect("defaults")
+    }
+}
+
+/// The three splits, standardized, and the standardizer (if any).
+#[derive(Clone, Debug)]
+pub struct Splits {
+    /// Training samples.
+    pub train: Dataset,
+    /// Validation samples.
+    pub val: Dataset,
+    /// Test samples.
+    pub test: Dataset,
+    /// Fitted on `train` and applied to all three (when `standardize`).
+    pub standardizer: Option<Standardizer>,
+}
+
+impl DataConfig {
+    fn source_name(&self) -> &'static str {
+        match self.source {
+            DataSource::Digits => "digits",
+            DataSource::Spiral => "spiral",
+            DataSource::Circles => "circles",
+            DataSource::Xor => "xor",
+            DataSource::Gaussians => "gaussians",
+            DataSource::Moons => "moons",
+            DataSource::Csv => "csv",
+            DataSource::Idx => "idx",
+        }
+    }
+
+    /// Checks that the keys fit the source and values are in range; messages start with the
+    /// field path.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        let src = self.source_name();
+        let allowed: &[&str] = match self.source {
+            DataSource::Digits => &[],
+            DataSource::Spiral | DataSource::Gaussians => &["n", "noise", "classes"],
+            DataSource::Circles => &["n", "noise", "factor"],
+            DataSource::Xor | DataSource::Moons => &["n", "noise"],
+            DataSource::Csv => &["path", "label", "header", "task", "delimiter"],
+            DataSource::Idx => &["images", "labels", "test_images", "test_labels"],
+        };
+        let present = [
+            ("n", self.n.is_some()),
+            ("noise", self.noise.is_some()),
+            ("classes", self.classes.is_some()),
+            ("factor", self.factor.is_some()),
+            ("path", self.path.is_some()),
+            ("label", self.label.is_some()),
+            ("header", self.header.is_some()),
+            ("task", self.task.is_some()),
+            ("delimiter", self.delimiter.is_some()),
+            ("images", self.images.is_some()),
+            ("labels", self.labels.is_some()),
+            ("test_images", self.test_images.is_some()),
+            ("test_labels", self.test_labels.is_some()),
+        ];
+        for (key, set) in present {
+            if set && !allowed.contains(&key) {
+                return bad(format!(
+                    "data.{key} does not apply to source = \"{src}\" (its keys: {})",
+                    if allowed.is_empty() {
+                        "none".to_string()
+                    } else {
+                        allowed.join(", ")
+                    }
+                ));
+            }
+        }
+        let sum: f64 = self.split.iter().sum();
+        if self.split.iter().any(|f| !(0.0..=1.0).contains(f)) || (sum - 1.0).abs() > 1e-9 {
+            return bad(format!(
+                "data.split = {:?} must be three fractions in [0, 1] summing to 1",
+                self.split
+            ));
+        }
+        if self.split[0] <= 0.0 {
+            return bad("data.split: the training fraction must be > 0".into());
+        }
+        if let Some(n) = self.n {
+            if n < 4 {
+                return bad(format!("data.n = {n} must be >= 4"));
+            }
+        }
+        if let Some(noise) = self.noise {
+            if !(noise.is_finite() && noise >= 0.0) {
+                return bad(format!("data.noise = {noise} must be >= 0"));
+            }
+        }
+        if let Some(c) = self.classes {
+            if c < 2 {
+                return bad(format!("data.classes = {c} must be >= 2"));
+            }
+        }
+        if let Some(f) = self.factor {
+            if !(f > 0.0 && f < 1.0) {
+                return bad(format!("data.factor = {f} must be in (0, 1)"));
+            }
+        }
+        if let Some(l) = self.limit {
+            if l < 4 {
+                return bad(format!("data.limit = {l} must be >= 4"));
+            }
+        }
+        if let Some(LabelSpec::Index(i)) = self.label {
+            if i < -1 {
+                return bad(format!(
+                    "data.label = {i}: use a 0-based column index, or -1 for the last"
+                ));
+            }
+        }
+        if self.source == DataSource::Csv && self.path.is_none() {
+            return bad("data.path is required for source = \"csv\"".into());
+        }
+        if let Some(d) = &self.delimiter {
+            if d.len() != 1 {
+                return bad(format!("data.delimiter = {d:?} must be one character"));
+            }
+        }
+        if self.source == DataSource::Idx {
+            if self.images.is_none() || self.labels.is_none() {
+                return bad("data.images and data.labels are required for source = \"idx\"".into());
+            }
+            if self.test_images.is_some() != self.test_labels.is_some() {
+                return bad("data.test_images and data.test_labels go together".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads the data set, splits it with `rng` and standardizes it; relative paths are
+    /// resolved against `base_dir`.
+    pub fn load(&self, base_dir: &Path, rng: &mut Rng) -> Result<Splits> {
+        let resolve = |p: &PathBuf| {
+            if p.is_absolute() {
+                p.clone()
+            } else {
+                base_dir.join(p)
+            }
+        };
+        let n = self.n.unwrap_or(600);
+        let noise = self.noise.unwrap_or(0.1);
+        let mut gen = rng.fork();
+        let mut test_set = None;
+        let mut full = match self.source {
+            DataSource::Digits => data::digits(),
+            DataSource::Spiral => {
+                data::synthetic::spiral(n, self.classes.unwrap_or(3), noise, &mut gen)?
+            }
+            DataSource::Circles => {
+                data::synthetic::circles(n, self.factor.unwrap_or(0.5), noise, &mut gen)?
+            }
+            DataSource::Xor => data::synthetic::xor(n, noise, &mut gen)?,
+            DataSource::Gaussians => {
+                data::synthetic::gaussians(n, self.classes.unwrap_or(3), noise, &mut gen)?
+            }
+            DataSource::Moons => data::synthetic::moons(n, noise, &mut gen)?,
+            DataSource::Csv => {
+                let path = resolve(self.path.as_ref().expect("validated"));
+                let opts = CsvOptions {
+                    header: match self.header {
+                        None | Some(HeaderSpec::Auto(_)) => Header::Auto,
+                        Some(HeaderSpec::Flag(true)) => Header::Present,
+                        Some(HeaderSpec::Flag(false)) => Header::Absent,
+                    },
+                    label: match &self.label {
+                        None => LabelColumn::Last,
+                        Some(LabelSpec::Index(-1)) => LabelColumn::Last,
+                        Some(LabelSpec::Index(i)) => LabelColumn::Index(*i as usize),
+                        Some(LabelSpec::Name(s)) => LabelColumn::Name(s.clone()),
+                    },
+                    label_kind: match self.task.unwrap_or_default() {
+                        Task::Classification => LabelKind::Classes,
+                        Task::Regression => LabelKind::Regression,
+                    },
+                    delimiter: self.delimiter.as_ref().map_or(b',', |d| d.as_bytes()[0]),
+                    ..CsvOptions::default()
+                };
+                data::csv::load_csv(&path, &opts)?
+            }
+            DataSource::Idx => {
+                let images = resolve(self.images.as_ref().expect("validated"));
+                let labels = resolve(self.labels.as_ref().expect("validated"));
+                if let (Some(ti), Some(tl)) = (&self.test_images, &self.test_labels) {
+                    test_set = Some(data::idx::load_idx_pair(resolve(ti), resolve(tl))?);
+                }
+                data::idx::load_idx_pair(images, labels)?
+            }
+        };
+        if let Some(limit) = self.limit {
+            if limit < full.len() {
+                let mut idx: Vec<usize> = (0..full.len()).collect();
+                rng.shuffle(&mut idx);
+                idx.truncate(limit);
+                idx.sort_unstable();
+                full = full.subset(&idx);
+            }
+        }
+        let (train, val, test) = match test_set {
+            Some(test) => {
+                let tv = self.split[0] + self.split[1];
+                let (train, val, _) =
+                    full.split((self.split[0] / tv, self.split[1] / tv, 0.0), rng)?;
+                (train, val, test)
+            }
+            None => full.split((self.split[0], self.split[1], self.split[2]), rng)?,
+        };
+        let mut splits = Splits {
+            train,
+            val,
+            test,
+            standardizer: None,
+        };
+        if self.standardize {
+            let s = Standardizer::fit(&splits.train);
+            for d in [&mut splits.train, &mut splits.val, &mut splits.test] {
+                s.transform_in_place(d)?;
+            }
+            splits.standardizer = Some(s);
+        }
+        Ok(splits)
+    }
+}

@@ -1,0 +1,285 @@
+//! The run configuration: one TOML file describing data, model, training and output.
+//!
+//! Every table rejects unknown keys; every value is checked, and errors name the field (and,
+//! when the value came from the file, its line). `--set path=value` overrides any field after
+//! the file is read. The schema is documented in `docs/config.md` with examples in
+//! `examples/`.
+
+mod data;
+mod locate;
+
+pub use data::{DataConfig, DataSource, HeaderSpec, LabelSpec, Splits, Task};
+pub use locate::line_of;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::float::DType;
+use crate::loss::Loss;
+use crate::model::MlpSpec;
+use crate::optim::{ClipConfig, LrScheduleConfig, OptimizerConfig};
+
+fn default_dtype() -> DType {
+    DType::F32
+}
+fn default_loss() -> Loss {
+    Loss::CrossEntropy
+}
+fn default_epochs() -> usize {
+    10
+}
+fn default_batch() -> usize {
+    32
+}
+fn default_true() -> bool {
+    true
+}
+fn default_one() -> usize {
+    1
+}
+
+/// The whole run.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Seed of every random draw (data split, init, shuffling, dropout).
+    #[serde(default)]
+    pub seed: u64,
+    /// Precision of the engine: `"f32"` (fast) or `"f64"` (for checking).
+    #[serde(default = "default_dtype")]
+    pub dtype: DType,
+    /// Where the data comes from.
+    #[serde(default)]
+    pub data: DataConfig,
+    /// The network.
+    pub model: MlpSpec,
+    /// How it is trained.
+    #[serde(default)]
+    pub training: TrainingConfig,
+    /// Where results go.
+    #[serde(default)]
+    pub output: OutputConfig,
+}
+
+/// The `[training]` table.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingConfig {
+    /// `"cross_entropy"`, `"bce_with_logits"` or `"mse"`.
+    #[serde(default = "default_loss")]
+    pub loss: Loss,
+    /// Passes over the training set.
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    /// Samples per step: 1 = stochastic, n or 0 = full batch, else mini-batch.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Learning rate (overrides `optimizer.lr` when given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    /// The optimizer, e.g. `{ kind = "sgd", momentum = 0.9 }`.
+    #[serde(default)]
+    pub optimizer: OptimizerConfig,
+    /// Learning-rate schedule, e.g. `{ kind = "cosine", t_max = 20 }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<LrScheduleConfig>,
+    /// Gradient clipping, e.g. `{ kind = "norm", max_norm = 1.0 }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip: Option<ClipConfig>,
+    /// Reshuffle the training set every epoch.
+    #[serde(default = "default_true")]
+    pub shuffle: bool,
+    /// Write a checkpoint every this many epochs (the last epoch always gets one).
+    #[serde(default = "default_one")]
+    pub checkpoint_every: usize,
+    /// Stop after this many steps (for quick runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_steps: Option<u64>,
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        toml::from_str("").expect("defaults")
+    }
+}
+
+/// The `[output]` table.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    /// Output directory (the CLI's `--out` overrides it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+}
+
+impl TrainingConfig {
+    /// The optimizer with `lr` applied.
+    pub fn optimizer(&self) -> OptimizerConfig {
+        let mut o = self.optimizer.clone();
+        if let Some(lr) = self.lr {
+            match &mut o {
+                OptimizerConfig::Sgd(c) => c.lr = lr,
+                OptimizerConfig::Adam(c) => c.lr = lr,
+                OptimizerConfig::AdamW(c) => c.lr = lr,
+                OptimizerConfig::RmsProp(c) => c.lr = lr,
+                OptimizerConfig::Adagrad(c) => c.lr = lr,
+            }
+        }
+        o
+    }
+}
+
+/// A config together with the text it came from (for line numbers) and its file name.
+#[derive(Clone, Debug)]
+pub struct LoadedConfig {
+    /// The parsed, overridden and validated config.
+    pub config: Config,
+    /// Where it came from (a path, or `<string>`).
+    pub source: String,
+    /// Directory relative data paths are resolved against.
+    pub base_dir: PathBuf,
+}
+
+fn toml_error(source: &str, e: toml::de::Error) -> Error {
+    // toml's message already carries "line N, column M" and a snippet.
+    Error::Config(format!("{source}: {e}"))
+}
+
+/// Parses `path=value` (value as a TOML value, or a bare string) and sets it in `root`.
+fn apply_set(root: &mut toml::Value, assignment: &str) -> Result<()> {
+    let (path, raw) = assignment.split_once('=').ok_or_else(|| {
+        Error::Config(format!(
+            "--set `{assignment}`: expected KEY=VALUE, e.g. training.lr=0.1"
+        ))
+    })?;
+    let path = path.trim();
+    let raw = raw.trim();
+    let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+    let keys: Vec<&str> = path.split('.').collect();
+    if keys.iter().any(|k| k.is_empty()) {
+        return Err(Error::Config(format!(
+            "--set `{assignment}`: empty key in `{path}`"
+        )));
+    }
+    let mut cur = root;
+    for (i, key) in keys.iter().enumerate() {
+        let table = cur.as_table_mut().ok_or_else(|| {
+            Error::Config(format!(
+                "--set {path}: `{}` is not a table",
+                keys[..i].join(".")
+            ))
+        })?;
+        if i + 1 == keys.len() {
+            table.insert((*key).to_string(), value);
+            return Ok(());
+        }
+        cur = table
+            .entry((*key).to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    }
+    unreachable!("keys is non-empty")
+}
+
+impl Config {
+    /// Parses TOML text, applies `--set` overrides, and validates. `source` names the file
+    /// in errors.
+    pub fn parse(text: &str, source: &str, sets: &[String]) -> Result<Config> {
+        let config: Config = toml::from_str(text).map_err(|e| toml_error(source, e))?;
+        let config = if sets.is_empty() {
+            config
+        } else {
+            let mut value = toml::Value::try_from(&config)
+                .map_err(|e| Error::Config(format!("{source}: {e}")))?;
+            for s in sets {
+                apply_set(&mut value, s)?;
+            }
+            let keys: Vec<&str> = sets
+                .iter()
+                .map(|s| s.split('=').next().unwrap_or(""))
+                .collect();
+            value.try_into().map_err(|e: toml::de::Error| {
+                Error::Config(format!(
+                    "{source} with --set {}: {}",
+                    keys.join(", "),
+                    e.message()
+                ))
+            })?
+        };
+        config.validate().map_err(|e| match e {
+            Error::Config(msg) => {
+                // Messages start with the field path; add its line when the file sets it.
+                let field = msg.split_whitespace().next().unwrap_or("");
+                match line_of(text, field) {
+                    Some(line) => Error::Config(format!("{source}:{line}: {msg}")),
+                    None => Error::Config(format!("{source}: {msg}")),
+                }
+            }
+            other => Error::Config(format!("{source}: {other}")),
+        })?;
+        Ok(config)
+    }
+
+    /// Reads and parses a config file.
+    pub fn load(path: &Path, sets: &[String]) -> Result<LoadedConfig> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("cannot read config `{}`: {e}", path.display())))?;
+        let source = path.display().to_string();
+        let config = Config::parse(&text, &source, sets)?;
+        let base_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        Ok(LoadedConfig {
+            config,
+            source,
+            base_dir,
+        })
+    }
+
+    /// Checks every value; an error message starts with the field's dotted path.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        self.data.validate()?;
+        let t = &self.training;
+        if t.epochs == 0 && t.max_steps.is_none() {
+            return bad("training.epochs must be >= 1".into());
+        }
+        if t.checkpoint_every == 0 {
+            return bad("training.checkpoint_every must be >= 1".into());
+        }
+        if let Some(lr) = t.lr {
+            if !(lr.is_finite() && lr >= 0.0) {
+                return bad(format!("training.lr = {lr} must be a finite number >= 0"));
+            }
+        }
+        t.optimizer()
+            .validate()
+            .map_err(|e| Error::Config(format!("training.optimizer {e}")))?;
+        if let Some(c) = &t.clip {
+            c.validate()
+                .map_err(|e| Error::Config(format!("training.clip {e}")))?;
+        }
+        let m = &self.model;
+        if m.head != crate::Activation::Identity
+            && matches!(t.loss, Loss::CrossEntropy | Loss::BceWithLogits)
+        {
+            return bad(format!(
+                "model.head = \"{}\": training.loss = \"{}\" takes raw logits; use head = \"identity\"",
+                m.head,
+                t.loss.name()
+            ));
+        }
+        // Sizes may come from the data (0), so only the rest of the spec is checked here.
+        let mut probe = m.clone();
+        probe.input = probe.input.max(1);
+        probe.output = probe.output.max(2);
+        probe.validate().map_err(|e| match e {
+            Error::Invalid(msg) => Error::Config(msg),
+            other => other,
+        })?;
+        Ok(())
+    }
+}

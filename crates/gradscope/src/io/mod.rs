@@ -1,0 +1,6 @@
+//! Files: safetensors tensors and atomic writes.
+
+pub mod atomic;
+pub mod safetensors;
+
+pub use atomic::write_atomic;

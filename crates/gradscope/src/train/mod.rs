@@ -1,0 +1,548 @@
+//! The training loop: data → mini-batches → forward/backward → clip → optimizer step, with
+//! evaluation every epoch, checkpoints, clean stops on request and on NaN/∞.
+//!
+//! All randomness comes from the config's seed, split into independent streams (data, init,
+//! shuffling, dropout), so the same seed gives the same metrics, and a run resumed from a
+//! checkpoint continues bit-identically.
+
+mod batch;
+mod checkpoint;
+mod records;
+
+pub use batch::{check_targets, correct, gather, output_width};
+pub use checkpoint::CHECKPOINT_FORMAT;
+pub use records::{EpochRecord, Evaluation, Outcome, Summary};
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::config::{Config, LoadedConfig, Splits};
+use crate::data::{BatchIter, Dataset};
+use crate::error::{Error, Result};
+use crate::float::Float;
+use crate::loss::Loss;
+use crate::model::Model;
+use crate::optim::{
+    clip_coef, clip_param_norm, clip_param_value, ClipConfig, LrSchedule, Optimizer, SchedulePer,
+};
+use crate::rng::Rng;
+use crate::tensor::Tensor;
+
+/// What an observer tells the loop after a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on.
+    Continue,
+    /// Stop cleanly now (a checkpoint is written).
+    Stop,
+}
+
+/// Progress of one step, for progress bars.
+#[derive(Clone, Copy, Debug)]
+pub struct StepInfo {
+    /// Steps taken so far (this one included).
+    pub step: u64,
+    /// 0-based epoch in progress.
+    pub epoch: usize,
+    /// Batches of this epoch done.
+    pub batch: usize,
+    /// Batches per epoch.
+    pub batches: usize,
+    /// This step's training loss.
+    pub loss: f64,
+    /// Learning rate used.
+    pub lr: f64,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f64,
+}
+
+/// Receives progress from [`Trainer::run`].
+pub trait Observer {
+    /// After every step; return [`Flow::Stop`] to stop (e.g. on Ctrl-C).
+    fn on_step(&mut self, _info: &StepInfo) -> Flow {
+        Flow::Continue
+    }
+    /// After every epoch's evaluation (before its checkpoint is written).
+    fn on_epoch(&mut self, _record: &EpochRecord) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// Running sums over the batches of the epoch in progress.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+struct EpochAccum {
+    loss_sum: f64,
+    grad_sum: f64,
+    grad_max: f64,
+    batches: usize,
+    lr: f64,
+}
+
+/// A training run in progress.
+pub struct Trainer<T: Float> {
+    /// The configuration it runs.
+    pub config: Config,
+    /// The network.
+    pub model: Model<T>,
+    /// The data, split and standardized.
+    pub splits: Splits,
+    optimizer: Optimizer<T>,
+    schedule: Option<LrSchedule>,
+    batches: BatchIter,
+    order: Vec<usize>,
+    shuffle_rng: Rng,
+    epoch_start_rng: Rng,
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Steps taken.
+    pub step: u64,
+    batch_in_epoch: usize,
+    acc: EpochAccum,
+    elapsed_before: f64,
+    started: Instant,
+    best_val: Option<(f64, usize)>,
+    x: Tensor<T>,
+    y: Tensor<T>,
+    scratch: Tensor<T>,
+    checkpoint_path: Option<PathBuf>,
+}
+
+fn nonfinite(t: &Tensor<impl Float>) -> Option<String> {
+    t.data()
+        .iter()
+        .position(|v| !v.is_finite())
+        .map(|i| format!("element {i} is {}", t.data()[i]))
+}
+
+impl<T: Float> Trainer<T> {
+    /// Loads the data, builds the model and optimizer for a fresh run.
+    pub fn new(loaded: &LoadedConfig) -> Result<Self> {
+        let config = loaded.config.clone();
+        if config.dtype != T::DTYPE {
+            return Err(Error::Config(format!(
+                "dtype = \"{}\" but the trainer was built for {}",
+                config.dtype.name(),
+                T::DTYPE.name()
+            )));
+        }
+        let mut master = Rng::seed(config.seed);
+        let mut data_rng = master.fork();
+        let mut init_rng = master.fork();
+        let shuffle_rng = master.fork();
+        let splits = config.data.load(&loaded.base_dir, &mut data_rng)?;
+        let train = &splits.train;
+        if train.is_empty() {
+            return Err(Error::Config("data: the training split is empty".into()));
+        }
+        let loss = config.training.loss;
+        let mut spec = config.model.clone();
+        if spec.input == 0 {
+            spec.input = train.dim();
+        } else if spec.input != train.dim() {
+            return Err(Error::Config(format!(
+                "model.input = {} but the data has {} features",
+                spec.input,
+                train.dim()
+            )));
+        }
+        if spec.output == 0 {
+            spec.output = output_width(train, loss);
+        }
+        check_targets(train, loss, spec.output)?;
+        let model = spec.build::<T>(&mut init_rng).map_err(|e| match e {
+            Error::Invalid(m) => Error::Config(m),
+            other => other,
+        })?;
+        let optimizer = Optimizer::new(&config.training.optimizer())
+            .map_err(|e| Error::Config(format!("training.optimizer: {e}")))?;
+        let schedule = match &config.training.schedule {
+            Some(s) => Some(
+                LrSchedule::new(s, optimizer.base_lr())
+                    .map_err(|e| Error::Config(format!("training.schedule: {e}")))?,
+            ),
+            None => None,
+        };
+        let n = train.len();
+        let bs = match config.training.batch_size {
+            0 => n,
+            b => b.min(n),
+        };
+        let batches = BatchIter::new(n, bs, config.training.shuffle)?;
+        Ok(Trainer {
+            config,
+            model,
+            splits,
+            optimizer,
+            schedule,
+            batches,
+            order: Vec::new(),
+            epoch_start_rng: shuffle_rng.clone(),
+            shuffle_rng,
+            epoch: 0,
+            step: 0,
+            batch_in_epoch: 0,
+            acc: EpochAccum::default(),
+            elapsed_before: 0.0,
+            started: Instant::now(),
+            best_val: None,
+            x: Tensor::default(),
+            y: Tensor::default(),
+            scratch: Tensor::default(),
+            checkpoint_path: None,
+        })
+    }
+
+    /// Where checkpoints are written (periodically, on a stop request, never after a NaN).
+    pub fn set_checkpoint_path(&mut self, path: Option<PathBuf>) {
+        self.checkpoint_path = path;
+    }
+
+    /// The learning rate the next step uses.
+    pub fn lr(&self) -> f64 {
+        self.schedule
+            .as_ref()
+            .map_or(self.optimizer.base_lr(), LrSchedule::lr)
+    }
+
+    /// Batches per epoch.
+    pub fn batches_per_epoch(&self) -> usize {
+        self.batches.num_batches()
+    }
+
+    /// Seconds of training so far, across resumes.
+    pub fn elapsed(&self) -> f64 {
+        self.elapsed_before + self.started.elapsed().as_secs_f64()
+    }
+
+    /// Runs until every epoch is done, `max_steps` is reached, the observer says stop, or a
+    /// NaN/∞ appears.
+    pub fn run(&mut self, observer: &mut dyn Observer) -> Result<Outcome> {
+        let epochs = self.config.training.epochs;
+        let max_steps = self.config.training.max_steps.unwrap_or(u64::MAX);
+        let bs = self.batches.batch_size();
+        let n = self.splits.train.len();
+        let nb = self.batches.num_batches();
+        while self.epoch < epochs && self.step < max_steps {
+            if self.batch_in_epoch == 0 {
+                self.epoch_start_rng = self.shuffle_rng.clone();
+                self.acc = EpochAccum::default();
+            }
+            // The epoch's order depends only on the generator state at its start, so a resumed
+            // run regenerates the same order.
+            let mut rng = self.epoch_start_rng.clone();
+            let mut order = std::mem::take(&mut self.order);
+            order.clear();
+            order.extend(self.batches.epoch(&mut rng).flatten().copied());
+            self.shuffle_rng = rng;
+            self.model.set_training(true);
+            let mut stop = None;
+            for b in self.batch_in_epoch..nb {
+                let idx = &order[b * bs..((b + 1) * bs).min(n)];
+                if let Some(diverged) = self.train_step(idx)? {
+                    self.order = order;
+                    return Ok(diverged);
+                }
+                self.batch_in_epoch = b + 1;
+                let info = StepInfo {
+                    step: self.step,
+                    epoch: self.epoch,
+                    batch: b + 1,
+                    batches: nb,
+                    loss: self.acc.loss_sum / self.acc.batches as f64,
+                    lr: self.acc.lr,
+                    grad_norm: self.acc.grad_sum / self.acc.batches as f64,
+                };
+                if observer.on_step(&info) == Flow::Stop {
+                    stop = Some(Outcome::Interrupted { step: self.step });
+                    break;
+                }
+                if self.step >= max_steps {
+                    break;
+                }
+            }
+            self.order = order;
+            if let Some(outcome) = stop {
+                self.write_checkpoint()?;
+                return Ok(outcome);
+            }
+            self.end_epoch(observer)?;
+        }
+        Ok(Outcome::Completed)
+    }
+
+    /// One step on the batch `idx`; returns `Some(Outcome::Diverged)` on NaN/∞.
+    fn train_step(&mut self, idx: &[usize]) -> Result<Option<Outcome>> {
+        let loss = self.config.training.loss;
+        gather(&self.splits.train, idx, loss, &mut self.x, &mut self.y);
+        let l = self.model.forward_backward(&self.x, &self.y, loss)?;
+        let step = self.step + 1;
+        if !l.is_finite() {
+            let (location, detail) = self.locate_forward_nonfinite(l);
+            return Ok(Some(Outcome::Diverged {
+                step,
+                location,
+                detail,
+            }));
+        }
+        // Global gradient norm, and the first place a non-finite gradient appeared.
+        let mut sq = 0.0f64;
+        let mut bad_param: Option<String> = None;
+        self.model.visit_params(&mut |_, p| {
+            for v in p.grad.data() {
+                let g = v.to_f64();
+                sq += g * g;
+            }
+            if bad_param.is_none() {
+                if let Some(d) = nonfinite(&p.grad) {
+                    bad_param = Some(format!("{}: {d}", p.name));
+                }
+            }
+        });
+        let norm = sq.sqrt();
+        if bad_param.is_some() || !norm.is_finite() {
+            let (location, detail) = self.locate_backward_nonfinite(bad_param);
+            return Ok(Some(Outcome::Diverged {
+                step,
+                location,
+                detail,
+            }));
+        }
+        match self.config.training.clip {
+            Some(ClipConfig::Norm { max_norm }) => {
+                let coef = clip_coef(norm, max_norm);
+                if coef < 1.0 {
+                    let c = T::from_f64(coef);
+                    self.model.visit_params_mut(&mut |_, p| {
+                        p.grad.data_mut().iter_mut().for_each(|g| *g *= c)
+                    });
+                }
+            }
+            Some(ClipConfig::PerParamNorm { max_norm }) => {
+                let mut err = None;
+                self.model.visit_params_mut(&mut |_, p| {
+                    if let Err(e) = clip_param_norm(p, max_norm) {
+                        err.get_or_insert(e);
+                    }
+                });
+                if let Some(e) = err {
+                    return Err(e);
+                }
+            }
+            Some(ClipConfig::Value { clip_value }) => {
+                let mut err = None;
+                self.model.visit_params_mut(&mut |_, p| {
+                    if let Err(e) = clip_param_value(p, clip_value) {
+                        err.get_or_insert(e);
+                    }
+                });
+                if let Some(e) = err {
+                    return Err(e);
+                }
+            }
+            None => {}
+        }
+        let lr = self.lr();
+        self.optimizer.begin_step();
+        let mut err = None;
+        let opt = &mut self.optimizer;
+        self.model.visit_params_mut(&mut |i, p| {
+            if err.is_none() {
+                if let Err(e) = opt.update(i, p, lr) {
+                    err = Some(e);
+                }
+            }
+        });
+        if let Some(e) = err {
+            return Err(e);
+        }
+        if let Some(s) = &mut self.schedule {
+            if s.per() == SchedulePer::Step {
+                s.step(Some(l))?;
+            }
+        }
+        self.step = step;
+        self.acc.loss_sum += l;
+        self.acc.grad_sum += norm;
+        self.acc.grad_max = self.acc.grad_max.max(norm);
+        self.acc.batches += 1;
+        self.acc.lr = lr;
+        Ok(None)
+    }
+
+    fn locate_forward_nonfinite(&self, loss: f64) -> (String, String) {
+        for (i, layer) in self.model.layers.iter().enumerate() {
+            if let Some(d) = nonfinite(layer.output()) {
+                return (
+                    format!(
+                        "layer {i} ({}) output in the forward pass",
+                        layer.describe()
+                    ),
+                    format!("{d}; loss = {loss}"),
+                );
+            }
+        }
+        (
+            "loss".into(),
+            format!("loss = {loss} with finite network outputs"),
+        )
+    }
+
+    fn locate_backward_nonfinite(&self, bad_param: Option<String>) -> (String, String) {
+        // Backward runs from the last layer down: the highest layer with a non-finite
+        // ∂L/∂input is where it appeared first.
+        for (i, layer) in self.model.layers.iter().enumerate().rev() {
+            if i == 0 {
+                break;
+            }
+            if let Some(d) = nonfinite(layer.grad_input()) {
+                return (
+                    format!(
+                        "layer {i} ({}) gradient in the backward pass",
+                        layer.describe()
+                    ),
+                    d,
+                );
+            }
+        }
+        match bad_param {
+            Some(p) => ("parameter gradient".into(), p),
+            None => (
+                "gradient norm".into(),
+                "the global gradient norm overflowed".into(),
+            ),
+        }
+    }
+
+    /// Loss and accuracy on a data split, in evaluation mode.
+    pub fn evaluate(&mut self, which: Split) -> Result<Option<Evaluation>> {
+        let data = match which {
+            Split::Train => &self.splits.train,
+            Split::Val => &self.splits.val,
+            Split::Test => &self.splits.test,
+        };
+        evaluate(
+            &mut self.model,
+            data,
+            self.config.training.loss,
+            &mut self.x,
+            &mut self.y,
+            &mut self.scratch,
+        )
+    }
+
+    fn end_epoch(&mut self, observer: &mut dyn Observer) -> Result<()> {
+        self.epoch += 1;
+        self.batch_in_epoch = 0;
+        let train = self.evaluate(Split::Train)?;
+        let val = self.evaluate(Split::Val)?;
+        if let Some(s) = &mut self.schedule {
+            if s.per() == SchedulePer::Epoch {
+                let metric = val.map(|v| v.loss).or(train.map(|t| t.loss));
+                s.step(metric)?;
+            }
+        }
+        if let Some(acc) = val.and_then(|v| v.accuracy) {
+            if self.best_val.is_none_or(|(b, _)| acc > b) {
+                self.best_val = Some((acc, self.epoch));
+            }
+        }
+        let batches = self.acc.batches.max(1) as f64;
+        let record = EpochRecord {
+            step: self.step,
+            epoch: self.epoch,
+            loss: self.acc.loss_sum / batches,
+            train_loss: train.map_or(f64::NAN, |t| t.loss),
+            train_accuracy: train.and_then(|t| t.accuracy),
+            val_loss: val.map(|v| v.loss),
+            val_accuracy: val.and_then(|v| v.accuracy),
+            lr: self.acc.lr,
+            grad_norm: self.acc.grad_sum / batches,
+            grad_norm_max: self.acc.grad_max,
+            elapsed_s: self.elapsed(),
+        };
+        observer.on_epoch(&record)?;
+        let every = self.config.training.checkpoint_every.max(1);
+        let last = self.epoch >= self.config.training.epochs;
+        if self.epoch % every == 0 || last {
+            self.write_checkpoint()?;
+        }
+        Ok(())
+    }
+
+    fn write_checkpoint(&self) -> Result<()> {
+        match &self.checkpoint_path {
+            Some(p) => self.save_checkpoint(p),
+            None => Ok(()),
+        }
+    }
+
+    /// The final summary: evaluations on every split (in evaluation mode).
+    pub fn summary(&mut self, outcome: Outcome) -> Result<Summary> {
+        let train = self.evaluate(Split::Train)?;
+        let val = self.evaluate(Split::Val)?;
+        let test = self.evaluate(Split::Test)?;
+        Ok(Summary {
+            outcome,
+            epochs: self.epoch,
+            steps: self.step,
+            train,
+            val,
+            test,
+            best_val_accuracy: self.best_val,
+            num_params: self.model.num_params(),
+            model: self.model.summary().lines().map(str::to_string).collect(),
+            dtype: T::DTYPE.name().to_string(),
+            elapsed_s: self.elapsed(),
+        })
+    }
+}
+
+/// Which split to evaluate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    /// Training samples.
+    Train,
+    /// Validation samples.
+    Val,
+    /// Test samples.
+    Test,
+}
+
+/// Mean loss and accuracy of `model` on `data` in evaluation mode (batches of 1024); None for
+/// an empty split. Leaves the model in evaluation mode.
+pub fn evaluate<T: Float>(
+    model: &mut Model<T>,
+    data: &Dataset,
+    loss: Loss,
+    x: &mut Tensor<T>,
+    y: &mut Tensor<T>,
+    scratch: &mut Tensor<T>,
+) -> Result<Option<Evaluation>> {
+    if data.is_empty() {
+        return Ok(None);
+    }
+    model.set_training(false);
+    let n = data.len();
+    let mut total = 0.0;
+    let mut right = 0usize;
+    let mut has_acc = true;
+    let idx: Vec<usize> = (0..n).collect();
+    for chunk in idx.chunks(1024) {
+        gather(data, chunk, loss, x, y);
+        let out = model.forward(x);
+        total += loss.forward_backward(out, y, scratch)? * chunk.len() as f64;
+        match correct(out, data, chunk) {
+            Some(c) => right += c,
+            None => has_acc = false,
+        }
+    }
+    Ok(Some(Evaluation {
+        loss: total / n as f64,
+        accuracy: has_acc.then(|| right as f64 / n as f64),
+        samples: n,
+    }))
+}

@@ -1,0 +1,88 @@
+//! What a training run reports: one record per epoch, and the final summary.
+
+/// One line of `metrics.jsonl`: the state after an epoch.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EpochRecord {
+    /// Optimizer steps taken so far.
+    pub step: u64,
+    /// Epochs completed (1-based).
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches (as trained: train mode).
+    pub loss: f64,
+    /// Training-set loss in evaluation mode at the end of the epoch.
+    pub train_loss: f64,
+    /// Training-set accuracy in evaluation mode (null for regression).
+    pub train_accuracy: Option<f64>,
+    /// Validation loss (null without a validation split).
+    pub val_loss: Option<f64>,
+    /// Validation accuracy (null without a validation split, or for regression).
+    pub val_accuracy: Option<f64>,
+    /// Learning rate used by the epoch's last step.
+    pub lr: f64,
+    /// Mean global L2 gradient norm (before clipping) over the epoch's steps.
+    pub grad_norm: f64,
+    /// Largest global gradient norm of the epoch.
+    pub grad_norm_max: f64,
+    /// Seconds since the run started (across resumes).
+    pub elapsed_s: f64,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every epoch (or `max_steps`) ran.
+    Completed,
+    /// Stopped on request (Ctrl-C) at a step boundary; a checkpoint was written.
+    Interrupted {
+        /// Steps completed.
+        step: u64,
+    },
+    /// The loss or a gradient became NaN/∞; the last good checkpoint is kept.
+    Diverged {
+        /// The step (1-based) whose forward or backward produced the non-finite value.
+        step: u64,
+        /// Where it appeared first: a layer, the loss, or a parameter gradient.
+        location: String,
+        /// What was seen.
+        detail: String,
+    },
+}
+
+/// Loss and accuracy of a model on one split.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Evaluation {
+    /// Mean loss.
+    pub loss: f64,
+    /// Accuracy in [0, 1] (None for regression).
+    pub accuracy: Option<f64>,
+    /// Number of samples.
+    pub samples: usize,
+}
+
+/// `summary.json`: the outcome and final numbers of a run.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Summary {
+    /// How the run ended.
+    pub outcome: Outcome,
+    /// Epochs completed.
+    pub epochs: usize,
+    /// Steps taken.
+    pub steps: u64,
+    /// Final evaluation on the training split.
+    pub train: Option<Evaluation>,
+    /// Final evaluation on the validation split.
+    pub val: Option<Evaluation>,
+    /// Final evaluation on the test split.
+    pub test: Option<Evaluation>,
+    /// Best validation accuracy seen at an epoch end, and that epoch.
+    pub best_val_accuracy: Option<(f64, usize)>,
+    /// Learnable scalars in the model.
+    pub num_params: usize,
+    /// The model, one layer per line.
+    pub model: Vec<String>,
+    /// Engine precision.
+    pub dtype: String,
+    /// Seconds, across resumes.
+    pub elapsed_s: f64,
+}

@@ -3,6 +3,10 @@
 //! Operands are strided views, so a transposed operand is the same memory with its row and
 //! column strides swapped: no copy is made. The crate choice is measured in
 //! `docs/gemm-choice.md`.
+//!
+//! Large products are split by rows of C into one block per core (rayon), each block a
+//! `matrixmultiply` call: every element of C is computed by the same kernel over the same K
+//! blocking as in one call, so the result does not depend on the number of threads.
 
 use crate::float::Float;
 
@@ -106,6 +110,59 @@ pub fn gemm<T: Float>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: 
     if m == 0 || n == 0 {
         return;
     }
+    let threads = rayon::current_num_threads();
+    if threads > 1 && m * k * n >= PARALLEL_MIN_WORK && m >= 2 * PARALLEL_MIN_ROWS {
+        let parts = threads.min(m / PARALLEL_MIN_ROWS);
+        let rows_per = m.div_ceil(parts);
+        split_rows(alpha, a, b, beta, c.data, n, rows_per);
+        return;
+    }
+    gemm_serial(alpha, a, b, beta, c);
+}
+
+/// Below this many multiply-adds a product runs on one thread (thread hand-off costs more).
+pub const PARALLEL_MIN_WORK: usize = 1 << 21;
+/// Fewest rows of C per parallel block.
+const PARALLEL_MIN_ROWS: usize = 16;
+
+/// Rows `first..first+rows` of A as a view.
+fn row_block<'a, T: Float>(a: MatRef<'a, T>, first: usize, rows: usize) -> MatRef<'a, T> {
+    let start = first * a.row_stride;
+    MatRef {
+        data: &a.data[start..],
+        rows,
+        cols: a.cols,
+        row_stride: a.row_stride,
+        col_stride: a.col_stride,
+    }
+}
+
+fn split_rows<T: Float>(
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    c: &mut [T],
+    n: usize,
+    rows_per: usize,
+) {
+    let m = a.rows;
+    if m <= rows_per {
+        gemm_serial(alpha, a, b, beta, MatMut::row_major(c, m, n));
+        return;
+    }
+    let (top, bottom) = c.split_at_mut(rows_per * n);
+    let a_top = row_block(a, 0, rows_per);
+    let a_bottom = row_block(a, rows_per, m - rows_per);
+    rayon::join(
+        || gemm_serial(alpha, a_top, b, beta, MatMut::row_major(top, rows_per, n)),
+        || split_rows(alpha, a_bottom, b, beta, bottom, n, rows_per),
+    );
+}
+
+/// C ← α·A·B + β·C on the calling thread.
+fn gemm_serial<T: Float>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: MatMut<'_, T>) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
     if k == 0 {
         for v in c.data.iter_mut() {
             *v = if beta == T::ZERO { T::ZERO } else { *v * beta };

@@ -28,17 +28,24 @@ const ROUND_MAGIC: f32 = 12_582_912.0;
 /// eˣ: x = k·ln2 + r, eˣ = 2ᵏ·eʳ with eʳ by its Taylor polynomial.
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
-    let xc = x.clamp(-87.3, 88.3);
-    let k = (xc * LOG2E + ROUND_MAGIC) - ROUND_MAGIC;
+    let xc = x.clamp(-87.33, 88.722_84);
+    let shifted = xc * LOG2E + ROUND_MAGIC;
+    let k = shifted - ROUND_MAGIC;
+    // The integer k is in the low mantissa bits of `shifted` (no float→int conversion, which
+    // would not vectorize).
+    let ki = shifted.to_bits().wrapping_sub(ROUND_MAGIC.to_bits()) as i32;
     let r = (xc - k * LN2_HI) - k * LN2_LO;
     let mut p = EXP_C[7];
     for c in EXP_C[..7].iter().rev() {
         p = p * r + c;
     }
-    let scale = f32::from_bits(((k as i32 + 127) as u32) << 23);
-    let v = p * scale;
+    // 2ᵏ as two factors so that k = 128 (x near 88.7) and k = −126 stay representable.
+    let kh = ki >> 1;
+    let s1 = f32::from_bits((kh.wrapping_add(127) as u32) << 23);
+    let s2 = f32::from_bits(((ki - kh).wrapping_add(127) as u32) << 23);
+    let v = p * s1 * s2;
     let v = if x < -87.33 { 0.0 } else { v };
-    if x > 88.72 {
+    if x > 88.722_84 {
         f32::INFINITY
     } else {
         v

@@ -76,30 +76,51 @@ impl<T: Float> Linear<T> {
     /// ∂L/∂x = g·W.
     pub fn backward(&mut self, x: &Tensor<T>, grad_out: &Tensor<T>, need_input_grad: bool) {
         let out = self.out_features();
-        gemm(
-            T::ONE,
-            grad_out.mat().t(),
-            x.mat(),
-            T::ONE,
-            self.weight.grad.mat_mut(),
-        );
-        if let Some(b) = &mut self.bias {
+        let in_features = self.in_features();
+        let Linear {
+            weight,
+            bias,
+            grad_input,
+            ..
+        } = self;
+        // ∂L/∂W and ∂L/∂x are independent products: run them side by side.
+        let mut weight_grads = || {
+            gemm(
+                T::ONE,
+                grad_out.mat().t(),
+                x.mat(),
+                T::ONE,
+                weight.grad.mat_mut(),
+            );
+        };
+        if need_input_grad {
+            grad_input.resize(&[x.rows(), in_features]);
+            let w = &weight.value;
+            let mut input_grads = || {
+                gemm(
+                    T::ONE,
+                    grad_out.mat(),
+                    w.mat(),
+                    T::ZERO,
+                    grad_input.mat_mut(),
+                )
+            };
+            if x.rows() * in_features * out >= crate::gemm::PARALLEL_MIN_WORK {
+                rayon::join(weight_grads, input_grads);
+            } else {
+                weight_grads();
+                input_grads();
+            }
+        } else {
+            weight_grads();
+        }
+        if let Some(b) = bias {
             let db = b.grad.data_mut();
             for row in grad_out.data().chunks_exact(out) {
                 for (d, g) in db.iter_mut().zip(row) {
                     *d += *g;
                 }
             }
-        }
-        if need_input_grad {
-            self.grad_input.resize(&[x.rows(), self.in_features()]);
-            gemm(
-                T::ONE,
-                grad_out.mat(),
-                self.weight.value.mat(),
-                T::ZERO,
-                self.grad_input.mat_mut(),
-            );
         }
     }
 

@@ -1,0 +1,209 @@
+//! `gradscope train`: outputs, errors, Ctrl-C, divergence, resume.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gradscope"))
+}
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/digits-mlp.toml")
+}
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("gradscope-cli-train-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn writes_metrics_summary_checkpoint_and_model() {
+    let out = temp("ok");
+    let ex = example();
+    let o = run(&[
+        "train",
+        ex.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "training.epochs=3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("epoch")).count(),
+        3,
+        "{stdout}"
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(out.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for key in [
+        "step",
+        "epoch",
+        "loss",
+        "train_accuracy",
+        "val_accuracy",
+        "lr",
+        "grad_norm",
+        "elapsed_s",
+    ] {
+        assert!(lines[2].get(key).is_some(), "metrics.jsonl lacks {key}");
+    }
+    let s = json(&out.join("summary.json"));
+    assert_eq!(s["outcome"]["status"], "completed");
+    assert!(s["test"]["accuracy"].as_f64().unwrap() > 0.8);
+    for f in ["checkpoint.safetensors", "model.safetensors", "config.toml"] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    // The final weights use PyTorch names.
+    let w = gradscope::io::safetensors::read::<f32>(&out.join("model.safetensors")).unwrap();
+    let names: Vec<&str> = w.tensors.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(
+        names.contains(&"0.weight") && names.contains(&"4.bias"),
+        "{names:?}"
+    );
+    std::fs::remove_dir_all(out).ok();
+}
+
+#[test]
+fn bad_configs_exit_nonzero_with_the_line() {
+    let dir = temp("bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        ("[model]\nhiden = [4]\n", "line 2"),
+        ("[model]\nhidden = [4]\n[training]\nepochs = 0\n", ":4:"),
+        ("[model]\nactivation = \"sigmod\"\n", "unknown activation"),
+        ("[model\n", "line 1"),
+    ];
+    for (i, (text, want)) in cases.iter().enumerate() {
+        let cfg = dir.join(format!("c{i}.toml"));
+        std::fs::write(&cfg, text).unwrap();
+        let o = run(&[
+            "train",
+            cfg.to_str().unwrap(),
+            "--out",
+            dir.join("o").to_str().unwrap(),
+        ]);
+        let e = stderr(&o);
+        assert!(!o.status.success() && e.contains(want), "{text:?}: {e}");
+        assert!(!e.contains("panicked"), "{e}");
+    }
+    let o = run(&["train", dir.join("nope.toml").to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("nope.toml"));
+    let o = run(&["train", example().to_str().unwrap(), "--set", "training.lr"]);
+    assert!(!o.status.success() && stderr(&o).contains("KEY=VALUE"));
+    let o = run(&[
+        "train",
+        example().to_str().unwrap(),
+        "--out",
+        dir.join("o").to_str().unwrap(),
+        "--resume",
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("no checkpoint"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn divergence_exits_1_naming_step_and_layer() {
+    let out = temp("nan");
+    let o = run(&[
+        "train",
+        example().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "training.lr=1e30",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("diverged at step") && e.contains("layer"), "{e}");
+    assert!(!e.contains("panicked"));
+    assert_eq!(
+        json(&out.join("summary.json"))["outcome"]["status"],
+        "diverged"
+    );
+    std::fs::remove_dir_all(out).ok();
+}
+
+#[test]
+fn ctrl_c_writes_a_checkpoint_and_resume_finishes() {
+    let out = temp("int");
+    let ex = example();
+    let child = bin()
+        .args([
+            "train",
+            ex.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--set",
+            "training.batch_size=1",
+            "--set",
+            "training.epochs=200",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first epoch line, then interrupt.
+    let metrics = out.join("metrics.jsonl");
+    for _ in 0..600 {
+        if std::fs::read_to_string(&metrics).is_ok_and(|m| !m.is_empty()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let o = child.wait_with_output().unwrap();
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{e}");
+    assert!(
+        e.contains("interrupted at step") && e.contains("--resume"),
+        "{e}"
+    );
+    let s = json(&out.join("summary.json"));
+    assert_eq!(s["outcome"]["status"], "interrupted");
+    assert!(out.join("checkpoint.safetensors").exists());
+    // Finish the epoch in progress and one more.
+    let epochs = s["epochs"].as_u64().unwrap() + 2;
+    let o = run(&[
+        "train",
+        ex.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "training.batch_size=1",
+        "--set",
+        &format!("training.epochs={epochs}"),
+        "--resume",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let n = std::fs::read_to_string(&metrics).unwrap().lines().count() as u64;
+    assert_eq!(n, epochs);
+    std::fs::remove_dir_all(out).ok();
+}

@@ -110,6 +110,8 @@ pub trait Float:
     fn sigmoid_slice(x: &[Self], y: &mut [Self]);
     /// yᵢ = e^(xᵢ) over a slice (SIMD for f32).
     fn exp_slice(x: &[Self], y: &mut [Self]);
+    /// xᵢ ← e^(xᵢ) in place (SIMD for f32).
+    fn exp_inplace(x: &mut [Self]);
 
     /// C ← α·A·B + β·C on strided matrices (see [`crate::gemm`]).
     ///
@@ -136,7 +138,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ty, $dtype:expr, $gemm:path, $erf:path, $erfc:path, $tanh_s:path, $sig_s:path, $exp_s:path) => {
+    ($t:ty, $dtype:expr, $gemm:path, $erf:path, $erfc:path, $tanh_s:path, $sig_s:path, $exp_s:path, $exp_i:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -219,6 +221,10 @@ macro_rules! impl_float {
             fn exp_slice(x: &[Self], y: &mut [Self]) {
                 $exp_s(x, y)
             }
+            #[inline]
+            fn exp_inplace(x: &mut [Self]) {
+                $exp_i(x)
+            }
             #[inline(always)]
             unsafe fn gemm_raw(
                 m: usize,
@@ -250,7 +256,8 @@ impl_float!(
     libm::erfcf,
     crate::vmath::tanh_slice,
     crate::vmath::sigmoid_slice,
-    crate::vmath::exp_slice
+    crate::vmath::exp_slice,
+    crate::vmath::exp_inplace
 );
 impl_float!(
     f64,
@@ -260,7 +267,8 @@ impl_float!(
     libm::erfc,
     map_f64::tanh,
     map_f64::sigmoid,
-    map_f64::exp
+    map_f64::exp,
+    map_f64::exp_inplace
 );
 
 /// The f64 slice kernels: exact `std` functions, element by element.
@@ -275,5 +283,8 @@ mod map_f64 {
     }
     pub fn exp(x: &[f64], y: &mut [f64]) {
         y.iter_mut().zip(x).for_each(|(o, i)| *o = i.exp());
+    }
+    pub fn exp_inplace(x: &mut [f64]) {
+        x.iter_mut().for_each(|v| *v = v.exp());
     }
 }

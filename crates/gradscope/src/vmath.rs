@@ -143,3 +143,34 @@ dispatch_map!(
     exp_slice,
     exp_f32
 );
+
+/// xᵢ ← e^(xᵢ) in place, SIMD.
+pub fn exp_inplace(x: &mut [f32]) {
+    #[inline(always)]
+    fn body(x: &mut [f32]) {
+        for v in x.iter_mut() {
+            *v = exp_f32(*v);
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        unsafe fn avx512(x: &mut [f32]) {
+            body(x)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2(x: &mut [f32]) {
+            body(x)
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F.
+            return unsafe { avx512(x) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA.
+            return unsafe { avx2(x) };
+        }
+    }
+    body(x)
+}

@@ -8,6 +8,8 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 use gradscope::loss::Loss;
 use gradscope::model::{MlpSpec, Model};
+use gradscope::optim::{Optimizer, OptimizerConfig, SgdConfig};
+use gradscope::parallel::in_pool;
 use gradscope::{Activation, Rng, Tensor};
 
 /// Arguments of `gradscope bench`.
@@ -64,12 +66,16 @@ fn build(w: &Workload, rng: &mut Rng) -> Result<Model<f32>> {
     Ok(spec.build::<f32>(rng)?)
 }
 
-fn sgd_step(model: &mut Model<f32>, lr: f32) {
-    model.visit_params_mut(&mut |_, p| {
-        for (v, g) in p.value.data_mut().iter_mut().zip(p.grad.data()) {
-            *v -= lr * *g;
+/// One optimizer step with the library's SGD (the same code `train` uses).
+fn sgd_step(model: &mut Model<f32>, opt: &mut Optimizer<f32>, lr: f64) -> Result<()> {
+    opt.begin_step();
+    let mut err = None;
+    model.visit_params_mut(&mut |i, p| {
+        if let Err(e) = opt.update(i, p, lr) {
+            err.get_or_insert(e);
         }
     });
+    err.map_or(Ok(()), |e| Err(e.into()))
 }
 
 /// Runs the subcommand.
@@ -92,10 +98,15 @@ pub fn run(args: Args) -> Result<()> {
         let x = Tensor::<f32>::from_f64_slice(&[w.batch, w.width], &x)?;
         let y: Vec<f64> = (0..w.batch).map(|_| rng.below(w.width) as f64).collect();
         let y = Tensor::<f32>::from_f64_slice(&[w.batch], &y)?;
+        let mut opt = Optimizer::<f32>::new(&OptimizerConfig::Sgd(SgdConfig {
+            lr: 0.01,
+            ..SgdConfig::default()
+        }))?;
         let mut step = || -> Result<()> {
-            model.forward_backward(&x, &y, Loss::CrossEntropy)?;
-            sgd_step(&mut model, 0.01);
-            Ok(())
+            in_pool(|| {
+                model.forward_backward(&x, &y, Loss::CrossEntropy)?;
+                sgd_step(&mut model, &mut opt, 0.01)
+            })
         };
         for _ in 0..args.warmup {
             step()?;

@@ -3,6 +3,7 @@
 
 use super::{relu, softmax, Activation};
 use crate::float::Float;
+use crate::parallel;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
@@ -74,9 +75,9 @@ impl<T: Float> ActivationFn<T> {
         use Activation::*;
         match self.act {
             Identity => av.copy_from_slice(zs),
-            Relu => map(zs, av, relu::relu),
-            Tanh => T::tanh_slice(zs, av),
-            Sigmoid => T::sigmoid_slice(zs, av),
+            Relu => parallel::map(zs, av, &|z, a| map(z, a, relu::relu)),
+            Tanh => parallel::map(zs, av, &|z, a| T::tanh_slice(z, a)),
+            Sigmoid => parallel::map(zs, av, &|z, a| T::sigmoid_slice(z, a)),
             LeakyRelu { slope } => {
                 let s = T::from_f64(slope);
                 map(zs, av, |x| relu::leaky_relu(x, s))
@@ -134,11 +135,17 @@ impl<T: Float> ActivationFn<T> {
         use Activation::*;
         match self.act {
             Identity => gz.copy_from_slice(g),
-            Relu => map2(zs, g, gz, |x, g| if x > T::ZERO { g } else { T::ZERO }),
+            Relu => parallel::map2(zs, g, gz, &|z, g, o| {
+                map2(z, g, o, |x, g| if x > T::ZERO { g } else { T::ZERO })
+            }),
             // 1 − a² and a(1 − a) from the stored output, as PyTorch does: exact derivatives
             // that cost no transcendental call.
-            Tanh => map2(avals, g, gz, |y, g| g * (T::ONE - y * y)),
-            Sigmoid => map2(avals, g, gz, |y, g| g * y * (T::ONE - y)),
+            Tanh => parallel::map2(avals, g, gz, &|a, g, o| {
+                map2(a, g, o, |y, g| g * (T::ONE - y * y))
+            }),
+            Sigmoid => parallel::map2(avals, g, gz, &|a, g, o| {
+                map2(a, g, o, |y, g| g * y * (T::ONE - y))
+            }),
             LeakyRelu { slope } => {
                 let s = T::from_f64(slope);
                 map2(zs, g, gz, |x, g| g * relu::leaky_relu_grad(x, s))

@@ -36,12 +36,11 @@ pub fn softmax_cross_entropy<T: Float>(
         }
         let y = yf as usize;
         let m = zr.iter().copied().fold(zr[0], T::max);
-        let mut sum = T::ZERO;
         for (g, z) in gr.iter_mut().zip(zr) {
-            let e = (*z - m).exp();
-            *g = e;
-            sum += e;
+            *g = *z - m;
         }
+        T::exp_inplace(gr);
+        let sum: T = gr.iter().copied().sum();
         let lse = m.to_f64() + sum.to_f64().ln();
         total += lse - zr[y].to_f64();
         let scale = inv_n / sum;

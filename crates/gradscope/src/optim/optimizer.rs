@@ -277,35 +277,11 @@ impl<T: Float> Optimizer<T> {
         let theta = param.value.data_mut();
         let grad = param.grad.data();
         let [b0, b1, b2] = &mut slot.bufs;
-        match &self.config {
-            OptimizerConfig::Sgd(c) => sgd(c, first, lr, theta, grad, b0),
-            OptimizerConfig::Adam(c) => {
-                let h = AdamHyper {
-                    beta1: c.beta1,
-                    beta2: c.beta2,
-                    eps: c.eps,
-                    amsgrad: c.amsgrad,
-                    weight_decay: c.weight_decay,
-                    decoupled: false,
-                    l1: c.l1,
-                };
-                adam(&h, t, lr, theta, grad, b0, b1, b2);
-            }
-            OptimizerConfig::AdamW(c) => {
-                let h = AdamHyper {
-                    beta1: c.beta1,
-                    beta2: c.beta2,
-                    eps: c.eps,
-                    amsgrad: c.amsgrad,
-                    weight_decay: c.weight_decay,
-                    decoupled: true,
-                    l1: c.l1,
-                };
-                adam(&h, t, lr, theta, grad, b0, b1, b2);
-            }
-            OptimizerConfig::RmsProp(c) => rmsprop(c, lr, theta, grad, b0, b1, b2),
-            OptimizerConfig::Adagrad(c) => adagrad(c, t, lr, theta, grad, b0),
-        }
+        let config = &self.config;
+        // Element-wise, so large parameters are updated in chunks on every core.
+        crate::parallel::update(theta, grad, b0, b1, b2, &|theta, grad, b0, b1, b2| {
+            apply(config, first, t, lr, theta, grad, b0, b1, b2)
+        });
         Ok(())
     }
 
@@ -430,6 +406,50 @@ impl<T: Float> Optimizer<T> {
         self.step = counters.step;
         self.slots = slots;
         Ok(())
+    }
+}
+
+/// One kind's element-wise update of a chunk.
+#[allow(clippy::too_many_arguments)]
+fn apply<T: Float>(
+    config: &OptimizerConfig,
+    first: bool,
+    t: u64,
+    lr: f64,
+    theta: &mut [T],
+    grad: &[T],
+    b0: &mut [T],
+    b1: &mut [T],
+    b2: &mut [T],
+) {
+    match config {
+        OptimizerConfig::Sgd(c) => sgd(c, first, lr, theta, grad, b0),
+        OptimizerConfig::Adam(c) => {
+            let h = AdamHyper {
+                beta1: c.beta1,
+                beta2: c.beta2,
+                eps: c.eps,
+                amsgrad: c.amsgrad,
+                weight_decay: c.weight_decay,
+                decoupled: false,
+                l1: c.l1,
+            };
+            adam(&h, t, lr, theta, grad, b0, b1, b2);
+        }
+        OptimizerConfig::AdamW(c) => {
+            let h = AdamHyper {
+                beta1: c.beta1,
+                beta2: c.beta2,
+                eps: c.eps,
+                amsgrad: c.amsgrad,
+                weight_decay: c.weight_decay,
+                decoupled: true,
+                l1: c.l1,
+            };
+            adam(&h, t, lr, theta, grad, b0, b1, b2);
+        }
+        OptimizerConfig::RmsProp(c) => rmsprop(c, lr, theta, grad, b0, b1, b2),
+        OptimizerConfig::Adagrad(c) => adagrad(c, t, lr, theta, grad, b0),
     }
 }
 

@@ -82,7 +82,7 @@ impl<T: Float> Model<T> {
 
     /// True when some matrix product of a batch of `rows` is large enough to be split across
     /// cores (then a step runs inside the thread pool).
-    fn has_parallel_products(&self, rows: usize) -> bool {
+    pub fn has_parallel_products(&self, rows: usize) -> bool {
         fn any_large<T: Float>(layers: &[Layer<T>], rows: usize) -> bool {
             layers.iter().any(|l| match l {
                 Layer::Linear(lin) => {

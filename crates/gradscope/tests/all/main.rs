@@ -1,1 +1,15 @@
+//! The library's integration tests: one binary, one module per area.
+
+mod common;
+
 mod activations;
+mod data;
+mod gradcheck;
+mod init;
+mod loss;
+mod optim;
+mod properties;
+mod quadrature;
+mod tensor;
+mod train;
+mod vmath;

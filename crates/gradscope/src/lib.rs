@@ -12,6 +12,7 @@
 pub mod activation;
 pub mod config;
 pub mod data;
+pub mod diagnostics;
 pub mod error;
 pub mod float;
 pub mod gemm;

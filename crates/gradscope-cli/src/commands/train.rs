@@ -41,6 +41,8 @@ pub struct Args {
 const AFTER_HELP: &str = "\
 Writes into DIR:
   config.toml               the resolved config (after --set)
+  diagnostics.jsonl         with a [diagnostics] table: per-layer gradient records every
+                            diagnostics.every steps (see docs/diagnostics.md)
   metrics.jsonl             one JSON object per epoch: step, epoch, loss, train/val loss and
                             accuracy, lr, grad_norm (mean global L2 norm before clipping),
                             grad_norm_max, elapsed_s
@@ -102,11 +104,22 @@ pub fn run(args: Args) -> Result<()> {
 struct Progress {
     bar: ProgressBar,
     metrics: fs::File,
+    diagnostics: Option<fs::File>,
     quiet: bool,
     stop: Arc<AtomicBool>,
 }
 
 impl Observer for Progress {
+    fn on_diagnostics(&mut self, r: &gradscope::diagnostics::StepRecord) -> gradscope::Result<()> {
+        if let Some(f) = &mut self.diagnostics {
+            let line = serde_json::to_string(r).expect("serializable");
+            writeln!(f, "{line}")
+                .and_then(|_| f.flush())
+                .map_err(|e| gradscope::Error::Io(format!("diagnostics.jsonl: {e}")))?;
+        }
+        Ok(())
+    }
+
     fn on_step(&mut self, info: &StepInfo) -> Flow {
         self.bar.inc(1);
         if info.batch == info.batches || info.step % 16 == 0 {
@@ -227,9 +240,26 @@ fn train<T: Float>(
             dir.display()
         );
     }
+    let diagnostics = match &trainer.config.diagnostics {
+        Some(_) => {
+            let path = dir.join("diagnostics.jsonl");
+            if !args.resume {
+                write_atomic(&path, b"")?;
+            }
+            Some(
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .with_context(|| format!("cannot open `{}`", path.display()))?,
+            )
+        }
+        None => None,
+    };
     let mut progress = Progress {
         bar,
         metrics,
+        diagnostics,
         quiet: args.quiet,
         stop,
     };

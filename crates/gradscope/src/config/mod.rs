@@ -59,6 +59,9 @@ pub struct Config {
     /// Where results go.
     #[serde(default)]
     pub output: OutputConfig,
+    /// Per-layer gradient instrumentation (`diagnostics.jsonl`); off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnostics: Option<crate::diagnostics::DiagnosticsConfig>,
 }
 
 /// The `[training]` table.
@@ -243,6 +246,9 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
         self.data.validate()?;
+        if let Some(d) = &self.diagnostics {
+            d.validate()?;
+        }
         let t = &self.training;
         if t.epochs == 0 && t.max_steps.is_none() {
             return bad("training.epochs must be >= 1".into());

@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use crate::config::{Config, LoadedConfig, Splits};
 use crate::data::{BatchIter, Dataset};
+use crate::diagnostics::{Probe, StepRecord};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::loss::Loss;
@@ -66,6 +67,10 @@ pub trait Observer {
     fn on_epoch(&mut self, _record: &EpochRecord) -> Result<()> {
         Ok(())
     }
+    /// After every diagnostic step (when the config has a `[diagnostics]` table).
+    fn on_diagnostics(&mut self, _record: &StepRecord) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// An observer that ignores everything.
@@ -109,6 +114,8 @@ pub struct Trainer<T: Float> {
     y: Tensor<T>,
     scratch: Tensor<T>,
     checkpoint_path: Option<PathBuf>,
+    probe: Option<Probe>,
+    last_diagnostics: Option<StepRecord>,
 }
 
 fn nonfinite(t: &Tensor<impl Float>) -> Option<String> {
@@ -172,6 +179,7 @@ impl<T: Float> Trainer<T> {
             b => b.min(n),
         };
         let batches = BatchIter::new(n, bs, config.training.shuffle)?;
+        let config_probe = config.diagnostics.clone().map(Probe::new);
         Ok(Trainer {
             config,
             model,
@@ -193,6 +201,8 @@ impl<T: Float> Trainer<T> {
             y: Tensor::default(),
             scratch: Tensor::default(),
             checkpoint_path: None,
+            probe: config_probe,
+            last_diagnostics: None,
         })
     }
 
@@ -251,6 +261,9 @@ impl<T: Float> Trainer<T> {
                 if let Some(diverged) = result? {
                     self.order = order;
                     return Ok(diverged);
+                }
+                if let Some(rec) = self.last_diagnostics.take() {
+                    observer.on_diagnostics(&rec)?;
                 }
                 self.batch_in_epoch = b + 1;
                 let info = StepInfo {
@@ -317,6 +330,13 @@ impl<T: Float> Trainer<T> {
                 detail,
             }));
         }
+        let measured = match &mut self.probe {
+            Some(p) if p.config().due(step) => {
+                p.measure(&self.model, step, self.epoch, l, norm);
+                true
+            }
+            _ => false,
+        };
         match self.config.training.clip {
             Some(ClipConfig::Norm { max_norm }) => {
                 let coef = clip_coef(norm, max_norm);
@@ -364,6 +384,9 @@ impl<T: Float> Trainer<T> {
         });
         if let Some(e) = err {
             return Err(e);
+        }
+        if measured {
+            self.last_diagnostics = self.probe.as_mut().and_then(|p| p.finish(&self.model));
         }
         if let Some(s) = &mut self.schedule {
             if s.per() == SchedulePer::Step {

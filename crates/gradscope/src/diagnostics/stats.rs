@@ -1,0 +1,108 @@
+//! Summary statistics of tensors: norms, extremes, histograms.
+
+use crate::float::Float;
+
+/// A histogram: `edges` has one more entry than `counts`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Histogram {
+    /// Bin edges, increasing.
+    pub edges: Vec<f64>,
+    /// Samples per bin.
+    pub counts: Vec<u64>,
+    /// Samples outside the edges (for |g| histograms: exact zeros and values below the first
+    /// edge).
+    pub below: u64,
+    /// Samples above the last edge.
+    pub above: u64,
+}
+
+/// L2 norm √Σxᵢ² and max |xᵢ|, accumulated in f64.
+pub fn norm_and_max<T: Float>(x: &[T]) -> (f64, f64) {
+    let mut sq = 0.0f64;
+    let mut mx = 0.0f64;
+    for v in x {
+        let a = v.to_f64().abs();
+        sq += a * a;
+        mx = mx.max(a);
+    }
+    (sq.sqrt(), mx)
+}
+
+/// Mean and (population) standard deviation.
+pub fn mean_std<T: Float>(x: &[T]) -> (f64, f64) {
+    if x.is_empty() {
+        return (0.0, 0.0);
+    }
+    let n = x.len() as f64;
+    let mean = x.iter().map(|v| v.to_f64()).sum::<f64>() / n;
+    let var = x.iter().map(|v| (v.to_f64() - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+/// Histogram of |xᵢ| over log-spaced bins: `bins` bins per the decades from 10^lo to 10^hi.
+pub fn log_abs_histogram<T: Float>(x: &[T], lo: i32, hi: i32, bins: usize) -> Histogram {
+    let bins = bins.max(1);
+    let (l, h) = (lo as f64, hi as f64);
+    let edges: Vec<f64> = (0..=bins)
+        .map(|i| 10f64.powf(l + (h - l) * i as f64 / bins as f64))
+        .collect();
+    let mut counts = vec![0u64; bins];
+    let (mut below, mut above) = (0, 0);
+    for v in x {
+        let a = v.to_f64().abs();
+        if !(a >= edges[0]) {
+            below += 1;
+        } else if a >= edges[bins] {
+            above += 1;
+        } else {
+            let t = ((a.log10() - l) / (h - l) * bins as f64) as usize;
+            counts[t.min(bins - 1)] += 1;
+        }
+    }
+    Histogram {
+        edges,
+        counts,
+        below,
+        above,
+    }
+}
+
+/// Histogram of xᵢ over `bins` equal bins spanning [min, max] (one bin if constant).
+pub fn linear_histogram<T: Float>(x: &[T], bins: usize) -> Histogram {
+    let bins = bins.max(1);
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in x {
+        let f = v.to_f64();
+        if f.is_finite() {
+            lo = lo.min(f);
+            hi = hi.max(f);
+        }
+    }
+    if !lo.is_finite() {
+        lo = 0.0;
+        hi = 1.0;
+    }
+    if hi <= lo {
+        hi = lo + 1.0;
+    }
+    let edges: Vec<f64> = (0..=bins)
+        .map(|i| lo + (hi - lo) * i as f64 / bins as f64)
+        .collect();
+    let mut counts = vec![0u64; bins];
+    let mut above = 0;
+    for v in x {
+        let f = v.to_f64();
+        if !f.is_finite() {
+            above += 1;
+            continue;
+        }
+        let t = ((f - lo) / (hi - lo) * bins as f64) as usize;
+        counts[t.min(bins - 1)] += 1;
+    }
+    Histogram {
+        edges,
+        counts,
+        below: 0,
+        above,
+    }
+}

@@ -1,0 +1,117 @@
+//! The gradient scope on constructed cases: verdicts, per-layer records, instrumentation.
+
+use std::path::PathBuf;
+
+use gradscope::config::{Config, LoadedConfig};
+use gradscope::diagnostics::verdict::{judge, Flow, Thresholds};
+use gradscope::diagnostics::StepRecord;
+use gradscope::train::{Observer, Trainer};
+
+#[derive(Default)]
+struct Collect(Vec<StepRecord>);
+impl Observer for Collect {
+    fn on_diagnostics(&mut self, r: &StepRecord) -> gradscope::Result<()> {
+        self.0.push(r.clone());
+        Ok(())
+    }
+}
+
+fn records(model: &str, steps: u64) -> Vec<StepRecord> {
+    let text = format!(
+        "seed = 3\n[data]\nsource = \"digits\"\n[model]\n{model}\n[training]\nepochs = 100\nmax_steps = {steps}\n\
+         batch_size = 64\noptimizer = {{ kind = \"sgd\", lr = 0.01 }}\n[diagnostics]\nevery = 1\n"
+    );
+    let cfg = LoadedConfig {
+        config: Config::parse(&text, "t.toml", &[]).unwrap(),
+        source: "t.toml".into(),
+        base_dir: PathBuf::from("."),
+    };
+    let mut t = Trainer::<f32>::new(&cfg).unwrap();
+    let mut c = Collect::default();
+    t.run(&mut c).unwrap();
+    c.0
+}
+
+#[test]
+fn deep_sigmoid_with_standard_init_vanishes() {
+    let recs = records(
+        "hidden = [64, 64, 64, 64, 64, 64, 64, 64, 64, 64]\nactivation = \"sigmoid\"\ninit = \"standard\"",
+        5,
+    );
+    assert_eq!(recs.len(), 5);
+    let v = judge(&recs, &Thresholds::default());
+    assert_eq!(v.flow, Flow::Vanishing, "{v:#?}");
+    assert!(v.first_to_last < 1e-3 && v.per_layer_factor < 0.5, "{v:#?}");
+    assert!(
+        v.explanation.contains("layer 1") && v.explanation.contains("chain rule"),
+        "{}",
+        v.explanation
+    );
+    assert!(v.remedies[0].contains("relu"), "{:?}", v.remedies);
+}
+
+#[test]
+fn tanh_with_sigma_w2_4_explodes() {
+    let hidden = vec!["128"; 30].join(", ");
+    let recs = records(
+        &format!("hidden = [{hidden}]\nactivation = \"tanh\"\ninit = \"kaiming_normal(gain=2)\""),
+        3,
+    );
+    let v = judge(&recs, &Thresholds::default());
+    assert_eq!(
+        v.flow,
+        Flow::Exploding,
+        "{} {:?}",
+        v.first_to_last,
+        v.explanation
+    );
+    assert!(v.per_layer_factor > 1.05);
+    assert!(v.remedies[0].contains("clip"), "{:?}", v.remedies);
+}
+
+#[test]
+fn relu_with_he_init_at_depth_20_is_healthy() {
+    let hidden = vec!["128"; 20].join(", ");
+    let recs = records(
+        &format!("hidden = [{hidden}]\nactivation = \"relu\"\ninit = \"kaiming_normal\""),
+        3,
+    );
+    let v = judge(&recs, &Thresholds::default());
+    assert_eq!(
+        v.flow,
+        Flow::Healthy,
+        "{} {}",
+        v.first_to_last,
+        v.explanation
+    );
+    assert_eq!(v.layers.len(), 20);
+}
+
+#[test]
+fn records_hold_every_measurement() {
+    let recs = records(
+        "hidden = [32, 32]\nactivation = \"relu\"\ninit = \"kaiming_normal\"",
+        2,
+    );
+    let r = &recs[1];
+    assert_eq!(r.step, 2);
+    let acts: Vec<_> = r.activations().collect();
+    assert_eq!(acts.iter().map(|l| l.depth).collect::<Vec<_>>(), [1, 2]);
+    for a in &acts {
+        assert!(a.grad_in_norm > 0.0 && a.grad_out_norm >= a.grad_in_norm * 0.0);
+        assert!(a.saturated_fraction.is_some() && a.dead_fraction.is_some());
+        let h = a.grad_hist.as_ref().unwrap();
+        assert_eq!(h.edges.len(), h.counts.len() + 1);
+        let total: u64 = h.counts.iter().sum::<u64>() + h.below + h.above;
+        assert_eq!(total, 64 * 32);
+    }
+    let lin = r.layers.iter().find(|l| l.kind == "linear").unwrap();
+    let ratio = lin.update_ratio.unwrap();
+    assert!(ratio > 0.0 && ratio < 1.0, "{ratio}");
+    // He init: σ_w ≈ √2.
+    assert!(
+        (lin.sigma_w.unwrap() - 2f64.sqrt()).abs() < 0.2,
+        "{:?}",
+        lin.sigma_w
+    );
+}

@@ -135,6 +135,11 @@ pub fn run(args: Args) -> Result<()> {
     if let (Some(name), Some(xs)) = (&args.eval, &args.x) {
         let act = parse_activation(name).context("--eval")?;
         let xs = parse_numbers("--x", xs)?;
+        if dtype == DType::F32 {
+            if let Some(x) = xs.iter().find(|x| !(**x as f32).is_finite()) {
+                bail!("--x: {x} is outside the f32 range (use --dtype f64)");
+            }
+        }
         let json = match dtype {
             DType::F32 => eval_json::<f32>(act, &xs),
             DType::F64 => eval_json::<f64>(act, &xs),
@@ -169,6 +174,9 @@ pub fn run(args: Args) -> Result<()> {
         };
         if lo >= hi {
             bail!("--plot-range: LO = {lo} must be below HI = {hi}");
+        }
+        if lo.abs().max(hi.abs()) > 1e100 {
+            bail!("--plot-range: |LO| and |HI| must be at most 1e100 (got {lo},{hi})");
         }
         let written = write_plots(dir, &acts, lo, hi)?;
         eprintln!("wrote {} SVG plots to {}", written, dir.display());

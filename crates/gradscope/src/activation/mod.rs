@@ -144,6 +144,8 @@ impl Activation {
             | Activation::Rrelu { .. }
             | Activation::Elu { .. }
             | Activation::Selu => vec![0.0],
+            // f'' jumps from +2 to −2 at 0.
+            Activation::Softsign => vec![0.0],
             Activation::HardSigmoid => vec![-3.0, 3.0],
             Activation::HardTanh { min, max } => vec![min, max],
             Activation::Softplus { beta, threshold } => vec![threshold / beta],

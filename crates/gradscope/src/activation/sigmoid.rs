@@ -21,7 +21,8 @@ pub fn sigmoid<T: Float>(x: T) -> T {
 pub fn sigmoid_grad<T: Float>(x: T) -> T {
     let e = (-x.abs()).exp();
     let d = T::ONE + e;
-    e / (d * d)
+    // Rounding can land one ulp above the exact maximum 1/4 near 0.
+    (e / (d * d)).min(T::from_f64(0.25))
 }
 
 /// Hard sigmoid (PyTorch `Hardsigmoid`): clamp(x/6 + 1/2, 0, 1).
@@ -66,5 +67,10 @@ pub fn swish<T: Float>(x: T, beta: T) -> T {
 /// Swish derivative: σ(βx) + βx σ(βx)(1 − σ(βx)).
 #[inline(always)]
 pub fn swish_grad<T: Float>(x: T, beta: T) -> T {
-    sigmoid(beta * x) + beta * x * sigmoid_grad(beta * x)
+    let bx = beta * x;
+    if !bx.is_finite() {
+        // βx overflowed (|x| near the largest float): the limits 1 (βx → ∞) and 0 (→ −∞).
+        return if bx > T::ZERO { T::ONE } else { T::ZERO };
+    }
+    sigmoid(bx) + bx * sigmoid_grad(bx)
 }

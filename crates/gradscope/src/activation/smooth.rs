@@ -58,7 +58,8 @@ pub fn gelu_tanh_grad<T: Float>(x: T) -> T {
 }
 
 /// Softplus (PyTorch semantics): ln(1 + e^(βx))/β, or x where βx > threshold. Computed as
-/// (max(βx, 0) + ln(1 + e^(−|βx|)))/β, which never overflows.
+/// (max(βx, 0) + ln(1 + e^(−|βx|)))/β, which never overflows. Like PyTorch's, it steps down
+/// by ln(1 + e^(−threshold))/β (2.1e−9 for the defaults) where it switches to x.
 #[inline(always)]
 pub fn softplus<T: Float>(x: T, beta: T, threshold: T) -> T {
     let bx = beta * x;

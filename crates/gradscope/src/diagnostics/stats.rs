@@ -50,7 +50,7 @@ pub fn log_abs_histogram<T: Float>(x: &[T], lo: i32, hi: i32, bins: usize) -> Hi
     let (mut below, mut above) = (0, 0);
     for v in x {
         let a = v.to_f64().abs();
-        if !(a >= edges[0]) {
+        if a.is_nan() || a < edges[0] {
             below += 1;
         } else if a >= edges[bins] {
             above += 1;

@@ -4,6 +4,7 @@ mod common;
 
 mod activations;
 mod data;
+mod diagnostics;
 mod gradcheck;
 mod init;
 mod loss;

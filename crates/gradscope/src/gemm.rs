@@ -4,7 +4,7 @@
 //! column strides swapped: no copy is made. The crate choice is measured in
 //! `docs/gemm-choice.md`.
 //!
-//! Large products are split by rows of C into one block per core (rayon), each block a
+//! Large products are split by rows of C into two blocks run on two cores, each block a
 //! `matrixmultiply` call: every element of C is computed by the same kernel over the same K
 //! blocking as in one call, so the result does not depend on the number of threads.
 
@@ -110,14 +110,71 @@ pub fn gemm<T: Float>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: 
     if m == 0 || n == 0 {
         return;
     }
-    let threads = rayon::current_num_threads();
-    if threads > 1 && m * k * n >= PARALLEL_MIN_WORK && m >= 2 * PARALLEL_MIN_ROWS {
-        let parts = threads.min(m / PARALLEL_MIN_ROWS);
-        let rows_per = m.div_ceil(parts);
-        split_rows(alpha, a, b, beta, c.data, n, rows_per);
-        return;
+    if crate::parallel::available() && m * k * n >= PARALLEL_MIN_WORK {
+        // Split the larger output dimension: each half then packs only half of that operand.
+        if n >= m && n >= 2 * PARALLEL_MIN_ROWS && k > 0 {
+            split_cols(alpha, a, b, beta, c);
+            return;
+        }
+        if m >= 2 * PARALLEL_MIN_ROWS {
+            split_rows(alpha, a, b, beta, c.data, n, m.div_ceil(2));
+            return;
+        }
     }
     gemm_serial(alpha, a, b, beta, c);
+}
+
+/// A raw pointer that may cross to the helper thread (the two column halves of C written
+/// through it are disjoint).
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+// SAFETY: only used for disjoint column blocks of one C while `split_cols` waits for both.
+unsafe impl<T> Send for SendPtr<T> {}
+unsafe impl<T> Sync for SendPtr<T> {}
+
+/// Columns `first..first+cols` of B as a view.
+fn col_block<'a, T: Float>(b: MatRef<'a, T>, first: usize, cols: usize) -> MatRef<'a, T> {
+    let start = first * b.col_stride;
+    MatRef {
+        data: &b.data[start..],
+        rows: b.rows,
+        cols,
+        row_stride: b.row_stride,
+        col_stride: b.col_stride,
+    }
+}
+
+/// C ← α·A·B + β·C with the two column halves of C computed on two cores.
+fn split_cols<T: Float>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: MatMut<'_, T>) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    let left = n.div_ceil(2);
+    let (b0, b1) = (col_block(b, 0, left), col_block(b, left, n - left));
+    let c_ptr = SendPtr(c.data.as_mut_ptr());
+    let run = move |bb: MatRef<'_, T>, offset: usize| {
+        let p = c_ptr;
+        // SAFETY: A and the B block cover their shapes (checked views); the C block starts at
+        // column `offset` of the m×n row-major C borrowed mutably by the caller, spans
+        // bb.cols columns with row stride n, and the two blocks are disjoint.
+        unsafe {
+            T::gemm_raw(
+                m,
+                k,
+                bb.cols,
+                alpha,
+                a.data.as_ptr(),
+                a.row_stride as isize,
+                a.col_stride as isize,
+                bb.data.as_ptr(),
+                bb.row_stride as isize,
+                bb.col_stride as isize,
+                beta,
+                p.0.add(offset),
+                n as isize,
+                1,
+            );
+        }
+    };
+    crate::parallel::join(|| run(b0, 0), || run(b1, left));
 }
 
 /// Below this many multiply-adds a product runs on one thread (thread hand-off costs more).
@@ -154,14 +211,21 @@ fn split_rows<T: Float>(
     let (top, bottom) = c.split_at_mut(rows_per * n);
     let a_top = row_block(a, 0, rows_per);
     let a_bottom = row_block(a, rows_per, m - rows_per);
-    rayon::join(
+    crate::parallel::join(
         || gemm_serial(alpha, a_top, b, beta, MatMut::row_major(top, rows_per, n)),
         || split_rows(alpha, a_bottom, b, beta, bottom, n, rows_per),
     );
 }
 
-/// C ← α·A·B + β·C on the calling thread.
-fn gemm_serial<T: Float>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: MatMut<'_, T>) {
+/// C ← α·A·B + β·C on the calling thread (no splitting), for callers that already run
+/// independent products side by side.
+pub fn gemm_serial<T: Float>(
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    c: MatMut<'_, T>,
+) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if k == 0 {
         for v in c.data.iter_mut() {

@@ -9,7 +9,6 @@ use anyhow::{bail, Result};
 use gradscope::loss::Loss;
 use gradscope::model::{MlpSpec, Model};
 use gradscope::optim::{Optimizer, OptimizerConfig, SgdConfig};
-use gradscope::parallel::in_pool;
 use gradscope::{Activation, Rng, Tensor};
 
 /// Arguments of `gradscope bench`.
@@ -103,10 +102,8 @@ pub fn run(args: Args) -> Result<()> {
             ..SgdConfig::default()
         }))?;
         let mut step = || -> Result<()> {
-            in_pool(|| {
-                model.forward_backward(&x, &y, Loss::CrossEntropy)?;
-                sgd_step(&mut model, &mut opt, 0.01)
-            })
+            model.forward_backward(&x, &y, Loss::CrossEntropy)?;
+            sgd_step(&mut model, &mut opt, 0.01)
         };
         for _ in 0..args.warmup {
             step()?;

@@ -2,7 +2,7 @@
 //! `nn.Linear`.
 
 use crate::float::Float;
-use crate::gemm::gemm;
+use crate::gemm::{gemm, gemm_serial};
 use crate::param::Param;
 use crate::tensor::Tensor;
 
@@ -83,9 +83,14 @@ impl<T: Float> Linear<T> {
             grad_input,
             ..
         } = self;
-        // ∂L/∂W and ∂L/∂x are independent products: run them side by side.
+        // ∂L/∂W and ∂L/∂x are independent products: for large layers run them side by side,
+        // each whole on one core (splitting them further would only repeat the packing of
+        // their operands).
+        let parallel =
+            need_input_grad && x.rows() * in_features * out >= crate::gemm::PARALLEL_MIN_WORK;
+        let product = if parallel { gemm_serial } else { gemm };
         let mut weight_grads = || {
-            gemm(
+            product(
                 T::ONE,
                 grad_out.mat().t(),
                 x.mat(),
@@ -97,7 +102,7 @@ impl<T: Float> Linear<T> {
             grad_input.resize(&[x.rows(), in_features]);
             let w = &weight.value;
             let mut input_grads = || {
-                gemm(
+                product(
                     T::ONE,
                     grad_out.mat(),
                     w.mat(),
@@ -105,8 +110,8 @@ impl<T: Float> Linear<T> {
                     grad_input.mat_mut(),
                 )
             };
-            if x.rows() * in_features * out >= crate::gemm::PARALLEL_MIN_WORK {
-                rayon::join(weight_grads, input_grads);
+            if parallel {
+                crate::parallel::join(weight_grads, input_grads);
             } else {
                 weight_grads();
                 input_grads();

@@ -1,6 +1,7 @@
 //! A network: a chain of layers run forward and backward, with every layer's output and
 //! ∂L/∂input kept for inspection.
 
+pub mod grads;
 mod mlp;
 mod state;
 
@@ -10,7 +11,6 @@ use crate::error::Result;
 use crate::float::Float;
 use crate::layer::{backward_chain, forward_chain, Layer};
 use crate::loss::Loss;
-use crate::parallel::in_pool;
 use crate::param::Param;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -37,62 +37,22 @@ impl<T: Float> Model<T> {
 
     /// Runs forward; returns the network's output (logits).
     pub fn forward<'a>(&'a mut self, x: &'a Tensor<T>) -> &'a Tensor<T> {
-        let parallel = self.has_parallel_products(x.rows());
-        let (layers, rng) = (&mut self.layers, &mut self.rng);
-        if parallel {
-            in_pool(move || forward_chain(layers, x, rng))
-        } else {
-            forward_chain(layers, x, rng)
-        }
+        forward_chain(&mut self.layers, x, &mut self.rng)
     }
 
     /// Runs backward from ∂L/∂output; `x` must be the input of the last forward. Parameter
     /// gradients accumulate (call [`Model::zero_grad`] first).
     pub fn backward(&mut self, x: &Tensor<T>, grad_output: &Tensor<T>) {
-        let parallel = self.has_parallel_products(x.rows());
-        let layers = &mut self.layers;
-        if parallel {
-            in_pool(move || backward_chain(layers, x, grad_output, false));
-        } else {
-            backward_chain(layers, x, grad_output, false);
-        }
+        backward_chain(&mut self.layers, x, grad_output, false);
     }
 
     /// Zeroes the gradients, runs forward, the loss and backward; returns the mean loss.
     pub fn forward_backward(&mut self, x: &Tensor<T>, y: &Tensor<T>, loss: Loss) -> Result<f64> {
         self.zero_grad();
-        let parallel = self.has_parallel_products(x.rows());
-        let Model {
-            layers,
-            rng,
-            loss_grad,
-        } = self;
-        let mut step = move || {
-            let out = forward_chain(layers, x, rng);
-            let l = loss.forward_backward(out, y, loss_grad)?;
-            backward_chain(layers, x, loss_grad, false);
-            Ok(l)
-        };
-        if parallel {
-            in_pool(step)
-        } else {
-            step()
-        }
-    }
-
-    /// True when some matrix product of a batch of `rows` is large enough to be split across
-    /// cores (then a step runs inside the thread pool).
-    pub fn has_parallel_products(&self, rows: usize) -> bool {
-        fn any_large<T: Float>(layers: &[Layer<T>], rows: usize) -> bool {
-            layers.iter().any(|l| match l {
-                Layer::Linear(lin) => {
-                    rows * lin.in_features() * lin.out_features() >= crate::gemm::PARALLEL_MIN_WORK
-                }
-                Layer::Residual(r) => any_large(&r.block, rows),
-                _ => false,
-            })
-        }
-        rayon::current_num_threads() > 1 && any_large(&self.layers, rows)
+        let out = forward_chain(&mut self.layers, x, &mut self.rng);
+        let l = loss.forward_backward(out, y, &mut self.loss_grad)?;
+        backward_chain(&mut self.layers, x, &self.loss_grad, false);
+        Ok(l)
     }
 
     /// ∂L/∂(network output) from the last [`Model::forward_backward`].

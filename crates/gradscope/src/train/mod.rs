@@ -252,13 +252,7 @@ impl<T: Float> Trainer<T> {
             let mut stop = None;
             for b in self.batch_in_epoch..nb {
                 let idx = &order[b * bs..((b + 1) * bs).min(n)];
-                let result = if self.model.has_parallel_products(idx.len()) {
-                    let this = &mut *self;
-                    crate::parallel::in_pool(move || this.train_step(idx))
-                } else {
-                    self.train_step(idx)
-                };
-                if let Some(diverged) = result? {
+                if let Some(diverged) = self.train_step(idx)? {
                     self.order = order;
                     return Ok(diverged);
                 }

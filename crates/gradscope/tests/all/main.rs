@@ -9,6 +9,7 @@ mod gradcheck;
 mod init;
 mod loss;
 mod optim;
+mod parallel;
 mod properties;
 mod quadrature;
 mod tensor;

@@ -1,14 +1,18 @@
-//! Splitting element-wise work over the cores (rayon), for slices long enough to pay for it.
+//! Splitting work over the cores, for pieces large enough to pay for it.
 //!
 //! Each function hands contiguous chunks to a chunk-level kernel, so the kernel's inner loop
 //! stays vectorized; below [`MIN_CHUNK`] elements per chunk everything runs on the calling
 //! thread. Results do not depend on the split: every element is computed by the same code.
 
+mod join;
+
+pub use join::{available, join};
+
 /// Fewest elements per parallel chunk.
 pub const MIN_CHUNK: usize = 1 << 15;
 
 fn split(len: usize) -> Option<usize> {
-    (len >= 2 * MIN_CHUNK && rayon::current_num_threads() > 1).then_some(len / 2)
+    (len >= 2 * MIN_CHUNK && available()).then_some(len / 2)
 }
 
 /// y = f(x) chunk by chunk (`x` and `y` of equal length).
@@ -17,7 +21,7 @@ pub fn map<A: Sync, B: Send>(x: &[A], y: &mut [B], f: &(impl Fn(&[A], &mut [B]) 
         Some(mid) => {
             let (x0, x1) = x.split_at(mid);
             let (y0, y1) = y.split_at_mut(mid);
-            rayon::join(|| map(x0, y0, f), || map(x1, y1, f));
+            join(|| map(x0, y0, f), || map(x1, y1, f));
         }
         None => f(x, y),
     }
@@ -35,7 +39,7 @@ pub fn map2<A: Sync, B: Sync, C: Send>(
             let (a0, a1) = a.split_at(mid);
             let (b0, b1) = b.split_at(mid);
             let (y0, y1) = y.split_at_mut(mid);
-            rayon::join(|| map2(a0, b0, y0, f), || map2(a1, b1, y1, f));
+            join(|| map2(a0, b0, y0, f), || map2(a1, b1, y1, f));
         }
         None => f(a, b, y),
     }
@@ -67,22 +71,11 @@ pub fn update<T: Send + Sync>(
             let (a0, a1) = split_opt(s0, mid);
             let (b0, b1) = split_opt(s1, mid);
             let (c0, c1) = split_opt(s2, mid);
-            rayon::join(
+            join(
                 || update(t0, g0, a0, b0, c0, f),
                 || update(t1, g1, a1, b1, c1, f),
             );
         }
         None => f(theta, grad, s0, s1, s2),
-    }
-}
-
-/// Runs `f` on a thread of the rayon pool (when there is more than one core), so that the
-/// parallel work inside it forks and joins between pool workers instead of handing every
-/// piece from the caller's thread to the pool and back. Used once per training step.
-pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    if rayon::current_thread_index().is_some() || rayon::current_num_threads() < 2 {
-        f()
-    } else {
-        rayon::scope(|_| f())
     }
 }

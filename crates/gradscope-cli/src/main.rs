@@ -3,6 +3,7 @@
 mod commands;
 mod output;
 mod plot;
+mod report;
 
 use std::process::ExitCode;
 
@@ -27,6 +28,17 @@ enum Command {
     /// Time standard training-step workloads (ms/step, GFLOP/s); compare with
     /// `bench/compare.sh`, which also runs the PyTorch reference.
     Bench(commands::bench::Args),
+    /// The demo: one deep network on the embedded digits trained five ways (sigmoid, tanh,
+    /// ReLU, improved sigmoid, sigmoid + BatchNorm), compared by gradient flow and accuracy.
+    Demo(commands::demo::Args),
+    /// Diagnose the gradient flow of a config: train a few steps with the gradient scope,
+    /// print the verdict (vanishing / exploding / healthy), why, remedies, the per-layer
+    /// table and the theory's prediction; write an HTML report.
+    Diagnose(commands::diagnose::Args),
+    /// One forward + backward of a model with given weights (safetensors) on a given batch:
+    /// writes the loss, the output and every gradient (parameters, dL/dz and dL/da of every
+    /// activation) by PyTorch names, for checking against PyTorch autograd.
+    Grads(commands::grads::Args),
     /// Train a network from a TOML config: progress bar, metrics.jsonl, summary.json,
     /// safetensors checkpoints, --resume, clean stop on Ctrl-C and NaN.
     Train(commands::train::Args),
@@ -37,6 +49,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Activations(args) => commands::activations::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Demo(args) => commands::demo::run(args),
+        Command::Diagnose(args) => commands::diagnose::run(args),
+        Command::Grads(args) => commands::grads::run(args),
         Command::Train(args) => commands::train::run(args),
     };
     match result {

@@ -28,6 +28,7 @@ pub mod quadrature;
 pub mod rng;
 pub mod tensor;
 pub mod textform;
+pub mod theory;
 pub mod train;
 pub mod vmath;
 

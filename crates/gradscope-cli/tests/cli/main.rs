@@ -1,6 +1,9 @@
 //! Integration tests of the `gradscope` binary: one test binary, one module per subcommand.
 
 mod activations;
+mod demo;
+mod diagnose;
+mod grads;
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};

@@ -133,6 +133,8 @@ pub struct LayerVerdict {
     pub dead_fraction: Option<f64>,
     /// Mean |f'(z)|.
     pub mean_abs_derivative: Option<f64>,
+    /// √(mean f'(z)²): the activation's share of the per-layer gradient factor.
+    pub rms_derivative: Option<f64>,
     /// Saturated beyond the threshold.
     pub saturated: bool,
     /// Dead beyond the threshold.
@@ -207,6 +209,13 @@ fn sci(x: f64) -> String {
     }
 }
 
+fn is_rectifier(name: &str) -> bool {
+    let act = activation_of(name);
+    ["relu", "leaky_relu", "prelu", "rrelu", "elu", "selu"]
+        .iter()
+        .any(|a| act.starts_with(a))
+}
+
 fn activation_of(name: &str) -> &str {
     name.strip_prefix("activation(")
         .and_then(|s| s.strip_suffix(')'))
@@ -254,7 +263,11 @@ pub fn judge(records: &[StepRecord], t: &Thresholds) -> Verdict {
                 saturated_fraction: sat,
                 dead_fraction: dead,
                 mean_abs_derivative: mean(recs.iter().map(|l| l.mean_abs_derivative)),
-                saturated: sat.is_some_and(|s| s > t.saturated),
+                rms_derivative: mean(recs.iter().map(|l| l.mean_sq_derivative)).map(f64::sqrt),
+                // A rectifier's flat side is not saturation in the vanishing sense: its
+                // failure mode is dead units, reported separately.
+                saturated: !is_rectifier(&recs.first().map_or(String::new(), |l| l.name.clone()))
+                    && sat.is_some_and(|s| s > t.saturated),
                 dead: dead.is_some_and(|s| s > t.dead),
             }
         })
@@ -324,9 +337,7 @@ fn explain(
     ]
     .iter()
     .any(|a| act.starts_with(a));
-    let rectifier = ["relu", "leaky_relu", "prelu", "rrelu", "elu", "selu"]
-        .iter()
-        .any(|a| act.starts_with(a));
+    let rectifier = layers.first().is_some_and(|l| is_rectifier(&l.name));
     let sat: Vec<usize> = layers
         .iter()
         .filter(|l| l.saturated)
@@ -378,12 +389,12 @@ fn explain(
             100.0 * fr.unwrap_or(0.0)
         ));
     }
-    let d_mean = mean(layers.iter().map(|l| l.mean_abs_derivative));
+    let d_mean = mean(layers.iter().map(|l| l.rms_derivative));
     match flow {
         Flow::Vanishing => {
             s.push_str(&format!(
                 "By the chain rule δ_l = f'(z_l) ⊙ W_{{l+1}}ᵀ δ_{{l+1}}: each layer multiplies the \
-                 gradient by about σ_w·|f'(z)|{}, which is below 1, so over {n} layers it \
+                 gradient by about σ_w·√E[f'(z)²]{}, which is below 1, so over {n} layers it \
                  vanishes (thresholds: total {} or ×{} per layer).",
                 match (sigma_w, d_mean) {
                     (Some(w), Some(d)) => format!(" ≈ {}·{} = {}", sci(w), sci(d), sci(w * d)),
@@ -396,11 +407,11 @@ fn explain(
         Flow::Exploding => {
             s.push_str(&format!(
                 "Each layer multiplies the gradient by more than 1{}: large weights make \
-                 σ_w·|f'(z)| > 1, so it grows layer after layer (largest global gradient norm \
+                 σ_w·√E[f'(z)²] > 1, so it grows layer after layer (largest global gradient norm \
                  {}).",
                 match (sigma_w, d_mean) {
                     (Some(w), Some(d)) =>
-                        format!(" (σ_w·|f'(z)| ≈ {}·{} = {})", sci(w), sci(d), sci(w * d)),
+                        format!(" (σ_w·√E[f'(z)²] ≈ {}·{} = {})", sci(w), sci(d), sci(w * d)),
                     _ => String::new(),
                 },
                 sci(max_norm)
@@ -427,7 +438,6 @@ fn explain(
                     "Dead ReLUs: use leaky_relu or elu, a lower learning rate, and He init.".into(),
                 );
             }
-            remedies.push("For recurrent networks, use an LSTM/GRU instead of a plain RNN.".into());
         }
         Flow::Exploding => {
             remedies.push(
@@ -441,7 +451,6 @@ fn explain(
                 "Add L2 regularization (training.optimizer.weight_decay) to keep weights small."
                     .into(),
             );
-            remedies.push("For recurrent networks, use an LSTM/GRU and clipping.".into());
         }
         Flow::Healthy => {
             if !dead.is_empty() {

@@ -13,5 +13,6 @@ mod parallel;
 mod properties;
 mod quadrature;
 mod tensor;
+mod theory;
 mod train;
 mod vmath;

@@ -1,0 +1,269 @@
+//! `gradscope diagnose`: the three examples' verdicts, the files written, the HTML report's
+//! shape, and clean errors.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::{fails, ok, TempDir};
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+}
+
+fn json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Checks that `text` is well-formed XML apart from the `<!DOCTYPE>` line: every tag closed
+/// in order, attributes quoted, entities known. Returns the element names seen.
+pub fn check_xml(text: &str) -> Vec<String> {
+    let body = text
+        .strip_prefix("<!DOCTYPE html>")
+        .expect("starts with <!DOCTYPE html>");
+    let mut stack: Vec<String> = Vec::new();
+    let mut seen = Vec::new();
+    let mut rest = body;
+    while let Some(lt) = rest.find('<') {
+        check_text(&rest[..lt]);
+        let after = &rest[lt + 1..];
+        let gt = after.find('>').expect("unclosed tag");
+        let tag = &after[..gt];
+        rest = &after[gt + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            let open = stack.pop().unwrap_or_else(|| panic!("stray </{name}>"));
+            assert_eq!(open, name.trim(), "</{name}> closes <{open}>");
+            continue;
+        }
+        assert!(!tag.starts_with('!') && !tag.starts_with('?'), "<{tag}>");
+        let self_closing = tag.ends_with('/');
+        let tag = tag.trim_end_matches('/');
+        let name: String = tag.chars().take_while(|c| !c.is_whitespace()).collect();
+        assert!(
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "bad tag <{tag}>"
+        );
+        // Attributes: name="value" pairs.
+        let mut attrs = tag[name.len()..].trim();
+        while !attrs.is_empty() {
+            let eq = attrs
+                .find('=')
+                .unwrap_or_else(|| panic!("attribute in <{tag}>"));
+            let value = attrs[eq + 1..].trim_start();
+            assert!(value.starts_with('"'), "unquoted attribute in <{tag}>");
+            let end = value[1..].find('"').expect("closing quote") + 1;
+            check_text(&value[1..end]);
+            attrs = value[end + 1..].trim_start();
+        }
+        seen.push(name.clone());
+        if !self_closing {
+            stack.push(name);
+        }
+    }
+    check_text(rest);
+    assert!(stack.is_empty(), "unclosed elements: {stack:?}");
+    seen
+}
+
+fn check_text(t: &str) {
+    let mut rest = t;
+    while let Some(amp) = rest.find('&') {
+        let semi = rest[amp..].find(';').expect("entity without ;") + amp;
+        let ent = &rest[amp + 1..semi];
+        assert!(
+            ["amp", "lt", "gt", "quot", "apos", "#39"].contains(&ent),
+            "unknown entity &{ent};"
+        );
+        rest = &rest[semi + 1..];
+    }
+}
+
+/// Common checks of a self-contained HTML report.
+pub fn check_report_html(path: &Path, titles: &[&str]) {
+    let html = std::fs::read_to_string(path).unwrap();
+    let tags = check_xml(&html);
+    assert!(tags.iter().filter(|t| *t == "svg").count() >= titles.len());
+    assert!(html.contains("<svg") && html.trim_end().ends_with("</html>"));
+    for t in titles {
+        assert!(
+            html.contains(&t.replace('&', "&amp;")),
+            "report lacks the plot `{t}`"
+        );
+    }
+    // Self-contained: no URL at all, so no external resource, script or font.
+    for bad in ["http://", "https://", "<script", "<link", "<img", "url("] {
+        assert!(!html.contains(bad), "report.html contains `{bad}`");
+    }
+}
+
+fn diagnose(config: &str, steps: &str) -> (TempDir, Value, String) {
+    let dir = TempDir::new("diagnose");
+    let ex = example(config);
+    let out = ok(&[
+        "diagnose",
+        ex.to_str().unwrap(),
+        "--out",
+        dir.0.to_str().unwrap(),
+        "--steps",
+        steps,
+    ]);
+    let d = json(&dir.0.join("diagnosis.json"));
+    (dir, d, out)
+}
+
+const TITLES: [&str; 4] = [
+    "Gradient norm |dL/dz| by layer depth",
+    "log10 |dL/dz| by layer and step",
+    "Saturated and dead units by layer",
+    "Training loss",
+];
+
+#[test]
+fn deep_sigmoid_vanishes() {
+    let (dir, d, out) = diagnose("diagnose-sigmoid-deep.toml", "4");
+    assert_eq!(d["verdict"]["flow"], "vanishing", "{out}");
+    assert!(out.contains("verdict: VANISHING"), "{out}");
+    assert!(out.contains("remedies:") && out.contains("  1. "), "{out}");
+    let layers = d["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 10);
+    let ratio = layers[0]["ratio_to_last"].as_f64().unwrap();
+    assert!(ratio < 1e-5, "first/last = {ratio}");
+    // Measured factor per layer at init well below 1, about σ_w·f'(0) = 0.577/4.
+    let f = layers[0]["measured_factor"].as_f64().unwrap();
+    assert!((0.05..0.3).contains(&f), "{f}");
+    assert_eq!(d["measured_steps"], serde_json::json!([1, 2, 3, 4]));
+    // The mean-field prediction, when present, agrees with the measured factor.
+    if let Some(p) = d["theory"].as_object() {
+        let pred = p["predicted_factor"].as_f64().unwrap();
+        let meas = p["measured_factor"].as_f64().unwrap();
+        assert!(
+            (pred / meas - 1.0).abs() < 0.3,
+            "predicted {pred} vs {meas}"
+        );
+    }
+    let lines = std::fs::read_to_string(dir.0.join("diagnostics.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 4);
+    for f in [
+        "report.md",
+        "grad_norms.svg",
+        "heatmap.svg",
+        "saturation.svg",
+        "loss.svg",
+    ] {
+        assert!(dir.0.join(f).exists(), "{f} missing");
+    }
+    check_report_html(&dir.0.join("report.html"), &TITLES);
+    let md = std::fs::read_to_string(dir.0.join("report.md")).unwrap();
+    assert!(md.contains("**Verdict: vanishing**") && md.contains("| depth |"));
+}
+
+#[test]
+fn tanh_with_large_weights_explodes() {
+    let (dir, d, out) = diagnose("diagnose-tanh-exploding.toml", "3");
+    assert_eq!(d["verdict"]["flow"], "exploding", "{out}");
+    let layers = d["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 30);
+    assert!(d["verdict"]["first_to_last"].as_f64().unwrap() > 10.0);
+    check_report_html(&dir.0.join("report.html"), &TITLES);
+}
+
+#[test]
+fn relu_with_he_init_is_healthy() {
+    let (dir, d, out) = diagnose("diagnose-relu-he.toml", "3");
+    assert_eq!(d["verdict"]["flow"], "healthy", "{out}");
+    let r = d["verdict"]["first_to_last"].as_f64().unwrap();
+    assert!((0.1..10.0).contains(&r), "{r}");
+    assert_eq!(d["layers"].as_array().unwrap().len(), 20);
+    check_report_html(&dir.0.join("report.html"), &TITLES);
+}
+
+#[test]
+fn adds_a_diagnostics_table_when_the_config_has_none() {
+    // digits-mlp.toml has no [diagnostics] table: every = --every, default 1.
+    let dir = TempDir::new("diagnose-every");
+    let ex = example("digits-mlp.toml");
+    let args = |every: &str| {
+        let mut a = vec![
+            "diagnose".to_string(),
+            ex.to_str().unwrap().into(),
+            "--out".into(),
+            dir.0.to_str().unwrap().into(),
+            "--steps".into(),
+            "4".into(),
+            "-q".into(),
+        ];
+        if !every.is_empty() {
+            a.extend(["--every".into(), every.into()]);
+        }
+        a
+    };
+    let run = |every: &str| {
+        let a = args(every);
+        ok(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        json(&dir.0.join("diagnosis.json"))
+    };
+    let d = run("");
+    assert_eq!(d["measured_steps"], serde_json::json!([1, 2, 3, 4]));
+    assert_eq!(d["steps"], 4);
+    let d = run("2");
+    assert_eq!(d["measured_steps"], serde_json::json!([1, 2, 4]));
+    assert_eq!(d["every"], 2);
+    assert_eq!(d["layers"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn errors_are_clean() {
+    let dir = TempDir::new("diagnose-err");
+    let out = dir.0.to_str().unwrap();
+    let ex = example("diagnose-relu-he.toml");
+    let ex = ex.to_str().unwrap();
+    let e = fails(&["diagnose", "no/such/config.toml", "--out", out]);
+    assert!(e.contains("no/such/config.toml"), "{e}");
+    let e = fails(&["diagnose", ex, "--out", out, "--steps", "0"]);
+    assert!(e.contains("--steps"), "{e}");
+    let e = fails(&["diagnose", ex, "--out", out, "--every", "0"]);
+    assert!(e.contains("--every"), "{e}");
+    let e = fails(&["diagnose", ex, "--out", out, "--set", "model.hiden=[3]"]);
+    assert!(e.contains("hiden"), "{e}");
+    let lr = example("logistic-regression.toml");
+    let e = fails(&[
+        "diagnose",
+        lr.to_str().unwrap(),
+        "--out",
+        out,
+        "--steps",
+        "2",
+    ]);
+    assert!(e.contains("no hidden activation layers"), "{e}");
+    // --out is required.
+    let out = crate::gradscope(&["diagnose", ex]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn a_diverging_run_is_diagnosed_from_the_steps_before() {
+    let dir = TempDir::new("diagnose-div");
+    let ex = example("diagnose-relu-he.toml");
+    let out = crate::gradscope(&[
+        "diagnose",
+        ex.to_str().unwrap(),
+        "--out",
+        dir.0.to_str().unwrap(),
+        "--set",
+        "training.optimizer.lr=50",
+        "--steps",
+        "20",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("diverged at step"), "{stderr}");
+    let d = json(&dir.0.join("diagnosis.json"));
+    assert_eq!(d["outcome"]["status"], "diverged");
+    let measured = d["measured_steps"].as_array().unwrap().len();
+    assert!((1..20).contains(&measured), "{measured}");
+    check_report_html(&dir.0.join("report.html"), &TITLES);
+}

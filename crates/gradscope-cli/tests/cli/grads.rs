@@ -1,0 +1,547 @@
+//! `gradscope grads`: agreement with PyTorch on the committed fixtures (written by
+//! `scripts/torch_check.py --write-fixtures`, so no torch is needed here), the output's names,
+//! shapes and precision, and clean errors.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use gradscope::io::safetensors::{read, write, TensorFile};
+use gradscope::model::MlpSpec;
+use gradscope::{Activation, Rng, Tensor};
+
+use crate::{fails, ok, TempDir};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../gradscope/tests/fixtures/torch")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+/// max over elements of |a − b| / max(|b|, ρ·max|b|, ρ·terms, 1e-300): the metric of
+/// `scripts/torch_check.py` (b is PyTorch, `terms` the sum of the |terms| each element adds
+/// up, present for every gradient).
+fn rel_error(a: &Tensor<f64>, b: &Tensor<f64>, terms: Option<&Tensor<f64>>, rho: f64) -> f64 {
+    assert_eq!(a.shape(), b.shape());
+    let finite = |t: &Tensor<f64>| t.data().iter().all(|v| v.is_finite());
+    if !finite(a) || !finite(b) {
+        return f64::INFINITY;
+    }
+    let base = (rho * b.max_abs()).max(1e-300);
+    let mut worst = 0.0f64;
+    for (i, (x, y)) in a.data().iter().zip(b.data()).enumerate() {
+        let mut floor = y.abs().max(base);
+        if let Some(t) = terms {
+            floor = floor.max(rho * t.data()[i]);
+        }
+        worst = worst.max((x - y).abs() / floor);
+    }
+    worst
+}
+
+fn manifest() -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(fixtures().join("manifest.json")).expect("manifest.json");
+    serde_json::from_str(&text).expect("manifest.json is JSON")
+}
+
+/// Runs `grads` on fixture `name` in `dtype`; returns the worst error over all tensors (and
+/// the tensor) after checking that the output has exactly PyTorch's names and shapes.
+fn run_fixture(name: &str, dtype: &str, rho: f64) -> (f64, String) {
+    let dir = fixtures();
+    let entry = manifest()
+        .into_iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is not in manifest.json"));
+    let mode = entry["mode"].as_str().expect("mode");
+    let tmp = TempDir::new("grads-fixture");
+    std::fs::create_dir_all(&tmp.0).unwrap();
+    let out = tmp.0.join("g.safetensors");
+    let f = |suffix: &str| dir.join(format!("{name}{suffix}"));
+    ok(&[
+        "grads",
+        "--model",
+        s(&f(".toml")),
+        "--weights",
+        s(&f(".weights.safetensors")),
+        "--batch",
+        s(&f(".batch.safetensors")),
+        "--out",
+        s(&out),
+        "--dtype",
+        dtype,
+        "--mode",
+        mode,
+    ]);
+    let got = read::<f64>(&out).expect("grads output");
+    let expected = read::<f64>(&f(".expected.safetensors")).expect("expected");
+    let want: BTreeSet<&str> = expected
+        .tensors
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| !n.starts_with("terms."))
+        .collect();
+    let have: BTreeSet<&str> = got.tensors.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(have, want, "{name}: tensor names differ from PyTorch's");
+    let mut worst = (0.0, String::new());
+    for n in want {
+        let (a, b) = (got.get(n).unwrap(), expected.get(n).unwrap());
+        assert_eq!(a.shape(), b.shape(), "{name}: shape of {n}");
+        let e = rel_error(a, b, expected.get(&format!("terms.{n}")), rho);
+        if e > worst.0 || worst.1.is_empty() {
+            worst = (e, n.to_string());
+        }
+    }
+    worst
+}
+
+macro_rules! fixture_tests {
+    ($($name:ident),* $(,)?) => {
+        const FIXTURES: &[&str] = &[$(stringify!($name)),*];
+        $(
+            #[test]
+            fn $name() {
+                let (err, tensor) = run_fixture(stringify!($name), "f64", 1e-6);
+                assert!(
+                    err <= 1e-8,
+                    "{}: max relative error {err:e} in `{tensor}` (f64, PyTorch fixture)",
+                    stringify!($name)
+                );
+            }
+        )*
+    };
+}
+
+fixture_tests!(
+    catalogue_eval_residual,
+    catalogue_train_batchnorm,
+    batchnorm_eval_prelu,
+    cross_entropy_column_labels_nobias,
+    mse_softmax_head,
+    logistic_flat_targets,
+    dropout_eval_residual,
+    single_sample_train,
+);
+
+#[test]
+fn every_fixture_in_the_manifest_has_a_test() {
+    let listed: BTreeSet<String> = manifest()
+        .iter()
+        .map(|c| c["name"].as_str().expect("name").to_string())
+        .collect();
+    let tested: BTreeSet<String> = FIXTURES.iter().map(|s| s.to_string()).collect();
+    assert_eq!(listed, tested);
+}
+
+#[test]
+fn fixtures_cover_every_activation() {
+    let mut seen = BTreeSet::new();
+    for name in FIXTURES {
+        let path = fixtures().join(format!("{name}.toml"));
+        let cfg = gradscope::config::Config::load(&path, &[]).expect("fixture config");
+        let m = &cfg.config.model;
+        for i in 0..m.hidden.len() {
+            seen.insert(m.activation_of(i).name());
+        }
+        seen.insert(m.head.name());
+    }
+    let all: BTreeSet<&str> = Activation::catalogue().iter().map(|a| a.name()).collect();
+    assert_eq!(seen, all);
+}
+
+#[test]
+fn fixtures_agree_in_f32_within_1e_3() {
+    for name in FIXTURES {
+        let (err, tensor) = run_fixture(name, "f32", 1e-2);
+        assert!(
+            err <= 1e-3,
+            "{name}: max relative error {err:e} in `{tensor}` (f32)"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small model written from gradscope's own state dict, for the output format and errors.
+// ---------------------------------------------------------------------------------------------
+
+const MODEL: &str = r#"
+seed = 3
+[model]
+input = 3
+hidden = [4, 4]
+output = 2
+activations = ["tanh", "prelu(init=0.2, channels=4)"]
+norm = "batchnorm"
+residual = true
+[training]
+loss = "cross_entropy"
+"#;
+
+struct Setup {
+    dir: TempDir,
+}
+
+impl Setup {
+    /// model.toml, w.safetensors (the model's own initial state dict), b.safetensors (x [5, 3],
+    /// y [5]).
+    fn new(model: &str) -> Setup {
+        let dir = TempDir::new("grads");
+        std::fs::create_dir_all(&dir.0).unwrap();
+        std::fs::write(dir.0.join("model.toml"), model).unwrap();
+        let cfg = gradscope::config::Config::parse(model, "model.toml", &[]).unwrap();
+        let spec: MlpSpec = cfg.model;
+        let m = spec.build::<f64>(&mut Rng::seed(11)).unwrap();
+        let state = m.state_dict();
+        let setup = Setup { dir };
+        setup.write_tensors("w.safetensors", &state);
+        let x: Vec<f64> = (0..15).map(|i| ((i * 7 % 11) as f64 - 5.0) / 3.0).collect();
+        setup.write_tensors(
+            "b.safetensors",
+            &[
+                ("x".into(), Tensor::from_vec(&[5, 3], x).unwrap()),
+                (
+                    "y".into(),
+                    Tensor::from_vec(&[5], vec![0.0, 1.0, 1.0, 0.0, 1.0]).unwrap(),
+                ),
+            ],
+        );
+        setup
+    }
+
+    fn path(&self, name: &str) -> String {
+        s(&self.dir.0.join(name)).to_string()
+    }
+
+    fn write_tensors(&self, name: &str, tensors: &[(String, Tensor<f64>)]) {
+        let refs: Vec<(String, &Tensor<f64>)> =
+            tensors.iter().map(|(n, t)| (n.clone(), t)).collect();
+        write(&self.dir.0.join(name), &refs, &HashMap::new()).unwrap();
+    }
+
+    fn read(&self, name: &str) -> TensorFile<f64> {
+        read::<f64>(&self.dir.0.join(name)).unwrap()
+    }
+
+    /// Rewrites file `name` through `edit`.
+    fn edit(&self, name: &str, edit: impl FnOnce(&mut Vec<(String, Tensor<f64>)>)) {
+        let mut t = self.read(name).tensors;
+        edit(&mut t);
+        self.write_tensors(name, &t);
+    }
+
+    fn args(&self, extra: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = [
+            "grads",
+            "--model",
+            &self.path("model.toml"),
+            "--weights",
+            &self.path("w.safetensors"),
+            "--batch",
+            &self.path("b.safetensors"),
+            "--out",
+            &self.path("g.safetensors"),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    }
+
+    fn ok(&self, extra: &[&str]) -> String {
+        let a = self.args(extra);
+        ok(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    fn fails(&self, extra: &[&str]) -> String {
+        let a = self.args(extra);
+        let err = fails(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(
+            !self.dir.0.join("g.safetensors").exists(),
+            "output written on error"
+        );
+        err
+    }
+}
+
+/// The dtypes of the tensors as stored on disk (from the safetensors header).
+fn disk_dtypes(path: &Path) -> BTreeSet<String> {
+    let bytes = std::fs::read(path).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    header
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| *k != "__metadata__")
+        .map(|(_, v)| v["dtype"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn writes_every_gradient_by_pytorch_names() {
+    let st = Setup::new(MODEL);
+    let stdout = st.ok(&["--dtype", "f64"]);
+    assert!(stdout.starts_with("loss "), "{stdout}");
+    let g = st.read("g.safetensors");
+    let names: BTreeSet<&str> = g.tensors.iter().map(|(n, _)| n.as_str()).collect();
+    // 0 Linear(3,4), 1 BatchNorm1d, 2 tanh; 3 residual block (Linear, BatchNorm1d, PReLU);
+    // 4 Linear(4,2).
+    let want: BTreeSet<&str> = [
+        "loss",
+        "output",
+        "grad.0.weight",
+        "grad.0.bias",
+        "grad.1.weight",
+        "grad.1.bias",
+        "grad.3.block.0.weight",
+        "grad.3.block.0.bias",
+        "grad.3.block.1.weight",
+        "grad.3.block.1.bias",
+        "grad.3.block.2.weight",
+        "grad.4.weight",
+        "grad.4.bias",
+        "dz.2",
+        "da.2",
+        "dz.3.block.2",
+        "da.3.block.2",
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(names, want);
+    let shape = |n: &str| g.get(n).unwrap().shape().to_vec();
+    assert_eq!(shape("loss"), Vec::<usize>::new());
+    assert_eq!(shape("output"), [5, 2]);
+    assert_eq!(shape("grad.0.weight"), [4, 3]);
+    assert_eq!(shape("grad.3.block.2.weight"), [4]);
+    assert_eq!(shape("dz.3.block.2"), [5, 4]);
+    // ∂L/∂b of the output layer is the column sum of ∂L/∂output, whose rows sum to 0 for the
+    // softmax cross-entropy.
+    let gb = g.get("grad.4.bias").unwrap().data().to_vec();
+    assert!((gb[0] + gb[1]).abs() < 1e-15, "{gb:?}");
+    assert_eq!(
+        disk_dtypes(&st.dir.0.join("g.safetensors")),
+        ["F64".to_string()].into()
+    );
+    let meta = &g.metadata;
+    assert_eq!(meta["mode"], "train");
+    assert_eq!(meta["dtype"], "f64");
+    assert_eq!(meta["loss_fn"], "cross_entropy");
+}
+
+#[test]
+fn precision_follows_the_flag_then_the_config() {
+    let st = Setup::new(MODEL);
+    st.ok(&["--dtype", "f32"]);
+    let g = st.dir.0.join("g.safetensors");
+    assert_eq!(disk_dtypes(&g), ["F32".to_string()].into());
+    // No flag: the config's dtype (default f32, here f64).
+    let st = Setup::new(&format!("dtype = \"f64\"\n{MODEL}"));
+    st.ok(&[]);
+    assert_eq!(
+        disk_dtypes(&st.dir.0.join("g.safetensors")),
+        ["F64".to_string()].into()
+    );
+}
+
+#[test]
+fn eval_mode_uses_running_statistics() {
+    let st = Setup::new(MODEL);
+    st.ok(&["--dtype", "f64", "--mode", "train"]);
+    let train = st.read("g.safetensors");
+    st.ok(&["--dtype", "f64", "--mode", "eval"]);
+    let eval = st.read("g.safetensors");
+    assert_eq!(eval.metadata["mode"], "eval");
+    // Running mean 0 and variance 1 (the initial state): in eval mode BatchNorm1d is
+    // y = γ·x/√(1 + ε) + β, so the outputs differ from the batch-statistics ones.
+    assert_ne!(train.get("output"), eval.get("output"));
+}
+
+#[test]
+fn set_overrides_the_config() {
+    let st = Setup::new(MODEL);
+    // A different hidden activation keeps every name and shape (tanh has no parameter).
+    st.ok(&[
+        "--set",
+        "model.activations=[\"relu\", \"prelu(init=0.2, channels=4)\"]",
+    ]);
+    let g = st.read("g.safetensors");
+    assert!(g.get("dz.2").is_some());
+}
+
+#[test]
+fn missing_weight_tensor_is_named() {
+    let st = Setup::new(MODEL);
+    st.edit("w.safetensors", |t| t.retain(|(n, _)| n != "0.bias"));
+    let err = st.fails(&[]);
+    assert!(err.contains("w.safetensors"), "{err}");
+    assert!(err.contains("missing tensors [\"0.bias\"]"), "{err}");
+    assert!(
+        err.contains("0.weight"),
+        "does not list what the file has: {err}"
+    );
+}
+
+#[test]
+fn wrong_weight_shape_is_named() {
+    let st = Setup::new(MODEL);
+    st.edit("w.safetensors", |t| {
+        for (n, v) in t.iter_mut() {
+            if n == "0.weight" {
+                *v = Tensor::zeros(&[3, 4]);
+            }
+        }
+    });
+    let err = st.fails(&[]);
+    assert!(err.contains("w.safetensors"), "{err}");
+    assert!(err.contains("`0.weight` has shape [3, 4]"), "{err}");
+    assert!(err.contains("[4, 3]"), "{err}");
+}
+
+#[test]
+fn extra_weight_tensor_is_an_error() {
+    let st = Setup::new(MODEL);
+    st.edit("w.safetensors", |t| {
+        t.push(("9.weight".into(), Tensor::zeros(&[2, 2])))
+    });
+    let err = st.fails(&[]);
+    assert!(err.contains("unexpected tensors [\"9.weight\"]"), "{err}");
+}
+
+#[test]
+fn missing_x_or_y_is_named() {
+    let st = Setup::new(MODEL);
+    st.edit("b.safetensors", |t| t.retain(|(n, _)| n != "x"));
+    let err = st.fails(&[]);
+    assert!(err.contains("b.safetensors"), "{err}");
+    assert!(err.contains("no tensor `x`"), "{err}");
+    assert!(
+        err.contains("\"y [5]\""),
+        "does not list what the file has: {err}"
+    );
+    let st = Setup::new(MODEL);
+    st.edit("b.safetensors", |t| t.retain(|(n, _)| n != "y"));
+    assert!(st.fails(&[]).contains("no tensor `y`"));
+}
+
+#[test]
+fn batch_shapes_that_do_not_fit_are_errors() {
+    let st = Setup::new(MODEL);
+    st.edit("b.safetensors", |t| t[0].1 = Tensor::zeros(&[5, 2]));
+    let err = st.fails(&[]);
+    assert!(err.contains("tensor `x` has shape [5, 2]"), "{err}");
+    assert!(err.contains("[N, 3]"), "{err}");
+    // 1-D x.
+    st.edit("b.safetensors", |t| t[0].1 = Tensor::zeros(&[15]));
+    assert!(st.fails(&[]).contains("tensor `x` has shape [15]"));
+    // No sample.
+    st.edit("b.safetensors", |t| t[0].1 = Tensor::zeros(&[0, 3]));
+    assert!(st.fails(&[]).contains("N >= 1"));
+
+    let st = Setup::new(MODEL);
+    st.edit("b.safetensors", |t| t[1].1 = Tensor::zeros(&[5, 2]));
+    let err = st.fails(&[]);
+    assert!(err.contains("tensor `y` has shape [5, 2]"), "{err}");
+    assert!(err.contains("cross_entropy"), "{err}");
+    // MSE needs the output's shape.
+    let st = Setup::new(&MODEL.replace("cross_entropy", "mse"));
+    let err = st.fails(&[]);
+    assert!(err.contains("mse needs the output's shape [5, 2]"), "{err}");
+}
+
+#[test]
+fn labels_that_are_not_class_indices_are_errors() {
+    let st = Setup::new(MODEL);
+    st.edit("b.safetensors", |t| {
+        t[1].1 = Tensor::from_vec(&[5], vec![0.0, 1.0, 2.0, 0.0, 1.0]).unwrap()
+    });
+    let err = st.fails(&[]);
+    assert!(err.contains("b.safetensors"), "{err}");
+    assert!(err.contains("not a class index in 0..2"), "{err}");
+}
+
+#[test]
+fn batchnorm_training_needs_two_samples() {
+    let st = Setup::new(MODEL);
+    st.edit("b.safetensors", |t| {
+        t[0].1 = Tensor::zeros(&[1, 3]);
+        t[1].1 = Tensor::zeros(&[1]);
+    });
+    let err = st.fails(&[]);
+    assert!(err.contains("N >= 2"), "{err}");
+    // Eval mode takes one sample.
+    st.ok(&["--mode", "eval"]);
+}
+
+#[test]
+fn bad_mode_or_dtype_is_an_error() {
+    let st = Setup::new(MODEL);
+    let err = st.fails(&["--mode", "test"]);
+    assert!(err.contains("--mode"), "{err}");
+    let err = st.fails(&["--dtype", "f16"]);
+    assert!(err.contains("--dtype"), "{err}");
+}
+
+#[test]
+fn unreadable_files_are_named() {
+    let st = Setup::new(MODEL);
+    std::fs::remove_file(st.dir.0.join("w.safetensors")).unwrap();
+    let err = st.fails(&[]);
+    assert!(err.contains("cannot read"), "{err}");
+    assert!(err.contains("w.safetensors"), "{err}");
+
+    let st = Setup::new(MODEL);
+    std::fs::remove_file(st.dir.0.join("model.toml")).unwrap();
+    let err = st.fails(&[]);
+    assert!(err.contains("model.toml"), "{err}");
+}
+
+#[test]
+fn weights_that_are_not_safetensors_are_an_error() {
+    let st = Setup::new(MODEL);
+    std::fs::write(st.dir.0.join("w.safetensors"), "0.weight = [[1, 2]]\n").unwrap();
+    let err = st.fails(&[]);
+    assert!(err.contains("w.safetensors"), "{err}");
+    assert!(err.contains("not a valid safetensors file"), "{err}");
+    // Truncated.
+    let st = Setup::new(MODEL);
+    let bytes = std::fs::read(st.dir.0.join("b.safetensors")).unwrap();
+    std::fs::write(st.dir.0.join("b.safetensors"), &bytes[..bytes.len() - 9]).unwrap();
+    let err = st.fails(&[]);
+    assert!(err.contains("b.safetensors"), "{err}");
+}
+
+#[test]
+fn sizes_must_be_in_the_config() {
+    let st = Setup::new(MODEL);
+    std::fs::write(
+        st.dir.0.join("model.toml"),
+        MODEL.replace("input = 3\n", ""),
+    )
+    .unwrap();
+    let err = st.fails(&[]);
+    assert!(err.contains("model.input must be set"), "{err}");
+    assert!(err.contains("model.toml"), "{err}");
+}
+
+#[test]
+fn head_prelu_channels_must_fit_the_output() {
+    let model = MODEL
+        .replace("cross_entropy", "mse")
+        .replace("[model]", "[model]\nhead = \"prelu(channels=3)\"");
+    let st = Setup::new(&MODEL.replace("cross_entropy", "mse"));
+    std::fs::write(st.dir.0.join("model.toml"), model).unwrap();
+    let err = st.fails(&[]);
+    assert!(err.contains("model.head prelu channels = 3"), "{err}");
+}
+
+#[test]
+fn unwritable_output_is_an_error() {
+    let st = Setup::new(MODEL);
+    let out = st.path("no/such/dir/g.safetensors");
+    let mut a = st.args(&[]);
+    let i = a.iter().position(|x| x == "--out").unwrap();
+    a[i + 1] = out;
+    let err = fails(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(err.contains("cannot write the gradients"), "{err}");
+}

@@ -1,0 +1,188 @@
+//! Mean-field signal propagation: the order-to-chaos transition of a deep random network
+//! (Poole et al. 2016, "Exponential expressivity in deep neural networks through transient
+//! chaos"; Schoenholz et al. 2017, "Deep information propagation").
+//!
+//! A fully connected network h_{l+1} = W_{l+1} f(h_l) + b_{l+1} with weights
+//! W ~ N(0, σ_w²/fan_in) and biases b ~ N(0, σ_b²) has, in the wide limit, Gaussian
+//! pre-activations whose variance follows the **length map**
+//!
+//! ```text
+//! q_{l+1} = F(q_l) = σ_w² E[f(√q_l z)²] + σ_b²,    z ~ N(0, 1),
+//! ```
+//!
+//! which converges to a fixed point q* ([`fixed_point`]; q* = 0 and q → ∞ are reported
+//! explicitly). Back-propagation multiplies the gradient by W_{l+1}ᵀ and f'(h_l), so at the
+//! fixed point the mean squared gradient of the pre-activations obeys
+//!
+//! ```text
+//! E‖∂L/∂h_l‖² = χ₁ E‖∂L/∂h_{l+1}‖²,    χ₁ = σ_w² E[f'(√q* z)²],
+//! ```
+//!
+//! i.e. the gradient norm changes by √χ₁ per layer and by χ₁^(L/2) over L layers. χ₁ is also
+//! the slope of the correlation map at c = 1, so it decides the phase ([`Phase`]):
+//! **ordered** (χ₁ < 1: gradients vanish, nearby inputs converge), **critical** (χ₁ = 1: the
+//! edge of chaos, gradients keep their size) or **chaotic** (χ₁ > 1: gradients explode,
+//! nearby inputs decorrelate). The **depth scale** ξ = −1/ln χ₁ is the number of layers over
+//! which the mean squared gradient changes by a factor e: E‖∂L/∂h_l‖² ∝ e^(−(L−l)/ξ).
+//!
+//! Every expectation is a Gauss–Legendre quadrature split at the activation's kinks scaled
+//! by 1/√q ([`expectation`]), so it is exact (to ~1e−15) for ReLU, hard-tanh and the like.
+
+pub mod critical;
+pub mod expectation;
+pub mod fixed_point;
+
+pub use critical::{
+    critical_curve, critical_sigma_w2, transition, CriticalPoint, Transition, CRITICAL_RANGE,
+};
+pub use expectation::{breakpoints, length_map, mean_sq_derivative, mean_sq_output};
+pub use fixed_point::{
+    check_activation, check_variances, fixed_point, q_trajectory, FixedPoint, FixedPointKind,
+    MAX_VARIANCE, Q_MAX, Q_MIN,
+};
+
+use crate::activation::Activation;
+use crate::error::Result;
+
+/// Default half-width of the critical band: |χ₁ − 1| < 1e−3 counts as critical (over 100
+/// layers the gradient norm then changes by at most ~5%).
+pub const DEFAULT_CRITICAL_TOL: f64 = 1e-3;
+
+/// |χ₁ − 1| at or below this is χ₁ = 1 to the quadrature's precision: ξ is reported as +∞.
+pub const CHI1_EXACT_TOL: f64 = 1e-12;
+
+/// The phase of a random network at initialization.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// χ₁ < 1: gradients vanish exponentially with depth.
+    Ordered,
+    /// |χ₁ − 1| < tol: the edge of chaos, gradients keep their size.
+    Critical,
+    /// χ₁ > 1: gradients explode exponentially with depth.
+    Chaotic,
+}
+
+impl Phase {
+    /// The phase of χ₁: critical when |χ₁ − 1| < `tol`, else ordered or chaotic.
+    pub fn of(chi1: f64, tol: f64) -> Phase {
+        if (chi1 - 1.0).abs() < tol {
+            Phase::Critical
+        } else if chi1 < 1.0 {
+            Phase::Ordered
+        } else {
+            Phase::Chaotic
+        }
+    }
+
+    /// `ordered`, `critical` or `chaotic`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Phase::Ordered => "ordered",
+            Phase::Critical => "critical",
+            Phase::Chaotic => "chaotic",
+        }
+    }
+
+    /// One plain-language sentence on what the phase means for training.
+    pub fn explanation(&self) -> &'static str {
+        match self {
+            Phase::Ordered => {
+                "Ordered phase: every layer shrinks the gradient (chi1 < 1), so gradients \
+                 vanish exponentially with depth and the first layers barely learn."
+            }
+            Phase::Critical => {
+                "Critical (edge of chaos): chi1 = 1, gradients keep their size through any \
+                 depth, the initialization that lets very deep networks train."
+            }
+            Phase::Chaotic => {
+                "Chaotic phase: every layer amplifies the gradient (chi1 > 1), so gradients \
+                 explode exponentially with depth and training becomes unstable."
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The mean-field analysis of one (activation, σ_w², σ_b²).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct MeanField {
+    /// The activation (serialized as its text form).
+    pub activation: Activation,
+    /// σ_w² (weights ~ N(0, σ_w²/fan_in)).
+    pub sigma_w2: f64,
+    /// σ_b² (biases ~ N(0, σ_b²)).
+    pub sigma_b2: f64,
+    /// The fixed point of the length map.
+    pub fixed_point: FixedPoint,
+    /// q* (copy of `fixed_point.q_star`: 0, finite, or +∞ = `null` in JSON).
+    pub q_star: f64,
+    /// χ₁ = σ_w² E[f'(√q* z)²]: the per-layer factor of the mean squared gradient (at q* = 0
+    /// and q* = ∞ the limits of [`expectation`]).
+    pub chi1: f64,
+    /// ξ = −1/ln χ₁: layers over which the mean squared gradient changes by e (the gradient
+    /// norm by e over 2ξ). Positive in the ordered phase (decay length), +∞ when
+    /// |χ₁ − 1| ≤ [`CHI1_EXACT_TOL`], negative in the chaotic phase (then −ξ is the growth
+    /// length, see `growth_scale`); 0 when χ₁ = 0.
+    pub depth_scale: f64,
+    /// For χ₁ > 1: 1/ln χ₁ = −ξ > 0, layers over which the mean squared gradient grows by e.
+    pub growth_scale: Option<f64>,
+    /// Predicted ‖∂L/∂h_l‖ / ‖∂L/∂h_{l+1}‖ = √χ₁.
+    pub grad_ratio_per_layer: f64,
+    /// The phase with [`DEFAULT_CRITICAL_TOL`].
+    pub phase: Phase,
+}
+
+impl MeanField {
+    /// Predicted gradient-norm ratio over `depth` layers, ‖∂L/∂h_{l}‖ / ‖∂L/∂h_{l+L}‖ =
+    /// χ₁^(L/2) (may overflow to +∞ or underflow to 0).
+    pub fn gradient_ratio(&self, depth: usize) -> f64 {
+        self.chi1.powf(0.5 * depth as f64)
+    }
+
+    /// The phase with a custom half-width `tol` of the critical band.
+    pub fn phase_with_tol(&self, tol: f64) -> Phase {
+        Phase::of(self.chi1, tol)
+    }
+}
+
+/// ξ = −1/ln χ₁ with the conventions of [`MeanField::depth_scale`].
+pub fn depth_scale(chi1: f64) -> f64 {
+    if (chi1 - 1.0).abs() <= CHI1_EXACT_TOL {
+        f64::INFINITY
+    } else if chi1 <= 0.0 {
+        0.0
+    } else {
+        -1.0 / chi1.ln()
+    }
+}
+
+/// χ₁ = σ_w² E[f'(√q* z)²] at the fixed point of (act, σ_w², σ_b²).
+pub fn chi1(act: &Activation, sigma_w2: f64, sigma_b2: f64) -> Result<f64> {
+    mean_field(act, sigma_w2, sigma_b2).map(|m| m.chi1)
+}
+
+/// The full mean-field analysis: q*, χ₁, ξ, gradient ratio, phase. Errors for softmax and
+/// log-softmax (row-wise) and for a negative, non-finite or too large variance.
+pub fn mean_field(act: &Activation, sigma_w2: f64, sigma_b2: f64) -> Result<MeanField> {
+    let fp = fixed_point(act, sigma_w2, sigma_b2)?;
+    let chi1 = sigma_w2 * mean_sq_derivative(act, fp.q_star);
+    let xi = depth_scale(chi1);
+    Ok(MeanField {
+        activation: *act,
+        sigma_w2,
+        sigma_b2,
+        fixed_point: fp,
+        q_star: fp.q_star,
+        chi1,
+        depth_scale: xi,
+        growth_scale: (chi1 > 1.0 && xi.is_finite()).then(|| -xi),
+        grad_ratio_per_layer: chi1.sqrt(),
+        phase: Phase::of(chi1, DEFAULT_CRITICAL_TOL),
+    })
+}

@@ -1,0 +1,527 @@
+//! `theory`: mean-field signal propagation against closed forms, published values, plain
+//! Monte Carlo, fine trapezoid rules and a wide random network.
+
+use gradscope::activation::properties;
+use gradscope::gemm::gemm;
+use gradscope::quadrature::{integrate, normal_pdf};
+use gradscope::theory::{
+    self, critical_curve, critical_sigma_w2, fixed_point, length_map, mean_field,
+    mean_sq_derivative, mean_sq_output, q_trajectory, transition, FixedPointKind, Phase,
+};
+use gradscope::{Activation, Rng, Tensor};
+
+fn act(text: &str) -> Activation {
+    text.parse().unwrap()
+}
+
+/// `n` standard normal samples from a seeded generator.
+fn normals(seed: u64, n: usize) -> Vec<f64> {
+    let mut rng = Rng::seed(seed);
+    (0..n).map(|_| rng.normal()).collect()
+}
+
+/// Plain Monte Carlo mean of g(√q z) over the samples `z`.
+fn mc_mean(z: &[f64], q: f64, g: impl Fn(f64) -> f64) -> f64 {
+    let s = q.sqrt();
+    z.iter().map(|&z| g(s * z)).sum::<f64>() / z.len() as f64
+}
+
+/// q* by iterating the length map with Monte Carlo expectations (independent of the
+/// library's quadrature and root finding).
+fn mc_fixed_point(a: &Activation, sigma_w2: f64, sigma_b2: f64, z: &[f64]) -> f64 {
+    let mut q = 1.0;
+    for _ in 0..100 {
+        let next = sigma_w2 * mc_mean(z, q, |x| a.f(x).powi(2)) + sigma_b2;
+        let done = (next - q).abs() < 1e-7 * q;
+        q = next;
+        if done {
+            break;
+        }
+    }
+    q
+}
+
+#[test]
+fn relu_with_he_variance_is_exactly_critical() {
+    let relu = Activation::Relu;
+    let m = mean_field(&relu, 2.0, 0.0).unwrap();
+    assert!((m.chi1 - 1.0).abs() <= 1e-12, "{m:?}");
+    assert_eq!(m.phase, Phase::Critical);
+    assert_eq!(m.depth_scale, f64::INFINITY);
+    assert!((m.grad_ratio_per_layer - 1.0).abs() <= 1e-12);
+    assert!((m.gradient_ratio(100) - 1.0).abs() <= 1e-10);
+    // Every q is a fixed point of q ↦ 2·q/2: the iteration stays at q = 1.
+    assert!((m.q_star - 1.0).abs() <= 1e-12, "{m:?}");
+    // With a bias q grows by σ_b² per layer forever, but E[relu'²] = 1/2 for every q.
+    let m = mean_field(&relu, 2.0, 0.05).unwrap();
+    assert_eq!(m.fixed_point.kind, FixedPointKind::Divergent);
+    assert_eq!(m.q_star, f64::INFINITY);
+    assert!((m.chi1 - 1.0).abs() <= 1e-12, "{m:?}");
+    // The critical σ_w² of ReLU is 2 (He) whatever σ_b².
+    for sb in [0.0, 0.05, 0.3, 1.0] {
+        let c = critical_sigma_w2(&relu, sb).unwrap().unwrap();
+        assert!((c - 2.0).abs() <= 1e-9, "σ_b² = {sb}: {c}");
+    }
+}
+
+#[test]
+fn leaky_relu_family_is_critical_at_2_over_1_plus_slope_squared() {
+    for slope in [0.01, 0.2, 0.5] {
+        let a = Activation::LeakyRelu { slope };
+        let expected = 2.0 / (1.0 + slope * slope);
+        for sb in [0.0, 0.3] {
+            let c = critical_sigma_w2(&a, sb).unwrap().unwrap();
+            assert!((c / expected - 1.0).abs() <= 1e-9, "{a} σ_b² = {sb}: {c}");
+        }
+        let m = mean_field(&a, 1.3, 0.1).unwrap();
+        assert!((m.chi1 - 1.3 * (1.0 + slope * slope) / 2.0).abs() <= 1e-12);
+    }
+}
+
+#[test]
+fn identity_has_chi1_equal_to_sigma_w2() {
+    let id = Activation::Identity;
+    for sw in [0.0, 0.3, 0.9, 1.0, 1.7, 4.0] {
+        for sb in [0.0, 0.2] {
+            let m = mean_field(&id, sw, sb).unwrap();
+            assert!(
+                (m.chi1 - sw).abs() <= 1e-12,
+                "σ_w² = {sw}, σ_b² = {sb}: {m:?}"
+            );
+            let fp = m.fixed_point;
+            if sw < 1.0 && sb > 0.0 {
+                // q = σ_w² q + σ_b².
+                let exact = sb / (1.0 - sw);
+                assert_eq!(fp.kind, FixedPointKind::Finite);
+                assert!(
+                    (fp.q_star / exact - 1.0).abs() <= 1e-12,
+                    "{fp:?} vs {exact}"
+                );
+            } else if sw < 1.0 {
+                assert_eq!(fp.kind, FixedPointKind::Zero, "{sw}: {fp:?}");
+            } else if sw > 1.0 || sb > 0.0 {
+                assert_eq!(fp.kind, FixedPointKind::Divergent, "{sw}, {sb}: {fp:?}");
+            } else {
+                assert_eq!(fp.q_star, 1.0);
+            }
+        }
+    }
+}
+
+#[test]
+fn tanh_without_bias_is_critical_at_sigma_w2_1_with_q_star_0() {
+    let tanh = Activation::Tanh;
+    let c = critical_sigma_w2(&tanh, 0.0).unwrap().unwrap();
+    assert!((c - 1.0).abs() <= 1e-6, "{c}");
+    // At σ_w² = 1 q decays only like 1/(2l): the scan must still report q* = 0 and stop.
+    let m = mean_field(&tanh, 1.0, 0.0).unwrap();
+    assert_eq!(m.fixed_point.kind, FixedPointKind::Zero, "{m:?}");
+    assert_eq!(m.q_star, 0.0);
+    assert_eq!(m.chi1, 1.0, "χ₁ = σ_w² tanh'(0)² = 1");
+    assert_eq!(m.phase, Phase::Critical);
+    // Ordered below: q* = 0 and χ₁ = σ_w².
+    for sw in [0.2, 0.5, 0.9, 0.99] {
+        let m = mean_field(&tanh, sw, 0.0).unwrap();
+        assert_eq!(m.fixed_point.kind, FixedPointKind::Zero);
+        assert!((m.chi1 - sw).abs() <= 1e-15);
+        assert_eq!(m.phase, Phase::Ordered);
+        assert!((m.depth_scale + 1.0 / sw.ln()).abs() <= 1e-12 * m.depth_scale);
+    }
+    // Just above, q* ≈ (σ_w² − 1)/2 > 0 and χ₁ − 1 ≈ (4/3) q*² > 0 (chaotic, barely).
+    let m = mean_field(&tanh, 1.02, 0.0).unwrap();
+    assert_eq!(m.fixed_point.kind, FixedPointKind::Finite);
+    assert!((m.q_star - 0.01).abs() < 2e-3, "{m:?}");
+    assert!(m.chi1 > 1.0 && m.chi1 - 1.0 < 1e-3, "{m:?}");
+}
+
+#[test]
+fn tanh_critical_line_matches_published_value_and_monte_carlo() {
+    // Poole et al. 2016 / Schoenholz et al. 2017: at σ_b² = 0.05 the order-to-chaos
+    // transition of tanh is at σ_w² ≈ 1.76.
+    let tanh = Activation::Tanh;
+    let c = critical_sigma_w2(&tanh, 0.05).unwrap().unwrap();
+    assert!((c - 1.76).abs() < 0.01, "{c}");
+    let m = mean_field(&tanh, c, 0.05).unwrap();
+    assert!((m.chi1 - 1.0).abs() <= 1e-9, "{m:?}");
+    // Independent check: q* by Monte Carlo iteration of the map, then χ₁ by Monte Carlo.
+    let z = normals(7, 1_000_000);
+    let q_mc = mc_fixed_point(&tanh, c, 0.05, &z);
+    assert!(
+        (q_mc / m.q_star - 1.0).abs() < 1e-2,
+        "{q_mc} vs {}",
+        m.q_star
+    );
+    let chi1_mc = c * mc_mean(&z, q_mc, |x| tanh.df(x).powi(2));
+    assert!((chi1_mc - 1.0).abs() < 1e-2, "Monte Carlo χ₁ = {chi1_mc}");
+    // The curve rises with σ_b² and every point is a genuine critical point.
+    let sbs = [0.0, 0.05, 0.1, 0.3, 0.6, 1.0];
+    let curve = critical_curve(&tanh, &sbs).unwrap();
+    let mut last = 0.0;
+    for p in &curve {
+        let t = p.transition.unwrap();
+        assert!(t.continuous, "{t:?}");
+        assert!(t.sigma_w2 > last, "{curve:?}");
+        last = t.sigma_w2;
+    }
+    let c3 = curve[3].transition.unwrap().sigma_w2;
+    assert!((c3 - 2.505).abs() < 1e-3, "tanh at σ_b² = 0.3: {c3}");
+}
+
+#[test]
+fn q_star_matches_monte_carlo_iteration_of_the_map() {
+    let z = normals(11, 1_000_000);
+    let cases = [
+        ("tanh", 1.5, 0.05),
+        ("tanh", 4.0, 0.3),
+        ("relu", 1.5, 0.3),
+        ("sigmoid", 4.0, 0.5),
+        ("elu", 1.5, 0.1),
+        ("selu", 1.0, 0.0),
+        ("gelu", 1.5, 0.2),
+        ("hard_tanh", 2.0, 0.1),
+        ("softsign", 3.0, 0.1),
+    ];
+    for (name, sw, sb) in cases {
+        let a = act(name);
+        let fp = fixed_point(&a, sw, sb).unwrap();
+        assert_eq!(fp.kind, FixedPointKind::Finite, "{name}: {fp:?}");
+        let q_mc = mc_fixed_point(&a, sw, sb, &z);
+        eprintln!(
+            "{name} ({sw}, {sb}): q* {} vs Monte Carlo {q_mc}",
+            fp.q_star
+        );
+        assert!(
+            (q_mc / fp.q_star - 1.0).abs() < 1e-2,
+            "{name} ({sw}, {sb}): quadrature {} vs Monte Carlo {q_mc}",
+            fp.q_star
+        );
+        let chi1_mc = sw * mc_mean(&z, q_mc, |x| a.df(x).powi(2));
+        let m = mean_field(&a, sw, sb).unwrap();
+        assert!(
+            (chi1_mc / m.chi1 - 1.0).abs() < 1e-2,
+            "{name}: χ₁ {} vs Monte Carlo {chi1_mc}",
+            m.chi1
+        );
+    }
+    // ReLU in closed form: q* = σ_b² / (1 − σ_w²/2).
+    let fp = fixed_point(&Activation::Relu, 1.5, 0.3).unwrap();
+    assert!((fp.q_star - 1.2).abs() <= 1e-12, "{fp:?}");
+}
+
+#[test]
+fn fixed_point_is_the_limit_of_the_iterated_map() {
+    // Against up to 3000 layers of the plain iteration: equal where it has settled (a step
+    // below 1e-13 relative), else on the side it is heading to.
+    let acts: Vec<Activation> = Activation::catalogue()
+        .into_iter()
+        .filter(|a| !a.is_rowwise())
+        .collect();
+    for a in &acts {
+        for (sw, sb) in [(0.7, 0.1), (1.5, 0.05), (2.05, 0.3), (3.0, 0.5)] {
+            let fp = fixed_point(a, sw, sb).unwrap();
+            let (mut q, mut prev, mut settled) = (1.0, 1.0, false);
+            for _ in 0..3000 {
+                prev = q;
+                q = length_map(a, sw, sb, q);
+                if !q.is_finite() || q > 1e12 {
+                    break;
+                }
+                if (q - prev).abs() <= 1e-13 * q {
+                    settled = true;
+                    break;
+                }
+            }
+            if !q.is_finite() || q > 1e12 {
+                assert_eq!(fp.kind, FixedPointKind::Divergent, "{a} ({sw}, {sb})");
+            } else if settled {
+                assert!(
+                    (fp.q_star / q - 1.0).abs() <= 1e-9,
+                    "{a} ({sw}, {sb}): {fp:?} vs {q}"
+                );
+            } else if q > prev {
+                assert!(fp.q_star >= q, "{a} ({sw}, {sb}): {fp:?} vs {q}");
+            } else {
+                assert!(fp.q_star <= q, "{a} ({sw}, {sb}): {fp:?} vs {q}");
+            }
+        }
+    }
+}
+
+#[test]
+fn zero_and_divergent_fixed_points_are_reported_not_looped_on() {
+    let start = std::time::Instant::now();
+    let relu = Activation::Relu;
+    for sw in [2.01, 3.0, 100.0] {
+        let m = mean_field(&relu, sw, 0.0).unwrap();
+        assert_eq!(m.fixed_point.kind, FixedPointKind::Divergent, "{sw}");
+        assert!((m.chi1 - sw / 2.0).abs() <= 1e-12, "{m:?}");
+        assert_eq!(m.phase, Phase::Chaotic);
+    }
+    for sw in [0.1, 1.0, 1.99] {
+        let m = mean_field(&relu, sw, 0.0).unwrap();
+        assert_eq!(m.fixed_point.kind, FixedPointKind::Zero, "{sw}");
+        // The q → 0⁺ limit: E[relu'(√q z)²] = 1/2, not PyTorch's relu'(0)² = 0.
+        assert!((m.chi1 - sw / 2.0).abs() <= 1e-15, "{m:?}");
+    }
+    for sw in [0.3, 0.999] {
+        let m = mean_field(&Activation::Tanh, sw, 0.0).unwrap();
+        assert_eq!(m.fixed_point.kind, FixedPointKind::Zero, "{sw}");
+    }
+    // Bounded activations never diverge, even at the largest variances.
+    let m = mean_field(&Activation::Tanh, 1e6, 1e6).unwrap();
+    assert_eq!(m.fixed_point.kind, FixedPointKind::Finite);
+    assert!(start.elapsed().as_secs_f64() < 10.0);
+}
+
+#[test]
+fn phases_and_depth_scale_signs() {
+    let tanh = Activation::Tanh;
+    let ordered = mean_field(&tanh, 1.5, 0.05).unwrap();
+    assert_eq!(ordered.phase, Phase::Ordered);
+    assert!(ordered.chi1 < 1.0 && ordered.depth_scale > 0.0);
+    assert!((ordered.depth_scale + 1.0 / ordered.chi1.ln()).abs() < 1e-12);
+    assert_eq!(ordered.growth_scale, None);
+    let chaotic = mean_field(&tanh, 4.0, 0.05).unwrap();
+    assert_eq!(chaotic.phase, Phase::Chaotic);
+    assert!(chaotic.chi1 > 1.0 && chaotic.depth_scale < 0.0);
+    let g = chaotic.growth_scale.unwrap();
+    assert!((g - 1.0 / chaotic.chi1.ln()).abs() < 1e-12 && g > 0.0);
+    assert!((chaotic.gradient_ratio(10) - chaotic.chi1.powi(5)).abs() < 1e-12);
+    assert_eq!(Phase::of(1.0005, 1e-3), Phase::Critical);
+    assert_eq!(Phase::of(1.0005, 1e-4), Phase::Chaotic);
+    assert_eq!(Phase::of(0.99, 1e-3), Phase::Ordered);
+    assert_eq!(theory::depth_scale(0.0), 0.0);
+    assert_eq!(theory::depth_scale(1.0), f64::INFINITY);
+    for p in [Phase::Ordered, Phase::Critical, Phase::Chaotic] {
+        assert!(p.explanation().len() > 40);
+    }
+}
+
+/// ∫ g(√q z) φ(z) dz by the trapezoid rule with `n` intervals on [−12, 12] (no knowledge of
+/// kinks: first-order accurate at a jump, second-order at a kink).
+fn trapezoid(q: f64, n: usize, g: impl Fn(f64) -> f64) -> f64 {
+    let (a, b) = (-12.0, 12.0);
+    let h = (b - a) / n as f64;
+    let s = q.sqrt();
+    let mut sum = 0.0;
+    for i in 0..=n {
+        let z = a + i as f64 * h;
+        let w = if i == 0 || i == n { 0.5 } else { 1.0 };
+        sum += w * g(s * z) * normal_pdf(z);
+    }
+    sum * h
+}
+
+#[test]
+fn kinks_scaled_by_sqrt_q_agree_with_a_fine_trapezoid_rule() {
+    let acts = [
+        act("relu"),
+        act("leaky_relu(0.2)"),
+        act("hard_tanh"),
+        act("hard_tanh(min=-2, max=0.5)"),
+        act("hard_sigmoid"),
+        act("elu(0.5)"),
+    ];
+    let n = 2_400_000;
+    let mut worst_unscaled: f64 = 0.0;
+    for a in &acts {
+        for q in [0.37, 2.7, 25.0] {
+            let out = mean_sq_output(a, q);
+            let der = mean_sq_derivative(a, q);
+            let out_t = trapezoid(q, n, |x| a.f(x).powi(2));
+            let der_t = trapezoid(q, n, |x| a.df(x).powi(2));
+            // The trapezoid rule is first order at the jumps of f'² (h = 1e-5).
+            assert!(
+                (out - out_t).abs() < 1e-8,
+                "{a} q = {q}: E[f²] {out} vs {out_t}"
+            );
+            assert!(
+                (der - der_t).abs() < 2e-5,
+                "{a} q = {q}: E[f'²] {der} vs {der_t}"
+            );
+            // Splitting at the unscaled kinks leaves the jumps of f'² inside panels.
+            let s = q.sqrt();
+            let unscaled = integrate(
+                |z| a.df(s * z).powi(2) * normal_pdf(z),
+                -12.0,
+                12.0,
+                &a.kinks(),
+            );
+            worst_unscaled = worst_unscaled.max((unscaled - der_t).abs());
+        }
+    }
+    assert!(
+        worst_unscaled > 1e-3,
+        "unscaled kinks should be visibly wrong: {worst_unscaled}"
+    );
+}
+
+#[test]
+fn expectations_at_q_1_match_the_activation_properties() {
+    for a in Activation::catalogue().iter().filter(|a| !a.is_rowwise()) {
+        let p = properties(a);
+        let d = mean_sq_derivative(a, 1.0);
+        let o = mean_sq_output(a, 1.0);
+        assert!(
+            (d - p.mean_sq_derivative).abs() <= 1e-13,
+            "{a}: {d} vs {p:?}"
+        );
+        assert!((o - p.mean_sq_output).abs() <= 1e-13, "{a}: {o} vs {p:?}");
+    }
+    // q = 0 is the q → 0⁺ limit.
+    assert_eq!(mean_sq_derivative(&Activation::Relu, 0.0), 0.5);
+    assert_eq!(mean_sq_derivative(&act("leaky_relu(0.2)"), 0.0), 0.52);
+    assert_eq!(mean_sq_output(&Activation::Sigmoid, 0.0), 0.25);
+    assert!((mean_sq_derivative(&Activation::Relu, 1e-30) - 0.5).abs() < 1e-15);
+}
+
+#[test]
+fn smooth_activations_stay_accurate_at_large_q() {
+    // tanh(√q z)² → sign² and tanh'² → 0 within ~1/√q of 0: E[tanh'(√q z)²] ≈ (4/3)φ(0)/√q
+    // (∫ sech⁴ = 4/3), which the 1/√q ladder of breakpoints resolves.
+    for q in [1e4, 1e8, 1e12] {
+        let d = mean_sq_derivative(&Activation::Tanh, q);
+        let approx = 4.0 / 3.0 * normal_pdf(0.0) / q.sqrt();
+        assert!((d / approx - 1.0).abs() < 1e-3, "q = {q}: {d} vs {approx}");
+        let o = mean_sq_output(&Activation::Tanh, q);
+        assert!(
+            (1.0 - o) > 0.0 && (1.0 - o) < 10.0 / q.sqrt(),
+            "q = {q}: {o}"
+        );
+    }
+}
+
+#[test]
+fn discontinuous_transition_of_gelu_is_reported_as_a_jump() {
+    // GELU with σ_b² = 0: q = 0 attracts (χ₁ = σ_w²/4 there) until the iteration from q = 1
+    // escapes to q → ∞ (χ₁ = σ_w²/2): χ₁ jumps across 1.
+    let gelu = Activation::Gelu;
+    let t = transition(&gelu, 0.0).unwrap().unwrap();
+    assert!(!t.continuous, "{t:?}");
+    assert!(t.chi1_below < 0.7 && t.chi1_above > 1.1, "{t:?}");
+    assert!((t.chi1_below - t.sigma_w2 / 4.0).abs() < 1e-6, "{t:?}");
+    assert!((t.chi1_above - t.sigma_w2 / 2.0).abs() < 1e-6, "{t:?}");
+    assert_eq!(critical_sigma_w2(&gelu, 0.0).unwrap(), None);
+    // With enough bias the transition becomes a genuine critical point.
+    let c = critical_sigma_w2(&gelu, 1.0).unwrap().unwrap();
+    assert!((mean_field(&gelu, c, 1.0).unwrap().chi1 - 1.0).abs() < 1e-6);
+}
+
+#[test]
+fn row_wise_activations_and_bad_variances_are_errors() {
+    for a in [Activation::Softmax, Activation::LogSoftmax] {
+        let e = mean_field(&a, 1.0, 0.0).unwrap_err().to_string();
+        assert!(e.contains("row-wise") && e.contains(a.name()), "{e}");
+        assert!(critical_sigma_w2(&a, 0.0).is_err());
+        assert!(fixed_point(&a, 1.0, 0.0).is_err());
+    }
+    let tanh = Activation::Tanh;
+    for (sw, sb) in [
+        (-1.0, 0.0),
+        (1.0, -0.1),
+        (f64::NAN, 0.0),
+        (1.0, f64::INFINITY),
+        (1e7, 0.0),
+    ] {
+        let e = mean_field(&tanh, sw, sb).unwrap_err().to_string();
+        assert!(e.contains("sigma_"), "{e}");
+    }
+    assert!(critical_sigma_w2(&tanh, -1.0).is_err());
+    assert!(q_trajectory(&tanh, 1.0, 0.0, -1.0, 3).is_err());
+}
+
+#[test]
+fn sigmoid_and_relu_critical_values() {
+    let c = critical_sigma_w2(&Activation::Sigmoid, 0.0)
+        .unwrap()
+        .unwrap();
+    assert!((c - 103.0).abs() < 0.1, "{c}");
+    let m = mean_field(&Activation::Sigmoid, 1.0, 0.0).unwrap();
+    assert_eq!(m.phase, Phase::Ordered);
+    // Standard (σ_w² = 1) sigmoid layers lose ~4x of the gradient norm per layer.
+    assert!(m.grad_ratio_per_layer < 0.25, "{m:?}");
+}
+
+/// A wide random tanh network at σ_w² = 1.5, σ_b² = 0.05: the measured per-layer decay of
+/// E‖∂L/∂h‖² matches χ₁ within 10%.
+#[test]
+fn wide_random_network_gradients_decay_by_chi1_per_layer() {
+    let (width, batch, burn_in, depth) = (1000usize, 8usize, 10usize, 11usize);
+    let (sigma_w2, sigma_b2) = (1.5, 0.05);
+    let tanh = Activation::Tanh;
+    let predicted = mean_field(&tanh, sigma_w2, sigma_b2).unwrap();
+    let mut rng = Rng::seed(2017);
+    let sw = (sigma_w2 / width as f64).sqrt();
+    let sb = sigma_b2.sqrt();
+    let layers = burn_in + depth;
+    let weights: Vec<Tensor<f64>> = (0..layers)
+        .map(|_| {
+            let data = (0..width * width).map(|_| sw * rng.normal()).collect();
+            Tensor::from_vec(&[width, width], data).unwrap()
+        })
+        .collect();
+    let biases: Vec<Vec<f64>> = (0..layers)
+        .map(|_| (0..width).map(|_| sb * rng.normal()).collect())
+        .collect();
+    // Forward: h_{l+1} = W_{l+1} tanh(h_l) + b_{l+1}, from inputs of unit variance.
+    let mut a = Tensor::from_vec(
+        &[batch, width],
+        (0..batch * width).map(|_| rng.normal()).collect(),
+    )
+    .unwrap();
+    let mut pre: Vec<Tensor<f64>> = Vec::new();
+    for (w, b) in weights.iter().zip(&biases) {
+        let mut h = Tensor::zeros(&[batch, width]);
+        gemm(1.0, a.mat(), w.mat().t(), 0.0, h.mat_mut());
+        for r in 0..batch {
+            for (v, bj) in h.row_mut(r).iter_mut().zip(b) {
+                *v += bj;
+            }
+        }
+        a = h.clone();
+        for v in a.data_mut() {
+            *v = tanh.f(*v);
+        }
+        pre.push(h);
+    }
+    // The pre-activations have reached the fixed point.
+    let q_measured =
+        pre[burn_in].data().iter().map(|v| v * v).sum::<f64>() / (batch * width) as f64;
+    assert!(
+        (q_measured / predicted.q_star - 1.0).abs() < 0.1,
+        "q = {q_measured} vs q* = {}",
+        predicted.q_star
+    );
+    // Backward from a random upstream gradient at the top pre-activation:
+    // δ_l = tanh'(h_l) ⊙ W_{l+1}ᵀ δ_{l+1}.
+    let mut delta = Tensor::from_vec(
+        &[batch, width],
+        (0..batch * width).map(|_| rng.normal()).collect(),
+    )
+    .unwrap();
+    let sq = |t: &Tensor<f64>| t.data().iter().map(|v| v * v).sum::<f64>();
+    let mut norms = vec![sq(&delta)];
+    for l in (burn_in..layers - 1).rev() {
+        let mut g = Tensor::zeros(&[batch, width]);
+        gemm(1.0, delta.mat(), weights[l + 1].mat(), 0.0, g.mat_mut());
+        for (gv, hv) in g.data_mut().iter_mut().zip(pre[l].data()) {
+            *gv *= tanh.df(*hv);
+        }
+        delta = g;
+        norms.push(sq(&delta));
+    }
+    let steps = norms.len() - 1;
+    let measured = (norms[steps] / norms[0]).powf(1.0 / steps as f64);
+    let per_layer: Vec<f64> = norms.windows(2).map(|w| w[1] / w[0]).collect();
+    eprintln!(
+        "tanh σ_w² = {sigma_w2}, σ_b² = {sigma_b2}, width {width}, batch {batch}: q* = {:.4} \
+         (measured {q_measured:.4}), χ₁ predicted {:.4}, measured {measured:.4} over {steps} \
+         layers (per layer {per_layer:.3?})",
+        predicted.q_star, predicted.chi1
+    );
+    assert!(
+        (measured / predicted.chi1 - 1.0).abs() < 0.1,
+        "measured {measured} vs χ₁ = {}",
+        predicted.chi1
+    );
+}

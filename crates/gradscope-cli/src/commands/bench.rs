@@ -26,6 +26,75 @@ pub struct Args {
     /// Untimed warm-up steps.
     #[arg(long, default_value_t = 10)]
     warmup: usize,
+    /// Instead, measure the cost of the gradient scope: one diagnostic measurement against one
+    /// training step of examples/digits-mlp.toml, and the overhead at the default interval.
+    #[arg(long)]
+    diagnostics_overhead: bool,
+}
+
+/// Median seconds of `f` over 7 blocks of `n` calls.
+fn median_time(n: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    let mut blocks = Vec::new();
+    for _ in 0..7 {
+        let t0 = Instant::now();
+        for _ in 0..n {
+            f()?;
+        }
+        blocks.push(t0.elapsed().as_secs_f64() / n as f64);
+    }
+    blocks.sort_by(f64::total_cmp);
+    Ok(blocks[3])
+}
+
+fn diagnostics_overhead(json: bool) -> Result<()> {
+    use gradscope::config::{Config, LoadedConfig};
+    use gradscope::diagnostics::{DiagnosticsConfig, Probe};
+    use gradscope::train::{gather, Trainer};
+    let text = include_str!("../../../../examples/digits-mlp.toml");
+    let loaded = LoadedConfig {
+        config: Config::parse(text, "examples/digits-mlp.toml", &[])?,
+        source: "examples/digits-mlp.toml".into(),
+        base_dir: ".".into(),
+    };
+    let mut t = Trainer::<f32>::new(&loaded)?;
+    let idx: Vec<usize> = (0..32).collect();
+    let (mut x, mut y) = (Tensor::default(), Tensor::default());
+    gather(&t.splits.train, &idx, Loss::CrossEntropy, &mut x, &mut y);
+    let mut opt = Optimizer::<f32>::new(&t.config.training.optimizer())?;
+    let model = &mut t.model;
+    let step = median_time(2000, || {
+        model.forward_backward(&x, &y, Loss::CrossEntropy)?;
+        sgd_step(model, &mut opt, 0.01)
+    })?;
+    let config = DiagnosticsConfig::default();
+    let every = config.every;
+    let mut probe = Probe::new(config);
+    let measure = median_time(500, || {
+        probe.measure(model, 1, 0, 0.0, 0.0);
+        probe.finish(model);
+        Ok(())
+    })?;
+    let overhead = measure / (every as f64 * step);
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "workload": "diagnostics-overhead",
+                "step_ms": step * 1e3,
+                "measure_ms": measure * 1e3,
+                "every": every,
+                "overhead": overhead,
+            })
+        );
+    } else {
+        println!(
+            "digits-mlp step {:.4} ms, one diagnostic measurement {:.4} ms; at every = {every}: overhead {:.2}%",
+            step * 1e3,
+            measure * 1e3,
+            100.0 * overhead
+        );
+    }
+    Ok(())
 }
 
 struct Workload {
@@ -79,6 +148,9 @@ fn sgd_step(model: &mut Model<f32>, opt: &mut Optimizer<f32>, lr: f64) -> Result
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> Result<()> {
+    if args.diagnostics_overhead {
+        return diagnostics_overhead(args.json);
+    }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     for name in args.only.split(',').map(str::trim) {
         let Some(w) = WORKLOADS.iter().find(|w| w.name.eq_ignore_ascii_case(name)) else {

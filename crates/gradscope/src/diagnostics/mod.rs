@@ -19,7 +19,7 @@ use crate::model::Model;
 use crate::tensor::Tensor;
 
 fn default_every() -> u64 {
-    50
+    100
 }
 fn default_bins() -> usize {
     24
@@ -32,8 +32,8 @@ fn default_true() -> bool {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DiagnosticsConfig {
-    /// Measure every this many steps (and at step 1). The default, 50, keeps the cost under
-    /// 5% of training time on the digits example (docs/diagnostics.md).
+    /// Measure every this many steps (and at step 1). The default, 100, keeps the cost under
+    /// 5% of training time even on the tiny digits MLP (`gradscope bench --diagnostics-overhead`).
     #[serde(default = "default_every")]
     pub every: u64,
     /// Bins of each histogram.
@@ -246,24 +246,32 @@ impl Probe {
                 act_hist: None,
             };
             if let Some(w) = weight_of(layer) {
-                rec.weight_norm = Some(norm_and_max(w.data()).0);
                 if self.before.len() <= k {
                     self.before.push(Tensor::default());
                 }
+                // One pass: keep a copy for the update ratio, and the sums for ‖W‖ and σ_w.
                 let buf = &mut self.before[k];
                 buf.resize(w.shape());
+                let (mut sum, mut sq) = (0.0f64, 0.0f64);
                 for (b, v) in buf.data_mut().iter_mut().zip(w.data()) {
-                    *b = v.to_f64();
+                    let x = v.to_f64();
+                    *b = x;
+                    sum += x;
+                    sq += x * x;
                 }
                 k += 1;
+                rec.weight_norm = Some(sq.sqrt());
+                if let Layer::Linear(l) = layer {
+                    let n = w.len().max(1) as f64;
+                    let var = (sq / n - (sum / n).powi(2)).max(0.0);
+                    rec.sigma_w = Some((var * l.in_features() as f64).sqrt());
+                }
             }
             match layer {
                 Layer::Linear(l) => {
                     let (n, m) = norm_and_max(l.weight.grad.data());
                     rec.weight_grad_norm = Some(n);
                     rec.weight_grad_max = Some(m);
-                    let (_, sd) = mean_std(l.weight.value.data());
-                    rec.sigma_w = Some(sd * (l.in_features() as f64).sqrt());
                 }
                 Layer::BatchNorm1d(b) => {
                     let (n, m) = norm_and_max(b.weight.grad.data());

@@ -37,8 +37,9 @@ pub fn norm_and_max<T: Float>(x: &[T]) -> (f64, f64) {
         s += a * a;
         m = m.max(a);
     }
-    if x.iter().any(|v| v.is_nan()) {
-        return (f64::NAN, f64::NAN);
+    // A NaN makes the sum NaN; report it in the max too.
+    if s.is_nan() {
+        m = f64::NAN;
     }
     (s.sqrt(), m)
 }

@@ -2,6 +2,7 @@
 
 mod commands;
 mod output;
+mod phase_plot;
 mod plot;
 mod report;
 
@@ -39,6 +40,10 @@ enum Command {
     /// writes the loss, the output and every gradient (parameters, dL/dz and dL/da of every
     /// activation) by PyTorch names, for checking against PyTorch autograd.
     Grads(commands::grads::Args),
+    /// Mean-field theory of signal propagation (Poole et al. 2016, Schoenholz et al. 2017):
+    /// fixed point q*, chi1, depth scale, predicted gradient ratios and the phase (ordered /
+    /// critical / chaotic) of an activation and init; the critical sigma_w^2; phase diagram.
+    Theory(commands::theory::Args),
     /// Train a network from a TOML config: progress bar, metrics.jsonl, summary.json,
     /// safetensors checkpoints, --resume, clean stop on Ctrl-C and NaN.
     Train(commands::train::Args),
@@ -52,6 +57,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(args),
         Command::Diagnose(args) => commands::diagnose::run(args),
         Command::Grads(args) => commands::grads::run(args),
+        Command::Theory(args) => commands::theory::run(args),
         Command::Train(args) => commands::train::run(args),
     };
     match result {

@@ -95,11 +95,13 @@ pub fn run(args: Args) -> Result<()> {
     let config = loaded.config;
     let spec = &config.model;
     let source = args.model.display();
-    if spec.input == 0 {
-        bail!("{source}: model.input must be set (> 0) for `grads`: the weights fix the sizes");
-    }
-    if spec.output == 0 {
-        bail!("{source}: model.output must be set (> 0) for `grads`: the weights fix the sizes");
+    for (key, value) in [("input", spec.input), ("output", spec.output)] {
+        if value == 0 {
+            bail!(
+                "{source}: model.{key} must be set (> 0) for `grads`, which has no data set to \
+                 take it from (e.g. --set model.{key}=N)"
+            );
+        }
     }
     // MlpSpec::validate checks PReLU channels of the hidden layers only; a head PReLU with
     // the wrong count would trip an assertion in the forward pass.
@@ -127,7 +129,7 @@ pub fn run(args: Args) -> Result<()> {
         DType::F64 => run.go::<f64>()?,
     };
     println!(
-        "loss {:.17e} ({}, {} mode, {}); wrote {} tensors to {}",
+        "loss {:e} ({}, {} mode, {}); wrote {} tensors to {}",
         summary.loss,
         config.training.loss.name(),
         args.mode.name(),

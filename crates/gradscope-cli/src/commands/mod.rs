@@ -5,6 +5,7 @@ pub mod bench;
 pub mod demo;
 pub mod diagnose;
 pub mod grads;
+pub mod theory;
 pub mod train;
 
 /// An error that ends the command with a specific exit status (e.g. 130 after Ctrl-C).

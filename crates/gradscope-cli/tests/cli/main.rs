@@ -4,6 +4,7 @@ mod activations;
 mod demo;
 mod diagnose;
 mod grads;
+mod theory;
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};

@@ -103,7 +103,7 @@ pub fn mean_sq_derivative(act: &Activation, q: f64) -> f64 {
 
 /// The length map q ↦ σ_w² E[f(√q z)²] + σ_b²: the variance of the next layer's
 /// pre-activations when this layer's have variance q (weights ~ N(0, σ_w²/fan_in), biases
-/// ~ N(0, σ_b²)). No argument checks (see [`super::fixed_point`]).
+/// ~ N(0, σ_b²)). No argument checks (see [`super::fixed_point()`]).
 pub fn length_map(act: &Activation, sigma_w2: f64, sigma_b2: f64, q: f64) -> f64 {
     sigma_w2 * mean_sq_output(act, q) + sigma_b2
 }

@@ -5,9 +5,10 @@
 //! relative. When it has not settled by then (slow convergence near a marginal fixed point,
 //! geometric decay to 0 or slow growth), G(q) = F(q) − q is scanned from the last iterate in
 //! the direction the iteration moves (steps in ln q doubling from 1e−4, capped at 0.05 for
-//! 1e−4 < q < 1e4) for the first sign change, which Brent's method (in ln q) then locates to f64 precision: the limit
-//! the iteration would reach, since an iteration that moves one way stops at the first fixed
-//! point on that side. The scan ends in two explicit outcomes instead of looping:
+//! 1e−4 < q < 1e4) for the first sign change, which Brent's method (in ln q) then locates to
+//! f64 precision: the limit the iteration would reach, since an iteration that moves one way
+//! stops at the first fixed point on that side. The scan ends in two explicit outcomes
+//! instead of looping:
 //!
 //! - **q* = 0** ([`FixedPointKind::Zero`]): q keeps decreasing below [`Q_MIN`] and 0 is a
 //!   fixed point (F(0) = σ_w² f(0)² + σ_b² = 0), e.g. tanh with σ_b² = 0 and σ_w² ≤ 1, or ReLU
@@ -193,9 +194,9 @@ pub fn fixed_point(act: &Activation, sigma_w2: f64, sigma_b2: f64) -> Result<Fix
         Ok(u.exp())
     };
     if gq > 0.0 {
-        // q grows: the first q above with G clearly negative brackets
-        // the fixed point. `pos` is the last q with G strictly positive; q with G within
-        // rounding of 0 are passed over.
+        // q grows: the first q above with G clearly negative brackets the fixed point. `pos`
+        // is the last q with G strictly positive; q with G within rounding of 0 are passed
+        // over.
         let mut pos = (q, gq);
         let mut step = SCAN_STEP;
         let mut hi = q;

@@ -10,7 +10,7 @@
 //! q_{l+1} = F(q_l) = σ_w² E[f(√q_l z)²] + σ_b²,    z ~ N(0, 1),
 //! ```
 //!
-//! which converges to a fixed point q* ([`fixed_point`]; q* = 0 and q → ∞ are reported
+//! which converges to a fixed point q* ([`fixed_point()`]; q* = 0 and q → ∞ are reported
 //! explicitly). Back-propagation multiplies the gradient by W_{l+1}ᵀ and f'(h_l), so at the
 //! fixed point the mean squared gradient of the pre-activations obeys
 //!

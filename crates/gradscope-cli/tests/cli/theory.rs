@@ -1,0 +1,323 @@
+//! `gradscope theory`: the report (text and JSON), --critical, the phase plot, the sweep and
+//! errors.
+
+use serde_json::Value;
+
+use crate::{fails, gradscope, ok, TempDir};
+
+fn json(args: &[&str]) -> Value {
+    let out = ok(args);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: invalid JSON ({e}):\n{out}"))
+}
+
+fn f(v: &Value, key: &str) -> f64 {
+    v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("`{key}` is not a number: {v}"))
+}
+
+#[test]
+fn json_report_has_every_field() {
+    let v = json(&[
+        "theory",
+        "--activation",
+        "tanh",
+        "--sigma-w2",
+        "1.5",
+        "--sigma-b2",
+        "0.05",
+        "--depth",
+        "20",
+        "--json",
+    ]);
+    for key in [
+        "activation",
+        "sigma_w2",
+        "sigma_b2",
+        "q_star",
+        "fixed_point",
+        "iterations",
+        "chi1",
+        "depth_scale",
+        "growth_scale",
+        "grad_ratio_per_layer",
+        "depth",
+        "grad_ratio_depth",
+        "phase",
+        "explanation",
+        "critical_tol",
+    ] {
+        assert!(v.get(key).is_some(), "missing `{key}`: {v}");
+    }
+    assert_eq!(v["activation"], "tanh");
+    assert_eq!(v["phase"], "ordered");
+    assert_eq!(v["fixed_point"], "finite");
+    assert_eq!(v["depth"], 20);
+    assert!(v["growth_scale"].is_null());
+    let chi1 = f(&v, "chi1");
+    assert!((chi1 - 0.938636).abs() < 1e-5, "{v}");
+    assert!((f(&v, "q_star") - 0.41804).abs() < 1e-4, "{v}");
+    assert!((f(&v, "grad_ratio_per_layer") - chi1.sqrt()).abs() < 1e-12);
+    assert!((f(&v, "grad_ratio_depth") - chi1.powi(10)).abs() < 1e-12);
+    assert!((f(&v, "depth_scale") + 1.0 / chi1.ln()).abs() < 1e-9);
+    assert!(v.get("critical").is_none());
+}
+
+#[test]
+fn relu_he_is_critical_and_infinities_are_null() {
+    let v = json(&[
+        "theory",
+        "--activation",
+        "relu",
+        "--sigma-w2",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(v["phase"], "critical");
+    assert!((f(&v, "chi1") - 1.0).abs() < 1e-12);
+    assert!(v["depth_scale"].is_null(), "ξ = ∞ is null: {v}");
+    // Divergent q: q* = ∞ is null, χ₁ is the limit σ_w²/2.
+    let v = json(&[
+        "theory",
+        "--activation",
+        "relu",
+        "--sigma-w2",
+        "3",
+        "--json",
+    ]);
+    assert_eq!(v["fixed_point"], "divergent");
+    assert!(v["q_star"].is_null());
+    assert!((f(&v, "chi1") - 1.5).abs() < 1e-12);
+    assert_eq!(v["phase"], "chaotic");
+    assert!((f(&v, "growth_scale") - 1.0 / 1.5f64.ln()).abs() < 1e-9);
+    // q* = 0: tanh without bias below σ_w² = 1.
+    let v = json(&[
+        "theory",
+        "--activation",
+        "tanh",
+        "--sigma-w2",
+        "0.5",
+        "--json",
+    ]);
+    assert_eq!(v["fixed_point"], "zero");
+    assert_eq!(f(&v, "q_star"), 0.0);
+    assert!((f(&v, "chi1") - 0.5).abs() < 1e-15);
+}
+
+#[test]
+fn critical_finds_the_edge_of_chaos() {
+    let v = json(&[
+        "theory",
+        "--activation",
+        "tanh",
+        "--sigma-b2",
+        "0.05",
+        "--critical",
+        "--json",
+    ]);
+    let c = &v["critical"];
+    let w = f(c, "sigma_w2");
+    assert!((w - 1.7610).abs() < 1e-3, "{v}");
+    assert_eq!(c["continuous"], true);
+    // Without --sigma-w2 the analysis is at the critical point.
+    assert!((f(&v, "sigma_w2") - w).abs() < 1e-12);
+    assert!((f(&v, "chi1") - 1.0).abs() < 1e-9);
+    assert_eq!(v["phase"], "critical");
+    // Text form, ReLU: He's 2.
+    let out = ok(&["theory", "--activation", "relu", "--critical"]);
+    assert!(out.contains("critical sigma_w^2 = 2 "), "{out}");
+    // With --sigma-w2 both are reported.
+    let v = json(&[
+        "theory",
+        "--activation",
+        "tanh",
+        "--sigma-w2",
+        "4",
+        "--critical",
+        "--json",
+    ]);
+    assert_eq!(f(&v, "sigma_w2"), 4.0);
+    assert!((f(&v["critical"], "sigma_w2") - 1.0).abs() < 1e-6, "{v}");
+}
+
+#[test]
+fn critical_reports_a_jump_when_chi1_skips_1() {
+    let v = json(&["theory", "--activation", "gelu", "--critical", "--json"]);
+    let c = &v["critical"];
+    assert!(c["sigma_w2"].is_null(), "{v}");
+    assert_eq!(c["continuous"], false);
+    assert!(f(c, "chi1_below") < 1.0 && f(c, "chi1_above") > 1.0, "{v}");
+    assert!(v.get("chi1").is_none(), "no σ_w² to analyse: {v}");
+    let out = ok(&["theory", "--activation", "gelu", "--critical"]);
+    assert!(out.contains("jumps from"), "{out}");
+}
+
+#[test]
+fn text_report_names_the_phase_and_explains_it() {
+    let out = ok(&[
+        "theory",
+        "--activation",
+        "tanh",
+        "--sigma-w2",
+        "4",
+        "--sigma-b2",
+        "0.05",
+    ]);
+    for needle in [
+        "fixed point q*",
+        "chi1",
+        "depth scale xi",
+        "gradient ratio / layer",
+        "gradient ratio / 10 layers",
+        "chaotic",
+        "explode",
+    ] {
+        assert!(out.contains(needle), "missing `{needle}`:\n{out}");
+    }
+    let out = ok(&["theory", "--activation", "sigmoid", "--sigma-w2", "1"]);
+    assert!(out.contains("ordered") && out.contains("vanish"), "{out}");
+}
+
+#[test]
+fn phase_plot_is_an_svg_written_atomically() {
+    let dir = TempDir::new("theory");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let path = dir.0.join("phase.svg");
+    let out = gradscope(&[
+        "theory",
+        "--activation",
+        "tanh",
+        "--sigma-w2",
+        "1.5",
+        "--sigma-b2",
+        "0.05",
+        "--phase-plot",
+        path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        svg.trim_start().starts_with("<svg") || svg.contains("<svg"),
+        "not SVG"
+    );
+    assert!(svg.trim_end().ends_with("</svg>"));
+    for needle in ["ORDERED", "CHAOTIC", "chi1 = 1", "<polygon", "<circle"] {
+        assert!(svg.contains(needle), "missing `{needle}`");
+    }
+    // Only the SVG: no temporary file left behind.
+    let names: Vec<String> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(names, vec!["phase.svg".to_string()]);
+    // A discontinuous boundary is drawn too (GELU), with a custom range.
+    let path = dir.0.join("gelu.svg");
+    ok(&[
+        "theory",
+        "--activation",
+        "gelu",
+        "--sigma-w2",
+        "3",
+        "--phase-plot",
+        path.to_str().unwrap(),
+        "--phase-range",
+        "4,0.5",
+    ]);
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(svg.contains("jumps across 1"));
+}
+
+#[test]
+fn sweep_prints_chi1_as_csv_and_json() {
+    let out = ok(&["theory", "--activation", "relu", "--sweep", "1,3,5"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 6, "{out}");
+    assert!(lines[0].starts_with("sigma_w2,sigma_b2,q_star,fixed_point,chi1"));
+    for (line, sw) in lines[1..].iter().zip([1.0, 1.5, 2.0, 2.5, 3.0]) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let chi1: f64 = cells[4].parse().unwrap();
+        assert!((chi1 - sw / 2.0).abs() < 1e-12, "{line}");
+    }
+    let v = json(&[
+        "theory",
+        "--activation",
+        "tanh",
+        "--sigma-b2",
+        "0.05",
+        "--sweep",
+        "1,4,4",
+        "--json",
+    ]);
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0]["phase"], "ordered");
+    assert_eq!(rows[3]["phase"], "chaotic");
+}
+
+#[test]
+fn errors_exit_non_zero_with_a_clear_message() {
+    let e = fails(&["theory", "--activation", "nope", "--sigma-w2", "1"]);
+    assert!(
+        e.contains("unknown activation") && e.contains("tanh"),
+        "{e}"
+    );
+    for name in ["softmax", "log_softmax"] {
+        let e = fails(&["theory", "--activation", name, "--sigma-w2", "1"]);
+        assert!(e.contains("element-wise") && e.contains(name), "{e}");
+    }
+    let e = fails(&["theory", "--activation", "tanh", "--sigma-w2", "-1"]);
+    assert!(e.contains("--sigma-w2") && e.contains("negative"), "{e}");
+    let e = fails(&[
+        "theory",
+        "--activation",
+        "tanh",
+        "--sigma-w2",
+        "1",
+        "--sigma-b2",
+        "-0.1",
+    ]);
+    assert!(e.contains("--sigma-b2") && e.contains("negative"), "{e}");
+    let e = fails(&["theory", "--activation", "tanh", "--sigma-w2", "nan"]);
+    assert!(e.contains("finite"), "{e}");
+    let e = fails(&["theory", "--activation", "tanh"]);
+    assert!(e.contains("--sigma-w2 is required"), "{e}");
+    fails(&["theory", "--activation", "tanh", "--sigma-w2", "abc"]);
+    fails(&["theory", "--activation", "tanh", "--sweep", "3,1,4"]);
+    fails(&["theory", "--activation", "tanh", "--sweep", "1,2"]);
+    fails(&[
+        "theory",
+        "--activation",
+        "tanh",
+        "--sigma-w2",
+        "1",
+        "--tol",
+        "0",
+    ]);
+    let dir = TempDir::new("theory-missing");
+    let path = dir.0.join("no").join("such").join("x.svg");
+    let e = fails(&[
+        "theory",
+        "--activation",
+        "tanh",
+        "--sigma-w2",
+        "1",
+        "--phase-plot",
+        path.to_str().unwrap(),
+    ]);
+    assert!(e.contains("--phase-plot"), "{e}");
+}
+
+#[test]
+fn help_explains_the_theory() {
+    let out = ok(&["theory", "--help"]);
+    for needle in [
+        "chi1",
+        "ordered",
+        "chaotic",
+        "edge of chaos",
+        "Poole",
+        "--critical",
+    ] {
+        assert!(out.contains(needle), "missing `{needle}`");
+    }
+}

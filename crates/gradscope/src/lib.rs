@@ -25,6 +25,7 @@ pub mod optim;
 pub mod parallel;
 pub mod param;
 pub mod quadrature;
+pub mod recurrent;
 pub mod rng;
 pub mod tensor;
 pub mod textform;

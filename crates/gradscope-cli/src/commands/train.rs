@@ -122,7 +122,7 @@ impl Observer for Progress {
 
     fn on_step(&mut self, info: &StepInfo) -> Flow {
         self.bar.inc(1);
-        if info.batch == info.batches || info.step % 16 == 0 {
+        if info.batch == info.batches || info.step.is_multiple_of(16) {
             self.bar.set_message(format!(
                 "epoch {} loss {:.4} |g| {:.3e}",
                 info.epoch + 1,

@@ -49,7 +49,7 @@ impl Observer for Collector<'_> {
         self.losses.push((info.step, sum - self.epoch_sum));
         self.epoch_sum = sum;
         self.bar.inc(1);
-        if info.step % 8 == 0 || info.batch == info.batches {
+        if info.step.is_multiple_of(8) || info.batch == info.batches {
             self.bar.set_message(format!(
                 "{}epoch {} loss {:.4}",
                 self.prefix,

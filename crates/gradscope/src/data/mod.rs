@@ -101,7 +101,7 @@ impl Dataset {
         if k == 0 {
             return Err(Error::Data("regression needs at least one target".into()));
         }
-        if y.len() % k != 0 {
+        if !y.len().is_multiple_of(k) {
             return Err(Error::Data(format!(
                 "{} target values do not fill rows of {k}",
                 y.len()

@@ -75,7 +75,7 @@ impl DiagnosticsConfig {
 
     /// True when step `step` (1-based) is measured.
     pub fn due(&self, step: u64) -> bool {
-        step == 1 || step % self.every == 0
+        step == 1 || step.is_multiple_of(self.every)
     }
 }
 

@@ -94,7 +94,7 @@ fn work(h: &'static Helper) -> ! {
         }
         spins = spins.wrapping_add(1);
         // Reading the clock costs more than a spin: look at it every 256 spins.
-        if spins % 256 != 0 || idle_since.elapsed() < SPIN {
+        if !spins.is_multiple_of(256) || idle_since.elapsed() < SPIN {
             std::hint::spin_loop();
             continue;
         }

@@ -4,8 +4,9 @@
 //! A kink k of f is a kink of z ↦ f(√q z) at z = k/√q, so the activation's kinks are passed
 //! to the quadrature scaled by 1/√q. For large q, f(√q z) also varies on the scale 1/√q
 //! (tanh(√q z) steps from −1 to 1 within a few 1/√q), so a geometric ladder of breakpoints
-//! ±2ᵏ/√q (from 1/(16√q) up to the end of the integration interval) resolves that scale; for q ≤ 1 it is
-//! not needed (the default panels of width 0.5 are already finer) but harmless.
+//! ±2ᵏ/√q (from 1/(16√q) up to the end of the integration interval) resolves that scale;
+//! for q ≤ 1 it is not needed (the default panels of width 0.5 are already finer) but
+//! harmless.
 //!
 //! The integrals run over |z| ≤ [`Z_MAX`] = 12 rather than the quadrature's default ±40 (a
 //! quarter of the panels): every catalogue activation has f², f'² ≤ C(1 + q z²), whose

@@ -490,7 +490,7 @@ impl<T: Float> Trainer<T> {
         observer.on_epoch(&record)?;
         let every = self.config.training.checkpoint_every.max(1);
         let last = self.epoch >= self.config.training.epochs;
-        if self.epoch % every == 0 || last {
+        if self.epoch.is_multiple_of(every) || last {
             self.write_checkpoint()?;
         }
         Ok(())

@@ -40,7 +40,8 @@ pub fn gelu_tanh<T: Float>(x: T) -> T {
         return if x > T::ZERO { x } else { T::ZERO };
     }
     let u = T::from_f64(SQRT_2_OVER_PI) * (x + T::from_f64(GELU_TANH_C) * x * x * x);
-    T::from_f64(0.5) * x * (T::ONE + u.tanh())
+    // ½(1 + tanh u) = σ(2u), which keeps its relative precision for very negative u.
+    x * sigmoid(u + u)
 }
 
 /// Derivative of the tanh-form GELU: ½(1 + tanh u) + ½x·sech²(u)·√(2/π)(1 + 3·0.044715x²).
@@ -52,9 +53,8 @@ pub fn gelu_tanh_grad<T: Float>(x: T) -> T {
     let c = T::from_f64(GELU_TANH_C);
     let k = T::from_f64(SQRT_2_OVER_PI);
     let u = k * (x + c * x * x * x);
-    let half = T::from_f64(0.5);
-    half * (T::ONE + u.tanh())
-        + half * x * tanh_grad(u) * k * (T::ONE + T::from_f64(3.0) * c * x * x)
+    sigmoid(u + u)
+        + T::from_f64(0.5) * x * tanh_grad(u) * k * (T::ONE + T::from_f64(3.0) * c * x * x)
 }
 
 /// Softplus (PyTorch semantics): ln(1 + e^(βx))/β, or x where βx > threshold. Computed as

@@ -4,7 +4,8 @@ use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::tensor::Tensor;
 
-/// L = (1/N) Σᵢ [ln Σⱼ e^(zᵢⱼ) − zᵢ,yᵢ], computed with the max-shifted log-sum-exp;
+/// L = (1/N) Σᵢ [ln Σⱼ e^(zᵢⱼ) − zᵢ,yᵢ], computed as (m − z_y) + ln(1 + Σ_{j≠argmax} e^(zⱼ−m))
+/// with m = maxⱼ zⱼ (stable, and accurate for tiny losses);
 /// ∂L/∂zᵢⱼ = (softmax(zᵢ)ⱼ − [j = yᵢ])/N. `target` holds N class indices (as floats).
 pub fn softmax_cross_entropy<T: Float>(
     logits: &Tensor<T>,
@@ -35,14 +36,27 @@ pub fn softmax_cross_entropy<T: Float>(
             )));
         }
         let y = yf as usize;
-        let m = zr.iter().copied().fold(zr[0], T::max);
+        let mut top = 0;
+        for (j, z) in zr.iter().enumerate() {
+            if *z > zr[top] {
+                top = j;
+            }
+        }
+        let m = zr[top];
         for (g, z) in gr.iter_mut().zip(zr) {
             *g = *z - m;
         }
         T::exp_inplace(gr);
         let sum: T = gr.iter().copied().sum();
-        let lse = m.to_f64() + sum.to_f64().ln();
-        total += lse - zr[y].to_f64();
+        // ln Σ e^(z−m) = ln(1 + Σ_{j≠top} e^(z_j−m)): summing the others apart keeps a tiny
+        // loss (a confident, correct prediction) accurate.
+        let others: f64 = gr
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != top)
+            .map(|(_, g)| g.to_f64())
+            .sum();
+        total += (m.to_f64() - zr[y].to_f64()) + others.ln_1p();
         let scale = inv_n / sum;
         gr.iter_mut().for_each(|g| *g *= scale);
         gr[y] -= inv_n;

@@ -165,6 +165,14 @@ impl MlpSpec {
                 }
             }
         }
+        if let Activation::Prelu { channels, .. } = self.head {
+            if channels != 1 && self.output != 0 && channels != self.output {
+                return bad(format!(
+                    "model.head: prelu channels = {channels} must be 1 or model.output = {}",
+                    self.output
+                ));
+            }
+        }
         if self.head.is_rowwise() && self.output < 2 {
             return bad("model.head softmax needs model.output >= 2".into());
         }

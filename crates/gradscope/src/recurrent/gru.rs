@@ -10,12 +10,12 @@ use crate::rng::Rng;
 /// GRU cell with G = 3 gates in PyTorch's order r, z, n.
 #[derive(Clone, Debug)]
 pub struct GruCell<T> {
-    /// W_ih [3H, I], W_hh [3H, H], b_ih [3H], b_hh [3H].
+    /// W_ih `[3H, I]`, W_hh `[3H, H]`, b_ih `[3H]`, b_hh `[3H]`.
     pub weights: CellWeights<T>,
 }
 
 impl<T: Float> GruCell<T> {
-    /// A cell with PyTorch's initialization U[−1/√H, 1/√H].
+    /// A cell with PyTorch's initialization `U[−1/√H, 1/√H]`.
     pub fn new(input: usize, hidden: usize, rng: &mut Rng) -> Self {
         Self::from_weights(CellWeights::uniform("", 3, input, hidden, rng))
     }

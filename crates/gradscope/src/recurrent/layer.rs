@@ -6,12 +6,12 @@ use crate::float::Float;
 use crate::param::Param;
 use crate::tensor::Tensor;
 
-/// A recurrent state: h [B, H], and c [B, H] for an LSTM.
+/// A recurrent state: h `[B, H]`, and c `[B, H]` for an LSTM.
 #[derive(Clone, Debug, PartialEq)]
 pub struct State<T> {
-    /// Hidden state h, [B, H].
+    /// Hidden state h, `[B, H]`.
     pub h: Tensor<T>,
-    /// Cell memory c, [B, H] (LSTM only).
+    /// Cell memory c, `[B, H]` (LSTM only).
     pub c: Option<Tensor<T>>,
 }
 
@@ -28,18 +28,18 @@ impl<T: Float> State<T> {
 /// The gradient of the loss with respect to the layer's outputs.
 #[derive(Clone, Copy, Debug)]
 pub enum OutputGrad<'a, T> {
-    /// Many-to-many: ∂L/∂h_t for every step, [T, B, H].
+    /// Many-to-many: ∂L/∂h_t for every step, `[T, B, H]`.
     All(&'a Tensor<T>),
-    /// Many-to-one: ∂L/∂h_T for the last step only, [B, H].
+    /// Many-to-one: ∂L/∂h_T for the last step only, `[B, H]`.
     Last(&'a Tensor<T>),
 }
 
 /// The result of [`Recurrent::truncated_bptt`].
 #[derive(Clone, Debug)]
 pub struct Tbptt<T> {
-    /// Every step's h, [T, B, H].
+    /// Every step's h, `[T, B, H]`.
     pub output: Tensor<T>,
-    /// ∂L/∂x_t for every step, [T, B, I] (within each chunk; nothing crosses a boundary).
+    /// ∂L/∂x_t for every step, `[T, B, I]` (within each chunk; nothing crosses a boundary).
     pub grad_input: Tensor<T>,
     /// ‖∂L/∂h_t‖ for every step of every chunk (one vector per chunk, in time order).
     pub grad_norms: Vec<Vec<f64>>,
@@ -47,7 +47,7 @@ pub struct Tbptt<T> {
     pub final_state: State<T>,
 }
 
-/// A recurrent layer: runs `cell` over a sequence x of shape [T, B, I] (time-major) from an
+/// A recurrent layer: runs `cell` over a sequence x of shape `[T, B, I]` (time-major) from an
 /// initial state (zero unless given), keeping every step's intermediates for backward.
 #[derive(Clone, Debug)]
 pub struct Recurrent<T, C> {
@@ -124,8 +124,8 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
         self.cell.weights_mut().zero_grad();
     }
 
-    /// Runs the cell over x [T, B, I] from `state` (zero if `None`); returns every step's h,
-    /// [T, B, H].
+    /// Runs the cell over x `[T, B, I]` from `state` (zero if `None`); returns every step's h,
+    /// `[T, B, H]`.
     pub fn forward(&mut self, x: &Tensor<T>, state: Option<&State<T>>) -> &Tensor<T> {
         let (i, h) = (self.input_size(), self.hidden_size());
         let shape = x.shape();
@@ -265,9 +265,9 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
         self.grad_norms.clone()
     }
 
-    /// Truncated BPTT over chunks of `k` steps: runs x [T, B, I] chunk by chunk from `state`
+    /// Truncated BPTT over chunks of `k` steps: runs x `[T, B, I]` chunk by chunk from `state`
     /// (zero if `None`), carrying h (and c) forward; after each chunk's forward, `grad_of`
-    /// receives the chunk's first step index and outputs [k', B, H] and returns ∂L/∂h for
+    /// receives the chunk's first step index and outputs `[k', B, H]` and returns ∂L/∂h for
     /// them (same shape), and the chunk is backpropagated on its own: the carried state is a
     /// constant, no gradient crosses a chunk boundary. Parameter gradients accumulate over
     /// all chunks.
@@ -335,17 +335,17 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
         }
     }
 
-    /// The last forward's outputs h_t, [T, B, H].
+    /// The last forward's outputs h_t, `[T, B, H]`.
     pub fn output(&self) -> &Tensor<T> {
         &self.output
     }
 
-    /// The last backward's ∂L/∂x, [T, B, I].
+    /// The last backward's ∂L/∂x, `[T, B, I]`.
     pub fn grad_input(&self) -> &Tensor<T> {
         &self.grad_input
     }
 
-    /// The last backward's ∂L/∂h₀ and (LSTM) ∂L/∂c₀, each [B, H].
+    /// The last backward's ∂L/∂h₀ and (LSTM) ∂L/∂c₀, each `[B, H]`.
     pub fn grad_initial_state(&self) -> State<T> {
         State {
             h: self.grad_h0.clone(),

@@ -9,12 +9,12 @@ use crate::rng::Rng;
 /// LSTM cell with G = 4 gates in PyTorch's order i, f, g, o.
 #[derive(Clone, Debug)]
 pub struct LstmCell<T> {
-    /// W_ih [4H, I], W_hh [4H, H], b_ih [4H], b_hh [4H].
+    /// W_ih `[4H, I]`, W_hh `[4H, H]`, b_ih `[4H]`, b_hh `[4H]`.
     pub weights: CellWeights<T>,
 }
 
 impl<T: Float> LstmCell<T> {
-    /// A cell with PyTorch's initialization U[−1/√H, 1/√H].
+    /// A cell with PyTorch's initialization `U[−1/√H, 1/√H]`.
     pub fn new(input: usize, hidden: usize, rng: &mut Rng) -> Self {
         Self::from_weights(CellWeights::uniform("", 4, input, hidden, rng))
     }

@@ -2,9 +2,9 @@
 //! explicit backpropagation through time.
 //!
 //! Formulations, parameter names and layouts follow PyTorch's `nn.RNN`, `nn.LSTM` and
-//! `nn.GRU` (single layer, unidirectional): `weight_ih_l0` is [G·H, I], `weight_hh_l0` is
-//! [G·H, H], `bias_ih_l0` and `bias_hh_l0` are [G·H], with G = 1 (RNN), 4 (LSTM, gates
-//! i, f, g, o) or 3 (GRU, gates r, z, n). Sequences are time-major, [T, B, I].
+//! `nn.GRU` (single layer, unidirectional): `weight_ih_l0` is `[G·H, I]`, `weight_hh_l0` is
+//! `[G·H, H]`, `bias_ih_l0` and `bias_hh_l0` are `[G·H]`, with G = 1 (RNN), 4 (LSTM, gates
+//! i, f, g, o) or 3 (GRU, gates r, z, n). Sequences are time-major, `[T, B, I]`.
 //!
 //! Every cell splits a step into the two affine maps shared by all three,
 //! gᵢ = x·W_ihᵀ + b_ih and gₕ = h·W_hhᵀ + b_hh (done by [`CellWeights`]), and an
@@ -32,17 +32,17 @@ use crate::param::Param;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
-/// The four parameters every cell has, PyTorch layout: W_ih [G·H, I], W_hh [G·H, H],
-/// b_ih [G·H], b_hh [G·H].
+/// The four parameters every cell has, PyTorch layout: W_ih `[G·H, I]`, W_hh `[G·H, H]`,
+/// b_ih `[G·H]`, b_hh `[G·H]`.
 #[derive(Clone, Debug)]
 pub struct CellWeights<T> {
-    /// W_ih, `weight_ih_l0`, shape [G·H, I].
+    /// W_ih, `weight_ih_l0`, shape `[G·H, I]`.
     pub weight_ih: Param<T>,
-    /// W_hh, `weight_hh_l0`, shape [G·H, H].
+    /// W_hh, `weight_hh_l0`, shape `[G·H, H]`.
     pub weight_hh: Param<T>,
-    /// b_ih, `bias_ih_l0`, shape [G·H].
+    /// b_ih, `bias_ih_l0`, shape `[G·H]`.
     pub bias_ih: Param<T>,
-    /// b_hh, `bias_hh_l0`, shape [G·H].
+    /// b_hh, `bias_hh_l0`, shape `[G·H]`.
     pub bias_hh: Param<T>,
     gates: usize,
 }
@@ -80,7 +80,7 @@ impl<T: Float> CellWeights<T> {
         }
     }
 
-    /// PyTorch's default initialization: every parameter from U[−1/√H, 1/√H], drawn in the
+    /// PyTorch's default initialization: every parameter from `U[−1/√H, 1/√H]`, drawn in the
     /// order weight_ih, weight_hh, bias_ih, bias_hh.
     pub fn uniform(prefix: &str, gates: usize, input: usize, hidden: usize, rng: &mut Rng) -> Self {
         let k = 1.0 / (hidden.max(1) as f64).sqrt();
@@ -139,8 +139,8 @@ impl<T: Float> CellWeights<T> {
         }
     }
 
-    /// gᵢ = x·W_ihᵀ + b_ih and gₕ = h·W_hhᵀ + b_hh for a batch of `b` rows (x is [b, I], h
-    /// is [b, H], gᵢ and gₕ are [b, G·H]).
+    /// gᵢ = x·W_ihᵀ + b_ih and gₕ = h·W_hhᵀ + b_hh for a batch of `b` rows (x is `[b, I]`, h
+    /// is `[b, H]`, gᵢ and gₕ are `[b, G·H]`).
     pub fn project(&self, b: usize, x: &[T], h: &[T], gi: &mut [T], gh: &mut [T]) {
         let (i, hs, g) = (
             self.input_size(),
@@ -227,14 +227,14 @@ impl<T: Float> CellWeights<T> {
 /// What one step keeps for backward (all row-major, batch-first within the step).
 #[derive(Clone, Debug, Default)]
 pub struct StepCache<T> {
-    /// The cell's gate values, [B, G·H] (RNN: the pre-activation; LSTM, GRU: the gates
+    /// The cell's gate values, `[B, G·H]` (RNN: the pre-activation; LSTM, GRU: the gates
     /// after their non-linearities).
     pub gates: Vec<T>,
-    /// A cell-specific [B, H] buffer (LSTM: tanh c_t; GRU: W_hn·h + b_hn; RNN: unused).
+    /// A cell-specific `[B, H]` buffer (LSTM: tanh c_t; GRU: W_hn·h + b_hn; RNN: unused).
     pub aux: Vec<T>,
-    /// h_t, [B, H].
+    /// h_t, `[B, H]`.
     pub h: Vec<T>,
-    /// c_t, [B, H] (LSTM only; empty otherwise).
+    /// c_t, `[B, H]` (LSTM only; empty otherwise).
     pub c: Vec<T>,
 }
 
@@ -251,7 +251,7 @@ pub trait RecurrentCell<T: Float> {
         false
     }
 
-    /// From gᵢ, gₕ ([b, G·H]) and the previous state (h, and c for an LSTM; `c_prev` is
+    /// From gᵢ, gₕ (`[b, G·H]`) and the previous state (h, and c for an LSTM; `c_prev` is
     /// empty otherwise) computes the new state into `cache.h` (and `cache.c`), keeping what
     /// backward needs in `cache`. The cache's buffers are resized here.
     fn pointwise_forward(

@@ -9,14 +9,14 @@ use crate::rng::Rng;
 /// Elman cell with one gate (G = 1) and an element-wise activation f (default tanh).
 #[derive(Clone, Debug)]
 pub struct RnnCell<T> {
-    /// W_ih [H, I], W_hh [H, H], b_ih [H], b_hh [H].
+    /// W_ih `[H, I]`, W_hh `[H, H]`, b_ih `[H]`, b_hh `[H]`.
     pub weights: CellWeights<T>,
     /// The non-linearity f.
     pub activation: Activation,
 }
 
 impl<T: Float> RnnCell<T> {
-    /// A tanh cell with PyTorch's initialization U[−1/√H, 1/√H].
+    /// A tanh cell with PyTorch's initialization `U[−1/√H, 1/√H]`.
     pub fn new(input: usize, hidden: usize, rng: &mut Rng) -> Self {
         Self::with_activation(input, hidden, Activation::Tanh, rng)
     }

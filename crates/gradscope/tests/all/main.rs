@@ -12,6 +12,7 @@ mod optim;
 mod parallel;
 mod properties;
 mod quadrature;
+mod recurrent;
 mod tensor;
 mod theory;
 mod train;

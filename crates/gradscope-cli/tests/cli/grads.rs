@@ -532,7 +532,10 @@ fn head_prelu_channels_must_fit_the_output() {
     let st = Setup::new(&MODEL.replace("cross_entropy", "mse"));
     std::fs::write(st.dir.0.join("model.toml"), model).unwrap();
     let err = st.fails(&[]);
-    assert!(err.contains("model.head") && err.contains("prelu channels = 3"), "{err}");
+    assert!(
+        err.contains("model.head") && err.contains("prelu channels = 3"),
+        "{err}"
+    );
 }
 
 #[test]

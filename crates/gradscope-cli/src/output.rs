@@ -135,3 +135,16 @@ pub fn num(v: f64, sig: usize) -> String {
         s
     }
 }
+
+/// Parses a comma-separated list of finite numbers; errors name the flag and the bad value.
+pub fn parse_numbers(flag: &str, text: &str) -> Result<Vec<f64>> {
+    text.split(',')
+        .map(|v| {
+            let v = v.trim();
+            v.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .with_context(|| format!("{flag}: `{v}` is not a finite number"))
+        })
+        .collect()
+}

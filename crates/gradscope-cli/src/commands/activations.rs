@@ -7,6 +7,7 @@ use clap::ValueEnum;
 use gradscope::activation::{properties, spec, ActivationFn, Properties};
 use gradscope::{Activation, DType, Float, Rng, Tensor};
 
+use crate::output::parse_numbers;
 use crate::output::{csv_table, markdown_table, num, text_table, write_atomic};
 use crate::plot::{line_chart_svg, Chart, Series};
 
@@ -106,18 +107,6 @@ fn split_top_level(list: &str) -> Vec<String> {
     out.into_iter()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
-        .collect()
-}
-
-fn parse_numbers(flag: &str, text: &str) -> Result<Vec<f64>> {
-    text.split(',')
-        .map(|v| {
-            let v = v.trim();
-            v.parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite())
-                .with_context(|| format!("{flag}: `{v}` is not a finite number"))
-        })
         .collect()
 }
 

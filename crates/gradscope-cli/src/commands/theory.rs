@@ -11,6 +11,7 @@ use gradscope::theory::{
 use gradscope::Activation;
 use serde_json::{json, Value};
 
+use crate::output::parse_numbers;
 use crate::output::{csv_table, num, text_table, write_atomic};
 use crate::phase_plot::{phase_diagram_svg, BoundaryPoint, PhaseDiagram, Side};
 
@@ -135,18 +136,6 @@ fn parse_activation(text: &str) -> Result<Activation> {
         .context("--activation")?;
     theory::check_activation(&act).map_err(|e| anyhow::anyhow!("--activation: {e}"))?;
     Ok(act)
-}
-
-fn parse_numbers(flag: &str, text: &str) -> Result<Vec<f64>> {
-    text.split(',')
-        .map(|v| {
-            let v = v.trim();
-            v.parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite())
-                .with_context(|| format!("{flag}: `{v}` is not a finite number"))
-        })
-        .collect()
 }
 
 /// Runs the subcommand.

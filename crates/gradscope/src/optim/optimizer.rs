@@ -409,6 +409,22 @@ impl<T: Float> Optimizer<T> {
     }
 }
 
+/// The Adam hyper-parameters of an `AdamConfig` or `AdamWConfig` (same fields), with
+/// decoupled (AdamW) or coupled weight decay.
+macro_rules! adam_hyper {
+    ($c:expr, $decoupled:expr) => {
+        AdamHyper {
+            beta1: $c.beta1,
+            beta2: $c.beta2,
+            eps: $c.eps,
+            amsgrad: $c.amsgrad,
+            weight_decay: $c.weight_decay,
+            decoupled: $decoupled,
+            l1: $c.l1,
+        }
+    };
+}
+
 /// One kind's element-wise update of a chunk.
 #[allow(clippy::too_many_arguments)]
 fn apply<T: Float>(
@@ -425,27 +441,11 @@ fn apply<T: Float>(
     match config {
         OptimizerConfig::Sgd(c) => sgd(c, first, lr, theta, grad, b0),
         OptimizerConfig::Adam(c) => {
-            let h = AdamHyper {
-                beta1: c.beta1,
-                beta2: c.beta2,
-                eps: c.eps,
-                amsgrad: c.amsgrad,
-                weight_decay: c.weight_decay,
-                decoupled: false,
-                l1: c.l1,
-            };
+            let h = adam_hyper!(c, false);
             adam(&h, t, lr, theta, grad, b0, b1, b2);
         }
         OptimizerConfig::AdamW(c) => {
-            let h = AdamHyper {
-                beta1: c.beta1,
-                beta2: c.beta2,
-                eps: c.eps,
-                amsgrad: c.amsgrad,
-                weight_decay: c.weight_decay,
-                decoupled: true,
-                l1: c.l1,
-            };
+            let h = adam_hyper!(c, true);
             adam(&h, t, lr, theta, grad, b0, b1, b2);
         }
         OptimizerConfig::RmsProp(c) => rmsprop(c, lr, theta, grad, b0, b1, b2),

@@ -57,6 +57,8 @@ pub struct Dataset {
     d: usize,
     targets: Targets,
     feature_names: Option<Vec<String>>,
+    seq_len: Option<usize>,
+    target_steps: usize,
 }
 
 impl Dataset {
@@ -87,6 +89,8 @@ impl Dataset {
                 class_names: Vec::new(),
             },
             feature_names: None,
+            seq_len: None,
+            target_steps: 1,
         })
     }
 
@@ -116,6 +120,8 @@ impl Dataset {
             d,
             targets: Targets::Regression { values: y, k },
             feature_names: None,
+            seq_len: None,
+            target_steps: 1,
         })
     }
 
@@ -159,6 +165,80 @@ impl Dataset {
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
         self
+    }
+
+    /// Marks every row as a sequence of `steps` time steps of `d / steps` features each,
+    /// time-major within the row: step t is `row[t·f..(t+1)·f]`. Recurrent models read rows
+    /// this way; `d` must be a multiple of `steps`.
+    pub fn with_seq_len(mut self, steps: usize) -> Result<Self> {
+        if steps == 0 || !self.d.is_multiple_of(steps) {
+            return Err(Error::Data(format!(
+                "{} features cannot be cut into {steps} time steps",
+                self.d
+            )));
+        }
+        self.seq_len = Some(steps);
+        Ok(self)
+    }
+
+    /// Time steps per row, when the rows are sequences ([`Dataset::with_seq_len`]).
+    pub fn seq_len(&self) -> Option<usize> {
+        self.seq_len
+    }
+
+    /// Features per time step: `d / seq_len` for a sequence set, else `d`.
+    pub fn step_dim(&self) -> usize {
+        self.seq_len.map_or(self.d, |t| self.d / t)
+    }
+
+    /// A sequence-labelling set (many-to-many, e.g. next-character prediction): `x` row-major
+    /// `[n, steps·f]` (time-major within a row), `labels` `[n, steps]`: one class per sample
+    /// and time step. [`Dataset::labels`] then holds `n·steps` entries, sample i's at
+    /// `[i·steps, (i+1)·steps)`.
+    pub fn sequence_classification(
+        name: impl Into<String>,
+        x: Vec<f64>,
+        d: usize,
+        labels: Vec<usize>,
+        steps: usize,
+        num_classes: usize,
+    ) -> Result<Self> {
+        if steps == 0 || !labels.len().is_multiple_of(steps) {
+            return Err(Error::Data(format!(
+                "{} labels do not fill rows of {steps} time steps",
+                labels.len()
+            )));
+        }
+        let n = labels.len() / steps;
+        check_x(&x, n, d)?;
+        if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l >= num_classes) {
+            return Err(Error::Data(format!(
+                "sample {} step {} has label {l}, but there are only {num_classes} classes",
+                i / steps,
+                i % steps
+            )));
+        }
+        Dataset {
+            name: name.into(),
+            x,
+            n,
+            d,
+            targets: Targets::Classes {
+                labels,
+                num_classes,
+                class_names: Vec::new(),
+            },
+            feature_names: None,
+            seq_len: None,
+            target_steps: steps,
+        }
+        .with_seq_len(steps)
+    }
+
+    /// Labelled time steps per sample: 1, or `steps` for a
+    /// [`Dataset::sequence_classification`] set.
+    pub fn target_steps(&self) -> usize {
+        self.target_steps
     }
 
     /// The data set's name.
@@ -248,10 +328,11 @@ impl Dataset {
         self.feature_names.as_deref()
     }
 
-    /// Width of the `y` tensor of [`Dataset::to_tensors`]: 1 for classes, `k` for regression.
+    /// Width of the `y` tensor of [`Dataset::to_tensors`]: 1 for classes (`steps` for a
+    /// sequence-labelling set), `k` for regression.
     pub fn target_dim(&self) -> usize {
         match &self.targets {
-            Targets::Classes { .. } => 1,
+            Targets::Classes { .. } => self.target_steps,
             Targets::Regression { k, .. } => *k,
         }
     }
@@ -273,13 +354,17 @@ impl Dataset {
             x.extend(self.row(i).iter().map(|&v| T::from_f64(v)));
         }
         let (y, k) = match &self.targets {
-            Targets::Classes { labels, .. } => (
-                indices
-                    .iter()
-                    .map(|&i| T::from_f64(labels[i] as f64))
-                    .collect::<Vec<T>>(),
-                1,
-            ),
+            Targets::Classes { labels, .. } => {
+                let s = self.target_steps;
+                (
+                    indices
+                        .iter()
+                        .flat_map(|&i| labels[i * s..(i + 1) * s].iter())
+                        .map(|&l| T::from_f64(l as f64))
+                        .collect::<Vec<T>>(),
+                    s,
+                )
+            }
             Targets::Regression { values, k } => {
                 let mut y = Vec::with_capacity(b * k);
                 for &i in indices {
@@ -316,6 +401,12 @@ impl Dataset {
                 self.name
             )));
         };
+        if self.target_steps != 1 {
+            return Err(Error::Data(format!(
+                "`{}` labels every time step: no one-hot targets per sample",
+                self.name
+            )));
+        }
         let mut y = Tensor::zeros(&[indices.len(), *num_classes]);
         for (r, &i) in indices.iter().enumerate() {
             y.row_mut(r)[labels[i]] = T::ONE;
@@ -340,7 +431,13 @@ impl Dataset {
                 num_classes,
                 class_names,
             } => Targets::Classes {
-                labels: indices.iter().map(|&i| labels[i]).collect(),
+                labels: indices
+                    .iter()
+                    .flat_map(|&i| {
+                        let s = self.target_steps;
+                        labels[i * s..(i + 1) * s].iter().copied()
+                    })
+                    .collect(),
                 num_classes: *num_classes,
                 class_names: class_names.clone(),
             },
@@ -359,6 +456,8 @@ impl Dataset {
             d: self.d,
             targets,
             feature_names: self.feature_names.clone(),
+            seq_len: self.seq_len,
+            target_steps: self.target_steps,
         }
     }
 

@@ -66,28 +66,37 @@ pub fn gather<T: Float>(
             labels,
             num_classes,
             ..
-        } => match loss {
-            Loss::CrossEntropy => {
-                y.resize(&[b]);
-                for (v, &i) in y.data_mut().iter_mut().zip(idx) {
-                    *v = T::from_f64(labels[i] as f64);
+        } => {
+            // One label per sample, or `steps` per sample (rows of the output are then
+            // (sample, step) pairs, sample-major).
+            let steps = data.target_steps();
+            let rows = || {
+                idx.iter()
+                    .flat_map(move |&i| labels[i * steps..(i + 1) * steps].iter().copied())
+            };
+            match loss {
+                Loss::CrossEntropy => {
+                    y.resize(&[b * steps]);
+                    for (v, l) in y.data_mut().iter_mut().zip(rows()) {
+                        *v = T::from_f64(l as f64);
+                    }
+                }
+                Loss::BceWithLogits if *num_classes == 2 => {
+                    y.resize(&[b * steps, 1]);
+                    for (v, l) in y.data_mut().iter_mut().zip(rows()) {
+                        *v = T::from_f64(l as f64);
+                    }
+                }
+                _ => {
+                    let k = *num_classes;
+                    y.resize(&[b * steps, k]);
+                    y.fill(T::ZERO);
+                    for (row, l) in y.data_mut().chunks_exact_mut(k).zip(rows()) {
+                        row[l] = T::ONE;
+                    }
                 }
             }
-            Loss::BceWithLogits if *num_classes == 2 => {
-                y.resize(&[b, 1]);
-                for (v, &i) in y.data_mut().iter_mut().zip(idx) {
-                    *v = T::from_f64(labels[i] as f64);
-                }
-            }
-            _ => {
-                let k = *num_classes;
-                y.resize(&[b, k]);
-                y.fill(T::ZERO);
-                for (row, &i) in y.data_mut().chunks_exact_mut(k).zip(idx) {
-                    row[labels[i]] = T::ONE;
-                }
-            }
-        },
+        }
         Targets::Regression { values, k } => {
             y.resize(&[b, *k]);
             for (row, &i) in y.data_mut().chunks_exact_mut(*k).zip(idx) {
@@ -100,12 +109,17 @@ pub fn gather<T: Float>(
 }
 
 /// Number of correct predictions in a batch: argmax for cross-entropy (and one-hot targets),
-/// sign of the logit for binary BCE; None for regression.
+/// sign of the logit for binary BCE; None for regression. For a sequence-labelling set the
+/// output has one row per (sample, step) and every step counts.
 pub fn correct<T: Float>(out: &Tensor<T>, data: &Dataset, idx: &[usize]) -> Option<usize> {
     let labels = data.labels()?;
+    let steps = data.target_steps();
     let k = out.cols();
     let mut n = 0;
-    for (row, &i) in out.data().chunks_exact(k).zip(idx) {
+    let targets = idx
+        .iter()
+        .flat_map(|&i| labels[i * steps..(i + 1) * steps].iter());
+    for (row, &label) in out.data().chunks_exact(k).zip(targets) {
         let pred = if k == 1 {
             usize::from(row[0] > T::ZERO)
         } else {
@@ -117,7 +131,7 @@ pub fn correct<T: Float>(out: &Tensor<T>, data: &Dataset, idx: &[usize]) -> Opti
             }
             best
         };
-        if pred == labels[i] {
+        if pred == label {
             n += 1;
         }
     }

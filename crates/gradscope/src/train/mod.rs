@@ -565,7 +565,7 @@ pub fn evaluate<T: Float>(
     }
     Ok(Some(Evaluation {
         loss: total / n as f64,
-        accuracy: has_acc.then(|| right as f64 / n as f64),
+        accuracy: has_acc.then(|| right as f64 / (n * data.target_steps()) as f64),
         samples: n,
     }))
 }

@@ -16,6 +16,7 @@
 //! | `kaiming_normal(gain, mode)` | N(0, gain²/fan) |
 //! | `kaiming_uniform(gain, mode)` | U[−b, b], b = gain·√(3/fan) |
 //! | `orthogonal(gain)` | gain·Q, Q from the QR decomposition of a Gaussian matrix (signs fixed by diag R, as PyTorch) |
+//! | `identity(gain)` | gain·I (ones on the main diagonal of a rectangular matrix, as PyTorch's `eye_`); the IRNN recurrent init of Le et al. 2015 |
 //!
 //! `fan` is fan_in (default) or fan_out (`mode=fan_out`). For Kaiming, `gain=0` (the default)
 //! means "the gain of the activation that follows", computed as 1/√E[f(z)²] (√2 for ReLU; see
@@ -79,6 +80,11 @@ pub enum Init {
     },
     /// gain·Q with Q orthogonal.
     Orthogonal {
+        /// Gain.
+        gain: f64,
+    },
+    /// gain·I: W_ij = gain if i = j, else 0.
+    Identity {
         /// Gain.
         gain: f64,
     },
@@ -179,6 +185,11 @@ static SPECS: &[InitSpec] = &[
         params: &[num("gain", 1.0, "scale factor")],
         build: |v| Init::Orthogonal { gain: v[0] },
     },
+    InitSpec {
+        name: "identity",
+        params: &[num("gain", 1.0, "the diagonal value")],
+        build: |v| Init::Identity { gain: v[0] },
+    },
 ];
 
 const ALIASES: &[(&str, &str)] = &[
@@ -213,6 +224,7 @@ impl Init {
             Init::KaimingNormal { .. } => "kaiming_normal",
             Init::KaimingUniform { .. } => "kaiming_uniform",
             Init::Orthogonal { .. } => "orthogonal",
+            Init::Identity { .. } => "identity",
         };
         SPECS.iter().find(|s| s.name == name).expect("spec")
     }
@@ -226,7 +238,7 @@ impl Init {
             Init::KaimingNormal { gain, fan_out } | Init::KaimingUniform { gain, fan_out } => {
                 vec![gain, if fan_out { 1.0 } else { 0.0 }]
             }
-            Init::Orthogonal { gain } => vec![gain],
+            Init::Orthogonal { gain } | Init::Identity { gain } => vec![gain],
             _ => vec![],
         }
     }
@@ -278,6 +290,8 @@ impl Init {
             }
             // Unit-norm rows (fan_out ≤ fan_in) or columns: entry variance 1/max(fan).
             Init::Orthogonal { gain } => gain / fi.max(fo).sqrt(),
+            // min(fan) entries of value gain among fan_in·fan_out.
+            Init::Identity { gain } => gain * (fi.min(fo) / (fi * fo)).sqrt(),
         }
     }
 
@@ -303,6 +317,13 @@ impl Init {
                 uniform(self.std(fan_in, fan_out, act_gain) * 3f64.sqrt(), rng)
             }
             Init::Orthogonal { gain } => orthogonal(rows, cols, gain, rng),
+            Init::Identity { gain } => {
+                let mut w = vec![0.0; n];
+                for i in 0..rows.min(cols) {
+                    w[i * cols + i] = gain;
+                }
+                w
+            }
         }
     }
 }

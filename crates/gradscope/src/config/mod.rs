@@ -98,6 +98,10 @@ pub struct TrainingConfig {
     /// Stop after this many steps (for quick runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_steps: Option<u64>,
+    /// Regression only: report as accuracy the fraction of samples whose every output is
+    /// within this of its target (0.04 for the adding problem).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
 }
 
 impl Default for TrainingConfig {
@@ -259,6 +263,17 @@ impl Config {
         if let Some(lr) = t.lr {
             if !(lr.is_finite() && lr >= 0.0) {
                 return bad(format!("training.lr = {lr} must be a finite number >= 0"));
+            }
+        }
+        if let Some(tol) = t.tolerance {
+            if !(tol.is_finite() && tol > 0.0) {
+                return bad(format!("training.tolerance = {tol} must be > 0"));
+            }
+            if t.loss != Loss::Mse {
+                return bad(format!(
+                    "training.tolerance applies to regression (loss = \"mse\"), not \"{}\"",
+                    t.loss.name()
+                ));
             }
         }
         t.optimizer()

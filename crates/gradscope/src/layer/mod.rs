@@ -16,6 +16,7 @@ pub use residual::Residual;
 
 use crate::float::Float;
 use crate::param::Param;
+use crate::recurrent::RecurrentLayer;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
@@ -33,6 +34,8 @@ pub enum Layer<T> {
     Dropout(Dropout<T>),
     /// y = x + F(x).
     Residual(Residual<T>),
+    /// A stack of recurrent layers over rows that are sequences (RNN, LSTM, GRU).
+    Recurrent(RecurrentLayer<T>),
 }
 
 impl<T: Float> Layer<T> {
@@ -44,6 +47,7 @@ impl<T: Float> Layer<T> {
             Layer::BatchNorm1d(_) => "batchnorm1d",
             Layer::Dropout(_) => "dropout",
             Layer::Residual(_) => "residual",
+            Layer::Recurrent(_) => "recurrent",
         }
     }
 
@@ -62,6 +66,7 @@ impl<T: Float> Layer<T> {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            Layer::Recurrent(r) => r.describe(),
         }
     }
 
@@ -73,6 +78,7 @@ impl<T: Float> Layer<T> {
             Layer::BatchNorm1d(b) => b.forward(x),
             Layer::Dropout(d) => d.forward(x, rng),
             Layer::Residual(r) => r.forward(x, rng),
+            Layer::Recurrent(r) => r.forward(x),
         }
     }
 
@@ -85,6 +91,7 @@ impl<T: Float> Layer<T> {
             Layer::BatchNorm1d(b) => b.backward(grad_out),
             Layer::Dropout(d) => d.backward(grad_out),
             Layer::Residual(r) => r.backward(x, grad_out),
+            Layer::Recurrent(r) => r.backward(grad_out, need_input_grad),
         }
     }
 
@@ -96,6 +103,7 @@ impl<T: Float> Layer<T> {
             Layer::BatchNorm1d(b) => b.output(),
             Layer::Dropout(d) => d.output(),
             Layer::Residual(r) => r.output(),
+            Layer::Recurrent(r) => r.output(),
         }
     }
 
@@ -107,13 +115,14 @@ impl<T: Float> Layer<T> {
             Layer::BatchNorm1d(b) => b.grad_input(),
             Layer::Dropout(d) => d.grad_input(),
             Layer::Residual(r) => r.grad_input(),
+            Layer::Recurrent(r) => r.grad_input(),
         }
     }
 
     /// Train or eval mode (BatchNorm statistics, dropout, RReLU).
     pub fn set_training(&mut self, training: bool) {
         match self {
-            Layer::Linear(_) => {}
+            Layer::Linear(_) | Layer::Recurrent(_) => {}
             Layer::Activation(a) => a.set_training(training),
             Layer::BatchNorm1d(b) => b.set_training(training),
             Layer::Dropout(d) => d.set_training(training),
@@ -141,6 +150,7 @@ impl<T: Float> Layer<T> {
             }
             Layer::Dropout(_) => {}
             Layer::Residual(r) => r.block.iter().for_each(|l| l.visit_params(f)),
+            Layer::Recurrent(r) => r.visit_params(f),
         }
     }
 
@@ -165,6 +175,7 @@ impl<T: Float> Layer<T> {
             }
             Layer::Dropout(_) => {}
             Layer::Residual(r) => r.block.iter_mut().for_each(|l| l.visit_params_mut(f)),
+            Layer::Recurrent(r) => r.visit_params_mut(f),
         }
     }
 }

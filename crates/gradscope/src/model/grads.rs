@@ -44,10 +44,15 @@ fn walk<'a, T: Float>(
 }
 
 /// Every activation layer of `model` (top level and inside residual blocks, in forward
-/// order) with its ∂L/∂z and ∂L/∂a from the last [`Model::forward_backward`].
+/// order) with its ∂L/∂z and ∂L/∂a from the last [`Model::forward_backward`]. In a
+/// recurrent model the head's layers are named `fc.{j}`.
 pub fn activation_grads<T: Float>(model: &Model<T>) -> Vec<ActivationGrads<'_, T>> {
     let mut out = Vec::new();
-    walk(&model.layers, "", model.loss_grad(), &mut out);
+    match model.layers.first() {
+        // A recurrent model is `rnn` followed by the head `fc` (see MlpSpec::build).
+        Some(Layer::Recurrent(_)) => walk(&model.layers[1..], "fc.", model.loss_grad(), &mut out),
+        _ => walk(&model.layers, "", model.loss_grad(), &mut out),
+    }
     out
 }
 
@@ -63,7 +68,8 @@ fn first_width<T: Float>(layers: &[Layer<T>]) -> Option<usize> {
             Activation::Prelu { channels, .. } if channels > 1 => Some(channels),
             _ => None,
         },
-        Layer::Dropout(_) => None,
+        // Rows are sequences of any length: T·I values.
+        Layer::Dropout(_) | Layer::Recurrent(_) => None,
     }
 }
 

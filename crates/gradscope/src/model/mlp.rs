@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::init::Init;
 use crate::layer::{ActivationLayer, BatchNorm1d, Dropout, Layer, Linear, Residual};
+use crate::recurrent::{RecurrentLayer, RecurrentSpec};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
@@ -83,6 +84,11 @@ pub struct MlpSpec {
     /// Linear layers have biases.
     #[serde(default = "default_true")]
     pub bias: bool,
+    /// A recurrent front end (`[model.recurrent]`): rows are sequences of `input` features
+    /// per step, read by a stack of RNN/LSTM/GRU layers whose hidden state feeds the MLP
+    /// above (then `hidden` are the head's hidden widths).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrent: Option<RecurrentSpec>,
 }
 
 impl Init {
@@ -109,6 +115,7 @@ impl MlpSpec {
             residual: false,
             init: Init::Standard,
             bias: true,
+            recurrent: None,
         }
     }
 
@@ -123,6 +130,9 @@ impl MlpSpec {
     /// Checks sizes and ranges; errors name the field.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Invalid(m));
+        if let Some(r) = &self.recurrent {
+            r.validate()?;
+        }
         if self.input == 0 {
             return bad("model.input must be > 0 (or taken from the data)".into());
         }
@@ -180,11 +190,27 @@ impl MlpSpec {
     }
 
     /// Builds the model with weights drawn from `rng` (its dropout/RReLU generator is forked
-    /// from it too).
+    /// from it too). A recurrent model is named like a PyTorch module with an `rnn`
+    /// (`nn.RNN`/`nn.LSTM`/`nn.GRU`) and an `fc` (`nn.Sequential` head): `rnn.weight_ih_l0`,
+    /// …, `fc.0.weight`, ….
     pub fn build<T: Float>(&self, rng: &mut Rng) -> Result<Model<T>> {
         self.validate()?;
+        let Some(rec) = &self.recurrent else {
+            return self.build_mlp(self.input, rng);
+        };
+        let front = RecurrentLayer::<T>::new(rec, self.input, "rnn.", rng);
+        let mut head = self.build_mlp::<T>(rec.hidden, rng)?;
+        for l in &mut head.layers {
+            l.visit_params_mut(&mut |p| p.name = format!("fc.{}", p.name));
+        }
+        let mut layers = vec![Layer::Recurrent(front)];
+        layers.append(&mut head.layers);
+        Ok(Model::new(layers, head.rng))
+    }
+
+    fn build_mlp<T: Float>(&self, input: usize, rng: &mut Rng) -> Result<Model<T>> {
         let mut layers: Vec<Layer<T>> = Vec::new();
-        let mut prev = self.input;
+        let mut prev = input;
         let linear = |prefix: &str, fan_in: usize, fan_out: usize, gain: f64, rng: &mut Rng| {
             let w = self.init.sample(fan_out, fan_in, gain, rng);
             let w = Tensor::<T>::from_f64_slice(&[fan_out, fan_in], &w).expect("shape");

@@ -20,11 +20,16 @@ mod gru;
 mod layer;
 mod lstm;
 mod rnn;
+mod spec;
+pub mod spectral;
+mod stack;
 
 pub use gru::GruCell;
 pub use layer::{OutputGrad, Recurrent, State, Tbptt};
 pub use lstm::LstmCell;
 pub use rnn::RnnCell;
+pub use spec::{CellKind, Predict, RecurrentSpec};
+pub use stack::RecurrentLayer;
 
 use crate::float::Float;
 use crate::gemm::{gemm, MatMut, MatRef};

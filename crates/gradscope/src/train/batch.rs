@@ -109,9 +109,30 @@ pub fn gather<T: Float>(
 }
 
 /// Number of correct predictions in a batch: argmax for cross-entropy (and one-hot targets),
-/// sign of the logit for binary BCE; None for regression. For a sequence-labelling set the
-/// output has one row per (sample, step) and every step counts.
-pub fn correct<T: Float>(out: &Tensor<T>, data: &Dataset, idx: &[usize]) -> Option<usize> {
+/// sign of the logit for binary BCE. For a sequence-labelling set the output has one row per
+/// (sample, step) and every step counts. For regression, with a `tolerance`, a sample is
+/// correct when every output is within it of its target (|ŷ − y| < tolerance, e.g. 0.04 for
+/// the adding problem); without one, None.
+pub fn correct<T: Float>(
+    out: &Tensor<T>,
+    data: &Dataset,
+    idx: &[usize],
+    tolerance: Option<f64>,
+) -> Option<usize> {
+    if let Targets::Regression { values, k } = data.targets() {
+        let tol = tolerance?;
+        let n = out
+            .data()
+            .chunks_exact(*k)
+            .zip(idx)
+            .filter(|(row, &i)| {
+                row.iter()
+                    .zip(&values[i * k..(i + 1) * k])
+                    .all(|(p, y)| (p.to_f64() - y).abs() < tol)
+            })
+            .count();
+        return Some(n);
+    }
     let labels = data.labels()?;
     let steps = data.target_steps();
     let k = out.cols();

@@ -147,7 +147,9 @@ impl<T: Float> Trainer<T> {
         }
         let loss = config.training.loss;
         let mut spec = config.model.clone();
-        if spec.input == 0 {
+        if let Some(rec) = &spec.recurrent {
+            check_sequence_fit(train, rec, &mut spec.input)?;
+        } else if spec.input == 0 {
             spec.input = train.dim();
         } else if spec.input != train.dim() {
             return Err(Error::Config(format!(
@@ -451,6 +453,7 @@ impl<T: Float> Trainer<T> {
             &mut self.model,
             data,
             self.config.training.loss,
+            self.config.training.tolerance,
             &mut self.x,
             &mut self.y,
             &mut self.scratch,
@@ -524,6 +527,51 @@ impl<T: Float> Trainer<T> {
     }
 }
 
+/// Checks that a recurrent model fits the data: rows cut into steps of `input` features
+/// (taken from the data's sequence shape when 0), and per-step labels exactly when the model
+/// predicts at every step.
+fn check_sequence_fit(
+    train: &Dataset,
+    rec: &crate::recurrent::RecurrentSpec,
+    input: &mut usize,
+) -> Result<()> {
+    use crate::recurrent::Predict;
+    if *input == 0 {
+        if train.seq_len().is_none() {
+            return Err(Error::Config(format!(
+                "model.recurrent reads rows as sequences, but the data's {} features have no \
+                 time axis: set model.input to the features per step (or data.seq_len)",
+                train.dim()
+            )));
+        }
+        *input = train.step_dim();
+    } else if !train.dim().is_multiple_of(*input) {
+        return Err(Error::Config(format!(
+            "model.input = {} features per step does not divide the data's {} features per row",
+            input,
+            train.dim()
+        )));
+    }
+    let steps = train.dim() / *input;
+    match (rec.predict, train.target_steps()) {
+        (Predict::Last, 1) => Ok(()),
+        (Predict::Last, s) => Err(Error::Config(format!(
+            "the data labels every time step ({s} per sample): set \
+             model.recurrent.predict = \"every_step\""
+        ))),
+        (Predict::EveryStep, s) if s == steps => Ok(()),
+        (Predict::EveryStep, 1) => Err(Error::Config(
+            "model.recurrent.predict = \"every_step\" needs a label per time step, but the data \
+             has one target per sample (use predict = \"last\")"
+                .into(),
+        )),
+        (Predict::EveryStep, s) => Err(Error::Config(format!(
+            "the data has {s} labels per sample but its rows have {steps} steps of {input} \
+             features"
+        ))),
+    }
+}
+
 /// Which split to evaluate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Split {
@@ -536,11 +584,13 @@ pub enum Split {
 }
 
 /// Mean loss and accuracy of `model` on `data` in evaluation mode (batches of 1024); None for
-/// an empty split. Leaves the model in evaluation mode.
+/// an empty split. Accuracy of a regression set is the fraction within `tolerance` (see
+/// [`correct`]). Leaves the model in evaluation mode.
 pub fn evaluate<T: Float>(
     model: &mut Model<T>,
     data: &Dataset,
     loss: Loss,
+    tolerance: Option<f64>,
     x: &mut Tensor<T>,
     y: &mut Tensor<T>,
     scratch: &mut Tensor<T>,
@@ -558,7 +608,7 @@ pub fn evaluate<T: Float>(
         gather(data, chunk, loss, x, y);
         let out = model.forward(x);
         total += loss.forward_backward(out, y, scratch)? * chunk.len() as f64;
-        match correct(out, data, chunk) {
+        match correct(out, data, chunk, tolerance) {
             Some(c) => right += c,
             None => has_acc = false,
         }

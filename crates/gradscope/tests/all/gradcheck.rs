@@ -216,3 +216,74 @@ fn parameter_names_follow_pytorch_sequential() {
         ]
     );
 }
+
+#[test]
+fn recurrent_models_inside_the_chain() {
+    use gradscope::recurrent::{CellKind, Predict, RecurrentSpec};
+    let (b, t, i) = (3, 4, 3);
+    let mut rng = Rng::seed(41);
+    for cell in [CellKind::Rnn, CellKind::Lstm, CellKind::Gru] {
+        for layers in [1, 2] {
+            for (predict, loss) in [
+                (Predict::Last, Loss::Mse),
+                (Predict::Last, Loss::CrossEntropy),
+                (Predict::EveryStep, Loss::CrossEntropy),
+            ] {
+                let mut rec = RecurrentSpec::new(cell, 4);
+                rec.layers = layers;
+                rec.predict = predict;
+                if cell == CellKind::Lstm {
+                    rec.forget_bias = Some(1.0);
+                }
+                let mut spec = MlpSpec::new(i, &[5], 3, Activation::Tanh);
+                spec.recurrent = Some(rec);
+                let mut model = mlp(&spec, 7 + layers as u64);
+                // Larger weights so the gates leave their linear regime.
+                model.visit_params_mut(&mut |_, p| {
+                    p.value.data_mut().iter_mut().for_each(|v| *v *= 2.0)
+                });
+                let x = random(&[b, t * i], 1.0, &mut rng);
+                let rows = if predict == Predict::Last { b } else { b * t };
+                let y = targets(loss, rows, 3, &mut rng);
+                let what = format!(
+                    "{}, {layers} layer(s), {predict:?}, {}",
+                    cell.name(),
+                    loss.name()
+                );
+                check(&mut model, &x, &y, loss, &what);
+            }
+        }
+    }
+}
+
+#[test]
+fn recurrent_names_follow_a_pytorch_module_with_rnn_and_fc() {
+    use gradscope::recurrent::{CellKind, RecurrentSpec};
+    let mut rec = RecurrentSpec::new(CellKind::Lstm, 6);
+    rec.layers = 2;
+    let mut spec = MlpSpec::new(2, &[8], 1, Activation::Relu);
+    spec.recurrent = Some(rec);
+    let m = mlp(&spec, 1);
+    let names: Vec<(String, Vec<usize>)> = m
+        .state_dict()
+        .into_iter()
+        .map(|(n, t)| (n, t.shape().to_vec()))
+        .collect();
+    let expect = [
+        ("rnn.weight_ih_l0", vec![24, 2]),
+        ("rnn.weight_hh_l0", vec![24, 6]),
+        ("rnn.bias_ih_l0", vec![24]),
+        ("rnn.bias_hh_l0", vec![24]),
+        ("rnn.weight_ih_l1", vec![24, 6]),
+        ("rnn.weight_hh_l1", vec![24, 6]),
+        ("rnn.bias_ih_l1", vec![24]),
+        ("rnn.bias_hh_l1", vec![24]),
+        ("fc.0.weight", vec![8, 6]),
+        ("fc.0.bias", vec![8]),
+        ("fc.2.weight", vec![1, 8]),
+        ("fc.2.bias", vec![1]),
+    ];
+    let got: Vec<(&str, Vec<usize>)> = names.iter().map(|(n, s)| (n.as_str(), s.clone())).collect();
+    let want: Vec<(&str, Vec<usize>)> = expect.iter().map(|(n, s)| (*n, s.clone())).collect();
+    assert_eq!(got, want);
+}

@@ -1,0 +1,371 @@
+//! [`RecurrentLayer`]: a stack of recurrent layers as one network layer. It reads batch rows
+//! that are whole sequences (`[B, T·I]`, time-major within a row), runs every layer over
+//! time, and hands the head either h_T (`[B, H]`) or every h_t (`[B·T, H]`, rows in
+//! (sample, step) order) — so the rest of the network and the losses stay 2-D.
+
+use super::spec::{CellKind, Predict, RecurrentSpec};
+use super::spectral::spectral_radius;
+use super::{CellWeights, GruCell, LstmCell, OutputGrad, Recurrent, RecurrentCell, RnnCell};
+use crate::activation::Activation;
+use crate::float::Float;
+use crate::init::Init;
+use crate::param::Param;
+use crate::rng::Rng;
+use crate::tensor::Tensor;
+
+/// The stacked layers of one cell kind.
+#[derive(Clone, Debug)]
+enum Stack<T> {
+    Rnn(Vec<Recurrent<T, RnnCell<T>>>),
+    Lstm(Vec<Recurrent<T, LstmCell<T>>>),
+    Gru(Vec<Recurrent<T, GruCell<T>>>),
+}
+
+/// Runs `$body` with `$v` bound to the stack's `Vec<Recurrent<T, C>>`, whatever C is.
+macro_rules! each_stack {
+    ($stack:expr, $v:ident => $body:expr) => {
+        match $stack {
+            Stack::Rnn($v) => $body,
+            Stack::Lstm($v) => $body,
+            Stack::Gru($v) => $body,
+        }
+    };
+}
+
+/// A stack of `layers` recurrent layers (PyTorch `nn.RNN`/`nn.LSTM`/`nn.GRU` with
+/// `num_layers = layers`; parameters `{prefix}weight_ih_l{k}`, ...) used as one layer of a
+/// [`crate::model::Model`]:
+///
+/// - forward: x `[B, T·I]` → `[T, B, I]` → layer 0 → … → layer L−1 → h_T `[B, H]`
+///   ([`Predict::Last`]) or every h_t as `[B·T, H]` ([`Predict::EveryStep`]);
+/// - backward: explicit BPTT through every layer; each layer keeps ‖∂L/∂h_t‖ for every t.
+#[derive(Clone, Debug)]
+pub struct RecurrentLayer<T> {
+    spec: RecurrentSpec,
+    input: usize,
+    stack: Stack<T>,
+    x_tbi: Tensor<T>,
+    out: Tensor<T>,
+    grad_tbh: Tensor<T>,
+    grad_in: Tensor<T>,
+    steps: usize,
+    batch: usize,
+}
+
+/// `[B, T·W]` (rows of T steps) → `[T, B, W]`.
+fn to_time_major<T: Float>(src: &[T], b: usize, t: usize, w: usize, dst: &mut Tensor<T>) {
+    dst.resize(&[t, b, w]);
+    let d = dst.data_mut();
+    for (bi, row) in src.chunks_exact(t * w).enumerate() {
+        for (ti, step) in row.chunks_exact(w).enumerate() {
+            d[(ti * b + bi) * w..(ti * b + bi + 1) * w].copy_from_slice(step);
+        }
+    }
+}
+
+/// `[T, B, W]` → `[B, T·W]` (the inverse of [`to_time_major`]); `shape` is the result's.
+fn to_batch_major<T: Float>(
+    src: &[T],
+    b: usize,
+    t: usize,
+    w: usize,
+    dst: &mut Tensor<T>,
+    shape: &[usize],
+) {
+    dst.resize(shape);
+    let d = dst.data_mut();
+    for ti in 0..t {
+        for bi in 0..b {
+            let s = &src[(ti * b + bi) * w..(ti * b + bi + 1) * w];
+            d[(bi * t + ti) * w..(bi * t + ti + 1) * w].copy_from_slice(s);
+        }
+    }
+}
+
+/// Overwrites every gate block of `p` (`[G·H, cols]`) with `init`, drawn block by block.
+fn init_blocks<T: Float>(p: &mut Param<T>, gates: usize, init: Init, gain: f64, rng: &mut Rng) {
+    let cols = p.value.shape()[1];
+    let h = p.value.shape()[0] / gates;
+    for g in 0..gates {
+        let w = init.sample(h, cols, gain, rng);
+        for (v, s) in p.value.data_mut()[g * h * cols..(g + 1) * h * cols]
+            .iter_mut()
+            .zip(&w)
+        {
+            *v = T::from_f64(*s);
+        }
+    }
+}
+
+/// Rescales every `[H, H]` gate block of W_hh to spectral radius `rho`.
+fn rescale_blocks<T: Float>(p: &mut Param<T>, gates: usize, rho: f64) {
+    let h = p.value.shape()[1];
+    for g in 0..gates {
+        let block = &mut p.value.data_mut()[g * h * h..(g + 1) * h * h];
+        let w: Vec<f64> = block.iter().map(|v| v.to_f64()).collect();
+        let r = spectral_radius(&w, h);
+        if r > 0.0 {
+            let s = rho / r;
+            block
+                .iter_mut()
+                .zip(&w)
+                .for_each(|(v, x)| *v = T::from_f64(x * s));
+        }
+    }
+}
+
+fn init_weights<T: Float>(
+    spec: &RecurrentSpec,
+    layer: usize,
+    prefix: &str,
+    input: usize,
+    rng: &mut Rng,
+) -> CellWeights<T> {
+    let gates = spec.cell.gates();
+    let mut w = CellWeights::uniform(prefix, gates, input, spec.hidden, rng);
+    for p in w.params_mut() {
+        p.name = p.name.replace("_l0", &format!("_l{layer}"));
+    }
+    let gain = match spec.cell {
+        CellKind::Rnn => crate::activation::properties::init_gain(&spec.activation()),
+        _ => 1.0,
+    };
+    if spec.init_ih.is_some() || spec.init_hh.is_some() {
+        // Explicit initializers: biases start at zero, as in the MLP layers.
+        w.bias_ih.value.fill(T::ZERO);
+        w.bias_hh.value.fill(T::ZERO);
+    }
+    if let Some(init) = spec.init_ih {
+        init_blocks(&mut w.weight_ih, gates, init, gain, rng);
+    }
+    if let Some(init) = spec.init_hh {
+        init_blocks(&mut w.weight_hh, gates, init, gain, rng);
+    }
+    if let Some(rho) = spec.spectral_radius {
+        rescale_blocks(&mut w.weight_hh, gates, rho);
+    }
+    if let Some(fb) = spec.forget_bias {
+        let h = spec.hidden;
+        for v in &mut w.bias_ih.value.data_mut()[h..2 * h] {
+            *v += T::from_f64(fb);
+        }
+    }
+    w
+}
+
+impl<T: Float> RecurrentLayer<T> {
+    /// A stack built from `spec` reading `input` features per step, parameters named
+    /// `{prefix}weight_ih_l{k}`, ...; weights drawn from `rng` layer by layer (W_ih, W_hh,
+    /// b_ih, b_hh from PyTorch's U[−1/√H, 1/√H], then the spec's initializers, spectral
+    /// radius and forget bias). `spec` must be valid ([`RecurrentSpec::validate`]).
+    pub fn new(spec: &RecurrentSpec, input: usize, prefix: &str, rng: &mut Rng) -> Self {
+        let mut weights = Vec::new();
+        for k in 0..spec.layers {
+            let fan_in = if k == 0 { input } else { spec.hidden };
+            weights.push(init_weights::<T>(spec, k, prefix, fan_in, rng));
+        }
+        Self::from_weights(spec, input, weights)
+    }
+
+    /// A stack with the given weights, one [`CellWeights`] per layer (names kept as given).
+    pub fn from_weights(spec: &RecurrentSpec, input: usize, weights: Vec<CellWeights<T>>) -> Self {
+        let stack = match spec.cell {
+            CellKind::Rnn => Stack::Rnn(
+                weights
+                    .into_iter()
+                    .map(|w| Recurrent::new(RnnCell::from_weights(w, spec.activation())))
+                    .collect(),
+            ),
+            CellKind::Lstm => Stack::Lstm(
+                weights
+                    .into_iter()
+                    .map(|w| Recurrent::new(LstmCell::from_weights(w)))
+                    .collect(),
+            ),
+            CellKind::Gru => Stack::Gru(
+                weights
+                    .into_iter()
+                    .map(|w| Recurrent::new(GruCell::from_weights(w)))
+                    .collect(),
+            ),
+        };
+        RecurrentLayer {
+            spec: spec.clone(),
+            input,
+            stack,
+            x_tbi: Tensor::default(),
+            out: Tensor::default(),
+            grad_tbh: Tensor::default(),
+            grad_in: Tensor::default(),
+            steps: 0,
+            batch: 0,
+        }
+    }
+
+    /// The spec it was built from.
+    pub fn spec(&self) -> &RecurrentSpec {
+        &self.spec
+    }
+
+    /// Features per time step I.
+    pub fn input_size(&self) -> usize {
+        self.input
+    }
+
+    /// Hidden width H.
+    pub fn hidden_size(&self) -> usize {
+        self.spec.hidden
+    }
+
+    /// Width of one output row: H.
+    pub fn out_features(&self) -> usize {
+        self.spec.hidden
+    }
+
+    /// Time steps T of the last forward.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// One line, e.g. `lstm(2 -> 64, last)`.
+    pub fn describe(&self) -> String {
+        self.spec.describe(self.input)
+    }
+
+    /// The RNN activation (tanh for LSTM/GRU candidate values).
+    pub fn activation(&self) -> Activation {
+        self.spec.activation()
+    }
+
+    /// Runs forward on x `[B, T·I]`; the result is [`RecurrentLayer::output`].
+    ///
+    /// # Panics
+    /// If the row width is not a multiple of I.
+    pub fn forward(&mut self, x: &Tensor<T>) {
+        let (b, width) = (x.rows(), x.cols());
+        let i = self.input;
+        assert!(
+            i > 0 && width.is_multiple_of(i),
+            "recurrent layer reads {i} features per step, but a row has {width} values"
+        );
+        let t = width / i;
+        let h = self.spec.hidden;
+        self.steps = t;
+        self.batch = b;
+        to_time_major(x.data(), b, t, i, &mut self.x_tbi);
+        let x_tbi = &self.x_tbi;
+        each_stack!(&mut self.stack, layers => {
+            for k in 0..layers.len() {
+                let (below, rest) = layers.split_at_mut(k);
+                let input = below.last().map_or(x_tbi, |l| l.output());
+                rest[0].forward(input, None);
+            }
+        });
+        let top = self.top_output();
+        match self.spec.predict {
+            Predict::Last => {
+                let last = if t == 0 {
+                    vec![T::ZERO; b * h]
+                } else {
+                    top[(t - 1) * b * h..].to_vec()
+                };
+                self.out = Tensor::from_vec(&[b, h], last).expect("shape");
+            }
+            Predict::EveryStep => {
+                let top = top.to_vec();
+                to_batch_major(&top, b, t, h, &mut self.out, &[b * t, h]);
+            }
+        }
+    }
+
+    fn top_output(&self) -> &[T] {
+        each_stack!(&self.stack, layers => layers.last().expect("layers > 0").output().data())
+    }
+
+    /// Runs backward from ∂L/∂output (`[B, H]` or `[B·T, H]`); ∂L/∂x `[B, T·I]` is
+    /// [`RecurrentLayer::grad_input`] (left empty unless `need_input_grad`).
+    pub fn backward(&mut self, grad_out: &Tensor<T>, need_input_grad: bool) {
+        let (b, t, h, i) = (self.batch, self.steps, self.spec.hidden, self.input);
+        if self.spec.predict == Predict::EveryStep {
+            to_time_major(grad_out.data(), b, t, h, &mut self.grad_tbh);
+        }
+        let predict = self.spec.predict;
+        let truncate = self.spec.truncate;
+        let grad_tbh = &self.grad_tbh;
+        each_stack!(&mut self.stack, layers => {
+            for k in (0..layers.len()).rev() {
+                let (cur, above) = layers[k..].split_first_mut().expect("k < len");
+                let g = match above.first() {
+                    Some(up) => OutputGrad::All(up.grad_input()),
+                    None => match predict {
+                        Predict::Last => OutputGrad::Last(grad_out),
+                        Predict::EveryStep => OutputGrad::All(grad_tbh),
+                    },
+                };
+                let _ = truncate; // applied once Recurrent supports cutting (see below)
+                cur.backward(g);
+            }
+        });
+        if need_input_grad {
+            let g = each_stack!(&self.stack, layers => layers[0].grad_input().data().to_vec());
+            to_batch_major(&g, b, t, i, &mut self.grad_in, &[b, t * i]);
+        } else {
+            self.grad_in.resize(&[0]);
+        }
+    }
+
+    /// The last forward's output.
+    pub fn output(&self) -> &Tensor<T> {
+        &self.out
+    }
+
+    /// The last backward's ∂L/∂x, `[B, T·I]`.
+    pub fn grad_input(&self) -> &Tensor<T> {
+        &self.grad_in
+    }
+
+    /// Number of stacked layers.
+    pub fn num_layers(&self) -> usize {
+        self.spec.layers
+    }
+
+    /// ‖∂L/∂h_t‖ for t = 0..T of layer `k` from the last backward (Frobenius norm over the
+    /// batch of the total gradient reaching step t).
+    pub fn grad_norms(&self, k: usize) -> &[f64] {
+        each_stack!(&self.stack, layers => layers[k].grad_norms())
+    }
+
+    /// ‖∂L/∂c_t‖ for t = 0..T of LSTM layer `k` (empty for RNN/GRU).
+    pub fn cell_grad_norms(&self, k: usize) -> &[f64] {
+        each_stack!(&self.stack, layers => layers[k].cell_grad_norms())
+    }
+
+    /// Every step's hidden states h_t of layer `k`, `[T, B, H]`, from the last forward.
+    pub fn hidden_states(&self, k: usize) -> &Tensor<T> {
+        each_stack!(&self.stack, layers => layers[k].output())
+    }
+
+    /// The weights of layer `k`.
+    pub fn weights(&self, k: usize) -> &CellWeights<T> {
+        each_stack!(&self.stack, layers => layers[k].cell.weights())
+    }
+
+    /// Calls `f` on each parameter in PyTorch's order (layer by layer: weight_ih, weight_hh,
+    /// bias_ih, bias_hh).
+    pub fn visit_params<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {
+        each_stack!(&self.stack, layers => {
+            for l in layers {
+                l.params().into_iter().for_each(&mut *f);
+            }
+        })
+    }
+
+    /// Calls `f` on each parameter, mutably, in the order of [`RecurrentLayer::visit_params`].
+    pub fn visit_params_mut(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
+        each_stack!(&mut self.stack, layers => {
+            for l in layers {
+                l.params_mut().into_iter().for_each(&mut *f);
+            }
+        })
+    }
+}

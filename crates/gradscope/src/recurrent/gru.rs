@@ -2,8 +2,7 @@
 //! z = σ(W_iz·x + b_iz + W_hz·h + b_hz), n = tanh(W_in·x + b_in + r⊙(W_hn·h + b_hn)),
 //! h' = (1 − z)⊙n + z⊙h.
 
-use super::{resize, CellWeights, RecurrentCell, StepCache};
-use crate::activation::sigmoid::sigmoid;
+use super::{add, resize, CellWeights, RecurrentCell, StepCache};
 use crate::float::Float;
 use crate::rng::Rng;
 
@@ -46,22 +45,34 @@ impl<T: Float> RecurrentCell<T> for GruCell<T> {
         cache: &mut StepCache<T>,
     ) {
         let h = self.weights.hidden_size();
-        resize(&mut cache.gates, b * 3 * h);
+        let g3 = 3 * h;
+        resize(&mut cache.gates, b * g3);
         resize(&mut cache.aux, b * h);
         resize(&mut cache.h, b * h);
         for r in 0..b {
-            let o = r * 3 * h;
+            let (gi, gh) = (&gi[r * g3..(r + 1) * g3], &gh[r * g3..(r + 1) * g3]);
+            let (gi_r, rest) = gi.split_at(h);
+            let (gi_z, gi_n) = rest.split_at(h);
+            let (gh_r, rest) = gh.split_at(h);
+            let (gh_z, gh_n) = rest.split_at(h);
+            let gates = &mut cache.gates[r * g3..(r + 1) * g3];
+            let (rg, rest) = gates.split_at_mut(h);
+            let (z, n) = rest.split_at_mut(h);
+            let rows = r * h..(r + 1) * h;
+            // aux's row: the scratch for each pre-activation, then W_hn·h + b_hn.
+            let aux = &mut cache.aux[rows.clone()];
+            add(gi_r, gh_r, aux);
+            T::sigmoid_slice(aux, rg);
+            add(gi_z, gh_z, aux);
+            T::sigmoid_slice(aux, z);
             for j in 0..h {
-                let idx = r * h + j;
-                let rg = sigmoid(gi[o + j] + gh[o + j]);
-                let z = sigmoid(gi[o + h + j] + gh[o + h + j]);
-                let hn = gh[o + 2 * h + j];
-                let n = (gi[o + 2 * h + j] + rg * hn).tanh();
-                cache.gates[o + j] = rg;
-                cache.gates[o + h + j] = z;
-                cache.gates[o + 2 * h + j] = n;
-                cache.aux[idx] = hn;
-                cache.h[idx] = (T::ONE - z) * n + z * h_prev[idx];
+                aux[j] = gi_n[j] + rg[j] * gh_n[j];
+            }
+            T::tanh_slice(aux, n);
+            aux.copy_from_slice(gh_n);
+            let (hr, hp) = (&mut cache.h[rows.clone()], &h_prev[rows]);
+            for j in 0..h {
+                hr[j] = (T::ONE - z[j]) * n[j] + z[j] * hp[j];
             }
         }
     }
@@ -80,30 +91,36 @@ impl<T: Float> RecurrentCell<T> for GruCell<T> {
     ) {
         let h = self.weights.hidden_size();
         let b = dh.len() / h.max(1);
+        let g3 = 3 * h;
         let one = T::ONE;
         for r in 0..b {
-            let o = r * 3 * h;
+            let gates = &cache.gates[r * g3..(r + 1) * g3];
+            let (rg, rest) = gates.split_at(h);
+            let (z, n) = rest.split_at(h);
+            let rows = r * h..(r + 1) * h;
+            let (hn, g, hp) = (
+                &cache.aux[rows.clone()],
+                &dh[rows.clone()],
+                &h_prev[rows.clone()],
+            );
+            let dhp = &mut dh_prev[rows];
+            let (di_r, rest) = d_gi[r * g3..(r + 1) * g3].split_at_mut(h);
+            let (di_z, di_n) = rest.split_at_mut(h);
+            let (dh_r, rest) = d_gh[r * g3..(r + 1) * g3].split_at_mut(h);
+            let (dh_z, dh_n) = rest.split_at_mut(h);
             for j in 0..h {
-                let idx = r * h + j;
-                let (rg, z, n) = (
-                    cache.gates[o + j],
-                    cache.gates[o + h + j],
-                    cache.gates[o + 2 * h + j],
-                );
-                let g = dh[idx];
-                let dn = g * (one - z);
-                let dz = g * (h_prev[idx] - n);
-                dh_prev[idx] = g * z;
-                let dan = dn * (one - n * n);
-                let dr = dan * cache.aux[idx];
-                let dar = dr * rg * (one - rg);
-                let daz = dz * z * (one - z);
-                d_gi[o + j] = dar;
-                d_gi[o + h + j] = daz;
-                d_gi[o + 2 * h + j] = dan;
-                d_gh[o + j] = dar;
-                d_gh[o + h + j] = daz;
-                d_gh[o + 2 * h + j] = dan * rg;
+                let dn = g[j] * (one - z[j]);
+                let dz = g[j] * (hp[j] - n[j]);
+                dhp[j] = g[j] * z[j];
+                let dan = dn * (one - n[j] * n[j]);
+                let dar = dan * hn[j] * rg[j] * (one - rg[j]);
+                let daz = dz * z[j] * (one - z[j]);
+                di_r[j] = dar;
+                di_z[j] = daz;
+                di_n[j] = dan;
+                dh_r[j] = dar;
+                dh_z[j] = daz;
+                dh_n[j] = dan * rg[j];
             }
         }
     }

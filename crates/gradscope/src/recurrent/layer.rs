@@ -1,8 +1,9 @@
 //! [`Recurrent`]: a cell run over a time-major sequence, with explicit backpropagation
 //! through time and truncated BPTT.
 
-use super::{resize, RecurrentCell, StepCache};
+use super::{add_column_sums, resize, RecurrentCell, StepCache};
 use crate::float::Float;
+use crate::gemm::{gemm, gemm_serial, MatMut, MatRef};
 use crate::param::Param;
 use crate::tensor::Tensor;
 
@@ -39,7 +40,8 @@ pub enum OutputGrad<'a, T> {
 pub struct Tbptt<T> {
     /// Every step's h, `[T, B, H]`.
     pub output: Tensor<T>,
-    /// ∂L/∂x_t for every step, `[T, B, I]` (within each chunk; nothing crosses a boundary).
+    /// ∂L/∂x_t for every step, `[T, B, I]` (within each chunk; nothing crosses a boundary);
+    /// empty (`[0, B, I]`) when the layer does not compute ∂L/∂x.
     pub grad_input: Tensor<T>,
     /// ‖∂L/∂h_t‖ for every step of every chunk (one vector per chunk, in time order).
     pub grad_norms: Vec<Vec<f64>>,
@@ -49,6 +51,11 @@ pub struct Tbptt<T> {
 
 /// A recurrent layer: runs `cell` over a sequence x of shape `[T, B, I]` (time-major) from an
 /// initial state (zero unless given), keeping every step's intermediates for backward.
+///
+/// The input map gᵢ = x_t·W_ihᵀ + b_ih does not depend on the state: forward computes it for
+/// all steps in one product before the time loop, which then only multiplies by W_hh.
+/// Backward keeps ∂L/∂gᵢ and ∂L/∂gₕ of every step and forms ∂W_ih, ∂W_hh, the bias gradients
+/// and ∂L/∂x after the loop, each as one product over all T·B rows.
 #[derive(Clone, Debug)]
 pub struct Recurrent<T, C> {
     /// The cell (its parameters accumulate gradients on backward).
@@ -56,6 +63,9 @@ pub struct Recurrent<T, C> {
     input: Tensor<T>,
     h0: Vec<T>,
     c0: Vec<T>,
+    /// True when the last forward started from the zero state (h₀ = 0: the step-0 recurrent
+    /// product and its weight-gradient term vanish).
+    h0_zero: bool,
     steps: Vec<StepCache<T>>,
     output: Tensor<T>,
     grad_input: Tensor<T>,
@@ -63,14 +73,18 @@ pub struct Recurrent<T, C> {
     grad_c0: Tensor<T>,
     grad_norms: Vec<f64>,
     cell_grad_norms: Vec<f64>,
+    /// gᵢ for every step, `[T·B, G·H]`.
     gi: Vec<T>,
+    /// gₕ of the current step, `[B, G·H]`.
     gh: Vec<T>,
+    /// ∂L/∂gᵢ and ∂L/∂gₕ for every step, `[T·B, G·H]` each.
     d_gi: Vec<T>,
     d_gh: Vec<T>,
     dh: Vec<T>,
     dc: Vec<T>,
     dh_prev: Vec<T>,
     dc_prev: Vec<T>,
+    need_input_grad: bool,
 }
 
 impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
@@ -81,6 +95,7 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
             input: Tensor::default(),
             h0: Vec::new(),
             c0: Vec::new(),
+            h0_zero: true,
             steps: Vec::new(),
             output: Tensor::default(),
             grad_input: Tensor::default(),
@@ -96,7 +111,20 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
             dc: Vec::new(),
             dh_prev: Vec::new(),
             dc_prev: Vec::new(),
+            need_input_grad: true,
         }
+    }
+
+    /// Whether backward computes ∂L/∂x ([`Recurrent::grad_input`]); true by default. A first
+    /// layer whose input needs no gradient turns it off and saves one product per step; its
+    /// `grad_input` is then empty.
+    pub fn set_need_input_grad(&mut self, need: bool) {
+        self.need_input_grad = need;
+    }
+
+    /// Whether backward computes ∂L/∂x.
+    pub fn need_input_grad(&self) -> bool {
+        self.need_input_grad
     }
 
     /// Hidden width H.
@@ -136,17 +164,15 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
         let (len, b) = (shape[0], shape[1]);
         let with_c = self.cell.has_cell_state();
         self.input.assign(x);
+        self.h0.clear();
         match state {
             Some(s) => {
                 assert_eq!(s.h.shape(), &[b, h], "initial h must be [B, H]");
-                self.h0.clear();
                 self.h0.extend_from_slice(s.h.data());
             }
-            None => {
-                self.h0.clear();
-                self.h0.resize(b * h, T::ZERO);
-            }
+            None => self.h0.resize(b * h, T::ZERO),
         }
+        self.h0_zero = state.is_none();
         self.c0.clear();
         if with_c {
             match state.and_then(|s| s.c.as_ref()) {
@@ -158,34 +184,48 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
             }
         }
         let g = self.cell.weights().gates() * h;
-        resize(&mut self.gi, b * g);
-        resize(&mut self.gh, b * g);
+        let bg = b * g;
+        resize(&mut self.gi, len * bg);
+        resize(&mut self.gh, bg);
         self.steps.resize_with(len, StepCache::default);
         self.output.resize(&[len, b, h]);
+        let weights = self.cell.weights();
+        weights.project_input(len * b, x.data(), &mut self.gi);
         for t in 0..len {
             let (done, rest) = self.steps.split_at_mut(t);
             let (h_prev, c_prev) = match done.last() {
                 Some(s) => (&s.h[..], &s.c[..]),
                 None => (&self.h0[..], &self.c0[..]),
             };
-            let xt = &x.data()[t * b * i..(t + 1) * b * i];
-            self.cell
-                .weights()
-                .project(b, xt, h_prev, &mut self.gi, &mut self.gh);
-            self.cell
-                .pointwise_forward(b, &self.gi, &self.gh, h_prev, c_prev, &mut rest[0]);
+            if t == 0 && self.h0_zero {
+                // h₀ = 0: gₕ is the bias alone.
+                for row in self.gh.chunks_exact_mut(g) {
+                    row.copy_from_slice(weights.bias_hh.value.data());
+                }
+            } else {
+                weights.project_hidden(b, h_prev, &mut self.gh);
+            }
+            self.cell.pointwise_forward(
+                b,
+                &self.gi[t * bg..(t + 1) * bg],
+                &self.gh,
+                h_prev,
+                c_prev,
+                &mut rest[0],
+            );
             self.output.data_mut()[t * b * h..(t + 1) * b * h].copy_from_slice(&rest[0].h);
         }
         &self.output
     }
 
     /// Backpropagation through the whole last forward: accumulates the parameter gradients,
-    /// writes ∂L/∂x ([`Recurrent::grad_input`]) and ∂L/∂(initial state)
+    /// writes ∂L/∂x ([`Recurrent::grad_input`], unless turned off with
+    /// [`Recurrent::set_need_input_grad`]) and ∂L/∂(initial state)
     /// ([`Recurrent::grad_initial_state`]), and returns ‖∂L/∂h_t‖ for every t (the total
     /// gradient reaching step t: from its own output and from every later step), also kept
     /// as [`Recurrent::grad_norms`].
     pub fn backward(&mut self, grad: OutputGrad<'_, T>) -> Vec<f64> {
-        let (i, h) = (self.input_size(), self.hidden_size());
+        let h = self.hidden_size();
         let len = self.steps.len();
         let b = self.h0.len() / h.max(1);
         let bh = b * h;
@@ -195,8 +235,9 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
         }
         let with_c = self.cell.has_cell_state();
         let g = self.cell.weights().gates() * h;
-        resize(&mut self.d_gi, b * g);
-        resize(&mut self.d_gh, b * g);
+        let bg = b * g;
+        resize(&mut self.d_gi, len * bg);
+        resize(&mut self.d_gh, len * bg);
         for v in [&mut self.dh, &mut self.dh_prev] {
             v.clear();
             v.resize(bh, T::ZERO);
@@ -206,13 +247,11 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
             v.clear();
             v.resize(cn, T::ZERO);
         }
-        self.grad_input.resize(&[len, b, i]);
         self.grad_norms.clear();
         self.grad_norms.resize(len, 0.0);
         self.cell_grad_norms.clear();
         self.cell_grad_norms
             .resize(if with_c { len } else { 0 }, 0.0);
-        let norm = |v: &[T]| v.iter().map(|x| x.to_f64().powi(2)).sum::<f64>().sqrt();
         // self.dh holds the gradient arriving at h_t from later steps.
         for t in (0..len).rev() {
             let own = match grad {
@@ -220,49 +259,115 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
                 OutputGrad::Last(gr) => (t + 1 == len).then(|| gr.data()),
             };
             if let Some(own) = own {
-                for (d, v) in self.dh.iter_mut().zip(own) {
-                    *d += *v;
-                }
+                add_assign(&mut self.dh, own);
             }
-            self.grad_norms[t] = norm(&self.dh);
+            self.grad_norms[t] = sum_squares(&self.dh).sqrt();
             if with_c {
-                self.cell_grad_norms[t] = norm(&self.dc);
+                self.cell_grad_norms[t] = sum_squares(&self.dc).sqrt();
             }
             let (h_prev, c_prev) = if t == 0 {
                 (&self.h0[..], &self.c0[..])
             } else {
                 (&self.steps[t - 1].h[..], &self.steps[t - 1].c[..])
             };
+            let d_gh = &mut self.d_gh[t * bg..(t + 1) * bg];
             self.cell.pointwise_backward(
                 &self.steps[t],
                 h_prev,
                 c_prev,
                 &self.dh,
                 &self.dc,
-                &mut self.d_gi,
-                &mut self.d_gh,
+                &mut self.d_gi[t * bg..(t + 1) * bg],
+                d_gh,
                 &mut self.dh_prev,
                 &mut self.dc_prev,
             );
-            let xt = &self.input.data()[t * b * i..(t + 1) * b * i];
-            let dxt = &mut self.grad_input.data_mut()[t * b * i..(t + 1) * b * i];
-            self.cell.weights_mut().project_backward(
-                b,
-                xt,
-                h_prev,
-                &self.d_gi,
-                &self.d_gh,
-                dxt,
-                &mut self.dh_prev,
+            // ∂L/∂h_{t−1} = (direct part) + ∂gₕ·W_hh
+            gemm(
+                T::ONE,
+                MatRef::row_major(d_gh, b, g),
+                self.cell.weights().weight_hh.value.mat(),
+                T::ONE,
+                MatMut::row_major(&mut self.dh_prev, b, h),
             );
             std::mem::swap(&mut self.dh, &mut self.dh_prev);
             std::mem::swap(&mut self.dc, &mut self.dc_prev);
         }
+        self.weight_grads(len, b);
         self.grad_h0.resize(&[b, h]);
         self.grad_h0.data_mut().copy_from_slice(&self.dh);
         self.grad_c0.resize(&[b, cn / b.max(1)]);
         self.grad_c0.data_mut().copy_from_slice(&self.dc);
         self.grad_norms.clone()
+    }
+
+    /// After the time loop: ∂W_ih += Σ_t ∂gᵢ_tᵀ·x_t, ∂W_hh += Σ_t ∂gₕ_tᵀ·h_{t−1}, the bias
+    /// gradients as column sums, and ∂L/∂x = ∂gᵢ·W_ih, each over all T·B rows at once.
+    fn weight_grads(&mut self, len: usize, b: usize) {
+        let (i, h) = (self.input_size(), self.hidden_size());
+        let g = self.cell.weights().gates() * h;
+        let rows = len * b;
+        let (d_gi, d_gh) = (&self.d_gi[..], &self.d_gh[..]);
+        let (x, out, h0, h0_zero) = (
+            self.input.data(),
+            self.output.data(),
+            &self.h0[..],
+            self.h0_zero,
+        );
+        let w = self.cell.weights_mut();
+        let (wi, wh, bi, bh) = (
+            &mut w.weight_ih,
+            &mut w.weight_hh,
+            &mut w.bias_ih,
+            &mut w.bias_hh,
+        );
+        // The two weight gradients are independent products of equal size: side by side,
+        // each whole on one core (splitting each would pack its operands twice).
+        let input_side = || {
+            gemm_serial(
+                T::ONE,
+                MatRef::row_major(d_gi, rows, g).t(),
+                MatRef::row_major(x, rows, i),
+                T::ONE,
+                wi.grad.mat_mut(),
+            );
+            add_column_sums(d_gi, bi.grad.data_mut());
+        };
+        let hidden_side = || {
+            // h_{t−1} for t ≥ 1 are the outputs of steps 0..T−1, stored contiguously.
+            if len > 1 {
+                gemm_serial(
+                    T::ONE,
+                    MatRef::row_major(&d_gh[b * g..], rows - b, g).t(),
+                    MatRef::row_major(&out[..(rows - b) * h], rows - b, h),
+                    T::ONE,
+                    wh.grad.mat_mut(),
+                );
+            }
+            if len > 0 && !h0_zero {
+                gemm_serial(
+                    T::ONE,
+                    MatRef::row_major(&d_gh[..b * g], b, g).t(),
+                    MatRef::row_major(h0, b, h),
+                    T::ONE,
+                    wh.grad.mat_mut(),
+                );
+            }
+            add_column_sums(d_gh, bh.grad.data_mut());
+        };
+        crate::parallel::join(input_side, hidden_side);
+        if self.need_input_grad {
+            self.grad_input.resize(&[len, b, i]);
+            gemm(
+                T::ONE,
+                MatRef::row_major(&self.d_gi, rows, g),
+                self.cell.weights().weight_ih.value.mat(),
+                T::ZERO,
+                self.grad_input.mat_mut(),
+            );
+        } else {
+            self.grad_input.resize(&[0, b, i]);
+        }
     }
 
     /// Truncated BPTT over chunks of `k` steps: runs x `[T, B, I]` chunk by chunk from `state`
@@ -291,7 +396,7 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
             None => State::zeros(b, h, self.cell.has_cell_state()),
         };
         let mut output = Tensor::zeros(&[len, b, h]);
-        let mut grad_input = Tensor::zeros(&[len, b, i]);
+        let mut grad_input = Tensor::zeros(&[if self.need_input_grad { len } else { 0 }, b, i]);
         let mut grad_norms = Vec::new();
         let mut start = 0;
         while start < len {
@@ -305,8 +410,10 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
             output.data_mut()[start * b * h..end * b * h].copy_from_slice(out.data());
             let g = grad_of(start, out);
             grad_norms.push(self.backward(OutputGrad::All(&g)));
-            grad_input.data_mut()[start * b * i..end * b * i]
-                .copy_from_slice(self.grad_input.data());
+            if self.need_input_grad {
+                grad_input.data_mut()[start * b * i..end * b * i]
+                    .copy_from_slice(self.grad_input.data());
+            }
             carried = self.final_state();
             start = end;
         }
@@ -340,7 +447,8 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
         &self.output
     }
 
-    /// The last backward's ∂L/∂x, `[T, B, I]`.
+    /// The last backward's ∂L/∂x, `[T, B, I]` (`[0, B, I]` when
+    /// [`Recurrent::set_need_input_grad`] turned it off).
     pub fn grad_input(&self) -> &Tensor<T> {
         &self.grad_input
     }
@@ -363,4 +471,30 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
     pub fn cell_grad_norms(&self) -> &[f64] {
         &self.cell_grad_norms
     }
+}
+
+/// a += b, element-wise.
+fn add_assign<T: Float>(a: &mut [T], b: &[T]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += *y;
+    }
+}
+
+/// Σ vᵢ² in f64, with independent partial sums so the loop vectorizes.
+fn sum_squares<T: Float>(v: &[T]) -> f64 {
+    const LANES: usize = 16;
+    let mut acc = [0.0f64; LANES];
+    let chunks = v.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (a, x) in acc.iter_mut().zip(c) {
+            let x = x.to_f64();
+            *a += x * x;
+        }
+    }
+    let mut total: f64 = acc.iter().sum();
+    for x in tail {
+        total += x.to_f64() * x.to_f64();
+    }
+    total
 }

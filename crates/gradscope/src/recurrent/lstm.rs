@@ -1,8 +1,7 @@
 //! LSTM cell, as PyTorch's `nn.LSTM`: gates (i, f, g, o) = (σ, σ, tanh, σ)(W_ih·x + b_ih +
 //! W_hh·h + b_hh), c_t = f⊙c_{t−1} + i⊙g, h_t = o⊙tanh(c_t).
 
-use super::{resize, CellWeights, RecurrentCell, StepCache};
-use crate::activation::sigmoid::sigmoid;
+use super::{add, resize, CellWeights, RecurrentCell, StepCache};
 use crate::float::Float;
 use crate::rng::Rng;
 
@@ -60,28 +59,41 @@ impl<T: Float> RecurrentCell<T> for LstmCell<T> {
         cache: &mut StepCache<T>,
     ) {
         let h = self.weights.hidden_size();
-        resize(&mut cache.gates, b * 4 * h);
+        let g4 = 4 * h;
+        resize(&mut cache.gates, b * g4);
         resize(&mut cache.aux, b * h);
         resize(&mut cache.h, b * h);
         resize(&mut cache.c, b * h);
         for r in 0..b {
-            let gates = &mut cache.gates[r * 4 * h..(r + 1) * 4 * h];
-            for (k, v) in gates.iter_mut().enumerate() {
-                let a = gi[r * 4 * h + k] + gh[r * 4 * h + k];
-                *v = if (2 * h..3 * h).contains(&k) {
-                    a.tanh()
+            let (gi, gh) = (&gi[r * g4..(r + 1) * g4], &gh[r * g4..(r + 1) * g4]);
+            let gates = &mut cache.gates[r * g4..(r + 1) * g4];
+            // aux's row is the scratch for each gate block's pre-activation, then tanh c_t.
+            let scratch = &mut cache.aux[r * h..(r + 1) * h];
+            for (k, ((dst, x), y)) in gates
+                .chunks_exact_mut(h)
+                .zip(gi.chunks_exact(h))
+                .zip(gh.chunks_exact(h))
+                .enumerate()
+            {
+                add(x, y, scratch);
+                if k == 2 {
+                    T::tanh_slice(scratch, dst);
                 } else {
-                    sigmoid(a)
-                };
+                    T::sigmoid_slice(scratch, dst);
+                }
             }
+            let (i, rest) = gates.split_at(h);
+            let (f, rest) = rest.split_at(h);
+            let (g, o) = rest.split_at(h);
+            let c = &mut cache.c[r * h..(r + 1) * h];
+            let cp = &c_prev[r * h..(r + 1) * h];
             for j in 0..h {
-                let (i, f, g, o) = (gates[j], gates[h + j], gates[2 * h + j], gates[3 * h + j]);
-                let idx = r * h + j;
-                let c = f * c_prev[idx] + i * g;
-                let tc = c.tanh();
-                cache.c[idx] = c;
-                cache.aux[idx] = tc;
-                cache.h[idx] = o * tc;
+                c[j] = f[j] * cp[j] + i[j] * g[j];
+            }
+            T::tanh_slice(c, scratch);
+            let hr = &mut cache.h[r * h..(r + 1) * h];
+            for j in 0..h {
+                hr[j] = o[j] * scratch[j];
             }
         }
     }
@@ -100,24 +112,32 @@ impl<T: Float> RecurrentCell<T> for LstmCell<T> {
     ) {
         let h = self.weights.hidden_size();
         let b = dh.len() / h.max(1);
+        let g4 = 4 * h;
         let one = T::ONE;
         for r in 0..b {
-            let gates = &cache.gates[r * 4 * h..(r + 1) * 4 * h];
-            let da = &mut d_gi[r * 4 * h..(r + 1) * 4 * h];
+            let gates = &cache.gates[r * g4..(r + 1) * g4];
+            let (i, rest) = gates.split_at(h);
+            let (f, rest) = rest.split_at(h);
+            let (g, o) = rest.split_at(h);
+            let da = &mut d_gi[r * g4..(r + 1) * g4];
+            let (da_i, rest) = da.split_at_mut(h);
+            let (da_f, rest) = rest.split_at_mut(h);
+            let (da_g, da_o) = rest.split_at_mut(h);
+            let rows = r * h..(r + 1) * h;
+            let (tc, dhr, dcr) = (
+                &cache.aux[rows.clone()],
+                &dh[rows.clone()],
+                &dc[rows.clone()],
+            );
+            let (cp, dcp) = (&c_prev[rows.clone()], &mut dc_prev[rows]);
             for j in 0..h {
-                let idx = r * h + j;
-                let (i, f, g, o) = (gates[j], gates[h + j], gates[2 * h + j], gates[3 * h + j]);
-                let tc = cache.aux[idx];
-                let d_o = dh[idx] * tc;
-                let dct = dc[idx] + dh[idx] * o * (one - tc * tc);
-                let d_i = dct * g;
-                let d_g = dct * i;
-                let d_f = dct * c_prev[idx];
-                dc_prev[idx] = dct * f;
-                da[j] = d_i * i * (one - i);
-                da[h + j] = d_f * f * (one - f);
-                da[2 * h + j] = d_g * (one - g * g);
-                da[3 * h + j] = d_o * o * (one - o);
+                let d_o = dhr[j] * tc[j];
+                let dct = dcr[j] + dhr[j] * o[j] * (one - tc[j] * tc[j]);
+                dcp[j] = dct * f[j];
+                da_i[j] = dct * g[j] * i[j] * (one - i[j]);
+                da_f[j] = dct * cp[j] * f[j] * (one - f[j]);
+                da_g[j] = dct * i[j] * (one - g[j] * g[j]);
+                da_o[j] = d_o * o[j] * (one - o[j]);
             }
         }
         d_gh.copy_from_slice(d_gi);

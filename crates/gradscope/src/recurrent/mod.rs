@@ -147,26 +147,35 @@ impl<T: Float> CellWeights<T> {
     /// gᵢ = x·W_ihᵀ + b_ih and gₕ = h·W_hhᵀ + b_hh for a batch of `b` rows (x is `[b, I]`, h
     /// is `[b, H]`, gᵢ and gₕ are `[b, G·H]`).
     pub fn project(&self, b: usize, x: &[T], h: &[T], gi: &mut [T], gh: &mut [T]) {
-        let (i, hs, g) = (
-            self.input_size(),
-            self.hidden_size(),
-            self.gates * self.hidden_size(),
-        );
-        for (dst, w, bias, src, k) in [
-            (&mut *gi, &self.weight_ih, &self.bias_ih, x, i),
-            (&mut *gh, &self.weight_hh, &self.bias_hh, h, hs),
-        ] {
-            for row in dst.chunks_exact_mut(g) {
-                row.copy_from_slice(bias.value.data());
-            }
-            gemm(
-                T::ONE,
-                MatRef::row_major(src, b, k),
-                w.value.mat().t(),
-                T::ONE,
-                MatMut::row_major(dst, b, g),
-            );
+        self.project_input(b, x, gi);
+        self.project_hidden(b, h, gh);
+    }
+
+    /// gᵢ = x·W_ihᵀ + b_ih for `rows` rows at once (x is `[rows, I]`, gᵢ is `[rows, G·H]`):
+    /// the input map does not depend on the state, so a layer does it for every time step in
+    /// one product.
+    pub fn project_input(&self, rows: usize, x: &[T], gi: &mut [T]) {
+        Self::affine(rows, x, &self.weight_ih, &self.bias_ih, gi);
+    }
+
+    /// gₕ = h·W_hhᵀ + b_hh (h is `[b, H]`, gₕ is `[b, G·H]`).
+    pub fn project_hidden(&self, b: usize, h: &[T], gh: &mut [T]) {
+        Self::affine(b, h, &self.weight_hh, &self.bias_hh, gh);
+    }
+
+    /// dst = src·Wᵀ + bias, the bias written first and the product accumulated onto it.
+    fn affine(rows: usize, src: &[T], w: &Param<T>, bias: &Param<T>, dst: &mut [T]) {
+        let (g, k) = (w.value.shape()[0], w.value.shape()[1]);
+        for row in dst.chunks_exact_mut(g) {
+            row.copy_from_slice(bias.value.data());
         }
+        gemm(
+            T::ONE,
+            MatRef::row_major(src, rows, k),
+            w.value.mat().t(),
+            T::ONE,
+            MatMut::row_major(dst, rows, g),
+        );
     }
 
     /// Backward of [`CellWeights::project`]: accumulates ∂L/∂W_ih += d_giᵀ·x,
@@ -204,14 +213,8 @@ impl<T: Float> CellWeights<T> {
             T::ONE,
             self.weight_hh.grad.mat_mut(),
         );
-        for (bias, d) in [(&mut self.bias_ih, d_gi), (&mut self.bias_hh, d_gh)] {
-            let db = bias.grad.data_mut();
-            for row in d.chunks_exact(g) {
-                for (acc, v) in db.iter_mut().zip(row) {
-                    *acc += *v;
-                }
-            }
-        }
+        add_column_sums(d_gi, self.bias_ih.grad.data_mut());
+        add_column_sums(d_gh, self.bias_hh.grad.data_mut());
         gemm(
             T::ONE,
             dgi,
@@ -289,4 +292,20 @@ pub trait RecurrentCell<T: Float> {
 
 pub(crate) fn resize<T: Float>(v: &mut Vec<T>, n: usize) {
     v.resize(n, T::ZERO);
+}
+
+/// out = x + y, element-wise.
+pub(crate) fn add<T: Float>(x: &[T], y: &[T], out: &mut [T]) {
+    for ((o, a), b) in out.iter_mut().zip(x).zip(y) {
+        *o = *a + *b;
+    }
+}
+
+/// acc += the column sums of the row-major `d` (`[rows, acc.len()]`): a bias gradient.
+pub(crate) fn add_column_sums<T: Float>(d: &[T], acc: &mut [T]) {
+    for row in d.chunks_exact(acc.len()) {
+        for (a, v) in acc.iter_mut().zip(row) {
+            *a += *v;
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Elman RNN cell: h_t = f(W_ih·x_t + b_ih + W_hh·h_{t−1} + b_hh), as PyTorch's `nn.RNN`
 //! (which offers tanh and relu; here any element-wise activation of the catalogue).
 
-use super::{resize, CellWeights, RecurrentCell, StepCache};
+use super::{add, resize, CellWeights, RecurrentCell, StepCache};
 use crate::activation::Activation;
 use crate::float::Float;
 use crate::rng::Rng;
@@ -63,9 +63,17 @@ impl<T: Float> RecurrentCell<T> for RnnCell<T> {
         let n = b * self.weights.hidden_size();
         resize(&mut cache.gates, n);
         resize(&mut cache.h, n);
-        for (((a, h), x), y) in cache.gates.iter_mut().zip(&mut cache.h).zip(gi).zip(gh) {
-            *a = *x + *y;
-            *h = self.activation.f(*a);
+        add(gi, gh, &mut cache.gates);
+        let (a, h) = (&cache.gates[..], &mut cache.h[..]);
+        match self.activation {
+            Activation::Tanh => T::tanh_slice(a, h),
+            Activation::Sigmoid => T::sigmoid_slice(a, h),
+            Activation::Identity => h.copy_from_slice(a),
+            f => {
+                for (h, a) in h.iter_mut().zip(a) {
+                    *h = f.f(*a);
+                }
+            }
         }
     }
 
@@ -81,15 +89,28 @@ impl<T: Float> RecurrentCell<T> for RnnCell<T> {
         dh_prev: &mut [T],
         _dc_prev: &mut [T],
     ) {
-        for ((gi, gh), (a, g)) in d_gi
-            .iter_mut()
-            .zip(d_gh.iter_mut())
-            .zip(cache.gates.iter().zip(dh))
-        {
-            let d = *g * self.activation.df(*a);
-            *gi = d;
-            *gh = d;
+        let one = T::ONE;
+        let (a, h) = (&cache.gates[..], &cache.h[..]);
+        // tanh' = 1 − h² and σ' = h(1 − h) from the stored output (no transcendental call).
+        match self.activation {
+            Activation::Tanh => {
+                for ((d, g), h) in d_gi.iter_mut().zip(dh).zip(h) {
+                    *d = *g * (one - *h * *h);
+                }
+            }
+            Activation::Sigmoid => {
+                for ((d, g), h) in d_gi.iter_mut().zip(dh).zip(h) {
+                    *d = *g * *h * (one - *h);
+                }
+            }
+            Activation::Identity => d_gi.copy_from_slice(dh),
+            f => {
+                for ((d, g), a) in d_gi.iter_mut().zip(dh).zip(a) {
+                    *d = *g * f.df(*a);
+                }
+            }
         }
+        d_gh.copy_from_slice(d_gi);
         dh_prev.fill(T::ZERO);
     }
 }

@@ -16,6 +16,7 @@
 //! backward: the gradient reaching each step, the diagnostic for vanishing and exploding
 //! gradients through powers of the shared recurrent matrix. See `docs/recurrent.md`.
 
+pub mod generate;
 mod gru;
 mod layer;
 mod lstm;

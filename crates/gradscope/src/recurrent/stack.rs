@@ -5,7 +5,7 @@
 
 use super::spec::{CellKind, Predict, RecurrentSpec};
 use super::spectral::spectral_radius;
-use super::{CellWeights, GruCell, LstmCell, OutputGrad, Recurrent, RecurrentCell, RnnCell};
+use super::{CellWeights, GruCell, LstmCell, OutputGrad, Recurrent, RecurrentCell, RnnCell, State};
 use crate::activation::Activation;
 use crate::float::Float;
 use crate::init::Init;
@@ -242,6 +242,13 @@ impl<T: Float> RecurrentLayer<T> {
     /// # Panics
     /// If the row width is not a multiple of I.
     pub fn forward(&mut self, x: &Tensor<T>) {
+        self.forward_from(x, None);
+    }
+
+    /// Like [`RecurrentLayer::forward`], starting layer k from `states[k]` instead of the zero
+    /// state (for generation one step at a time: pass the previous call's
+    /// [`RecurrentLayer::final_states`]).
+    pub fn forward_from(&mut self, x: &Tensor<T>, states: Option<&[State<T>]>) {
         let (b, width) = (x.rows(), x.cols());
         let i = self.input;
         assert!(
@@ -258,7 +265,7 @@ impl<T: Float> RecurrentLayer<T> {
             for k in 0..layers.len() {
                 let (below, rest) = layers.split_at_mut(k);
                 let input = below.last().map_or(x_tbi, |l| l.output());
-                rest[0].forward(input, None);
+                rest[0].forward(input, states.map(|s| &s[k]));
             }
         });
         let top = self.top_output();
@@ -312,6 +319,11 @@ impl<T: Float> RecurrentLayer<T> {
         } else {
             self.grad_in.resize(&[0]);
         }
+    }
+
+    /// The state (h, and c for an LSTM) of every layer after the last forward's final step.
+    pub fn final_states(&self) -> Vec<State<T>> {
+        each_stack!(&self.stack, layers => layers.iter().map(|l| l.final_state()).collect())
     }
 
     /// The last forward's output.

@@ -13,6 +13,7 @@ mod parallel;
 mod properties;
 mod quadrature;
 mod recurrent;
+mod recurrent_train;
 mod tensor;
 mod theory;
 mod train;

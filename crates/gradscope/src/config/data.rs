@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::data::csv::{CsvOptions, Header, LabelColumn, LabelKind};
+use crate::data::sequence::{self, ts};
 use crate::data::{self, Dataset, Standardizer};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
@@ -28,6 +29,18 @@ pub enum DataSource {
     Csv,
     /// MNIST-style IDX files (`images`, `labels`, optional `test_images`, `test_labels`).
     Idx,
+    /// The adding problem (`n`, `seq_len`): regression on sequences of [value, marker].
+    Adding,
+    /// The temporal order problem (`n`, `seq_len`): 4 classes, one-hot symbols.
+    TemporalOrder,
+    /// The copy memory problem (`n`, `delay`): many-to-many, one-hot symbols.
+    CopyMemory,
+    /// Character-level language modelling on a text (`path`, `seq_len`, `stride`,
+    /// `max_chars`); without `path`, the embedded Shakespeare sample.
+    Text,
+    /// A UCR/UEA `.ts` time-series file (`path`, `test_path`); without `path`, the embedded
+    /// ItalyPowerDemand train and test files.
+    Ucr,
 }
 
 /// The label column of a CSV file: a header name or a 0-based index (−1 = the last column).
@@ -69,11 +82,17 @@ pub enum Task {
     Regression,
 }
 
+/// Samples of the built-in sequence tasks when `n` is not given.
+const DEFAULT_SEQ_N: usize = 1000;
+/// Steps of `adding` and `temporal_order` when `seq_len` is not given.
+const DEFAULT_TASK_SEQ_LEN: usize = 50;
+/// `copy_memory`'s delay when `delay` is not given.
+const DEFAULT_COPY_DELAY: usize = 50;
+/// Steps of a `text` window when `seq_len` is not given.
+const DEFAULT_TEXT_SEQ_LEN: usize = 64;
+
 fn default_split() -> [f64; 3] {
     [0.7, 0.15, 0.15]
-}
-fn default_true() -> bool {
-    true
 }
 
 /// The `[data]` table. Source-specific keys are optional and checked against the source.
@@ -86,9 +105,11 @@ pub struct DataConfig {
     /// Fractions for train, validation and test (they must sum to 1).
     #[serde(default = "default_split")]
     pub split: [f64; 3],
-    /// Standardize features with the training split's mean and standard deviation.
-    #[serde(default = "default_true")]
-    pub standardize: bool,
+    /// Standardize features with the training split's mean and standard deviation (per
+    /// feature; for sequences per step feature, pooled over the time steps). Default: true,
+    /// except for the built-in sequence tasks and `text` (see [`DataConfig::standardizes`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standardize: Option<bool>,
     /// Use only the first `limit` samples (after a seeded shuffle), for quick runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
@@ -131,6 +152,22 @@ pub struct DataConfig {
     /// IDX: test labels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_labels: Option<PathBuf>,
+    /// Sequences: time steps per sample (`adding`, `temporal_order`, `text`), or the number
+    /// of steps a CSV row's feature columns are cut into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq_len: Option<usize>,
+    /// Copy memory: the delay T (sequences have T + 20 steps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<usize>,
+    /// Text: characters between the starts of two windows (default: `seq_len`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stride: Option<usize>,
+    /// Text: read only the first `max_chars` characters of the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_chars: Option<usize>,
+    /// UCR: a separate `.ts` test file (then `split` divides `path` into train and validation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_path: Option<PathBuf>,
 }
 
 impl Default for DataConfig {
@@ -163,7 +200,32 @@ impl DataConfig {
             DataSource::Moons => "moons",
             DataSource::Csv => "csv",
             DataSource::Idx => "idx",
+            DataSource::Adding => "adding",
+            DataSource::TemporalOrder => "temporal_order",
+            DataSource::CopyMemory => "copy_memory",
+            DataSource::Text => "text",
+            DataSource::Ucr => "ucr",
         }
+    }
+
+    /// Whether the features are standardized: `standardize` when set, else true except for
+    /// `adding` (raw values in [0, 1] and 0/1 markers, as the task is defined) and the
+    /// one-hot sources `temporal_order`, `copy_memory` and `text`.
+    pub fn standardizes(&self) -> bool {
+        self.standardize.unwrap_or(!matches!(
+            self.source,
+            DataSource::Adding
+                | DataSource::TemporalOrder
+                | DataSource::CopyMemory
+                | DataSource::Text
+        ))
+    }
+
+    fn one_hot_inputs(&self) -> bool {
+        matches!(
+            self.source,
+            DataSource::TemporalOrder | DataSource::CopyMemory | DataSource::Text
+        )
     }
 
     /// Checks that the keys fit the source and values are in range; messages start with the
@@ -176,8 +238,12 @@ impl DataConfig {
             DataSource::Spiral | DataSource::Gaussians => &["n", "noise", "classes"],
             DataSource::Circles => &["n", "noise", "factor"],
             DataSource::Xor | DataSource::Moons => &["n", "noise"],
-            DataSource::Csv => &["path", "label", "header", "task", "delimiter"],
+            DataSource::Csv => &["path", "label", "header", "task", "delimiter", "seq_len"],
             DataSource::Idx => &["images", "labels", "test_images", "test_labels"],
+            DataSource::Adding | DataSource::TemporalOrder => &["n", "seq_len"],
+            DataSource::CopyMemory => &["n", "delay"],
+            DataSource::Text => &["path", "seq_len", "stride", "max_chars"],
+            DataSource::Ucr => &["path", "test_path"],
         };
         let present = [
             ("n", self.n.is_some()),
@@ -193,6 +259,11 @@ impl DataConfig {
             ("labels", self.labels.is_some()),
             ("test_images", self.test_images.is_some()),
             ("test_labels", self.test_labels.is_some()),
+            ("seq_len", self.seq_len.is_some()),
+            ("delay", self.delay.is_some()),
+            ("stride", self.stride.is_some()),
+            ("max_chars", self.max_chars.is_some()),
+            ("test_path", self.test_path.is_some()),
         ];
         for (key, set) in present {
             if set && !allowed.contains(&key) {
@@ -256,6 +327,45 @@ impl DataConfig {
                 return bad(format!("data.delimiter = {d:?} must be one character"));
             }
         }
+        if self.standardize == Some(true) && self.one_hot_inputs() {
+            return bad(format!(
+                "data.standardize = true does not apply to source = \"{src}\": its inputs \
+                 are one-hot symbols (standardizing would blow up rare ones)"
+            ));
+        }
+        if let Some(t) = self.seq_len {
+            let min = match self.source {
+                DataSource::Adding => 2,
+                DataSource::TemporalOrder => 10,
+                _ => 1,
+            };
+            if t < min {
+                return bad(format!(
+                    "data.seq_len = {t} must be >= {min} for source = \"{src}\""
+                ));
+            }
+        }
+        if self.delay == Some(0) {
+            return bad("data.delay = 0 must be >= 1".into());
+        }
+        if self.stride == Some(0) {
+            return bad("data.stride = 0 must be >= 1".into());
+        }
+        if let Some(m) = self.max_chars {
+            let need = self.seq_len.unwrap_or(DEFAULT_TEXT_SEQ_LEN) + 1;
+            if m < need {
+                return bad(format!(
+                    "data.max_chars = {m} must be >= seq_len + 1 = {need} (one window)"
+                ));
+            }
+        }
+        if self.test_path.is_some() && self.path.is_none() {
+            return bad(
+                "data.test_path needs data.path (the training file); without both, \
+                 source = \"ucr\" uses the embedded ItalyPowerDemand files"
+                    .into(),
+            );
+        }
         if self.source == DataSource::Idx {
             if self.images.is_none() || self.labels.is_none() {
                 return bad("data.images and data.labels are required for source = \"idx\"".into());
@@ -315,7 +425,11 @@ impl DataConfig {
                     delimiter: self.delimiter.as_ref().map_or(b',', |d| d.as_bytes()[0]),
                     ..CsvOptions::default()
                 };
-                data::csv::load_csv(&path, &opts)?
+                match self.seq_len {
+                    None => data::csv::load_csv(&path, &opts)?,
+                    Some(t) => sequence::load_csv_sequences(&path, &opts, t)
+                        .map_err(|e| Error::Data(format!("{e} (data.seq_len)")))?,
+                }
             }
             DataSource::Idx => {
                 let images = resolve(self.images.as_ref().expect("validated"));
@@ -325,6 +439,60 @@ impl DataConfig {
                 }
                 data::idx::load_idx_pair(images, labels)?
             }
+            DataSource::Adding => sequence::adding_problem(
+                self.n.unwrap_or(DEFAULT_SEQ_N),
+                self.seq_len.unwrap_or(DEFAULT_TASK_SEQ_LEN),
+                &mut gen,
+            )?,
+            DataSource::TemporalOrder => sequence::temporal_order(
+                self.n.unwrap_or(DEFAULT_SEQ_N),
+                self.seq_len.unwrap_or(DEFAULT_TASK_SEQ_LEN),
+                &mut gen,
+            )?,
+            DataSource::CopyMemory => sequence::copy_memory(
+                self.n.unwrap_or(DEFAULT_SEQ_N),
+                self.delay.unwrap_or(DEFAULT_COPY_DELAY),
+                &mut gen,
+            )?,
+            DataSource::Text => {
+                let (name, text) = match &self.path {
+                    Some(p) => {
+                        let path = resolve(p);
+                        let name = path.file_stem().map_or_else(
+                            || path.display().to_string(),
+                            |s| s.to_string_lossy().into_owned(),
+                        );
+                        (name, sequence::load_text(&path)?)
+                    }
+                    None => (
+                        sequence::SHAKESPEARE_SAMPLE_NAME.to_string(),
+                        sequence::shakespeare_sample().to_string(),
+                    ),
+                };
+                let text = match self.max_chars {
+                    Some(m) => text.chars().take(m).collect(),
+                    None => text,
+                };
+                let t = self.seq_len.unwrap_or(DEFAULT_TEXT_SEQ_LEN);
+                sequence::char_lm(name, &text, t, self.stride.unwrap_or(t))?
+            }
+            DataSource::Ucr => match &self.path {
+                Some(p) => {
+                    let opts = ts::TsOptions::default();
+                    let train = ts::load_ts(resolve(p), &opts)?;
+                    if let Some(tp) = &self.test_path {
+                        let tp = resolve(tp);
+                        let test = ts::load_ts(&tp, &opts)?;
+                        test_set = Some(ts::align_test(&train, test, &tp.display().to_string())?);
+                    }
+                    train
+                }
+                None => {
+                    let (train, test) = ts::italy_power_demand();
+                    test_set = Some(test);
+                    train
+                }
+            },
         };
         if let Some(limit) = self.limit {
             if limit < full.len() {
@@ -350,13 +518,29 @@ impl DataConfig {
             test,
             standardizer: None,
         };
-        if self.standardize {
-            let s = Standardizer::fit(&splits.train);
+        if self.standardizes() {
+            let s = fit_standardizer(&splits.train);
             for d in [&mut splits.train, &mut splits.val, &mut splits.test] {
                 s.transform_in_place(d)?;
             }
             splits.standardizer = Some(s);
         }
         Ok(splits)
+    }
+}
+
+/// Per-feature standardization fitted on `train`; for a sequence set the statistics of each
+/// step feature are pooled over the time steps (a recurrent cell applies the same weights at
+/// every step) and repeated for every step, so the result still has one entry per feature.
+fn fit_standardizer(train: &Dataset) -> Standardizer {
+    match train.seq_len() {
+        Some(t) if t > 1 => {
+            let s = Standardizer::fit_rows(train.x(), train.step_dim());
+            Standardizer {
+                mean: s.mean.repeat(t),
+                std: s.std.repeat(t),
+            }
+        }
+        _ => Standardizer::fit(train),
     }
 }

@@ -14,6 +14,7 @@ mod batch;
 pub mod csv;
 mod digits;
 pub mod idx;
+pub mod sequence;
 mod standardize;
 pub mod synthetic;
 

@@ -14,6 +14,7 @@ mod properties;
 mod quadrature;
 mod recurrent;
 mod recurrent_train;
+mod sequence_data;
 mod tensor;
 mod theory;
 mod train;

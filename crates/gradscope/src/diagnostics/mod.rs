@@ -4,8 +4,11 @@
 //! At a diagnostic step, after backward and before the optimizer, [`Probe::measure`] reads
 //! every layer's kept intermediates: ∂L/∂z (an activation layer's input gradient, the seeds'
 //! δ), ∂L/∂a, ∂L/∂W, weights, activation statistics, saturation and dead units; after the
-//! optimizer step [`Probe::finish`] adds the update-to-weight ratio ‖ΔW‖/‖W‖.
+//! optimizer step [`Probe::finish`] adds the update-to-weight ratio ‖ΔW‖/‖W‖. A recurrent
+//! layer adds the gradient through time ([`recurrent`]): ‖∂L/∂h_t‖ for every t, gate
+//! saturation, the spectrum of W_hh and Pascanu et al.'s threshold.
 
+pub mod recurrent;
 mod stats;
 pub mod verdict;
 
@@ -154,6 +157,9 @@ pub struct StepRecord {
     pub grad_norm: f64,
     /// Per layer, in model order.
     pub layers: Vec<LayerRecord>,
+    /// The gradient through time of the model's recurrent layer (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrent: Option<recurrent::RecurrentRecord>,
 }
 
 impl StepRecord {
@@ -204,8 +210,11 @@ impl Probe {
         m
     }
 
-    /// Measures every layer after backward (before the optimizer step); `loss_grad` is
-    /// ∂L/∂(network output).
+    /// Measures every layer after backward (before the optimizer step). A recurrent first
+    /// layer's gates are recomputed from its input, which this call does not have: it uses
+    /// the layer's outputs where that is exact (an RNN with tanh, sigmoid, ReLU, …) and leaves
+    /// the first stacked layer's gates out otherwise — [`Probe::measure_with_input`] has them
+    /// all.
     pub fn measure<T: Float>(
         &mut self,
         model: &Model<T>,
@@ -214,6 +223,33 @@ impl Probe {
         loss: f64,
         grad_norm: f64,
     ) {
+        self.measure_inner(model, None, step, epoch, loss, grad_norm);
+    }
+
+    /// [`Probe::measure`] given the model's input `x` of the step (the batch the gradients
+    /// were computed on): a recurrent first layer's gates are then recomputed exactly.
+    pub fn measure_with_input<T: Float>(
+        &mut self,
+        model: &Model<T>,
+        x: &Tensor<T>,
+        step: u64,
+        epoch: usize,
+        loss: f64,
+        grad_norm: f64,
+    ) {
+        self.measure_inner(model, Some(x), step, epoch, loss, grad_norm);
+    }
+
+    fn measure_inner<T: Float>(
+        &mut self,
+        model: &Model<T>,
+        input: Option<&Tensor<T>>,
+        step: u64,
+        epoch: usize,
+        loss: f64,
+        grad_norm: f64,
+    ) {
+        let mut rec_part = None;
         let mut layers = Vec::with_capacity(model.layers.len());
         let mut depth = 0;
         let bins = self.config.bins;
@@ -278,6 +314,16 @@ impl Probe {
                     rec.weight_grad_norm = Some(n);
                     rec.weight_grad_max = Some(m);
                 }
+                Layer::Recurrent(r) if rec_part.is_none() => {
+                    let x = if i == 0 {
+                        input
+                    } else {
+                        Some(model.layers[i - 1].output())
+                    };
+                    rec_part = Some(recurrent::measure_recurrent(i, r, x, &mut |a| {
+                        self.max_derivative(a)
+                    }));
+                }
                 Layer::Activation(a) => {
                     let act = a.activation();
                     let is_hidden = i + 1 < model.layers.len();
@@ -334,6 +380,7 @@ impl Probe {
             loss,
             grad_norm,
             layers,
+            recurrent: rec_part,
         });
     }
 

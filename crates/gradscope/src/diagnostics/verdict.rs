@@ -158,9 +158,14 @@ pub struct Verdict {
     pub explanation: String,
     /// Remedies, most promising first.
     pub remedies: Vec<String>,
+    /// The gradient through time of a recurrent model (absent otherwise). When present,
+    /// `flow`, `explanation` and `remedies` above combine it with the depth verdict of the
+    /// head's hidden layers (the fields above it describe the head only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrent: Option<super::recurrent::RecurrentVerdict>,
 }
 
-fn geo_mean(xs: impl Iterator<Item = f64>) -> f64 {
+pub(super) fn geo_mean(xs: impl Iterator<Item = f64>) -> f64 {
     let (mut s, mut n) = (0.0, 0usize);
     for x in xs {
         if x > 0.0 && x.is_finite() {
@@ -175,7 +180,7 @@ fn geo_mean(xs: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
-fn mean(xs: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+pub(super) fn mean(xs: impl Iterator<Item = Option<f64>>) -> Option<f64> {
     let v: Vec<f64> = xs.flatten().collect();
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
@@ -199,7 +204,7 @@ fn ranges(depths: &[usize]) -> String {
     parts.join(", ")
 }
 
-fn sci(x: f64) -> String {
+pub(super) fn sci(x: f64) -> String {
     if x == 0.0 {
         "0".into()
     } else if (1e-2..1e3).contains(&x.abs()) {
@@ -292,7 +297,7 @@ pub fn judge(records: &[StepRecord], t: &Thresholds) -> Verdict {
     } else {
         Flow::Healthy
     };
-    let (explanation, remedies) = explain(
+    let (mut explanation, mut remedies) = explain(
         flow,
         &layers,
         first_to_last,
@@ -301,6 +306,34 @@ pub fn judge(records: &[StepRecord], t: &Thresholds) -> Verdict {
         records,
         t,
     );
+    let recurrent = super::recurrent::judge_through_time(records, t, max_grad_norm);
+    let mut flow = flow;
+    if let Some(rv) = &recurrent {
+        // The head's depth verdict counts only with at least two hidden layers.
+        let depth_counts = layers.len() >= 2;
+        let mut text = rv.explanation.clone();
+        let mut list = rv.remedies.clone();
+        if depth_counts {
+            text.push_str(&format!(
+                " In the head's {} hidden layers: {explanation}",
+                layers.len()
+            ));
+            if flow != Flow::Healthy {
+                for r in remedies {
+                    if !list.contains(&r) {
+                        list.push(r);
+                    }
+                }
+            }
+        }
+        flow = if rv.flow != Flow::Healthy || !depth_counts {
+            rv.flow
+        } else {
+            flow
+        };
+        explanation = text;
+        remedies = list;
+    }
     Verdict {
         flow,
         first_to_last,
@@ -309,6 +342,7 @@ pub fn judge(records: &[StepRecord], t: &Thresholds) -> Verdict {
         layers,
         explanation,
         remedies,
+        recurrent,
     }
 }
 

@@ -5,6 +5,7 @@ mod common;
 mod activations;
 mod data;
 mod diagnostics;
+mod diagnostics_recurrent;
 mod gradcheck;
 mod init;
 mod loss;

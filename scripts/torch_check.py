@@ -448,6 +448,159 @@ def random_case(i: int, rng: np.random.Generator) -> Case:
 
 
 # --------------------------------------------------------------------------------------------
+# Recurrent cases: nn.RNN / nn.LSTM / nn.GRU (attribute `rnn`) and an MLP head (`fc`).
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RecCase:
+    """A recurrent model as `[model.recurrent]` builds it: a PyTorch module with attributes
+    `rnn` (nn.RNN/LSTM/GRU, num_layers = layers, batch_first=False) and `fc` (the head, an
+    nn.Sequential laid out like an MLP case with input = hidden_size)."""
+
+    name: str
+    cell: str  # rnn | lstm | gru
+    nonlinearity: str  # tanh | relu (rnn only)
+    input: int  # features per step
+    hidden_size: int
+    layers: int
+    predict: str  # last | every_step
+    hidden: list  # the head's hidden widths ([] or [h])
+    acts: list  # one Act per head hidden layer
+    output: int
+    loss: str
+    n: int
+    steps: int
+    seed: int
+    head: Act = field(default_factory=lambda: Act("identity"))
+    # default | column ([rows, 1] labels) | flat ([rows] targets, output 1)
+    # | nt ([N, T] labels, [N, T, out] targets; every_step) | nt_flat ([N, T], output 1)
+    y_layout: str = "default"
+    wscale: float = 2.0  # recurrent weights from U(-wscale/sqrt(H), wscale/sqrt(H))
+    user_module: bool = False  # weights saved from a user's module (`lstm`, `linear`)
+    note: str = ""
+    mode: str = "train"
+
+    @property
+    def renames(self) -> list:
+        return [f"{self.cell}.=rnn.", "linear.=fc.0."] if self.user_module else []
+
+    def head_case(self) -> Case:
+        return Case(f"{self.name}_head", self.hidden_size, self.hidden, self.output, self.acts,
+                    self.head, self.loss, self.mode, self.n, self.seed)
+
+    def rows(self) -> int:
+        return self.n * self.steps if self.predict == "every_step" else self.n
+
+    def toml(self) -> str:
+        acts = ", ".join(f'"{a.text()}"' for a in self.acts)
+        lines = [
+            f"# torch_check case {self.name}" + (f": {self.note}" if self.note else ""),
+            f"# run with: gradscope grads --mode {self.mode} --dtype f64 "
+            + "".join(f"--rename {r} " for r in self.renames) + "...",
+            'dtype = "f64"',
+            "",
+            "[model]",
+            f"input = {self.input}",
+            f"hidden = [{', '.join(str(h) for h in self.hidden)}]",
+            f"output = {self.output}",
+            f"activations = [{acts}]",
+            f'head = "{self.head.text()}"',
+            "",
+            "[model.recurrent]",
+            f'cell = "{self.cell}"',
+            f"hidden = {self.hidden_size}",
+            f"layers = {self.layers}",
+        ]
+        if self.cell == "rnn":
+            lines.append(f'activation = "{self.nonlinearity}"')
+        lines += [
+            f'predict = "{self.predict}"',
+            "",
+            "[training]",
+            f'loss = "{self.loss}"',
+            "",
+        ]
+        return "\n".join(lines)
+
+    def describe(self) -> str:
+        cell = f"rnn-{self.nonlinearity}" if self.cell == "rnn" else self.cell
+        layers = f" x{self.layers}" if self.layers > 1 else ""
+        head = " ".join(f"[{h} {a.short()}]" for h, a in zip(self.hidden, self.acts))
+        head = (head + " -> ") if head else ""
+        act = "" if self.head.name == "identity" else f" {self.head.short()}"
+        y = "" if self.y_layout == "default" else f" y:{self.y_layout}"
+        user = ", user module + --rename" if self.user_module else ""
+        return (
+            f"N={self.n} T={self.steps} {cell}{layers}({self.input} -> {self.hidden_size}, "
+            f"{self.predict}) -> {head}{self.output}{act}, {self.loss}{y}{user}"
+        )
+
+
+def recurrent_fixture_cases() -> list:
+    """Hand-picked small recurrent cases (also written by --write-fixtures)."""
+    return [
+        RecCase(
+            "rnn_tanh_last_cross_entropy", "rnn", "tanh", 3, 4, 1, "last", [], [], 3,
+            "cross_entropy", 4, 7, 21,
+            note="nn.RNN(tanh), many-to-one, Linear head on h_T",
+        ),
+        RecCase(
+            "rnn_relu_two_layers_every_step_mse", "rnn", "relu", 2, 4, 2, "every_step", [3],
+            [Act("tanh")], 2, "mse", 3, 6, 22, y_layout="nt",
+            note="nn.RNN(relu, num_layers=2), many-to-many, targets [N, T, out]",
+        ),
+        RecCase(
+            "gru_two_layers_every_step_cross_entropy", "gru", "tanh", 3, 5, 2, "every_step",
+            [], [], 4, "cross_entropy", 3, 5, 23, y_layout="nt",
+            note="nn.GRU(num_layers=2), many-to-many, labels [N, T]",
+        ),
+        RecCase(
+            "lstm_user_module_renamed_bce", "lstm", "tanh", 2, 4, 2, "last", [], [], 2,
+            "bce_with_logits", 3, 8, 24, user_module=True,
+            note="nn.LSTM(num_layers=2) + nn.Linear saved from a module with attributes "
+            "`lstm` and `linear`; loaded with --rename lstm.=rnn. --rename linear.=fc.0.",
+        ),
+    ]
+
+
+def random_rec_case(i: int, rng: np.random.Generator) -> RecCase:
+    cell, nonlin = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")][i % 4]
+    predict = "every_step" if rng.random() < 0.5 else "last"
+    loss = ["cross_entropy", "bce_with_logits", "mse"][int(rng.integers(3))]
+    output = int(rng.integers(2, 5)) if loss == "cross_entropy" else int(rng.integers(1, 4))
+    hidden, acts = [], []
+    if rng.random() < 0.5:
+        hidden = [int(rng.integers(1, 7))]
+        name = CATALOGUE[int(rng.integers(len(CATALOGUE)))]
+        while name == "rrelu":  # random slopes in train mode
+            name = CATALOGUE[int(rng.integers(len(CATALOGUE)))]
+        acts = [random_act(name, hidden[0], rng)]
+    head = Act("identity")
+    if loss == "mse" and rng.random() < 0.3:
+        head = Act(["tanh", "sigmoid", "softplus"][int(rng.integers(3))])
+        if head.name == "softplus":
+            head = random_act("softplus", output, rng)
+    case = RecCase(
+        f"random_rec_{i:03d}", cell, nonlin, int(rng.integers(1, 5)), int(rng.integers(1, 7)),
+        int(rng.integers(1, 3)), predict, hidden, acts, output, loss,
+        n=int(rng.integers(1, 6)), steps=int(rng.integers(1, 13)), seed=5000 + i, head=head,
+        wscale=rnd(rng, 1.0, 2.5, 2),
+    )
+    r = rng.random()
+    if loss == "cross_entropy":
+        if predict == "every_step" and r < 0.4:
+            case.y_layout = "nt"
+        elif r > 0.75:
+            case.y_layout = "column"
+    elif predict == "every_step" and r < 0.4:
+        case.y_layout = "nt_flat" if output == 1 and r < 0.2 else "nt"
+    elif output == 1 and r > 0.6:
+        case.y_layout = "flat"
+    return case
+
+
+# --------------------------------------------------------------------------------------------
 # PyTorch side.
 # --------------------------------------------------------------------------------------------
 
@@ -667,9 +820,214 @@ def torch_reference(case: Case, model: nn.Sequential, x, y):
     return expected, bounds
 
 
+class RecNet(nn.Module):
+    """What `[model.recurrent]` builds: `rnn` (batch_first=False) and the head `fc`; x is
+    [N, T*I] (batch-first, time-major within a row), the output [N, out] (predict = last, the
+    head on out[-1]) or [N*T, out] (every_step, rows in (sample, step) order)."""
+
+    def __init__(self, case: RecCase):
+        super().__init__()
+        self.case = case
+        if case.cell == "rnn":
+            self.rnn = nn.RNN(case.input, case.hidden_size, num_layers=case.layers,
+                              nonlinearity=case.nonlinearity)
+        else:
+            cls = nn.LSTM if case.cell == "lstm" else nn.GRU
+            self.rnn = cls(case.input, case.hidden_size, num_layers=case.layers)
+        self.fc = build_torch(case.head_case())
+
+    def sequence(self, x):
+        """[N, T*I] -> [T, N, I]."""
+        c = self.case
+        return x.view(x.shape[0], c.steps, c.input).transpose(0, 1)
+
+    def features(self, out):
+        """The head's input from the top layer's outputs [T, N, H]."""
+        if self.case.predict == "last":
+            return out[-1]
+        return out.transpose(0, 1).reshape(-1, out.shape[-1])
+
+
+class UserLSTM(nn.Module):
+    """A user's many-to-one LSTM with its own attribute names (`lstm`, `linear`): its
+    state_dict loads into gradscope with --rename lstm.=rnn. --rename linear.=fc.0."""
+
+    def __init__(self, input_size, hidden_size, num_layers, output):
+        super().__init__()
+        self.lstm = nn.LSTM(input_size, hidden_size, num_layers=num_layers, batch_first=True)
+        self.linear = nn.Linear(hidden_size, output)
+
+    def forward(self, x):  # x [N, T, I]
+        out, _ = self.lstm(x)
+        return self.linear(out[:, -1])
+
+
+def randomize_rnn(rnn: nn.Module, gen: torch.Generator, scale: float) -> None:
+    """Every recurrent parameter from U(-scale/sqrt(H), scale/sqrt(H)): PyTorch's init times
+    `scale`, so the gates leave their linear regime."""
+    k = scale / math.sqrt(rnn.hidden_size)
+    with torch.no_grad():
+        for p in rnn.parameters():
+            p.copy_((2.0 * torch.rand(p.shape, generator=gen) - 1.0) * k)
+
+
+def unroll(rnn: nn.Module, cell: str, nonlinearity: str, xs):
+    """Runs `rnn` step by step with its own parameters (torch.lstm_cell etc., PyTorch's cell
+    kernels) so that every h_t is a node of the graph: returns the top layer's outputs
+    [T, N, H] and, per layer, the list of h_t and the list of the c_t as they enter step t+1
+    (aliases whose gradient is the part of dL/dc_t arriving through c_(t+1))."""
+    steps, n = xs.shape[0], xs.shape[1]
+    hsz = rnn.hidden_size
+    inputs = [xs[t] for t in range(steps)]
+    hs_layers, cs_layers = [], []
+    for k in range(rnn.num_layers):
+        w = [getattr(rnn, f"{a}_l{k}") for a in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        h = xs.new_zeros(n, hsz)
+        c = xs.new_zeros(n, hsz)
+        hs, cs = [], []
+        for t in range(steps):
+            if cell == "lstm":
+                h, c_new = torch.lstm_cell(inputs[t], (h, c), *w)
+                c = c_new.clone()  # the alias carried to step t+1
+                cs.append(c)
+            elif cell == "gru":
+                h = torch.gru_cell(inputs[t], h, *w)
+            elif nonlinearity == "tanh":
+                h = torch.rnn_tanh_cell(inputs[t], h, *w)
+            else:
+                h = torch.rnn_relu_cell(inputs[t], h, *w)
+            hs.append(h)
+        hs_layers.append(hs)
+        cs_layers.append(cs)
+        inputs = hs
+    return torch.stack(inputs), hs_layers, cs_layers
+
+
+def make_rec_batch(case: RecCase, gen: torch.Generator):
+    """x [N, T*I]; y for the loss ([rows] labels or [rows, out] targets) and as stored."""
+    n, t, rows, out = case.n, case.steps, case.rows(), case.output
+    x = torch.randn(n, t * case.input, generator=gen) * (0.5 + 1.5 * torch.rand((), generator=gen))
+    every = case.predict == "every_step"
+    if case.loss == "cross_entropy":
+        y = torch.randint(0, out, (rows,), generator=gen, dtype=torch.int64)
+        shapes = {"default": [rows], "column": [rows, 1], "nt": [n, t]}
+    else:
+        y = torch.rand(rows, out, generator=gen) if case.loss == "bce_with_logits" else \
+            torch.randn(rows, out, generator=gen)
+        if case.loss == "bce_with_logits" and torch.rand((), generator=gen) < 0.5:
+            y = (y < 0.5).to(torch.float64)
+        shapes = {"default": [rows, out], "flat": [rows], "nt": [n, t, out], "nt_flat": [n, t]}
+    assert every or case.y_layout not in ("nt", "nt_flat"), case.name
+    return x, y, y.reshape(shapes[case.y_layout])
+
+
+def loss_fn(name: str):
+    return {"cross_entropy": nn.CrossEntropyLoss(), "bce_with_logits": nn.BCEWithLogitsLoss(),
+            "mse": nn.MSELoss()}[name]
+
+
+def rec_reference(case: RecCase, model: RecNet, x, y):
+    """PyTorch's results for a recurrent case under gradscope's names, and the term bounds of
+    the head's gradients and of dout.rnn (the recurrent parameters' gradients, dh and the
+    norms get none: their floor is RHO * max|b|)."""
+    model.train(True)
+    model.zero_grad()
+    xs = model.sequence(x)
+    out, _ = model.rnn(xs)
+    out.retain_grad()
+    steps_rec = []
+    logits = record_forward(model.fc, model.features(out), steps_rec, "fc.")
+    loss = loss_fn(case.loss)(logits, y)
+    loss.backward()
+    expected = {"loss": loss.detach().clone(), "output": logits.detach().clone()}
+    for name, p in model.named_parameters():
+        expected[f"grad.{name}"] = p.grad.detach().clone()
+    for name, z, a in activations(steps_rec):
+        expected[f"dz.{name}"] = z.grad.detach().clone()
+        expected[f"da.{name}"] = a.grad.detach().clone()
+    expected["dout.rnn"] = out.grad.detach().clone()
+
+    # Step by step with the same parameters: the total dL/dh_t of every layer and step.
+    top, hs_layers, cs_layers = unroll(model.rnn, case.cell, case.nonlinearity, xs)
+    loss2 = loss_fn(case.loss)(model.fc(model.features(top)), y)
+    params = list(model.parameters())
+    nodes = [h for hs in hs_layers for h in hs] + [c for cs in cs_layers for c in cs]
+    grads = torch.autograd.grad(loss2, nodes + params, allow_unused=True)
+    # The unrolled graph must be the module's: the same parameter gradients (checked in
+    # float64; float32 rounding differs between the fused kernels and the cell functions).
+    for (name, p), g in zip(model.named_parameters(), grads[len(nodes):]):
+        if x.dtype != torch.float64:
+            break
+        err = rel_error(g.detach().numpy(), p.grad.detach().numpy())
+        assert err <= 1e-10, f"{case.name}: unrolled {name} differs from nn.{case.cell}: {err:.1e}"
+    gi = iter(grads[:len(nodes)])
+    dh_all = [[next(gi) for _ in hs] for hs in hs_layers]
+    dc_all = [[next(gi) for _ in cs] for cs in cs_layers]
+    for k in range(case.layers):
+        dh = torch.stack([g.detach() for g in dh_all[k]])
+        expected[f"dh.l{k}"] = dh.clone()
+        expected[f"grad_norm_h.l{k}"] = torch.linalg.vector_norm(dh.flatten(1), dim=1)
+        if case.cell == "lstm":
+            dc = [torch.zeros_like(dh[0]) if g is None else g.detach() for g in dc_all[k]]
+            expected[f"grad_norm_c.l{k}"] = torch.linalg.vector_norm(
+                torch.stack(dc).flatten(1), dim=1)
+    o = logits.detach()
+    with torch.no_grad():
+        if case.loss == "cross_entropy":
+            onehot = nn.functional.one_hot(y, case.output).to(o.dtype)
+            bound = (torch.softmax(o, 1) + onehot) / o.shape[0]
+        elif case.loss == "bce_with_logits":
+            bound = (torch.sigmoid(o) + y.abs()) / o.numel()
+        else:
+            bound = 2.0 * (o.abs() + y.abs()) / o.numel()
+        bounds = {}
+        at_input = term_bounds(steps_rec, bound, True, bounds)
+        # The head's input bound is the bound of dL/dout at the steps the head reads.
+        dout = torch.zeros_like(expected["dout.rnn"])
+        if case.predict == "last":
+            dout[-1] = at_input
+        else:
+            dout.copy_(at_input.view(case.n, case.steps, -1).transpose(0, 1))
+        bounds["dout.rnn"] = dout
+    return expected, bounds
+
+
+def prepare_rec(case: RecCase, directory: Path, stem: str, torch32: bool = False):
+    gen = torch.Generator().manual_seed(case.seed)
+    model = RecNet(case)
+    randomize_rnn(model.rnn, gen, case.wscale)
+    randomize(model.fc, gen)
+    x, y, y_file = make_rec_batch(case, gen)
+    (directory / f"{stem}.toml").write_text(case.toml())
+    state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    if case.user_module:
+        # Saved from the user's own module: load our weights into it and check it computes
+        # the same thing.
+        user = UserLSTM(case.input, case.hidden_size, case.layers, case.output)
+        user.load_state_dict({k.replace("rnn.", "lstm.").replace("fc.0.", "linear."): v
+                              for k, v in state.items()})
+        with torch.no_grad():
+            a = user(x.view(case.n, case.steps, case.input))
+            b = model.fc(model.features(model.rnn(model.sequence(x))[0]))
+        assert torch.allclose(a, b, rtol=1e-13, atol=0), "UserLSTM differs from RecNet"
+        state = {k: v.detach().clone().contiguous() for k, v in user.state_dict().items()}
+    save_file(state, str(directory / f"{stem}.weights.safetensors"))
+    save_file({"x": x.contiguous(), "y": y_file.contiguous()},
+              str(directory / f"{stem}.batch.safetensors"))
+    results32 = None
+    if torch32:
+        model32 = copy.deepcopy(model).float()
+        y32 = y if case.loss == "cross_entropy" else y.float()
+        results32, _ = rec_reference(case, model32, x.float(), y32)
+    expected, bounds = rec_reference(case, model, x, y)
+    return expected, bounds, results32
+
+
 def prepare(case: Case, directory: Path, stem: str, torch32: bool = False):
     """Writes the config, weights and batch; returns the PyTorch results, their term bounds
     and (with `torch32`) PyTorch's own float32 results, for comparison."""
+    if isinstance(case, RecCase):
+        return prepare_rec(case, directory, stem, torch32)
     gen = torch.Generator().manual_seed(case.seed)
     model = build_torch(case)
     randomize(model, gen, case.wscale)
@@ -750,6 +1108,8 @@ def run_case(case: Case, exe: Path, dtype: str, tmp: Path, fixture_dir: Path | N
         "--dtype", dtype,
         "--mode", case.mode,
     ]
+    for rule in getattr(case, "renames", []):
+        cmd += ["--rename", rule]
     if fixture_dir is not None:
         for suffix in (".toml", ".weights.safetensors", ".batch.safetensors"):
             shutil.copy(cdir / f"{case.name}{suffix}", fixture_dir / f"{case.name}{suffix}")
@@ -794,6 +1154,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dtype", choices=["f64", "f32"], default="f64")
     ap.add_argument("--models", type=int, default=80, help="random models (besides the fixed cases)")
+    ap.add_argument("--rec-models", type=int, default=48,
+                    help="random recurrent models (besides the fixed cases)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tol", type=float, help="tolerance (default 1e-8 for f64, 1e-3 for f32)")
     ap.add_argument("--bin", help="gradscope binary (default target/release/gradscope)")
@@ -812,8 +1174,10 @@ def main() -> int:
     exe = find_binary(args.bin, args.build)
 
     rng = np.random.default_rng(args.seed)
-    fixed = fixture_cases()
+    fixed = fixture_cases() + recurrent_fixture_cases()
     cases = fixed + [random_case(i, rng) for i in range(args.models)]
+    rec_rng = np.random.default_rng([args.seed, 1])
+    cases += [random_rec_case(i, rec_rng) for i in range(args.rec_models)]
     covered = {a.name for c in cases for a in c.acts + [c.head]}
     missing_acts = sorted(set(CATALOGUE) - covered)
     if missing_acts:
@@ -830,6 +1194,8 @@ def main() -> int:
     exe = private
     worst = 0.0
     worst32 = 0.0
+    # The recurrent cases alone: (models, worst error, worst PyTorch float32 error).
+    rec = [0, 0.0, 0.0]
     n_excused = 0
     failures = []
     try:
@@ -838,9 +1204,14 @@ def main() -> int:
             rows, problem = run_case(case, exe, args.dtype, tmp, fdir)
             case_worst = max((r[3] for r in rows), default=0.0)
             worst = max(worst, case_worst)
+            if isinstance(case, RecCase):
+                rec[0] += 1
+                rec[1] = max(rec[1], case_worst)
             case32 = max((r[4] for r in rows if r[4] is not None), default=None)
             if case32 is not None:
                 worst32 = max(worst32, case32)
+                if isinstance(case, RecCase):
+                    rec[2] = max(rec[2], case32)
             # f32: a tensor above the tolerance passes if PyTorch's own float32 result is
             # at least half as far off (the loss of precision is float32's, not gradscope's).
             over = [r for r in rows if r[3] > tol]
@@ -870,6 +1241,7 @@ def main() -> int:
             manifest = [
                 {"name": c.name, "mode": c.mode, "loss": c.loss, "note": c.note,
                  "description": c.describe()}
+                | ({"rename": c.renames} if getattr(c, "renames", []) else {})
                 for c in fixed
             ]
             (fixture_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -881,6 +1253,10 @@ def main() -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
     n = len(cases)
+    if rec[0]:
+        own32 = f", PyTorch's own float32 {rec[2]:.1e}" if args.dtype == "f32" else ""
+        print(f"torch_check: {rec[0]} recurrent models (RNN/LSTM/GRU), max relative error "
+              f"{rec[1]:.1e} ({args.dtype}){own32}")
     if args.dtype == "f32":
         print(f"torch_check: PyTorch's own float32 results, same metric: max relative error "
               f"{worst32:.1e}")

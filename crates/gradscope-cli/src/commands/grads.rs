@@ -1,6 +1,7 @@
 //! `gradscope grads`: one forward + backward of a model with given weights on a given batch,
 //! writing the loss, the output and every gradient (parameters, ∂L/∂z and ∂L/∂a of every
-//! activation layer) to a safetensors file, by PyTorch `nn.Sequential` names. This is what
+//! activation layer; for a recurrent model also ∂L/∂h_t of every layer and step and their
+//! norms) to a safetensors file, by PyTorch state-dict names. This is what
 //! `scripts/torch_check.py` compares against PyTorch autograd.
 
 use std::collections::HashMap;
@@ -10,9 +11,13 @@ use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use gradscope::config::Config;
 use gradscope::io::safetensors;
+use gradscope::layer::Layer;
 use gradscope::loss::Loss;
 use gradscope::model::grads::{activation_grads, has_batchnorm, input_width};
 use gradscope::model::MlpSpec;
+use gradscope::recurrent::{
+    CellKind, GruCell, LstmCell, Predict, RecurrentCell, RecurrentLayer, RnnCell, StepCache,
+};
 use gradscope::{DType, Float, Rng, Tensor};
 
 /// Precision of the run.
@@ -53,11 +58,14 @@ pub struct Args {
     #[arg(long, value_name = "MODEL.toml")]
     model: PathBuf,
     /// The weights: a safetensors file with every tensor of the model's state dict
-    /// (PyTorch `nn.Sequential` names, see docs/weights.md).
+    /// (PyTorch `nn.Sequential` names, `rnn.*`/`fc.*` for recurrent models; see
+    /// docs/weights.md and --rename).
     #[arg(long, value_name = "W.safetensors")]
     weights: PathBuf,
-    /// The batch: a safetensors file with tensors `x` [N, input] and `y` (class indices [N]
-    /// or [N, 1] for cross_entropy; [N, output] for bce_with_logits and mse).
+    /// The batch: a safetensors file with tensors `x` [N, input] (recurrent models: [N, T·input],
+    /// T steps per row) and `y` (class indices [N] or [N, 1] for cross_entropy; [N, output]
+    /// for bce_with_logits and mse; with `predict = "every_step"` one target per (sample,
+    /// step), see docs/weights.md).
     #[arg(long, value_name = "B.safetensors")]
     batch: PathBuf,
     /// Where to write the gradients (safetensors, written atomically, in the run's precision).
@@ -72,22 +80,34 @@ pub struct Args {
     /// Override a config field, e.g. `--set model.activation=relu`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+    /// Rename weight tensors by prefix before loading, e.g. `--rename lstm.=rnn.
+    /// --rename linear.=fc.0.` (repeatable; each tensor takes the first rule whose OLD starts
+    /// its name; every rule must match a tensor).
+    #[arg(long = "rename", value_name = "OLD=NEW")]
+    renames: Vec<String>,
 }
 
 const AFTER_HELP: &str = "\
 Runs one forward and one backward pass (mean loss over the batch) and writes into G:
   loss            the loss, a scalar
-  output          the network's output [N, output]
+  output          the network's output [N, output] ([N·T, output] for predict = every_step)
   grad.<param>    dL/dparam for every learnable parameter, e.g. grad.0.weight [out, in]
   dz.<layer>      dL/dz at the input (pre-activation) of every activation layer
   da.<layer>      dL/da at the output of every activation layer
+and for a recurrent model ([model.recurrent], L stacked layers, T steps), k = 0..L-1:
+  dout.rnn        dL/d(out) [T, N, H] for `out, _ = rnn(x)`: what the head sends to each h_t
+  dh.l<k>         dL/dh_t [T, N, H] of layer k, total (own output and later steps)
+  grad_norm_h.l<k>  ||dL/dh_t|| [T] of layer k (norm over the batch)
+  grad_norm_c.l<k>  ||dL/dc_t|| [T] of LSTM layer k, the part arriving through c_(t+1)
 <param> is the PyTorch state-dict name; <layer> is the layer's state-dict prefix without the
-trailing dot (`1`, `2.block.2` inside the residual block at index 2). See docs/weights.md for
-the names and layouts, and docs/torch-check.md for the comparison with PyTorch.
+trailing dot (`1`, `2.block.2` inside the residual block at index 2, `fc.1` in a recurrent
+model's head). See docs/weights.md for the names and layouts, and docs/torch-check.md for the
+comparison with PyTorch.
 
 Examples:
   gradscope grads --model model.toml --weights w.safetensors --batch b.safetensors --out g.safetensors
-  gradscope grads --model model.toml --weights w.safetensors --batch b.safetensors --out g.safetensors --dtype f64 --mode eval";
+  gradscope grads --model model.toml --weights w.safetensors --batch b.safetensors --out g.safetensors --dtype f64 --mode eval
+  gradscope grads --model lstm.toml --weights state_dict.safetensors --rename lstm.=rnn. --rename linear.=fc.0. --batch b.safetensors --out g.safetensors";
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> Result<()> {
@@ -174,21 +194,289 @@ fn take<T: Float>(
     })
 }
 
+/// The `--rename OLD=NEW` rules, parsed.
+fn parse_renames(rules: &[String]) -> Result<Vec<(String, String)>> {
+    rules
+        .iter()
+        .map(|r| match r.split_once('=') {
+            Some((old, new)) if !old.is_empty() => Ok((old.to_string(), new.to_string())),
+            _ => bail!(
+                "--rename {r:?}: expected OLD=NEW with a non-empty OLD prefix, e.g. \
+                 --rename lstm.=rnn."
+            ),
+        })
+        .collect()
+}
+
+/// Renames the tensors of the weights file `src` by prefix: each name takes the first rule
+/// whose OLD starts it. Every rule must match at least one tensor, and no two tensors may end
+/// up with the same name.
+fn rename<T: Float>(
+    tensors: &mut [(String, Tensor<T>)],
+    rules: &[(String, String)],
+    src: &str,
+) -> Result<()> {
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let before: Vec<String> = tensors.iter().map(|(n, _)| n.clone()).collect();
+    let mut used = vec![false; rules.len()];
+    for (name, _) in tensors.iter_mut() {
+        if let Some(k) = rules
+            .iter()
+            .position(|(old, _)| name.starts_with(old.as_str()))
+        {
+            used[k] = true;
+            *name = format!("{}{}", rules[k].1, &name[rules[k].0.len()..]);
+        }
+    }
+    if let Some(k) = used.iter().position(|u| !u) {
+        let (old, new) = &rules[k];
+        bail!("{src}: --rename {old}={new} matches no tensor; the file has {before:?}");
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, (name, _)) in tensors.iter().enumerate() {
+        if let Some(&j) = seen.get(name.as_str()) {
+            bail!(
+                "{src}: --rename gives two tensors the name `{name}` (`{}` and `{}`)",
+                before[j],
+                before[i]
+            );
+        }
+        seen.insert(name, i);
+    }
+    Ok(())
+}
+
+/// `[B, T·W]` (rows of T steps) → `[T, B, W]`, or back with `to_time = false`.
+fn transpose_steps<T: Float>(src: &[T], b: usize, t: usize, w: usize, to_time: bool) -> Vec<T> {
+    let mut out = vec![T::ZERO; src.len()];
+    for bi in 0..b {
+        for ti in 0..t {
+            let (bm, tm) = ((bi * t + ti) * w, (ti * b + bi) * w);
+            let (from, to) = if to_time { (bm, tm) } else { (tm, bm) };
+            out[to..to + w].copy_from_slice(&src[from..from + w]);
+        }
+    }
+    out
+}
+
+/// Total ∂L/∂h_t of one recurrent layer: reruns the layer over its input `x` (`[T, B, I]`)
+/// with the library's own cell step by step (a copy of the cell; the model is not touched)
+/// and backpropagates the direct output gradients `direct` (`[T, B, H]`) through time.
+/// Returns (∂L/∂h_t for every t, `[T, B, H]`; ∂L/∂x_t, `[T, B, I]`: the direct gradient of
+/// the layer below).
+fn layer_bptt<T: Float, C: RecurrentCell<T>>(
+    mut cell: C,
+    x: &[T],
+    steps: usize,
+    b: usize,
+    direct: &[T],
+) -> (Vec<T>, Vec<T>) {
+    let (i, h) = (cell.weights().input_size(), cell.weights().hidden_size());
+    let g = cell.weights().gates() * h;
+    let with_c = cell.has_cell_state();
+    let (bh, cn) = (b * h, if with_c { b * h } else { 0 });
+    let (h0, c0) = (vec![T::ZERO; bh], vec![T::ZERO; cn]);
+    let mut caches: Vec<StepCache<T>> = Vec::with_capacity(steps);
+    let (mut gi, mut gh) = (vec![T::ZERO; b * g], vec![T::ZERO; b * g]);
+    for t in 0..steps {
+        let mut cache = StepCache::default();
+        let (hp, cp) = caches.last().map_or((&h0[..], &c0[..]), |s| (&s.h, &s.c));
+        cell.weights()
+            .project(b, &x[t * b * i..(t + 1) * b * i], hp, &mut gi, &mut gh);
+        cell.pointwise_forward(b, &gi, &gh, hp, cp, &mut cache);
+        caches.push(cache);
+    }
+    let mut dh_all = vec![T::ZERO; steps * bh];
+    let mut dx_all = vec![T::ZERO; steps * b * i];
+    let (mut dh, mut dh_prev) = (vec![T::ZERO; bh], vec![T::ZERO; bh]);
+    let (mut dc, mut dc_prev) = (vec![T::ZERO; cn], vec![T::ZERO; cn]);
+    let (mut d_gi, mut d_gh) = (vec![T::ZERO; b * g], vec![T::ZERO; b * g]);
+    for t in (0..steps).rev() {
+        for (d, o) in dh.iter_mut().zip(&direct[t * bh..(t + 1) * bh]) {
+            *d += *o;
+        }
+        dh_all[t * bh..(t + 1) * bh].copy_from_slice(&dh);
+        let (hp, cp) = if t == 0 {
+            (&h0[..], &c0[..])
+        } else {
+            (&caches[t - 1].h[..], &caches[t - 1].c[..])
+        };
+        cell.pointwise_backward(
+            &caches[t],
+            hp,
+            cp,
+            &dh,
+            &dc,
+            &mut d_gi,
+            &mut d_gh,
+            &mut dh_prev,
+            &mut dc_prev,
+        );
+        cell.weights_mut().project_backward(
+            b,
+            &x[t * b * i..(t + 1) * b * i],
+            hp,
+            &d_gi,
+            &d_gh,
+            &mut dx_all[t * b * i..(t + 1) * b * i],
+            &mut dh_prev,
+        );
+        std::mem::swap(&mut dh, &mut dh_prev);
+        std::mem::swap(&mut dc, &mut dc_prev);
+    }
+    (dh_all, dx_all)
+}
+
+/// The recurrent tensors of `grads` (see AFTER_HELP) for the stack `r` after a backward whose
+/// gradient at the stack's output was `grad_out` (`[B, H]` or `[B·T, H]`); `x` is the model
+/// input `[B, T·I]`.
+fn recurrent_tensors<T: Float>(
+    r: &RecurrentLayer<T>,
+    x: &Tensor<T>,
+    grad_out: &Tensor<T>,
+) -> Vec<(String, Tensor<T>)> {
+    let spec = r.spec();
+    let (b, t, h) = (x.rows(), r.steps(), r.hidden_size());
+    let layers = r.num_layers();
+    let mut dout = vec![T::ZERO; t * b * h];
+    match spec.predict {
+        Predict::Last => {
+            if t > 0 {
+                dout[(t - 1) * b * h..].copy_from_slice(grad_out.data());
+            }
+        }
+        Predict::EveryStep => dout = transpose_steps(grad_out.data(), b, t, h, true),
+    }
+    let mut out = vec![(
+        "dout.rnn".to_string(),
+        Tensor::from_vec(&[t, b, h], dout.clone()).expect("shape"),
+    )];
+    // ∂L/∂h_t of every layer, top down: the direct gradient of layer k is ∂L/∂x of layer k+1.
+    // Truncated BPTT cuts the flow between chunks, which this full BPTT does not.
+    let mut dh_layers = vec![Vec::new(); layers];
+    if spec.truncate.is_none() {
+        let mut direct = dout;
+        let x_tbi = transpose_steps(x.data(), b, t, r.input_size(), true);
+        for k in (0..layers).rev() {
+            let input = if k == 0 {
+                &x_tbi[..]
+            } else {
+                r.hidden_states(k - 1).data()
+            };
+            let w = r.weights(k).clone();
+            let (dh, dx) = match spec.cell {
+                CellKind::Rnn => {
+                    let cell = RnnCell::from_weights(w, spec.activation());
+                    layer_bptt(cell, input, t, b, &direct)
+                }
+                CellKind::Lstm => layer_bptt(LstmCell::from_weights(w), input, t, b, &direct),
+                CellKind::Gru => layer_bptt(GruCell::from_weights(w), input, t, b, &direct),
+            };
+            dh_layers[k] = dh;
+            direct = dx;
+        }
+    }
+    let norms = |v: &[f64]| Tensor::<T>::from_f64_slice(&[v.len()], v).expect("shape");
+    for (k, dh) in dh_layers.into_iter().enumerate() {
+        if !dh.is_empty() {
+            let dh = Tensor::from_vec(&[t, b, h], dh).expect("shape");
+            out.push((format!("dh.l{k}"), dh));
+        }
+        out.push((format!("grad_norm_h.l{k}"), norms(r.grad_norms(k))));
+        if spec.cell == CellKind::Lstm {
+            out.push((format!("grad_norm_c.l{k}"), norms(r.cell_grad_norms(k))));
+        }
+    }
+    out
+}
+
 impl Run<'_> {
+    /// Checks `y` against the loss and the output rows (`rows` = N, or N·T for a model that
+    /// predicts every step) and brings it to the layout the loss takes.
+    fn shape_targets<T: Float>(&self, y: Tensor<T>, n: usize, steps: usize) -> Result<Tensor<T>> {
+        let bsrc = self.args.batch.display();
+        let out_w = self.spec.output;
+        let every = self
+            .spec
+            .recurrent
+            .as_ref()
+            .is_some_and(|r| r.predict == Predict::EveryStep);
+        let rows = if every { n * steps } else { n };
+        let shape = y.shape().to_vec();
+        match self.loss {
+            Loss::CrossEntropy => {
+                let fits = shape == [rows] || shape == [rows, 1] || (every && shape == [n, steps]);
+                if !fits {
+                    if every {
+                        bail!(
+                            "{bsrc}: tensor `y` has shape {shape:?}; cross_entropy with predict \
+                             = \"every_step\" needs a class index per sample and step: shape \
+                             [{n}, {steps}] or [{rows}] (sample-major), or [{rows}, 1]"
+                        );
+                    }
+                    bail!(
+                        "{bsrc}: tensor `y` has shape {shape:?}; cross_entropy needs {n} class \
+                         indices, shape [{n}] or [{n}, 1]"
+                    );
+                }
+                Ok(y.reshape(&[rows]).expect("same length"))
+            }
+            Loss::BceWithLogits | Loss::Mse => {
+                let fits = shape == [rows, out_w]
+                    || (out_w == 1 && shape == [rows])
+                    || (every
+                        && (shape == [n, steps, out_w] || (out_w == 1 && shape == [n, steps])));
+                if !fits {
+                    let name = self.loss.name();
+                    if every {
+                        bail!(
+                            "{bsrc}: tensor `y` has shape {shape:?}; {name} with predict = \
+                             \"every_step\" needs the output's shape [{rows}, {out_w}] \
+                             (sample-major rows) or [{n}, {steps}, {out_w}]"
+                        );
+                    }
+                    bail!(
+                        "{bsrc}: tensor `y` has shape {shape:?}; {name} needs the output's shape \
+                         [{n}, {out_w}]"
+                    );
+                }
+                Ok(y.reshape(&[rows, out_w]).expect("same length"))
+            }
+        }
+    }
+
     fn go<T: Float>(&self) -> Result<Summary> {
         let args = self.args;
         let model_src = args.model.display();
+        let renames = parse_renames(&args.renames)?;
         let mut model = self
             .spec
             .build::<T>(&mut Rng::seed(self.seed))
             .with_context(|| format!("{model_src}: cannot build the model"))?;
 
         // Weights: every tensor of the state dict, with its shape, and nothing else.
-        let weights = safetensors::read::<T>(&args.weights)?;
+        let mut weights = safetensors::read::<T>(&args.weights)?;
         let wsrc = args.weights.display().to_string();
+        rename(&mut weights.tensors, &renames, &wsrc)?;
         model
             .load_state_dict(&weights.tensors, &wsrc, &[])
-            .with_context(|| format!("the weights do not fit the model of {model_src}"))?;
+            .with_context(|| {
+                let after = if renames.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (names after {})",
+                        args.renames
+                            .iter()
+                            .map(|r| format!("--rename {r}"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    )
+                };
+                format!("the weights do not fit the model of {model_src}{after}")
+            })?;
         drop(weights);
 
         // The batch.
@@ -197,38 +485,30 @@ impl Run<'_> {
         let mut batch = safetensors::read::<T>(bpath)?;
         let x = take(&mut batch, "x", bpath)?;
         let y = take(&mut batch, "y", bpath)?;
-        let input = input_width(&model).unwrap_or(self.spec.input);
-        if x.shape().len() != 2 || x.shape()[1] != input || x.shape()[0] == 0 {
-            bail!(
-                "{bsrc}: tensor `x` has shape {:?}; the model of {model_src} needs [N, {input}] \
-                 with N >= 1",
-                x.shape()
-            );
+        let mut steps = 1;
+        if self.spec.recurrent.is_some() {
+            let i = self.spec.input;
+            let s = x.shape();
+            if s.len() != 2 || s[0] == 0 || s[1] == 0 || s[1] % i != 0 {
+                bail!(
+                    "{bsrc}: tensor `x` has shape {s:?}; the recurrent model of {model_src} \
+                     reads rows of T steps of model.input = {i} features: shape [N, T·{i}] \
+                     with N >= 1, T >= 1"
+                );
+            }
+            steps = s[1] / i;
+        } else {
+            let input = input_width(&model).unwrap_or(self.spec.input);
+            if x.shape().len() != 2 || x.shape()[1] != input || x.shape()[0] == 0 {
+                bail!(
+                    "{bsrc}: tensor `x` has shape {:?}; the model of {model_src} needs [N, \
+                     {input}] with N >= 1",
+                    x.shape()
+                );
+            }
         }
         let n = x.shape()[0];
-        let out_w = self.spec.output;
-        match self.loss {
-            Loss::CrossEntropy => {
-                if !(y.shape() == [n] || y.shape() == [n, 1]) {
-                    bail!(
-                        "{bsrc}: tensor `y` has shape {:?}; cross_entropy needs {n} class \
-                         indices, shape [{n}] or [{n}, 1]",
-                        y.shape()
-                    );
-                }
-            }
-            Loss::BceWithLogits | Loss::Mse => {
-                let fits = y.shape() == [n, out_w] || (out_w == 1 && y.shape() == [n]);
-                if !fits {
-                    bail!(
-                        "{bsrc}: tensor `y` has shape {:?}; {} needs the output's shape [{n}, \
-                         {out_w}]",
-                        y.shape(),
-                        self.loss.name()
-                    );
-                }
-            }
-        }
+        let y = self.shape_targets(y, n, steps)?;
         let training = args.mode == Mode::Train;
         if training && n < 2 && has_batchnorm(&model) {
             bail!(
@@ -244,6 +524,10 @@ impl Run<'_> {
 
         let loss_t = Tensor::<T>::full(&[], T::from_f64(loss));
         let output = model.output().cloned().unwrap_or_else(|| x.clone());
+        let recurrent = match model.layers.first() {
+            Some(Layer::Recurrent(r)) => recurrent_tensors(r, &x, model.grad_of_output(0)),
+            _ => Vec::new(),
+        };
         let mut out: Vec<(String, &Tensor<T>)> = vec![
             ("loss".to_string(), &loss_t),
             ("output".to_string(), &output),
@@ -255,7 +539,8 @@ impl Run<'_> {
             out.push((format!("dz.{}", a.name), a.dz));
             out.push((format!("da.{}", a.name), a.da));
         }
-        let metadata: HashMap<String, String> = [
+        out.extend(recurrent.iter().map(|(n, t)| (n.clone(), t)));
+        let mut metadata: HashMap<String, String> = [
             ("format", "gradscope-grads/1".to_string()),
             ("loss", format!("{loss:e}")),
             ("loss_fn", self.loss.name().to_string()),
@@ -265,6 +550,9 @@ impl Run<'_> {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        if self.spec.recurrent.is_some() {
+            metadata.insert("steps".to_string(), steps.to_string());
+        }
         safetensors::write(&args.out, &out, &metadata)
             .with_context(|| format!("cannot write the gradients to `{}`", args.out.display()))?;
         Ok(Summary {

@@ -54,25 +54,44 @@ fn run_fixture(name: &str, dtype: &str, rho: f64) -> (f64, String) {
         .find(|c| c["name"] == name)
         .unwrap_or_else(|| panic!("{name} is not in manifest.json"));
     let mode = entry["mode"].as_str().expect("mode");
+    // Weights saved from a module with other attribute names come with their --rename rules.
+    let renames: Vec<String> = entry
+        .get("rename")
+        .and_then(|r| r.as_array())
+        .map(|r| {
+            r.iter()
+                .map(|v| v.as_str().expect("rename rule").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
     let tmp = TempDir::new("grads-fixture");
     std::fs::create_dir_all(&tmp.0).unwrap();
     let out = tmp.0.join("g.safetensors");
     let f = |suffix: &str| dir.join(format!("{name}{suffix}"));
-    ok(&[
+    let (model, weights, batch) = (
+        f(".toml"),
+        f(".weights.safetensors"),
+        f(".batch.safetensors"),
+    );
+    let mut args = vec![
         "grads",
         "--model",
-        s(&f(".toml")),
+        s(&model),
         "--weights",
-        s(&f(".weights.safetensors")),
+        s(&weights),
         "--batch",
-        s(&f(".batch.safetensors")),
+        s(&batch),
         "--out",
         s(&out),
         "--dtype",
         dtype,
         "--mode",
         mode,
-    ]);
+    ];
+    for r in &renames {
+        args.extend(["--rename", r.as_str()]);
+    }
+    ok(&args);
     let got = read::<f64>(&out).expect("grads output");
     let expected = read::<f64>(&f(".expected.safetensors")).expect("expected");
     let want: BTreeSet<&str> = expected
@@ -121,6 +140,10 @@ fixture_tests!(
     logistic_flat_targets,
     dropout_eval_residual,
     single_sample_train,
+    rnn_tanh_last_cross_entropy,
+    rnn_relu_two_layers_every_step_mse,
+    gru_two_layers_every_step_cross_entropy,
+    lstm_user_module_renamed_bce,
 );
 
 #[test]
@@ -584,5 +607,317 @@ fn tiny_cross_entropy_loss_is_accurate() {
     assert!(
         rel <= 1e-12,
         "loss {loss:e}, exact {exact:e}, relative error {rel:e}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recurrent models: names, shapes, target layouts, --rename and errors.
+// ---------------------------------------------------------------------------------------------
+
+/// A 2-layer LSTM (3 features per step, width 4) predicting every step, a head with one
+/// hidden layer; cross-entropy over 3 classes.
+const LSTM_MODEL: &str = r#"
+seed = 5
+dtype = "f64"
+[model]
+input = 3
+hidden = [5]
+output = 3
+activation = "tanh"
+[model.recurrent]
+cell = "lstm"
+hidden = 4
+layers = 2
+predict = "every_step"
+[training]
+loss = "cross_entropy"
+"#;
+
+/// x [n, t·3] with values in about [−1.5, 1.5].
+fn sequences(n: usize, t: usize) -> Tensor<f64> {
+    let x: Vec<f64> = (0..n * t * 3)
+        .map(|i| ((i * 7 % 11) as f64 - 5.0) / 3.0)
+        .collect();
+    Tensor::from_vec(&[n, t * 3], x).unwrap()
+}
+
+/// Labels 0..3 for `len` (sample, step) pairs.
+fn labels(len: usize) -> Vec<f64> {
+    (0..len).map(|i| (i * 5 % 3) as f64).collect()
+}
+
+/// `model` with its own initial weights and a batch of 2 sequences of 6 steps; `y` as given.
+fn recurrent_setup(model: &str, y: Tensor<f64>) -> Setup {
+    let st = Setup::new(model);
+    st.write_tensors(
+        "b.safetensors",
+        &[("x".into(), sequences(2, 6)), ("y".into(), y)],
+    );
+    st
+}
+
+fn lstm_setup() -> Setup {
+    recurrent_setup(LSTM_MODEL, Tensor::from_vec(&[2, 6], labels(12)).unwrap())
+}
+
+#[test]
+fn recurrent_models_write_the_gradient_at_every_step() {
+    let st = lstm_setup();
+    st.ok(&[]);
+    let g = st.read("g.safetensors");
+    let names: BTreeSet<&str> = g.tensors.iter().map(|(n, _)| n.as_str()).collect();
+    let mut want: BTreeSet<String> = ["loss", "output", "dz.fc.1", "da.fc.1", "dout.rnn"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for k in 0..2 {
+        for p in ["weight_ih", "weight_hh", "bias_ih", "bias_hh"] {
+            want.insert(format!("grad.rnn.{p}_l{k}"));
+        }
+        for t in ["dh", "grad_norm_h", "grad_norm_c"] {
+            want.insert(format!("{t}.l{k}"));
+        }
+    }
+    for p in ["fc.0.weight", "fc.0.bias", "fc.2.weight", "fc.2.bias"] {
+        want.insert(format!("grad.{p}"));
+    }
+    let want: BTreeSet<&str> = want.iter().map(String::as_str).collect();
+    assert_eq!(names, want);
+    let shape = |n: &str| g.get(n).unwrap().shape().to_vec();
+    assert_eq!(shape("output"), [12, 3]);
+    assert_eq!(shape("grad.rnn.weight_ih_l0"), [16, 3]);
+    assert_eq!(shape("grad.rnn.weight_ih_l1"), [16, 4]);
+    assert_eq!(shape("dout.rnn"), [6, 2, 4]);
+    assert_eq!(shape("dh.l1"), [6, 2, 4]);
+    assert_eq!(shape("grad_norm_h.l0"), [6]);
+    assert_eq!(shape("grad_norm_c.l1"), [6]);
+    assert_eq!(g.metadata["steps"], "6");
+    // The norms (from the engine's backward) are the norms of the gradients dh (rerun step
+    // by step), at every step of both layers.
+    for k in 0..2 {
+        let dh = g.get(&format!("dh.l{k}")).unwrap().data().to_vec();
+        let norms = g.get(&format!("grad_norm_h.l{k}")).unwrap().data().to_vec();
+        for (t, n) in norms.iter().enumerate() {
+            let direct: f64 = dh[t * 8..(t + 1) * 8]
+                .iter()
+                .map(|v| v * v)
+                .sum::<f64>()
+                .sqrt();
+            assert!(
+                (direct - n).abs() <= 1e-12 * n.max(1e-300),
+                "layer {k} step {t}: |dh| {direct:e}, grad_norm_h {n:e}"
+            );
+            assert!(*n > 0.0, "layer {k} step {t}: no gradient");
+        }
+        // Nothing arrives at c_T from a later step.
+        let c = g.get(&format!("grad_norm_c.l{k}")).unwrap().data().to_vec();
+        assert_eq!(c[5], 0.0);
+        assert!(c[..5].iter().all(|v| *v > 0.0), "{c:?}");
+    }
+    // At the last step nothing comes from later steps: dh of the top layer is what the head
+    // sends, dout; before it, dh also carries what comes back through time.
+    let (dout, dh) = (g.get("dout.rnn").unwrap(), g.get("dh.l1").unwrap());
+    assert_eq!(dout.data()[40..], dh.data()[40..]);
+    assert_ne!(dout.data()[..40], dh.data()[..40]);
+}
+
+#[test]
+fn predict_last_sends_the_gradient_to_the_last_step_only() {
+    let model = LSTM_MODEL
+        .replace("every_step", "last")
+        .replace("cell = \"lstm\"", "cell = \"gru\"");
+    let st = recurrent_setup(&model, Tensor::from_vec(&[2], vec![2.0, 0.0]).unwrap());
+    st.ok(&[]);
+    let g = st.read("g.safetensors");
+    assert_eq!(g.get("output").unwrap().shape(), [2, 3]);
+    assert!(g.get("grad_norm_c.l0").is_none(), "a GRU has no cell state");
+    let dout = g.get("dout.rnn").unwrap().data().to_vec();
+    assert!(dout[..40].iter().all(|v| *v == 0.0));
+    assert!(dout[40..].iter().any(|v| *v != 0.0));
+    let norms = g.get("grad_norm_h.l1").unwrap().data().to_vec();
+    assert!(norms.iter().all(|v| *v > 0.0), "{norms:?}");
+}
+
+#[test]
+fn truncated_bptt_writes_the_norms_but_not_dh() {
+    // dh is recomputed by full BPTT, which truncation would contradict.
+    let model = LSTM_MODEL.replace("layers = 2", "layers = 2\ntruncate = 3");
+    let st = recurrent_setup(&model, Tensor::from_vec(&[2, 6], labels(12)).unwrap());
+    st.ok(&[]);
+    let g = st.read("g.safetensors");
+    assert!(g.get("dh.l0").is_none() && g.get("dh.l1").is_none());
+    assert_eq!(g.get("grad_norm_h.l1").unwrap().shape(), [6]);
+    assert_eq!(g.get("dout.rnn").unwrap().shape(), [6, 2, 4]);
+}
+
+#[test]
+fn every_step_targets_in_every_layout_give_the_same_gradients() {
+    let run = |st: &Setup| {
+        st.ok(&[]);
+        st.read("g.safetensors")
+    };
+    let y = labels(12);
+    let base = run(&lstm_setup());
+    for shape in [vec![12], vec![12, 1]] {
+        let st = recurrent_setup(LSTM_MODEL, Tensor::from_vec(&shape, y.clone()).unwrap());
+        let g = run(&st);
+        for (n, t) in &base.tensors {
+            assert_eq!(g.get(n), Some(t), "labels {shape:?}: {n}");
+        }
+    }
+    // MSE: [N, T, out] and [N·T, out] (rows in (sample, step) order).
+    let mse = LSTM_MODEL.replace("cross_entropy", "mse");
+    let v: Vec<f64> = (0..36).map(|i| (i as f64 * 0.37).sin()).collect();
+    let a = run(&recurrent_setup(
+        &mse,
+        Tensor::from_vec(&[2, 6, 3], v.clone()).unwrap(),
+    ));
+    let b = run(&recurrent_setup(
+        &mse,
+        Tensor::from_vec(&[12, 3], v).unwrap(),
+    ));
+    assert_eq!(
+        a.get("grad.rnn.weight_hh_l0"),
+        b.get("grad.rnn.weight_hh_l0")
+    );
+    assert_eq!(a.get("dh.l0"), b.get("dh.l0"));
+}
+
+#[test]
+fn recurrent_batch_shapes_that_do_not_fit_are_errors() {
+    // 14 values per row is not a whole number of steps of 3 features.
+    let st = lstm_setup();
+    st.edit("b.safetensors", |t| {
+        t.retain(|(n, _)| n != "x");
+        t.push(("x".into(), Tensor::zeros(&[2, 14])));
+    });
+    let err = st.fails(&[]);
+    assert!(err.contains("b.safetensors"), "{err}");
+    assert!(err.contains("tensor `x` has shape [2, 14]"), "{err}");
+    assert!(err.contains("[N, T·3]"), "{err}");
+    // One label per sequence for a model that predicts every step.
+    let st = recurrent_setup(LSTM_MODEL, Tensor::from_vec(&[2], vec![0.0, 1.0]).unwrap());
+    let err = st.fails(&[]);
+    assert!(err.contains("b.safetensors"), "{err}");
+    assert!(err.contains("tensor `y` has shape [2]"), "{err}");
+    assert!(err.contains("[2, 6] or [12]"), "{err}");
+    // MSE targets of the wrong width.
+    let mse = LSTM_MODEL.replace("cross_entropy", "mse");
+    let st = recurrent_setup(&mse, Tensor::zeros(&[2, 6, 2]));
+    let err = st.fails(&[]);
+    assert!(err.contains("tensor `y` has shape [2, 6, 2]"), "{err}");
+    assert!(
+        err.contains("[12, 3]") && err.contains("[2, 6, 3]"),
+        "{err}"
+    );
+    // Labels out of range are named as for an MLP.
+    let st = recurrent_setup(LSTM_MODEL, Tensor::full(&[2, 6], 3.0));
+    assert!(st.fails(&[]).contains("not a class index in 0..3"));
+}
+
+#[test]
+fn missing_recurrent_weights_are_named() {
+    let st = lstm_setup();
+    st.edit("w.safetensors", |t| {
+        t.retain(|(n, _)| n != "rnn.bias_hh_l1")
+    });
+    let err = st.fails(&[]);
+    assert!(err.contains("w.safetensors"), "{err}");
+    assert!(
+        err.contains("missing tensors [\"rnn.bias_hh_l1\"]"),
+        "{err}"
+    );
+    let st = lstm_setup();
+    st.edit("w.safetensors", |t| {
+        for (n, v) in t.iter_mut() {
+            if n == "rnn.weight_hh_l0" {
+                *v = Tensor::zeros(&[12, 4]);
+            }
+        }
+    });
+    let err = st.fails(&[]);
+    assert!(
+        err.contains("`rnn.weight_hh_l0` has shape [12, 4]"),
+        "{err}"
+    );
+    assert!(err.contains("[16, 4]"), "{err}");
+}
+
+/// The weights of `lstm_setup` under a user's names: `lstm.*` and `head.*`.
+fn renamed_lstm_setup() -> Setup {
+    let st = lstm_setup();
+    st.edit("w.safetensors", |t| {
+        for (n, _) in t.iter_mut() {
+            *n = n.replacen("rnn.", "lstm.", 1).replacen("fc.", "head.", 1);
+        }
+    });
+    st
+}
+
+#[test]
+fn rename_maps_a_users_names_to_the_models() {
+    let st = lstm_setup();
+    st.ok(&[]);
+    let want = st.read("g.safetensors");
+    let st = renamed_lstm_setup();
+    // Without --rename the names do not fit; the message lists what the file has.
+    let err = st.fails(&[]);
+    assert!(
+        err.contains("missing tensors [\"rnn.weight_ih_l0\""),
+        "{err}"
+    );
+    assert!(err.contains("lstm.weight_ih_l0"), "{err}");
+    st.ok(&["--rename", "lstm.=rnn.", "--rename", "head.=fc."]);
+    let got = st.read("g.safetensors");
+    assert_eq!(got.tensors, want.tensors);
+    // The first matching rule wins: `lstm.weight_` first, then the rest of `lstm.`.
+    st.ok(&[
+        "--rename",
+        "lstm.weight_=rnn.weight_",
+        "--rename",
+        "lstm.=rnn.",
+        "--rename",
+        "head.=fc.",
+    ]);
+    assert_eq!(st.read("g.safetensors").tensors, want.tensors);
+}
+
+#[test]
+fn bad_rename_rules_are_errors() {
+    let st = renamed_lstm_setup();
+    let err = st.fails(&["--rename", "lstm.rnn."]);
+    assert!(err.contains("--rename \"lstm.rnn.\""), "{err}");
+    assert!(err.contains("OLD=NEW"), "{err}");
+    let err = st.fails(&["--rename", "=rnn."]);
+    assert!(err.contains("OLD=NEW"), "{err}");
+    // A rule that matches nothing is a typo.
+    let err = st.fails(&["--rename", "lstm.=rnn.", "--rename", "linear.=fc.0."]);
+    assert!(err.contains("w.safetensors"), "{err}");
+    assert!(
+        err.contains("--rename linear.=fc.0. matches no tensor"),
+        "{err}"
+    );
+    assert!(
+        err.contains("head.0.weight"),
+        "does not list the names: {err}"
+    );
+    // Two tensors may not end up with one name.
+    let err = st.fails(&[
+        "--rename",
+        "lstm.bias_ih=rnn.bias",
+        "--rename",
+        "lstm.bias_hh=rnn.bias",
+    ]);
+    assert!(err.contains("two tensors the name `rnn.bias_l0`"), "{err}");
+    assert!(
+        err.contains("`lstm.bias_ih_l0`") && err.contains("`lstm.bias_hh_l0`"),
+        "{err}"
+    );
+    // Renamed names that still do not fit say which rules were applied.
+    let err = st.fails(&["--rename", "lstm.=rnn.", "--rename", "head.=fc.1."]);
+    assert!(err.contains("missing tensors"), "{err}");
+    assert!(
+        err.contains("names after --rename lstm.=rnn. --rename head.=fc.1."),
+        "{err}"
     );
 }

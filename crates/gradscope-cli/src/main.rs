@@ -36,6 +36,9 @@ enum Command {
     /// print the verdict (vanishing / exploding / healthy), why, remedies, the per-layer
     /// table and the theory's prediction; write an HTML report.
     Diagnose(commands::diagnose::Args),
+    /// Generate text from a character-level model trained with `gradscope train` on
+    /// `[data] source = "text"`: a prime, then characters drawn one at a time.
+    Generate(commands::generate::Args),
     /// One forward + backward of a model with given weights (safetensors) on a given batch:
     /// writes the loss, the output and every gradient (parameters, dL/dz and dL/da of every
     /// activation) by PyTorch names, for checking against PyTorch autograd.
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::bench::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Diagnose(args) => commands::diagnose::run(args),
+        Command::Generate(args) => commands::generate::run(args),
         Command::Grads(args) => commands::grads::run(args),
         Command::Theory(args) => commands::theory::run(args),
         Command::Train(args) => commands::train::run(args),

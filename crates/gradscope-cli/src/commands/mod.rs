@@ -4,6 +4,7 @@ pub mod activations;
 pub mod bench;
 pub mod demo;
 pub mod diagnose;
+pub mod generate;
 pub mod grads;
 pub mod theory;
 pub mod train;

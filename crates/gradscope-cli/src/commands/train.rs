@@ -203,6 +203,11 @@ fn train<T: Float>(
     trainer.set_checkpoint_path(Some(ckpt.clone()));
     let resolved = toml::to_string(&trainer.config).context("serializing the config")?;
     write_atomic(&dir.join("config.toml"), resolved.as_bytes())?;
+    if trainer.config.data.source == gradscope::config::DataSource::Text {
+        // What `gradscope generate` needs to turn indices back into characters.
+        let vocab = gradscope::data::sequence::CharVocab::from_dataset(&trainer.splits.train)?;
+        super::generate::write_vocab(dir, &vocab)?;
+    }
 
     let metrics = OpenOptions::new()
         .append(true)

@@ -207,3 +207,117 @@ fn ctrl_c_writes_a_checkpoint_and_resume_finishes() {
     assert_eq!(n, epochs);
     std::fs::remove_dir_all(out).ok();
 }
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+#[test]
+fn a_char_model_trains_writes_its_vocabulary_and_generates_text() {
+    let out = temp("charlm");
+    let ex = examples_dir().join("charlm-shakespeare.toml");
+    let o = run(&[
+        "train",
+        ex.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+        "--set",
+        "training.max_steps=5",
+        "--set",
+        "model.recurrent.hidden=16",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let vocab: Vec<String> =
+        serde_json::from_str(&std::fs::read_to_string(out.join("vocab.json")).unwrap()).unwrap();
+    assert_eq!(vocab.len(), 61, "the sample has 61 distinct characters");
+    assert!(vocab.contains(&"\n".to_string()) && vocab.contains(&" ".to_string()));
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(summary["model"][0], "0: lstm(61 -> 16, every_step)");
+    let gen = |seed: &str| {
+        let o = run(&[
+            "generate",
+            out.to_str().unwrap(),
+            "--prime",
+            "Shall I",
+            "--length",
+            "40",
+            "--seed",
+            seed,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let a = gen("3");
+    assert!(a.starts_with("Shall I"), "{a}");
+    assert_eq!(
+        a.trim_end_matches('\n').chars().count(),
+        "Shall I".len() + 40,
+        "{a:?}"
+    );
+    assert!(a
+        .chars()
+        .all(|c| c == '\n' || vocab.contains(&c.to_string())));
+    assert_eq!(a, gen("3"), "same seed, same text");
+    // A character outside the vocabulary, a bad temperature, a run without vocab.json.
+    let bad = run(&["generate", out.to_str().unwrap(), "--prime", "Ω"]);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("not in the vocabulary"),
+        "{}",
+        stderr(&bad)
+    );
+    let bad = run(&["generate", out.to_str().unwrap(), "--temperature", "-1"]);
+    assert!(!bad.status.success() && !stderr(&bad).contains("panicked"));
+    let digits = temp("charlm-digits");
+    let o = run(&[
+        "train",
+        example().to_str().unwrap(),
+        "--out",
+        digits.to_str().unwrap(),
+        "-q",
+        "--set",
+        "training.epochs=1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bad = run(&["generate", digits.to_str().unwrap()]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("vocab.json"), "{}", stderr(&bad));
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&digits);
+}
+
+#[test]
+fn recurrent_config_errors_name_the_field() {
+    let out = temp("rec-errors");
+    let ex = examples_dir().join("adding-lstm.toml");
+    for (set, needle) in [
+        ("model.recurrent.hidden=0", "model.recurrent.hidden"),
+        (
+            "model.recurrent.activation=\"relu\"",
+            "only applies to cell = \"rnn\"",
+        ),
+        ("model.recurrent.cell=\"transformer\"", "cell"),
+        (
+            "model.recurrent.predict=\"every_step\"",
+            "label per time step",
+        ),
+        ("model.recurrent.spectral_radius=-1", "spectral_radius"),
+        ("model.input=3", "model.input = 3"),
+        ("training.tolerance=0", "training.tolerance"),
+    ] {
+        let o = run(&[
+            "train",
+            ex.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+            "--set",
+            set,
+        ]);
+        assert!(!o.status.success(), "{set} was accepted");
+        let e = stderr(&o);
+        assert!(e.contains(needle) && !e.contains("panicked"), "{set}: {e}");
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -138,3 +138,92 @@ fn text_forms_round_trip_and_errors_list_valid_names() {
     let e = "normal(std=-1)".parse::<Init>().unwrap_err().to_string();
     assert!(e.contains("std"), "{e}");
 }
+
+#[test]
+fn identity_is_eye_times_gain_and_parses() {
+    let w = Init::parse("identity(gain=0.5)")
+        .unwrap()
+        .sample(3, 4, 1.0, &mut Rng::seed(1));
+    for r in 0..3 {
+        for c in 0..4 {
+            assert_eq!(w[r * 4 + c], if r == c { 0.5 } else { 0.0 });
+        }
+    }
+    assert_eq!(
+        Init::parse("identity").unwrap(),
+        Init::Identity { gain: 1.0 }
+    );
+    // The entry standard deviation it reports matches the sample's.
+    let w = Init::Identity { gain: 2.0 }.sample(5, 5, 1.0, &mut Rng::seed(1));
+    let rms = (w.iter().map(|v| v * v).sum::<f64>() / 25.0).sqrt();
+    assert!((Init::Identity { gain: 2.0 }.std(5, 5, 1.0) - rms).abs() < 1e-12);
+}
+
+#[test]
+fn recurrent_inits_set_the_spectrum_of_w_hh() {
+    use gradscope::recurrent::spectral::{largest_singular_value, spectral_radius};
+    use gradscope::recurrent::{CellKind, RecurrentLayer, RecurrentSpec};
+    let h = 16;
+    let block = |layer: &RecurrentLayer<f64>, g: usize| -> Vec<f64> {
+        layer.weights(0).weight_hh.value.data()[g * h * h..(g + 1) * h * h].to_vec()
+    };
+    // IRNN (Le et al. 2015): W_hh = I, biases zero.
+    let mut spec = RecurrentSpec::new(CellKind::Rnn, h);
+    spec.init_hh = Some(Init::Identity { gain: 1.0 });
+    let l = RecurrentLayer::<f64>::new(&spec, 3, "rnn.", &mut Rng::seed(2));
+    let w = block(&l, 0);
+    assert!((spectral_radius(&w, h) - 1.0).abs() < 1e-12);
+    assert!(l.weights(0).bias_hh.value.data().iter().all(|&b| b == 0.0));
+    // Orthogonal blocks, every gate block of an LSTM: all singular values 1.
+    let mut spec = RecurrentSpec::new(CellKind::Lstm, h);
+    spec.init_hh = Some(Init::Orthogonal { gain: 1.0 });
+    let l = RecurrentLayer::<f64>::new(&spec, 3, "rnn.", &mut Rng::seed(3));
+    for g in 0..4 {
+        let w = block(&l, g);
+        assert!(
+            (largest_singular_value(&w, h, h) - 1.0).abs() < 1e-10,
+            "gate {g}"
+        );
+        assert!((spectral_radius(&w, h) - 1.0).abs() < 1e-10, "gate {g}");
+    }
+    // Scaled to a target spectral radius, from PyTorch's default uniform init too.
+    for (cell, rho) in [(CellKind::Rnn, 1.5), (CellKind::Gru, 0.9)] {
+        let mut spec = RecurrentSpec::new(cell, h);
+        spec.spectral_radius = Some(rho);
+        let l = RecurrentLayer::<f64>::new(&spec, 3, "rnn.", &mut Rng::seed(4));
+        for g in 0..cell.gates() {
+            let r = spectral_radius(&block(&l, g), h);
+            assert!((r - rho).abs() < 1e-9, "{cell:?} gate {g}: {r}");
+        }
+    }
+    // Forget bias lands in the f block of bias_ih only.
+    let mut spec = RecurrentSpec::new(CellKind::Lstm, h);
+    spec.init_hh = Some(Init::Orthogonal { gain: 1.0 });
+    spec.forget_bias = Some(1.0);
+    let l = RecurrentLayer::<f64>::new(&spec, 3, "rnn.", &mut Rng::seed(5));
+    let b = l.weights(0).bias_ih.value.data();
+    assert!(b[..h].iter().all(|&v| v == 0.0));
+    assert!(b[h..2 * h].iter().all(|&v| v == 1.0));
+    assert!(b[2 * h..].iter().all(|&v| v == 0.0));
+}
+
+#[test]
+fn spectral_helpers_match_closed_forms() {
+    use gradscope::recurrent::spectral::{
+        largest_singular_value, pascanu_threshold, spectral_radius,
+    };
+    // Upper triangular: eigenvalues on the diagonal; singular values differ.
+    let w = [0.5, 3.0, 0.0, -0.8];
+    assert!((spectral_radius(&w, 2) - 0.8).abs() < 1e-12);
+    // σ_max of [[a, b], [0, d]] from the 2x2 formula.
+    let (a, b, d): (f64, f64, f64) = (0.5, 3.0, -0.8);
+    let s = a * a + b * b + d * d;
+    let det = (a * d).abs();
+    let smax = ((s + (s * s - 4.0 * det * det).sqrt()) / 2.0).sqrt();
+    assert!((largest_singular_value(&w, 2, 2) - smax).abs() < 1e-12);
+    // A rotation by 90° scaled by 0.7: complex eigenvalues ±0.7i.
+    let r = [0.0, -0.7, 0.7, 0.0];
+    assert!((spectral_radius(&r, 2) - 0.7).abs() < 1e-12);
+    assert_eq!(pascanu_threshold(1.0), 1.0);
+    assert_eq!(pascanu_threshold(0.25), 4.0);
+}

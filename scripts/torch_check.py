@@ -3,10 +3,13 @@
 
 Usage (a dev tool; needs torch, numpy and safetensors, e.g. /opt/torchenv/bin/python):
 
-    python scripts/torch_check.py                  # gradscope in f64: 8 fixed + 80 random models
+    python scripts/torch_check.py                  # gradscope in f64: 12 fixed + 80 random MLP
+                                                   # + 48 random recurrent models
     python scripts/torch_check.py --dtype f32      # gradscope in f32
     python scripts/torch_check.py --models 1000 --seed 7 -q
-    python scripts/torch_check.py --models 0 --write-fixtures crates/gradscope/tests/fixtures/torch
+    python scripts/torch_check.py --models 0 --rec-models 1000 -q
+    python scripts/torch_check.py --models 0 --rec-models 0 \
+        --write-fixtures crates/gradscope/tests/fixtures/torch
 
 For every case the script builds the network in PyTorch float64 exactly as gradscope's
 `MlpSpec::build` lays it out (nn.Sequential: Linear -> [BatchNorm1d] -> activation ->
@@ -24,6 +27,15 @@ then runs `gradscope grads --dtype f64|f32 --mode train|eval` and compares every
 its output with PyTorch: the loss, the output, every parameter's .grad, and dL/dz and dL/da of
 every activation (retain_grad on the intermediate tensors). Names and shapes must match
 exactly.
+
+Recurrent cases (RecCase) are a module `RecNet` with attributes `rnn` (nn.RNN tanh/relu,
+nn.LSTM, nn.GRU; 1 or 2 layers) and `fc` (the head, laid out as above), predicting from the
+last step or every step; x is [N, T*I]. Besides the tensors above they compare dout.rnn
+(out.grad of `out, _ = rnn(x)`), the total dL/dh_t of every layer and step (dh.l<k>, from the
+module's parameters run step by step with torch.lstm_cell & co. so that every h_t is a graph
+node) and the per-step norms grad_norm_h.l<k> and grad_norm_c.l<k> (LSTM: the part of dL/dc_t
+arriving through c_(t+1)). One fixed case saves its weights from a user's module (`lstm`,
+`linear`) and runs grads with --rename.
 
 Metric per tensor: max over elements of |a - b| / max(|b|, RHO * max|b|, RHO * terms), b from
 PyTorch float64, a from gradscope, RHO = 1e-6 (1e-2 for f32), and `terms` the sum of the

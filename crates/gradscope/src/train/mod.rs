@@ -328,7 +328,8 @@ impl<T: Float> Trainer<T> {
         }
         let measured = match &mut self.probe {
             Some(p) if p.config().due(step) => {
-                p.measure(&self.model, step, self.epoch, l, norm);
+                // With the batch, a recurrent layer's gates are recomputed exactly.
+                p.measure_with_input(&self.model, &self.x, step, self.epoch, l, norm);
                 true
             }
             _ => false,

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use gradscope::config::{Config, LoadedConfig};
+use gradscope::diagnostics::recurrent::RecurrentVerdict;
 use gradscope::diagnostics::verdict::{judge, Verdict};
 use gradscope::diagnostics::{DiagnosticsConfig, StepRecord};
 use gradscope::train::{Evaluation, Outcome};
@@ -19,6 +20,7 @@ use plotters::prelude::SeriesLabelPosition;
 use crate::output::{markdown_table, text_table, write_atomic};
 use crate::report::charts::{heatmap, line_chart, Heatmap, Line, LineChart};
 use crate::report::html::Page;
+use crate::report::recurrent::{self as through, ThroughTime};
 use crate::report::run::{train_collect, Collected};
 use crate::report::theory::{predict, LayerPrediction, Prediction};
 use crate::report::{
@@ -96,6 +98,10 @@ pub struct Diagnosis {
     /// Why there is no prediction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub theory_unavailable: Option<String>,
+    /// Recurrent models: ‖∂L/∂h_t‖ for every t at the first and last measured steps, with
+    /// Pascanu et al.'s bound (the through-time verdict is `verdict.recurrent`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub through_time: Option<ThroughTime>,
     /// (step, batch loss) of every step.
     pub loss: Vec<(u64, f64)>,
     /// Final evaluation on the training split.
@@ -183,7 +189,7 @@ pub fn run(args: Args) -> Result<()> {
             run.steps
         );
     }
-    if run.records[0].activations().count() == 0 {
+    if run.records[0].recurrent.is_none() && run.records[0].activations().count() == 0 {
         bail!(
             "{}: the model has no hidden activation layers outside residual blocks: nothing to \
              diagnose (model.hidden is empty or model.residual = true)",
@@ -206,9 +212,22 @@ pub fn run(args: Args) -> Result<()> {
 /// Judges the records and assembles diagnosis.json.
 pub fn diagnose(source: &str, diag: &DiagnosticsConfig, run: &Collected) -> Diagnosis {
     let verdict = judge(&run.records, &diag.thresholds);
-    let (theory, theory_unavailable) = match predict(&run.records[0]) {
-        Ok(p) => (Some(p), None),
-        Err(e) => (None, Some(e)),
+    let recurrent = run.records[0].recurrent.is_some();
+    let (theory, theory_unavailable) = if recurrent {
+        (
+            None,
+            Some(
+                "the mean-field theory covers plain Linear → activation stacks; a recurrent \
+                 model's gradient through time is judged by the spectrum of W_hh against \
+                 Pascanu et al.'s threshold 1/γ instead"
+                    .to_string(),
+            ),
+        )
+    } else {
+        match predict(&run.records[0]) {
+            Ok(p) => (Some(p), None),
+            Err(e) => (None, Some(e)),
+        }
     };
     let predicted: Vec<(usize, f64, f64)> = theory
         .as_ref()
@@ -230,6 +249,7 @@ pub fn diagnose(source: &str, diag: &DiagnosticsConfig, run: &Collected) -> Diag
         layers,
         theory,
         theory_unavailable,
+        through_time: through::through_time(&run.records),
         loss: run.losses.clone(),
         train: run.summary.train,
         val: run.summary.val,
@@ -301,14 +321,33 @@ pub fn render_text(d: &Diagnosis) -> String {
     if let Some(o) = outcome_sentence(&d.outcome) {
         let _ = writeln!(s, "{o}");
     }
-    let _ = writeln!(
-        s,
-        "\nverdict: {} (‖δ_1‖/‖δ_L‖ = {}, ×{} per layer, max global gradient norm {})",
-        v.flow.name().to_uppercase(),
-        sci(v.first_to_last),
-        sci(v.per_layer_factor),
-        sci(v.max_grad_norm)
-    );
+    if let Some(rv) = &v.recurrent {
+        let _ = writeln!(
+            s,
+            "\nverdict: {} {} ({})",
+            v.flow.name().to_uppercase(),
+            verdict_scope(v),
+            through::headline(rv, v.max_grad_norm)
+        );
+        if v.layers.len() >= 2 {
+            let _ = writeln!(
+                s,
+                "head ({} hidden layers): ‖δ_1‖/‖δ_L‖ = {}, ×{} per layer",
+                v.layers.len(),
+                sci(v.first_to_last),
+                sci(v.per_layer_factor)
+            );
+        }
+    } else {
+        let _ = writeln!(
+            s,
+            "\nverdict: {} (‖δ_1‖/‖δ_L‖ = {}, ×{} per layer, max global gradient norm {})",
+            v.flow.name().to_uppercase(),
+            sci(v.first_to_last),
+            sci(v.per_layer_factor),
+            sci(v.max_grad_norm)
+        );
+    }
     let _ = writeln!(s, "{}", v.explanation);
     if !v.remedies.is_empty() {
         let _ = writeln!(s, "\nremedies:");
@@ -316,9 +355,16 @@ pub fn render_text(d: &Diagnosis) -> String {
             let _ = writeln!(s, "  {}. {r}", i + 1);
         }
     }
-    let t = theory_sentence(d);
-    if !t.is_empty() {
-        let _ = writeln!(s, "\n{t}");
+    if let (Some(rv), Some(tt)) = (&v.recurrent, &d.through_time) {
+        through_time_text(&mut s, rv, tt);
+        if d.layers.is_empty() {
+            return s;
+        }
+    } else {
+        let t = theory_sentence(d);
+        if !t.is_empty() {
+            let _ = writeln!(s, "\n{t}");
+        }
     }
     let steps = (
         d.measured_steps.first().copied().unwrap_or(0),
@@ -333,9 +379,108 @@ pub fn render_text(d: &Diagnosis) -> String {
     s
 }
 
-/// The report's four charts: (title, file name, SVG, caption).
+/// "through time", or where the verdict comes from when the gradient through time is fine.
+fn verdict_scope(v: &Verdict) -> &'static str {
+    match &v.recurrent {
+        Some(rv) if rv.flow != v.flow => "in the head's hidden layers (through time: healthy)",
+        _ => "through time",
+    }
+}
+
+/// The through-time tables: ‖∂L/∂h_t‖ sampled over t, the spectrum of W_hh, the gates.
+fn through_time_text(s: &mut String, rv: &RecurrentVerdict, tt: &ThroughTime) {
+    let _ = writeln!(
+        s,
+        "\n{} ({}), T = {} steps",
+        tt.name,
+        through::predict_text(rv.predict),
+        rv.steps
+    );
+    for l in &tt.layers {
+        let (header, rows) = through::profile_table(l);
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let _ = writeln!(
+            s,
+            "\ngradient through time{}: ‖∂L/∂h_t‖ at steps {} and {}; ratio and bound relative \
+             to t = T at step {}:",
+            if tt.layers.len() > 1 {
+                format!(", layer {}", l.layer)
+            } else {
+                String::new()
+            },
+            l.first_step,
+            l.last_step,
+            l.first_step
+        );
+        s.push_str(&text_table(&header, &rows));
+    }
+    let header = through::spectral_header(rv);
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let _ = writeln!(
+        s,
+        "\nW_hh (γ = max |f'| of the RNN activation; Pascanu et al. 2013: σ_max < 1/γ forces the \
+         gradient through time to vanish, σ_max > 1/γ is needed for it to explode):"
+    );
+    s.push_str(&text_table(&header, &through::spectral_rows(rv)));
+    let _ = writeln!(
+        s,
+        "\ngates ({}; saturated: |f'(a)| under 1% of its maximum, low: a < 0, high: a ≥ 0):",
+        through::gates_when(rv)
+    );
+    let rows = through::gate_rows(rv);
+    if !rows.is_empty() {
+        s.push_str(&text_table(&through::GATE_HEADER, &rows));
+    }
+    if let Some(n) = through::gates_note(rv) {
+        let _ = writeln!(s, "{n}");
+    }
+}
+
+/// The report's charts: (title, file name, SVG, caption).
 fn charts(d: &Diagnosis, run: &Collected) -> Result<Vec<(String, String, String, String)>> {
     let mut out = Vec::new();
+    if let Some(tt) = &d.through_time {
+        out.extend(through::charts(&run.records, tt)?);
+    }
+    if !deltas(&run.records[0]).is_empty() {
+        depth_charts(d, run, &mut out)?;
+    }
+    // (d) loss curve.
+    let title = "Training loss";
+    let svg = line_chart(
+        &LineChart {
+            title,
+            x_label: "step",
+            y_label: "batch loss",
+            lines: vec![Line {
+                label: String::new(),
+                points: run.losses.iter().map(|&(s, l)| (s as f64, l)).collect(),
+                dashed: false,
+                color: 0,
+                markers: run.losses.len() <= 60,
+            }],
+            log_y: false,
+            y_range: None,
+            legend: SeriesLabelPosition::UpperRight,
+        },
+        (820, 380),
+    )?;
+    out.push((
+        title.to_string(),
+        "loss.svg".to_string(),
+        svg,
+        "The training loss of every step (one mini-batch each).".to_string(),
+    ));
+    Ok(out)
+}
+
+/// Charts (a)–(c): by depth of the hidden activation layers.
+#[allow(clippy::type_complexity)]
+fn depth_charts(
+    d: &Diagnosis,
+    run: &Collected,
+    out: &mut Vec<(String, String, String, String)>,
+) -> Result<()> {
     // (a) ‖∂L/∂z‖ against depth for some steps, and the theory's line at init.
     let mut lines: Vec<Line> = spread(&run.records, 5)
         .into_iter()
@@ -489,33 +634,7 @@ fn charts(d: &Diagnosis, run: &Collected) -> Result<Vec<(String, String, String,
          steps."
             .to_string(),
     ));
-    // (d) loss curve.
-    let title = "Training loss";
-    let svg = line_chart(
-        &LineChart {
-            title,
-            x_label: "step",
-            y_label: "batch loss",
-            lines: vec![Line {
-                label: String::new(),
-                points: run.losses.iter().map(|&(s, l)| (s as f64, l)).collect(),
-                dashed: false,
-                color: 0,
-                markers: run.losses.len() <= 60,
-            }],
-            log_y: false,
-            y_range: None,
-            legend: SeriesLabelPosition::UpperRight,
-        },
-        (820, 380),
-    )?;
-    out.push((
-        title.to_string(),
-        "loss.svg".to_string(),
-        svg,
-        "The training loss of every step (one mini-batch each).".to_string(),
-    ));
-    Ok(out)
+    Ok(())
 }
 
 /// The theory's ‖δ_l‖ by depth: anchored at the last hidden layer's measured norm, multiplied
@@ -538,6 +657,70 @@ pub fn predicted_line(
     Some(pts)
 }
 
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or(String::new(), |f| {
+        f.to_uppercase().collect::<String>() + c.as_str()
+    })
+}
+
+/// A report section: (title, note, table header, table rows).
+type Section = (String, String, Vec<String>, Vec<Vec<String>>);
+
+/// The through-time tables of the reports.
+fn time_tables(rv: &RecurrentVerdict, tt: &ThroughTime) -> Vec<Section> {
+    let mut out = Vec::new();
+    for l in &tt.layers {
+        let (header, rows) = through::profile_table(l);
+        out.push((
+            if tt.layers.len() > 1 {
+                format!("‖∂L/∂h_t‖ against t, layer {}", l.layer)
+            } else {
+                "‖∂L/∂h_t‖ against t".to_string()
+            },
+            format!(
+                "{} ({}), T = {}. ‖∂L/∂h_t‖ at training steps {} and {}; the ratio to t = T and \
+                 Pascanu et al.'s bound (γ·σ_max(W_hh))^(T−t) at step {}.",
+                tt.name,
+                through::predict_text(rv.predict),
+                rv.steps,
+                l.first_step,
+                l.last_step,
+                l.first_step
+            ),
+            header,
+            rows,
+        ));
+    }
+    out.push((
+        "Spectrum of W_hh".to_string(),
+        "ρ: spectral radius (largest |eigenvalue|), σ_max: largest singular value, γ = max |f'| \
+         of the RNN activation (from the catalogue's computed properties). By the chain rule \
+         ∂h_t/∂h_{t−1} = diag(f'(a_t))·W_hh, so each step scales the gradient by at most \
+         γ·σ_max: σ_max < 1/γ forces it to vanish, σ_max > 1/γ is needed for it to explode \
+         (Pascanu, Mikolov & Bengio 2013). LSTM/GRU: each gate block of W_hh, and the whole."
+            .to_string(),
+        through::spectral_header(rv),
+        through::spectral_rows(rv),
+    ));
+    let mut note = format!(
+        "{} of every time step, sample and unit. saturated: |f'(a)| under 1% of its maximum (low: a < 0 — a sigmoid gate \
+                    shut, tanh at −1; high: a ≥ 0 — a gate wide open, tanh at +1).",
+        capitalize(&through::gates_when(rv))
+    );
+    if let Some(n) = through::gates_note(rv) {
+        note.push(' ');
+        note.push_str(&n);
+    }
+    out.push((
+        "Gates".to_string(),
+        note,
+        through::GATE_HEADER.iter().map(|h| h.to_string()).collect(),
+        through::gate_rows(rv),
+    ));
+    out
+}
+
 fn write_reports(dir: &Path, d: &Diagnosis, run: &Collected) -> Result<()> {
     let json = serde_json::to_string_pretty(d)? + "\n";
     write_atomic(&dir.join("diagnosis.json"), json.as_bytes())?;
@@ -547,15 +730,28 @@ fn write_reports(dir: &Path, d: &Diagnosis, run: &Collected) -> Result<()> {
     }
     let v = &d.verdict;
     let rows = table_rows(&d.layers);
-    let headline = format!(
-        "‖δ_1‖/‖δ_L‖ = {}, ×{} per layer towards the input, max global gradient norm {} ({} \
-         steps, {} measured).",
-        sci(v.first_to_last),
-        sci(v.per_layer_factor),
-        sci(v.max_grad_norm),
-        d.steps,
-        d.measured_steps.len()
-    );
+    let headline = match &v.recurrent {
+        Some(rv) => format!(
+            "{}: {} ({} steps, {} measured).",
+            verdict_scope(v),
+            through::headline(rv, v.max_grad_norm),
+            d.steps,
+            d.measured_steps.len()
+        ),
+        None => format!(
+            "‖δ_1‖/‖δ_L‖ = {}, ×{} per layer towards the input, max global gradient norm {} ({} \
+             steps, {} measured).",
+            sci(v.first_to_last),
+            sci(v.per_layer_factor),
+            sci(v.max_grad_norm),
+            d.steps,
+            d.measured_steps.len()
+        ),
+    };
+    let time_tables = match (&v.recurrent, &d.through_time) {
+        (Some(rv), Some(tt)) => Some(time_tables(rv, tt)),
+        _ => None,
+    };
     // Markdown.
     let mut md = format!(
         "# Gradient diagnosis: {}\n\n**Verdict: {}** — {headline}\n\n{}\n\n",
@@ -573,15 +769,29 @@ fn write_reports(dir: &Path, d: &Diagnosis, run: &Collected) -> Result<()> {
         }
         md.push('\n');
     }
-    md.push_str(&format!("## Theory\n\n{}\n\n", theory_sentence(d)));
-    md.push_str(&format!(
+    if let Some(tables) = &time_tables {
+        md.push_str("## Gradient through time\n\n");
+        for (title, note, header, rows) in tables {
+            let header: Vec<&str> = header.iter().map(String::as_str).collect();
+            md.push_str(&format!("### {title}\n\n{note}\n\n"));
+            if !rows.is_empty() {
+                md.push_str(&markdown_table(&header, rows));
+                md.push('\n');
+            }
+        }
+    } else {
+        md.push_str(&format!("## Theory\n\n{}\n\n", theory_sentence(d)));
+    }
+    if !d.layers.is_empty() {
+        md.push_str(&format!(
         "## Per layer\n\nFirst = step {}, last = step {}; factor = ‖δ_l‖/‖δ_(l+1)‖ at the first \
          step: mean-field √χ₁ at the fixed point q*, with the layer's own variance q_l, and \
          measured.\n\n",
         d.measured_steps.first().unwrap_or(&0),
         d.measured_steps.last().unwrap_or(&0)
     ));
-    md.push_str(&markdown_table(&TABLE_HEADER, &rows));
+        md.push_str(&markdown_table(&TABLE_HEADER, &rows));
+    }
     md.push_str("\n## Charts\n\n");
     for (title, file, _, caption) in &charts {
         md.push_str(&format!("![{title}]({file})\n\n{caption}\n\n"));
@@ -599,17 +809,37 @@ fn write_reports(dir: &Path, d: &Diagnosis, run: &Collected) -> Result<()> {
         page.h2("Remedies");
         page.ol(&v.remedies);
     }
-    page.h2("Theory");
-    page.p(&theory_sentence(d));
-    page.h2("Per layer");
-    page.note(&format!(
+    if let Some(tables) = &time_tables {
+        page.h2("Gradient through time");
+        for (title, note, header, rows) in tables {
+            let header: Vec<&str> = header.iter().map(String::as_str).collect();
+            page.h3(title);
+            page.note(note);
+            if !rows.is_empty() {
+                // Text columns: the gates table's first three, the spectrum's first two.
+                let left = match header.first().copied() {
+                    Some("layer") if header.get(1) == Some(&"gate") => 3,
+                    Some("layer") => 2,
+                    _ => 0,
+                };
+                page.table(&header, rows, left);
+            }
+        }
+    } else {
+        page.h2("Theory");
+        page.p(&theory_sentence(d));
+    }
+    if !d.layers.is_empty() {
+        page.h2("Per layer");
+        page.note(&format!(
         "First = step {}, last = step {}. ratio to last: ‖δ_l‖/‖δ_L‖, geometric mean over the \
          measured steps. factor: ‖δ_l‖/‖δ_(l+1)‖ at the first step, predicted by the mean-field \
          theory (√χ₁ at the fixed point q*; with the layer's own variance q_l) and measured. update ratio: ‖ΔW‖/‖W‖ of the layer's incoming weights, mean.",
         d.measured_steps.first().unwrap_or(&0),
         d.measured_steps.last().unwrap_or(&0)
     ));
-    page.table(&TABLE_HEADER, &rows, 2);
+        page.table(&TABLE_HEADER, &rows, 2);
+    }
     page.h2("Charts");
     for (_, _, svg, caption) in &charts {
         page.figure(svg, caption);

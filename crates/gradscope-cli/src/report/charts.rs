@@ -189,8 +189,15 @@ fn legend_position(p: &SeriesLabelPosition) -> SeriesLabelPosition {
     }
 }
 
+/// Smallest value plotters' log axis labels: below ~f64::EPSILON it takes key points for its
+/// zero point and draws neither labels nor grid lines.
+const LOG_AXIS_FLOOR: f64 = 1e-15;
+
 /// Renders a line chart as an SVG document of `size` pixels.
 pub fn line_chart(chart: &LineChart<'_>, size: (u32, u32)) -> Result<String> {
+    if chart.log_y && chart.y_range.is_none() && y_bounds(&chart.lines, true).0 < LOG_AXIS_FLOOR {
+        return log10_chart(chart, size);
+    }
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
@@ -233,6 +240,68 @@ pub fn line_chart(chart: &LineChart<'_>, size: (u32, u32)) -> Result<String> {
                 .map_err(|e| err(title, &e))?;
             draw_lines(&mut ctx, chart)?;
         }
+        root.present().map_err(|e| err(title, &e))?;
+    }
+    Ok(svg)
+}
+
+/// A log-y chart whose values go below [`LOG_AXIS_FLOOR`] (a gradient through 100 time
+/// steps reaches 1e-30): log10 y on a linear axis, labelled in decades.
+fn log10_chart(chart: &LineChart<'_>, size: (u32, u32)) -> Result<String> {
+    let lines = chart
+        .lines
+        .iter()
+        .map(|l| Line {
+            label: l.label.clone(),
+            points: l
+                .points
+                .iter()
+                .map(|&(x, y)| (x, if y > 0.0 { y.log10() } else { f64::NAN }))
+                .collect(),
+            dashed: l.dashed,
+            color: l.color,
+            markers: l.markers,
+        })
+        .collect();
+    let (y0, y1) = y_bounds(&chart.lines, true);
+    let linear = LineChart {
+        title: chart.title,
+        x_label: chart.x_label,
+        y_label: chart.y_label,
+        lines,
+        log_y: false,
+        y_range: Some((y0.log10(), y1.log10())),
+        legend: legend_position(&chart.legend),
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        let title = chart.title;
+        root.fill(&WHITE).map_err(|e| err(title, &e))?;
+        let (x0, x1) = x_bounds(&linear.lines, false);
+        let (lo, hi) = (y0.log10(), y1.log10());
+        let mut ctx = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20))
+            .margin(14)
+            .x_label_area_size(42)
+            .y_label_area_size(64)
+            .build_cartesian_2d(x0..x1, lo..hi)
+            .map_err(|e| err(title, &e))?;
+        ctx.configure_mesh()
+            .x_desc(chart.x_label)
+            .y_desc(chart.y_label)
+            .x_label_formatter(&|v| crate::output::num(*v, 4))
+            .y_label_formatter(&|v| {
+                if (v - v.round()).abs() < 1e-9 {
+                    decade_label(10f64.powi(v.round() as i32))
+                } else {
+                    String::new()
+                }
+            })
+            .light_line_style(RGBColor(238, 238, 238))
+            .draw()
+            .map_err(|e| err(title, &e))?;
+        draw_lines(&mut ctx, &linear)?;
         root.present().map_err(|e| err(title, &e))?;
     }
     Ok(svg)

@@ -29,6 +29,7 @@ body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; mar
        max-width: 1100px; padding: 0 1em; color: #222; line-height: 1.45; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; }
 h2 { font-size: 1.25em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+h3 { font-size: 1.05em; margin-top: 1.2em; }
 .flow { display: inline-block; padding: 0.15em 0.6em; border-radius: 0.3em; color: #fff;
         font-weight: bold; text-transform: uppercase; }
 .vanishing { background: #3b6fb6; } .exploding { background: #c0392b; }
@@ -60,6 +61,11 @@ impl Page {
     /// A section heading.
     pub fn h2(&mut self, text: &str) {
         self.body.push_str(&format!("<h2>{}</h2>\n", escape(text)));
+    }
+
+    /// A sub-section heading.
+    pub fn h3(&mut self, text: &str) {
+        self.body.push_str(&format!("<h3>{}</h3>\n", escape(text)));
     }
 
     /// A paragraph of plain text.

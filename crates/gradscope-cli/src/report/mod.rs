@@ -1,9 +1,11 @@
 //! Shared pieces of the `diagnose` and `demo` reports: running a config while collecting its
 //! diagnostic records ([`run`]), the per-layer analysis of those records (this module), the
-//! mean-field prediction ([`theory`]), SVG charts ([`charts`]) and the HTML page ([`html`]).
+//! mean-field prediction ([`theory`]), the gradient through time of recurrent models
+//! ([`recurrent`]), SVG charts ([`charts`]) and the HTML page ([`html`]).
 
 pub mod charts;
 pub mod html;
+pub mod recurrent;
 pub mod run;
 pub mod theory;
 

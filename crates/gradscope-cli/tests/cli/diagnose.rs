@@ -101,16 +101,24 @@ pub fn check_report_html(path: &Path, titles: &[&str]) {
 }
 
 fn diagnose(config: &str, steps: &str) -> (TempDir, Value, String) {
+    diagnose_with(config, steps, &[])
+}
+
+fn diagnose_with(config: &str, steps: &str, sets: &[&str]) -> (TempDir, Value, String) {
     let dir = TempDir::new("diagnose");
     let ex = example(config);
-    let out = ok(&[
+    let mut args = vec![
         "diagnose",
         ex.to_str().unwrap(),
         "--out",
         dir.0.to_str().unwrap(),
         "--steps",
         steps,
-    ]);
+    ];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    let out = ok(&args);
     let d = json(&dir.0.join("diagnosis.json"));
     (dir, d, out)
 }
@@ -179,6 +187,10 @@ fn relu_with_he_init_is_healthy() {
     assert!((0.1..10.0).contains(&r), "{r}");
     assert_eq!(d["layers"].as_array().unwrap().len(), 20);
     check_report_html(&dir.0.join("report.html"), &TITLES);
+    // An MLP's outputs have no through-time part.
+    assert!(d.get("through_time").is_none() && d["verdict"].get("recurrent").is_none());
+    let lines = std::fs::read_to_string(dir.0.join("diagnostics.jsonl")).unwrap();
+    assert!(!lines.contains("recurrent"));
 }
 
 #[test]
@@ -266,4 +278,118 @@ fn a_diverging_run_is_diagnosed_from_the_steps_before() {
     let measured = d["measured_steps"].as_array().unwrap().len();
     assert!((1..20).contains(&measured), "{measured}");
     check_report_html(&dir.0.join("report.html"), &TITLES);
+}
+
+const TIME_TITLES: [&str; 3] = [
+    "Gradient through time |dL/dh_t|",
+    "log10 |dL/dh_t| by time step and training step",
+    "Training loss",
+];
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+#[test]
+fn vanilla_rnn_vanishes_through_time_with_the_chart_and_the_spectral_verdict() {
+    let (dir, d, out) = diagnose_with("diagnose-rnn-vanishing.toml", "3", &["data.n=200"]);
+    assert!(out.contains("verdict: VANISHING through time"), "{out}");
+    for s in [
+        "σ_max(W_hh)",
+        "1/γ",
+        "∂h_t/∂h_{t−1} = diag(f'(a_t))·W_hh",
+        "gradient through time:",
+        "bound (γσ_max)^(T−t)",
+        "h (hidden units)",
+    ] {
+        assert!(out.contains(s), "stdout lacks `{s}`:\n{out}");
+    }
+    let rv = &d["verdict"]["recurrent"];
+    assert_eq!(rv["flow"], "vanishing");
+    assert_eq!(d["verdict"]["flow"], "vanishing");
+    let l = &rv["layers"][0];
+    assert!(num(&l["first_to_last"]) < 1e-10, "{l}");
+    assert!(num(&l["per_step_factor"]) < 0.9, "{l}");
+    assert!(
+        (num(&l["gamma"]) - 1.0).abs() < 1e-9 && (num(&l["pascanu_threshold"]) - 1.0).abs() < 1e-9
+    );
+    // PyTorch's default init: ρ(W_hh) well below 1, σ_max about 2/√3.
+    assert!(num(&l["spectral_radius_first"]) < 0.8, "{l}");
+    let tt = &d["through_time"]["layers"][0];
+    let g = tt["grad_norms_first"].as_array().unwrap();
+    let bound = tt["bound_first"].as_array().unwrap();
+    assert_eq!((g.len(), bound.len()), (100, 100));
+    assert_eq!(
+        num(&bound[99]),
+        num(&g[99]),
+        "the bound starts at ‖∂L/∂h_T‖"
+    );
+    // The measured gradient stays under Pascanu et al.'s bound at every step.
+    for (a, b) in g.iter().zip(bound) {
+        assert!(num(a) <= num(b) * (1.0 + 1e-6));
+    }
+    assert!(d["theory_unavailable"].as_str().unwrap().contains("W_hh"));
+    let lines = std::fs::read_to_string(dir.0.join("diagnostics.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 3);
+    assert!(lines.lines().all(|l| l.contains("\"recurrent\"")));
+    assert!(dir.0.join("grad_through_time.svg").exists());
+    check_report_html(&dir.0.join("report.html"), &TIME_TITLES);
+    let html = std::fs::read_to_string(dir.0.join("report.html")).unwrap();
+    for s in [
+        "Gradient through time",
+        "Spectrum of W_hh",
+        "bound (γσ_max)^(T−t), step 1",
+    ] {
+        assert!(html.contains(s), "report.html lacks `{s}`");
+    }
+    let md = std::fs::read_to_string(dir.0.join("report.md")).unwrap();
+    assert!(md.contains("**Verdict: vanishing**") && md.contains("## Gradient through time"));
+    assert!(
+        md.contains("| t |") && md.contains("| layer | W_hh block |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn rnn_with_spectral_radius_one_and_a_half_explodes_through_time() {
+    let (dir, d, out) = diagnose_with("diagnose-rnn-exploding.toml", "3", &["data.n=200"]);
+    assert!(out.contains("verdict: EXPLODING through time"), "{out}");
+    assert!(out.contains("σ_max(W_hh) = 1.500 > 1/γ = 1.000"), "{out}");
+    let rv = &d["verdict"]["recurrent"];
+    assert_eq!(rv["flow"], "exploding");
+    let l = &rv["layers"][0];
+    assert!((num(&l["sigma_max_first"]) - 1.5).abs() < 1e-4, "{l}");
+    assert!(
+        num(&l["per_step_factor"]) > 1.0 && num(&l["first_to_last"]) > 100.0,
+        "{l}"
+    );
+    assert!(rv["remedies"][0].as_str().unwrap().contains("clip"));
+    check_report_html(&dir.0.join("report.html"), &TIME_TITLES);
+}
+
+#[test]
+fn lstm_with_forget_bias_reports_its_gates_and_a_slower_decay() {
+    let (dir, d, out) = diagnose_with("diagnose-lstm.toml", "3", &["data.n=200"]);
+    for s in [
+        "f (forget)",
+        "mean forget gate",
+        "|dL/dc_t| step 1",
+        "W_hh block",
+    ] {
+        assert!(out.contains(s), "stdout lacks `{s}`:\n{out}");
+    }
+    let l = &d["verdict"]["recurrent"]["layers"][0];
+    let gates = l["gates"].as_array().unwrap();
+    let names: Vec<&str> = gates.iter().map(|g| g["gate"].as_str().unwrap()).collect();
+    assert_eq!(names, ["i", "f", "g", "o"]);
+    // Forget bias 1: σ(1 + small) at init.
+    let f = num(&gates[1]["mean"]);
+    assert!((0.65..0.8).contains(&f), "{f}");
+    assert_eq!(l["blocks_first"].as_array().unwrap().len(), 4);
+    assert!(l.get("cell_first_to_last").is_some());
+    // Far less decay than the vanilla RNN's ~1e-24 over the same 99 steps.
+    assert!(num(&l["first_to_last"]) > 1e-12, "{l}");
+    check_report_html(&dir.0.join("report.html"), &TIME_TITLES);
+    let html = std::fs::read_to_string(dir.0.join("report.html")).unwrap();
+    assert!(html.contains("|dL/dc_t|, step 1"));
 }

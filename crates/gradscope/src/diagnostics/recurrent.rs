@@ -24,7 +24,7 @@
 //! unit vector injected at the last step (the decay through time alone, when every step
 //! receives its own gradient).
 
-use super::verdict::{geo_mean, sci, Flow, Thresholds};
+use super::verdict::{geo_mean, ranges, sci, Flow, Thresholds};
 use super::StepRecord;
 use crate::activation::properties::SATURATION_FRACTION;
 use crate::activation::Activation;
@@ -118,6 +118,10 @@ pub struct RecurrentLayerRecord {
     pub per_step_factor: Option<f64>,
     /// Steps at the start of the window whose gradient is exactly 0 (underflow).
     pub underflow_steps: usize,
+    /// `model.recurrent.truncate` is set but the gradient of a many-to-one layer crossed a
+    /// chunk boundary: truncation was not applied (the window is then the whole sequence).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncation_not_applied: bool,
     /// LSTM: ‖∂L/∂c_start‖/‖∂L/∂c_{T−1}‖.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cell_first_to_last: Option<f64>,
@@ -170,6 +174,9 @@ pub struct RecurrentRecord {
     /// Truncated BPTT chunk length, if set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub truncate: Option<usize>,
+    /// LSTM: the forget bias added at initialization, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forget_bias: Option<f64>,
     /// Per stacked layer, bottom first.
     pub layers: Vec<RecurrentLayerRecord>,
 }
@@ -453,10 +460,18 @@ pub fn measure_recurrent<T: Float>(
         } else {
             GradientSource::EveryStep
         };
-        let window_start = match spec.truncate {
+        let mut window_start = match spec.truncate {
             Some(c) if c > 0 && c < t_len => ((t_len - 1) / c) * c,
             _ => 0,
         };
+        // With only h_T receiving a gradient, truncation leaves every step before the last
+        // chunk without one.
+        let truncation_not_applied = window_start > 0
+            && source == GradientSource::LastStep
+            && grad_norms[window_start - 1] > 0.0;
+        if truncation_not_applied {
+            window_start = 0;
+        }
         let (first_to_last, per_step_factor, underflow_steps) =
             decay(&grad_norms, window_start, t_len);
         let cell_grad_norms = (cell == CellKind::Lstm).then(|| layer.cell_grad_norms(k).to_vec());
@@ -570,6 +585,7 @@ pub fn measure_recurrent<T: Float>(
             first_to_last,
             per_step_factor,
             underflow_steps,
+            truncation_not_applied,
             cell_first_to_last,
             cell_per_step_factor,
             jacobian_norms,
@@ -590,6 +606,7 @@ pub fn measure_recurrent<T: Float>(
         activation: (cell == CellKind::Rnn).then(|| rnn_act.to_string()),
         predict: spec.predict,
         truncate: spec.truncate,
+        forget_bias: spec.forget_bias,
         layers,
     }
 }
@@ -661,8 +678,20 @@ pub struct RecurrentLayerVerdict {
     pub bound_factor: Option<f64>,
     /// Per gate, means over the records that have them.
     pub gates: Vec<GateStats>,
+    /// The measured steps whose records have gate values (all of them, unless the probe
+    /// could not recompute the gates at some steps).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gate_steps: Vec<u64>,
+    /// Number of measured steps.
+    pub measured_steps: usize,
     /// Gates whose saturated share exceeds the `saturated` threshold.
     pub saturated_gates: Vec<String>,
+    /// Measured steps at which this layer's own decay was vanishing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vanishing_steps: Vec<u64>,
+    /// Measured steps at which this layer's own decay was exploding.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exploding_steps: Vec<u64>,
 }
 
 /// The verdict on the gradient through time.
@@ -679,6 +708,9 @@ pub struct RecurrentVerdict {
     pub predict: Predict,
     /// Time steps T.
     pub steps: usize,
+    /// LSTM: the forget bias added at initialization, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forget_bias: Option<f64>,
     /// Per stacked layer.
     pub layers: Vec<RecurrentLayerVerdict>,
     /// The chain rule through time with the measured numbers.
@@ -749,9 +781,17 @@ pub fn judge_through_time(
             DecayMeasure::Jacobian => l0.steps.saturating_sub(1),
             _ => l0.steps.saturating_sub(l0.window_start + 1),
         };
+        let steps_of: Vec<u64> = recs
+            .iter()
+            .filter(|(_, r)| r.layers.len() > k)
+            .map(|(s, _)| *s)
+            .collect();
+        let mut vanishing_steps = Vec::new();
+        let mut exploding_steps = Vec::new();
         let pairs: Vec<(f64, f64)> = per
             .iter()
-            .filter_map(|lr| {
+            .zip(&steps_of)
+            .filter_map(|(lr, step)| {
                 let (ftl, f) = match measure {
                     DecayMeasure::Jacobian => (
                         lr.jacobian_norms.as_ref().and_then(|n| n.first().copied()),
@@ -763,6 +803,11 @@ pub fn judge_through_time(
                     Some(x) if x > 0.0 && x.is_finite() => x,
                     _ => f.powi(span as i32),
                 };
+                match classify(ftl, f, t) {
+                    Flow::Vanishing => vanishing_steps.push(*step),
+                    Flow::Exploding => exploding_steps.push(*step),
+                    Flow::Healthy => {}
+                }
                 Some((ftl, f))
             })
             .collect();
@@ -782,6 +827,12 @@ pub fn judge_through_time(
             )
         };
         let gate_lists: Vec<&[GateStats]> = per.iter().map(|lr| &lr.gates[..]).collect();
+        let gate_steps: Vec<u64> = per
+            .iter()
+            .zip(&steps_of)
+            .filter(|(lr, _)| !lr.gates.is_empty())
+            .map(|(_, s)| *s)
+            .collect();
         let gates = mean_gates(&gate_lists);
         let saturated_gates = gates
             .iter()
@@ -816,7 +867,11 @@ pub fn judge_through_time(
             pascanu_threshold: l0.pascanu_threshold,
             bound_factor: l0.gamma.map(|g| g * l0.sigma_max),
             gates,
+            gate_steps,
+            measured_steps: per.len(),
             saturated_gates,
+            vanishing_steps,
+            exploding_steps,
         });
     }
     let reliable: Vec<&RecurrentLayerVerdict> = layers
@@ -849,6 +904,7 @@ pub fn judge_through_time(
         activation: first.activation.clone(),
         predict: first.predict,
         steps,
+        forget_bias: first.forget_bias,
         layers,
         explanation: String::new(),
         remedies: Vec::new(),
@@ -911,6 +967,17 @@ fn explain(
             sci(l.per_step_factor)
         )),
     }
+    if rec
+        .layers
+        .get(main)
+        .is_some_and(|r| r.truncation_not_applied)
+    {
+        s.push_str(&format!(
+            "model.recurrent.truncate = {} is set, but the gradient crossed the chunk boundaries: \
+             truncation was not applied, the decay is taken over the whole sequence. ",
+            rec.truncate.unwrap_or(0)
+        ));
+    }
     if rec.layers.get(main).is_some_and(|r| r.window_start > 0) {
         s.push_str(&format!(
             "The decay is taken over the last truncation chunk (model.recurrent.truncate = {}). ",
@@ -951,9 +1018,11 @@ fn explain(
             let h = gate(l, "h");
             let units = h.map_or(String::new(), |g| {
                 format!(
-                    ", and the units' mean |f'(a)| = {} ({} saturated) shrinks it further",
+                    ", and the units' mean |f'(a)| = {} ({} saturated) shrinks it further \
+                     (ρ·mean |f'| = {})",
                     sci(g.mean_abs_derivative),
-                    pct(g.saturated_fraction)
+                    pct(g.saturated_fraction),
+                    sci(rho * g.mean_abs_derivative)
                 )
             });
             match v.flow {
@@ -1023,8 +1092,9 @@ fn explain(
                  derivative{}",
                 match f {
                     Some(g) => format!(
-                        ": mean forget gate {} ({} of units saturated open, {} shut)",
+                        ": mean forget gate {}{} ({} of units saturated open, {} shut)",
                         sci(g.mean),
+                        gates_when(l),
                         pct(g.saturated_high),
                         pct(g.saturated_low)
                     ),
@@ -1050,7 +1120,7 @@ fn explain(
                 "The GRU's h_t = z_t⊙h_{{t−1}} + (1 − z_t)⊙n_t carries the gradient back along \
                  diag(z_t) directly, and through W_hh via the r, z, n blocks{}. ",
                 match z {
-                    Some(g) => format!(": mean update gate z = {}", sci(g.mean)),
+                    Some(g) => format!(": mean update gate z = {}{}", sci(g.mean), gates_when(l)),
                     None => " (the gate values need the layer's input, which this probe did \
                              not receive)"
                         .to_string(),
@@ -1059,6 +1129,25 @@ fn explain(
             s.push_str(&blocks_sentence(l, "r/z/n"));
             s.push_str(&flow_sentence(v.flow, l, t, max_grad_norm));
         }
+    }
+    let (nv, ne) = (l.vanishing_steps.len(), l.exploding_steps.len());
+    if nv > 0 && ne > 0 {
+        let list = |v: &[u64]| ranges(&v.iter().map(|x| *x as usize).collect::<Vec<_>>());
+        s.push_str(&format!(
+            " The flow changes during the run: exploding at measured step{} {}, vanishing at {} \
+             (the verdict takes the geometric mean over the measured steps; use a short --steps \
+             to judge the initialization).",
+            if ne > 1 { "s" } else { "" },
+            list(&l.exploding_steps),
+            list(&l.vanishing_steps)
+        ));
+    } else if v.flow == Flow::Vanishing && max_grad_norm > t.exploding_norm {
+        s.push_str(&format!(
+            " The largest global gradient norm, {}, is above exploding_norm = {}: some step's \
+             gradient exploded elsewhere in the network.",
+            sci(max_grad_norm),
+            sci(t.exploding_norm)
+        ));
     }
     for o in v.layers.iter().filter(|o| o.layer != main) {
         s.push_str(&format!(
@@ -1076,6 +1165,19 @@ fn explain(
         ));
     }
     s.trim().to_string()
+}
+
+/// " at step 1" when the gates come from fewer than all measured steps.
+fn gates_when(l: &RecurrentLayerVerdict) -> String {
+    if l.gate_steps.len() == l.measured_steps {
+        return String::new();
+    }
+    let steps: Vec<usize> = l.gate_steps.iter().map(|s| *s as usize).collect();
+    format!(
+        " at step{} {}",
+        if steps.len() > 1 { "s" } else { "" },
+        ranges(&steps)
+    )
 }
 
 fn blocks_sentence(l: &RecurrentLayerVerdict, names: &str) -> String {
@@ -1181,12 +1283,21 @@ fn remedies(v: &RecurrentVerdict, main: usize) -> Vec<String> {
             );
         }
         (CellKind::Lstm, Flow::Vanishing) => {
-            if !gate(l, "f").is_some_and(|g| g.mean > 0.85) {
-                r.push(
-                    "Bias the forget gate open: model.recurrent.forget_bias = 1.0 (or 2–3 for \
-                     longer sequences): f_t near 1 keeps both the memory and its gradient."
-                        .into(),
-                );
+            if !gate(l, "f").is_some_and(|g| g.mean > 0.95) {
+                r.push(match v.forget_bias {
+                    Some(b) if b >= 1.0 => format!(
+                        "Open the forget gate further: model.recurrent.forget_bias = {} (now {}): \
+                         over {} steps the memory keeps f^{} of its gradient, so f must be close \
+                         to 1 (σ(3) = 0.95).",
+                        (b + 2.0).min(5.0),
+                        sci(b),
+                        l.span,
+                        l.span
+                    ),
+                    _ => "Bias the forget gate open: model.recurrent.forget_bias = 1.0 (2–3 for \
+                          longer sequences): f_t near 1 keeps both the memory and its gradient."
+                        .to_string(),
+                });
             }
             r.push("Initialize W_hh orthogonal: model.recurrent.init_hh = \"orthogonal\".".into());
             r.push(

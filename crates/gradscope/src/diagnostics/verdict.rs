@@ -186,7 +186,7 @@ pub(super) fn mean(xs: impl Iterator<Item = Option<f64>>) -> Option<f64> {
 }
 
 /// "1–6" or "3" or "1, 4".
-fn ranges(depths: &[usize]) -> String {
+pub(super) fn ranges(depths: &[usize]) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut i = 0;
     while i < depths.len() {

@@ -456,8 +456,9 @@ fn the_trainer_records_the_gradient_through_time() {
         let l = &rr.layers[0];
         assert_eq!(l.grad_norms.len(), 10);
         assert!(l.grad_norms.iter().all(|g| *g > 0.0 && g.is_finite()));
-        // The trainer's probe has no input: tanh gates come from the outputs.
-        assert_eq!(l.gate_source, Some(GateSource::Output));
+        // The trainer gives the probe the step's batch: gates recomputed from the input.
+        assert_eq!(l.gate_source, Some(GateSource::Input));
+        assert_eq!(l.gates.len(), 1);
         assert!(l.sigma_max > 0.0 && l.spectral_radius.unwrap() > 0.0);
         let json = serde_json::to_string(r).unwrap();
         let back: StepRecord = serde_json::from_str(&json).unwrap();

@@ -94,6 +94,7 @@ pub struct Recurrent<T, C> {
     tmp_bi: Vec<T>,
     tmp_bh: Vec<T>,
     need_input_grad: bool,
+    truncate: Option<usize>,
 }
 
 impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
@@ -127,7 +128,17 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
             tmp_bi: Vec::new(),
             tmp_bh: Vec::new(),
             need_input_grad: true,
+            truncate: None,
         }
+    }
+
+    /// Truncated BPTT inside one backward: with `Some(k)` no gradient crosses from step k·j
+    /// to step k·j − 1 (chunks [0, k), [k, 2k), …), exactly as if each chunk were
+    /// backpropagated alone from the carried state (see [`Recurrent::truncated_bptt`]), while
+    /// the forward still runs the whole sequence. `None` (the default) is full BPTT.
+    pub fn set_truncation(&mut self, k: Option<usize>) {
+        assert!(k != Some(0), "truncated BPTT needs k >= 1");
+        self.truncate = k;
     }
 
     /// Whether backward computes ∂L/∂x ([`Recurrent::grad_input`]); true by default. A first
@@ -350,6 +361,11 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
             );
             std::mem::swap(&mut self.dh, &mut self.dh_prev);
             std::mem::swap(&mut self.dc, &mut self.dc_prev);
+            if t > 0 && self.truncate.is_some_and(|k| t % k == 0) {
+                // A chunk boundary: the state entering step t is a constant.
+                self.dh.fill(T::ZERO);
+                self.dc.fill(T::ZERO);
+            }
         }
         scale_down(&mut self.dh, e);
         scale_down(&mut self.dc, e);

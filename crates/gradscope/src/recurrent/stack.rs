@@ -309,7 +309,7 @@ impl<T: Float> RecurrentLayer<T> {
                         Predict::EveryStep => OutputGrad::All(grad_tbh),
                     },
                 };
-                let _ = truncate; // applied once Recurrent supports cutting (see below)
+                cur.set_truncation(truncate);
                 // Only the bottom layer's ∂L/∂x may be unwanted (a model's input).
                 cur.set_need_input_grad(k > 0 || need_input_grad);
                 cur.backward(g);

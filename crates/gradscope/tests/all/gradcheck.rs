@@ -287,3 +287,66 @@ fn recurrent_names_follow_a_pytorch_module_with_rnn_and_fc() {
     let want: Vec<(&str, Vec<usize>)> = expect.iter().map(|(n, s)| (*n, s.clone())).collect();
     assert_eq!(got, want);
 }
+
+/// `[model.recurrent] truncate = k` inside a model gives the same parameter gradients as
+/// running the layer chunk by chunk with `Recurrent::truncated_bptt`.
+#[test]
+fn truncation_in_the_model_equals_chunked_truncated_bptt() {
+    use gradscope::recurrent::{
+        CellKind, CellWeights, LstmCell, Predict, Recurrent, RecurrentLayer, RecurrentSpec,
+    };
+    let (b, t, i, h, k) = (2, 8, 3, 4, 3);
+    let mut rng = Rng::seed(5);
+    let w = CellWeights::<f64>::uniform("rnn.", 4, i, h, &mut rng);
+    let mut spec = RecurrentSpec::new(CellKind::Lstm, h);
+    spec.predict = Predict::EveryStep;
+    spec.truncate = Some(k);
+    let mut layer = RecurrentLayer::from_weights(&spec, i, vec![w.clone()]);
+    let x = random(&[b, t * i], 1.0, &mut rng);
+    let g = random(&[b * t, h], 1.0, &mut rng);
+    layer.forward(&x);
+    layer.backward(&g, true);
+    // The same through truncated_bptt on time-major copies.
+    let mut x_tbi = vec![0.0; t * b * i];
+    let mut g_tbh = vec![0.0; t * b * h];
+    for bi in 0..b {
+        for ti in 0..t {
+            for j in 0..i {
+                x_tbi[(ti * b + bi) * i + j] = x.data()[(bi * t + ti) * i + j];
+            }
+            for j in 0..h {
+                g_tbh[(ti * b + bi) * h + j] = g.data()[(bi * t + ti) * h + j];
+            }
+        }
+    }
+    let x_tbi = Tensor::from_vec(&[t, b, i], x_tbi).unwrap();
+    let mut reference = Recurrent::new(LstmCell::from_weights(w.clone()));
+    reference.truncated_bptt(&x_tbi, k, None, |start, out| {
+        let n = out.shape()[0];
+        Tensor::from_vec(
+            &[n, b, h],
+            g_tbh[start * b * h..(start + n) * b * h].to_vec(),
+        )
+        .unwrap()
+    });
+    let mut ours = Vec::new();
+    layer.visit_params(&mut |p| ours.push(p.grad.to_f64_vec()));
+    for (p, mine) in reference.params().iter().zip(&ours) {
+        for (a, r) in mine.iter().zip(p.grad.to_f64_vec()) {
+            assert!(
+                (a - r).abs() <= 1e-12 * r.abs().max(1.0),
+                "{}: {a} vs {r}",
+                p.name
+            );
+        }
+    }
+    // And truncation changes ∂W_hh compared with full BPTT.
+    spec.truncate = None;
+    let mut full = RecurrentLayer::from_weights(&spec, i, vec![w]);
+    full.forward(&x);
+    full.backward(&g, true);
+    let mut f = Vec::new();
+    full.visit_params(&mut |p| f.push(p.grad.to_f64_vec()));
+    let diff: f64 = f[1].iter().zip(&ours[1]).map(|(a, b)| (a - b).abs()).sum();
+    assert!(diff > 1e-6, "truncation made no difference to dW_hh");
+}

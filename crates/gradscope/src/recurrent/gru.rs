@@ -2,7 +2,7 @@
 //! z = σ(W_iz·x + b_iz + W_hz·h + b_hz), n = tanh(W_in·x + b_in + r⊙(W_hn·h + b_hn)),
 //! h' = (1 − z)⊙n + z⊙h.
 
-use super::{add, resize, CellWeights, RecurrentCell, StepCache};
+use super::{add_block, resize, simd_kernel, CellWeights, RecurrentCell, StepCache};
 use crate::float::Float;
 use crate::rng::Rng;
 
@@ -45,36 +45,23 @@ impl<T: Float> RecurrentCell<T> for GruCell<T> {
         cache: &mut StepCache<T>,
     ) {
         let h = self.weights.hidden_size();
-        let g3 = 3 * h;
-        resize(&mut cache.gates, b * g3);
-        resize(&mut cache.aux, b * h);
-        resize(&mut cache.h, b * h);
-        for r in 0..b {
-            let (gi, gh) = (&gi[r * g3..(r + 1) * g3], &gh[r * g3..(r + 1) * g3]);
-            let (gi_r, rest) = gi.split_at(h);
-            let (gi_z, gi_n) = rest.split_at(h);
-            let (gh_r, rest) = gh.split_at(h);
-            let (gh_z, gh_n) = rest.split_at(h);
-            let gates = &mut cache.gates[r * g3..(r + 1) * g3];
-            let (rg, rest) = gates.split_at_mut(h);
-            let (z, n) = rest.split_at_mut(h);
-            let rows = r * h..(r + 1) * h;
-            // aux's row: the scratch for each pre-activation, then W_hn·h + b_hn.
-            let aux = &mut cache.aux[rows.clone()];
-            add(gi_r, gh_r, aux);
-            T::sigmoid_slice(aux, rg);
-            add(gi_z, gh_z, aux);
-            T::sigmoid_slice(aux, z);
-            for j in 0..h {
-                aux[j] = gi_n[j] + rg[j] * gh_n[j];
-            }
-            T::tanh_slice(aux, n);
-            aux.copy_from_slice(gh_n);
-            let (hr, hp) = (&mut cache.h[rows.clone()], &h_prev[rows]);
-            for j in 0..h {
-                hr[j] = (T::ONE - z[j]) * n[j] + z[j] * hp[j];
-            }
-        }
+        let n = b * h;
+        let stride = 3 * h;
+        resize(&mut cache.gates, 3 * n);
+        resize(&mut cache.aux, n);
+        resize(&mut cache.h, n);
+        // Gate-major [3, B, H]; aux is the scratch for each pre-activation, then holds
+        // W_hn·h + b_hn.
+        let (rg, rest) = cache.gates.split_at_mut(n);
+        let (z, nn) = rest.split_at_mut(n);
+        add_block(gi, gh, 0, stride, &mut cache.aux);
+        T::sigmoid_slice(&cache.aux, rg);
+        add_block(gi, gh, 1, stride, &mut cache.aux);
+        T::sigmoid_slice(&cache.aux, z);
+        candidate_pre(h, gi, gh, rg, &mut cache.aux);
+        T::tanh_slice(&cache.aux, nn);
+        copy_block(gh, 2, stride, &mut cache.aux);
+        gru_update(z, nn, h_prev, &mut cache.h);
     }
 
     fn pointwise_backward(
@@ -90,29 +77,83 @@ impl<T: Float> RecurrentCell<T> for GruCell<T> {
         _dc_prev: &mut [T],
     ) {
         let h = self.weights.hidden_size();
-        let b = dh.len() / h.max(1);
-        let g3 = 3 * h;
+        gru_backward(h, &cache.gates, &cache.aux, h_prev, dh, d_gi, d_gh, dh_prev);
+    }
+}
+
+simd_kernel! {
+    /// out = gᵢ_n + r⊙gₕ_n (the n blocks of rows of 3H gathered into `[B, H]`).
+    fn candidate_pre(h: usize, gi: &[T], gh: &[T], r: &[T], out: &mut [T]) {
+        for (((o, a), b), r) in out
+            .chunks_exact_mut(h)
+            .zip(gi.chunks_exact(3 * h))
+            .zip(gh.chunks_exact(3 * h))
+            .zip(r.chunks_exact(h))
+        {
+            let (a, b) = (&a[2 * h..3 * h], &b[2 * h..3 * h]);
+            for j in 0..h {
+                o[j] = a[j] + r[j] * b[j];
+            }
+        }
+    }
+}
+
+simd_kernel! {
+    /// out = block `k` of x (rows of `stride` values) as a contiguous `[rows, w]` buffer.
+    fn copy_block(x: &[T], k: usize, stride: usize, out: &mut [T]) {
+        let w = out.len() / (x.len() / stride.max(1)).max(1);
+        for (o, a) in out.chunks_exact_mut(w).zip(x.chunks_exact(stride)) {
+            o.copy_from_slice(&a[k * w..(k + 1) * w]);
+        }
+    }
+}
+
+simd_kernel! {
+    /// h = (1 − z)⊙n + z⊙h_prev.
+    fn gru_update(z: &[T], n: &[T], h_prev: &[T], h: &mut [T]) {
+        let len = h.len();
+        let (z, n, h_prev) = (&z[..len], &n[..len], &h_prev[..len]);
+        for j in 0..len {
+            h[j] = (T::ONE - z[j]) * n[j] + z[j] * h_prev[j];
+        }
+    }
+}
+
+simd_kernel! {
+    /// ∂L/∂gᵢ, ∂L/∂gₕ (`[B, 3H]`, blocks r, z, n) and the direct ∂L/∂h_{t−1} from the
+    /// gate-major gates `[3, B, H]`, W_hn·h + b_hn, h_{t−1} and ∂L/∂h_t.
+    fn gru_backward(
+        h: usize,
+        gates: &[T],
+        hn: &[T],
+        h_prev: &[T],
+        dh: &[T],
+        d_gi: &mut [T],
+        d_gh: &mut [T],
+        dh_prev: &mut [T],
+    ) {
+        let n = hn.len();
         let one = T::ONE;
-        for r in 0..b {
-            let gates = &cache.gates[r * g3..(r + 1) * g3];
-            let (rg, rest) = gates.split_at(h);
-            let (z, n) = rest.split_at(h);
+        let (rg, rest) = gates.split_at(n);
+        let (z, nn) = rest.split_at(n);
+        for (r, (di, dg)) in d_gi
+            .chunks_exact_mut(3 * h)
+            .zip(d_gh.chunks_exact_mut(3 * h))
+            .enumerate()
+        {
             let rows = r * h..(r + 1) * h;
-            let (hn, g, hp) = (
-                &cache.aux[rows.clone()],
-                &dh[rows.clone()],
-                &h_prev[rows.clone()],
-            );
+            let (rg, z, nn) = (&rg[rows.clone()], &z[rows.clone()], &nn[rows.clone()]);
+            let (hn, g, hp) = (&hn[rows.clone()], &dh[rows.clone()], &h_prev[rows.clone()]);
             let dhp = &mut dh_prev[rows];
-            let (di_r, rest) = d_gi[r * g3..(r + 1) * g3].split_at_mut(h);
+            let (di_r, rest) = di.split_at_mut(h);
             let (di_z, di_n) = rest.split_at_mut(h);
-            let (dh_r, rest) = d_gh[r * g3..(r + 1) * g3].split_at_mut(h);
+            let (dh_r, rest) = dg.split_at_mut(h);
             let (dh_z, dh_n) = rest.split_at_mut(h);
             for j in 0..h {
                 let dn = g[j] * (one - z[j]);
-                let dz = g[j] * (hp[j] - n[j]);
+                let dz = g[j] * (hp[j] - nn[j]);
                 dhp[j] = g[j] * z[j];
-                let dan = dn * (one - n[j] * n[j]);
+                let dan = dn * (one - nn[j] * nn[j]);
                 let dar = dan * hn[j] * rg[j] * (one - rg[j]);
                 let daz = dz * z[j] * (one - z[j]);
                 di_r[j] = dar;

@@ -1,7 +1,7 @@
 //! LSTM cell, as PyTorch's `nn.LSTM`: gates (i, f, g, o) = (σ, σ, tanh, σ)(W_ih·x + b_ih +
 //! W_hh·h + b_hh), c_t = f⊙c_{t−1} + i⊙g, h_t = o⊙tanh(c_t).
 
-use super::{add, resize, CellWeights, RecurrentCell, StepCache};
+use super::{add_block, resize, simd_kernel, CellWeights, RecurrentCell, StepCache};
 use crate::float::Float;
 use crate::rng::Rng;
 
@@ -58,44 +58,28 @@ impl<T: Float> RecurrentCell<T> for LstmCell<T> {
         c_prev: &[T],
         cache: &mut StepCache<T>,
     ) {
-        let h = self.weights.hidden_size();
-        let g4 = 4 * h;
-        resize(&mut cache.gates, b * g4);
-        resize(&mut cache.aux, b * h);
-        resize(&mut cache.h, b * h);
-        resize(&mut cache.c, b * h);
-        for r in 0..b {
-            let (gi, gh) = (&gi[r * g4..(r + 1) * g4], &gh[r * g4..(r + 1) * g4]);
-            let gates = &mut cache.gates[r * g4..(r + 1) * g4];
-            // aux's row is the scratch for each gate block's pre-activation, then tanh c_t.
-            let scratch = &mut cache.aux[r * h..(r + 1) * h];
-            for (k, ((dst, x), y)) in gates
-                .chunks_exact_mut(h)
-                .zip(gi.chunks_exact(h))
-                .zip(gh.chunks_exact(h))
-                .enumerate()
-            {
-                add(x, y, scratch);
-                if k == 2 {
-                    T::tanh_slice(scratch, dst);
-                } else {
-                    T::sigmoid_slice(scratch, dst);
-                }
-            }
-            let (i, rest) = gates.split_at(h);
-            let (f, rest) = rest.split_at(h);
-            let (g, o) = rest.split_at(h);
-            let c = &mut cache.c[r * h..(r + 1) * h];
-            let cp = &c_prev[r * h..(r + 1) * h];
-            for j in 0..h {
-                c[j] = f[j] * cp[j] + i[j] * g[j];
-            }
-            T::tanh_slice(c, scratch);
-            let hr = &mut cache.h[r * h..(r + 1) * h];
-            for j in 0..h {
-                hr[j] = o[j] * scratch[j];
+        let n = b * self.weights.hidden_size();
+        resize(&mut cache.gates, 4 * n);
+        resize(&mut cache.aux, n);
+        resize(&mut cache.h, n);
+        resize(&mut cache.c, n);
+        // Gate-major: each gate's block [B, H] is contiguous, one slice call per gate. aux
+        // is the scratch for each block's pre-activation, then holds tanh c_t.
+        let stride = 4 * self.weights.hidden_size();
+        for (k, dst) in cache.gates.chunks_exact_mut(n).enumerate() {
+            add_block(gi, gh, k, stride, &mut cache.aux);
+            if k == 2 {
+                T::tanh_slice(&cache.aux, dst);
+            } else {
+                T::sigmoid_slice(&cache.aux, dst);
             }
         }
+        let (i, rest) = cache.gates.split_at(n);
+        let (f, rest) = rest.split_at(n);
+        let (g, o) = rest.split_at(n);
+        cell_update(i, f, g, c_prev, &mut cache.c);
+        T::tanh_slice(&cache.c, &mut cache.aux);
+        mul(o, &cache.aux, &mut cache.h);
     }
 
     fn pointwise_backward(
@@ -111,25 +95,58 @@ impl<T: Float> RecurrentCell<T> for LstmCell<T> {
         dc_prev: &mut [T],
     ) {
         let h = self.weights.hidden_size();
-        let b = dh.len() / h.max(1);
-        let g4 = 4 * h;
+        lstm_backward(h, &cache.gates, &cache.aux, c_prev, dh, dc, d_gi, dc_prev);
+        d_gh.copy_from_slice(d_gi);
+        dh_prev.fill(T::ZERO);
+    }
+}
+
+simd_kernel! {
+    /// c = f⊙c_prev + i⊙g.
+    fn cell_update(i: &[T], f: &[T], g: &[T], c_prev: &[T], c: &mut [T]) {
+        let n = c.len();
+        let (i, f, g, c_prev) = (&i[..n], &f[..n], &g[..n], &c_prev[..n]);
+        for j in 0..n {
+            c[j] = f[j] * c_prev[j] + i[j] * g[j];
+        }
+    }
+}
+
+simd_kernel! {
+    /// out = x⊙y.
+    fn mul(x: &[T], y: &[T], out: &mut [T]) {
+        for ((o, a), b) in out.iter_mut().zip(x).zip(y) {
+            *o = *a * *b;
+        }
+    }
+}
+
+simd_kernel! {
+    /// ∂L/∂a (`[B, 4H]`, blocks i, f, g, o; H = `h`) and ∂L/∂c_{t−1} from the gate-major
+    /// gates `[4, B, H]`, tanh c_t, c_{t−1} and the incoming ∂L/∂h_t, ∂L/∂c_t.
+    fn lstm_backward(
+        h: usize,
+        gates: &[T],
+        tc: &[T],
+        c_prev: &[T],
+        dh: &[T],
+        dc: &[T],
+        da: &mut [T],
+        dc_prev: &mut [T],
+    ) {
+        let n = tc.len();
         let one = T::ONE;
-        for r in 0..b {
-            let gates = &cache.gates[r * g4..(r + 1) * g4];
-            let (i, rest) = gates.split_at(h);
-            let (f, rest) = rest.split_at(h);
-            let (g, o) = rest.split_at(h);
-            let da = &mut d_gi[r * g4..(r + 1) * g4];
+        let (i, rest) = gates.split_at(n);
+        let (f, rest) = rest.split_at(n);
+        let (g, o) = rest.split_at(n);
+        for (r, da) in da.chunks_exact_mut(4 * h).enumerate() {
+            let rows = r * h..(r + 1) * h;
+            let (i, f, g, o) = (&i[rows.clone()], &f[rows.clone()], &g[rows.clone()], &o[rows.clone()]);
+            let (tc, cp, dhr, dcr) = (&tc[rows.clone()], &c_prev[rows.clone()], &dh[rows.clone()], &dc[rows.clone()]);
+            let dcp = &mut dc_prev[rows];
             let (da_i, rest) = da.split_at_mut(h);
             let (da_f, rest) = rest.split_at_mut(h);
             let (da_g, da_o) = rest.split_at_mut(h);
-            let rows = r * h..(r + 1) * h;
-            let (tc, dhr, dcr) = (
-                &cache.aux[rows.clone()],
-                &dh[rows.clone()],
-                &dc[rows.clone()],
-            );
-            let (cp, dcp) = (&c_prev[rows.clone()], &mut dc_prev[rows]);
             for j in 0..h {
                 let d_o = dhr[j] * tc[j];
                 let dct = dcr[j] + dhr[j] * o[j] * (one - tc[j] * tc[j]);
@@ -140,7 +157,5 @@ impl<T: Float> RecurrentCell<T> for LstmCell<T> {
                 da_o[j] = d_o * o[j] * (one - o[j]);
             }
         }
-        d_gh.copy_from_slice(d_gi);
-        dh_prev.fill(T::ZERO);
     }
 }

@@ -1,7 +1,7 @@
 //! Elman RNN cell: h_t = f(W_ih·x_t + b_ih + W_hh·h_{t−1} + b_hh), as PyTorch's `nn.RNN`
 //! (which offers tanh and relu; here any element-wise activation of the catalogue).
 
-use super::{add, resize, CellWeights, RecurrentCell, StepCache};
+use super::{add, resize, simd_kernel, CellWeights, RecurrentCell, StepCache};
 use crate::activation::Activation;
 use crate::float::Float;
 use crate::rng::Rng;
@@ -89,20 +89,11 @@ impl<T: Float> RecurrentCell<T> for RnnCell<T> {
         dh_prev: &mut [T],
         _dc_prev: &mut [T],
     ) {
-        let one = T::ONE;
         let (a, h) = (&cache.gates[..], &cache.h[..]);
         // tanh' = 1 − h² and σ' = h(1 − h) from the stored output (no transcendental call).
         match self.activation {
-            Activation::Tanh => {
-                for ((d, g), h) in d_gi.iter_mut().zip(dh).zip(h) {
-                    *d = *g * (one - *h * *h);
-                }
-            }
-            Activation::Sigmoid => {
-                for ((d, g), h) in d_gi.iter_mut().zip(dh).zip(h) {
-                    *d = *g * *h * (one - *h);
-                }
-            }
+            Activation::Tanh => tanh_backward(h, dh, d_gi),
+            Activation::Sigmoid => sigmoid_backward(h, dh, d_gi),
             Activation::Identity => d_gi.copy_from_slice(dh),
             f => {
                 for ((d, g), a) in d_gi.iter_mut().zip(dh).zip(a) {
@@ -112,5 +103,23 @@ impl<T: Float> RecurrentCell<T> for RnnCell<T> {
         }
         d_gh.copy_from_slice(d_gi);
         dh_prev.fill(T::ZERO);
+    }
+}
+
+simd_kernel! {
+    /// d = g⊙(1 − h²).
+    fn tanh_backward(h: &[T], g: &[T], d: &mut [T]) {
+        for ((d, g), h) in d.iter_mut().zip(g).zip(h) {
+            *d = *g * (T::ONE - *h * *h);
+        }
+    }
+}
+
+simd_kernel! {
+    /// d = g⊙h⊙(1 − h).
+    fn sigmoid_backward(h: &[T], g: &[T], d: &mut [T]) {
+        for ((d, g), h) in d.iter_mut().zip(g).zip(h) {
+            *d = *g * *h * (T::ONE - *h);
+        }
     }
 }

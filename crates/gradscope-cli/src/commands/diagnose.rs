@@ -383,6 +383,9 @@ pub fn render_text(d: &Diagnosis) -> String {
 fn verdict_scope(v: &Verdict) -> &'static str {
     match &v.recurrent {
         Some(rv) if rv.flow != v.flow => "in the head's hidden layers (through time: healthy)",
+        Some(rv) if through::main_layer(rv).is_some_and(|l| l.flow != rv.flow) => {
+            "by the global gradient norm (through time: within the thresholds)"
+        }
         _ => "through time",
     }
 }
@@ -401,8 +404,8 @@ fn through_time_text(s: &mut String, rv: &RecurrentVerdict, tt: &ThroughTime) {
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         let _ = writeln!(
             s,
-            "\ngradient through time{}: ‖∂L/∂h_t‖ at steps {} and {}; ratio and bound relative \
-             to t = T at step {}:",
+            "\ngradient through time{}: ‖∂L/∂h_t‖ at steps {} and {}; ratio{} relative to t = T \
+             at step {}:",
             if tt.layers.len() > 1 {
                 format!(", layer {}", l.layer)
             } else {
@@ -410,6 +413,11 @@ fn through_time_text(s: &mut String, rv: &RecurrentVerdict, tt: &ThroughTime) {
             },
             l.first_step,
             l.last_step,
+            if l.bound_first.is_some() {
+                " and bound"
+            } else {
+                ""
+            },
             l.first_step
         );
         s.push_str(&text_table(&header, &rows));
@@ -679,13 +687,20 @@ fn time_tables(rv: &RecurrentVerdict, tt: &ThroughTime) -> Vec<Section> {
                 "‖∂L/∂h_t‖ against t".to_string()
             },
             format!(
-                "{} ({}), T = {}. ‖∂L/∂h_t‖ at training steps {} and {}; the ratio to t = T and \
-                 Pascanu et al.'s bound (γ·σ_max(W_hh))^(T−t) at step {}.",
+                "{} ({}), T = {}. ‖∂L/∂h_t‖ at training steps {} and {}; the ratio to t = T{} at \
+                 step {}.",
                 tt.name,
                 through::predict_text(rv.predict),
                 rv.steps,
                 l.first_step,
                 l.last_step,
+                if l.bound_first.is_some() {
+                    " and Pascanu et al.'s bound (γ·σ_max(W_hh))^(T−t)"
+                } else if l.cell_grad_norms_first.is_some() {
+                    " and the memory's ‖∂L/∂c_t‖"
+                } else {
+                    ""
+                },
                 l.first_step
             ),
             header,

@@ -443,6 +443,27 @@ pub fn charts(
                 markers: false,
             });
         }
+        // The legend goes where the lines are not: the measured lines end at t = T, at the
+        // right; put it below them if they end in the upper half of the (log) range.
+        let logs: Vec<f64> = lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(|p| p.1))
+            .filter(|v| *v > 0.0 && v.is_finite())
+            .map(f64::log10)
+            .collect();
+        let mid = (logs.iter().copied().fold(f64::INFINITY, f64::min)
+            + logs.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+            / 2.0;
+        let ends_high = lines
+            .iter()
+            .filter(|l| !l.dashed)
+            .filter_map(|l| l.points.last())
+            .all(|p| p.1 > 0.0 && p.1.log10() > mid);
+        let legend = if ends_high {
+            SeriesLabelPosition::LowerRight
+        } else {
+            SeriesLabelPosition::UpperRight
+        };
         let title = format!("Gradient through time |dL/dh_t|{suffix}");
         let svg = line_chart(
             &LineChart {
@@ -452,7 +473,7 @@ pub fn charts(
                 lines,
                 log_y: true,
                 y_range: None,
-                legend: SeriesLabelPosition::LowerRight,
+                legend,
             },
             (820, 500),
         )?;

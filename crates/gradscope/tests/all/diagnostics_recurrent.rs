@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use gradscope::config::{Config, LoadedConfig};
-use gradscope::diagnostics::recurrent::{decay, DecayMeasure, GateSource, RecurrentRecord};
+use gradscope::diagnostics::recurrent::{
+    decay, largest_singular_value, spectral_radius, DecayMeasure, GateSource, RecurrentRecord,
+};
 use gradscope::diagnostics::verdict::{judge, Flow, Thresholds, Verdict};
 use gradscope::diagnostics::{DiagnosticsConfig, Probe, StepRecord};
 use gradscope::init::Init;
@@ -228,6 +230,43 @@ fn spectral_numbers_match_closed_forms() {
     }
     assert!(close(l.sigma_max, 0.7, 1e-10), "{}", l.sigma_max);
     assert_eq!(l.gamma, None);
+}
+
+#[test]
+fn spectrum_of_identity_plus_rank_one_terminates() {
+    // I + ε·abᵀ with a, b sign vectors: the identity after one Adam step (every entry moved by
+    // ±lr, signs of a rank-one gradient). Its eigenvalue 1 has multiplicity n − 1, the other
+    // is 1 + ε·bᵀa; an unbounded Schur iteration does not converge on it.
+    let n = 64;
+    let mut rng = Rng::seed(14);
+    let sign = |rng: &mut Rng| if rng.uniform01() < 0.5 { -1.0 } else { 1.0 };
+    let a: Vec<f64> = (0..n).map(|_| sign(&mut rng)).collect();
+    let b: Vec<f64> = (0..n).map(|_| sign(&mut rng)).collect();
+    let eps = 1e-3;
+    let w: Vec<f64> = (0..n * n)
+        .map(|k| f64::from(u8::from(k / n == k % n)) + eps * a[k / n] * b[k % n])
+        .collect();
+    let ba: f64 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+    let want = (1.0 + eps * ba).abs().max(1.0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let w2 = w.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send((spectral_radius(&w2, n), largest_singular_value(&w2, n, n)));
+    });
+    let (rho, sigma) = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the spectrum of I + ε·abᵀ is computed in time");
+    assert!(close(rho, want, 1e-5), "ρ = {rho}, want {want}");
+    assert!(sigma >= rho * (1.0 - 1e-9), "σ_max = {sigma} < ρ = {rho}");
+    // The same through the probe, on an RNN with that W_hh.
+    let mut m = rnn(Activation::Relu, w, n, 1, &mut rng);
+    let x = tensor(&[2, 6], random(12, 1.0, &mut rng));
+    let r = probe(&mut m, &x, &tensor(&[2, 1], vec![0.0; 2]), true);
+    assert!(close(
+        recurrent(&r).layers[0].spectral_radius.unwrap(),
+        want,
+        1e-5
+    ));
 }
 
 fn sigmoid(a: f64) -> f64 {

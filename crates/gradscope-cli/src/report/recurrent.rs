@@ -312,8 +312,10 @@ pub fn headline(v: &RecurrentVerdict, max_grad_norm: f64) -> String {
         return String::new();
     };
     let what = match l.measure {
-        DecayMeasure::Jacobian => "Jacobian product, step T → 1",
-        _ => "‖∂L/∂h_1‖/‖∂L/∂h_T‖",
+        DecayMeasure::Jacobian => "Jacobian product, step T → 1".to_string(),
+        // Truncated BPTT: the decay is taken over the last chunk.
+        _ if l.span + 1 < v.steps => format!("‖∂L/∂h_{}‖/‖∂L/∂h_T‖", v.steps - l.span),
+        _ => "‖∂L/∂h_1‖/‖∂L/∂h_T‖".to_string(),
     };
     let mut s = format!(
         "{what} = {}, ×{} per step over {} steps",

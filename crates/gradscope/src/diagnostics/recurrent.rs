@@ -1020,9 +1020,10 @@ fn explain(
     let after = format!("{} after {span} steps", sci(l.first_to_last));
     match l.measure {
         DecayMeasure::Gradient => s.push_str(&format!(
-            "Through time ({} steps{which}): ‖∂L/∂h_1‖/‖∂L/∂h_T‖ = {}, ×{} per step going back \
+            "Through time ({} steps{which}): ‖∂L/∂h_{}‖/‖∂L/∂h_T‖ = {}, ×{} per step going back \
              in time (geometric mean over the measured steps {}–{}). ",
             v.steps,
+            v.steps.saturating_sub(span).max(1),
             sci(l.first_to_last),
             sci(l.per_step_factor),
             l.first_step,

@@ -130,6 +130,52 @@ fn rnn_with_w_hh_half_orthogonal_must_vanish() {
 }
 
 #[test]
+fn many_to_many_rnn_is_judged_on_the_jacobian_product() {
+    // Every h_t feeds the head: each step receives its own gradient, so ‖∂L/∂h_t‖ stays
+    // level although W_hh = 0.5·Q shrinks what is carried back by at least 0.5 per step.
+    let (h, i, t, b) = (16, 2, 30, 4);
+    let mut rng = Rng::seed(15);
+    let q = Init::Orthogonal { gain: 0.5 }.sample(h, h, 1.0, &mut rng);
+    let mut spec = RecurrentSpec::new(CellKind::Rnn, h);
+    spec.predict = gradscope::recurrent::Predict::EveryStep;
+    let w = CellWeights::new(
+        "rnn.",
+        1,
+        tensor(&[h, i], random(h * i, 1.0, &mut rng)),
+        tensor(&[h, h], q),
+        tensor(&[h], vec![0.0; h]),
+        tensor(&[h], vec![0.0; h]),
+    );
+    let mut m = model(&spec, i, w, &mut rng);
+    let x = tensor(&[b, t * i], random(b * t * i, 0.1, &mut rng));
+    let y = tensor(&[b * t, 1], vec![1.0; b * t]);
+    let r = probe(&mut m, &x, &y, true);
+    let l = &recurrent(&r).layers[0];
+    assert_eq!(
+        l.source,
+        gradscope::diagnostics::recurrent::GradientSource::EveryStep
+    );
+    assert!(
+        l.first_to_last.unwrap() > 0.1,
+        "the profile is level: {:?}",
+        l.first_to_last
+    );
+    let jf = l.jacobian_factor.unwrap();
+    assert!(jf <= 0.5 + 1e-9 && jf > 0.3, "{jf}");
+    let jn = l.jacobian_norms.as_ref().unwrap();
+    assert_eq!((jn.len(), jn[t - 1]), (t, 1.0));
+    let v = judge(std::slice::from_ref(&r), &Thresholds::default());
+    let rv = v.recurrent.unwrap();
+    assert_eq!(rv.layers[0].measure, DecayMeasure::Jacobian);
+    assert_eq!(rv.flow, Flow::Vanishing, "{}", rv.explanation);
+    assert!(
+        rv.explanation.contains("injected at step T alone"),
+        "{}",
+        rv.explanation
+    );
+}
+
+#[test]
 fn rnn_with_w_hh_one_and_a_half_orthogonal_and_zero_input_explodes() {
     // x = 0 and zero biases keep h_t = 0, so f'(a_t) = tanh'(0) = 1 and the Jacobian is W_hh
     // itself: the gradient grows by exactly 1.5 per step back in time.

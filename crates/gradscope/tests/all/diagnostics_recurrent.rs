@@ -5,15 +5,14 @@
 use std::path::PathBuf;
 
 use gradscope::config::{Config, LoadedConfig};
-use gradscope::diagnostics::recurrent::{
-    decay, largest_singular_value, spectral_radius, DecayMeasure, GateSource, RecurrentRecord,
-};
+use gradscope::diagnostics::recurrent::{decay, DecayMeasure, GateSource, RecurrentRecord};
 use gradscope::diagnostics::verdict::{judge, Flow, Thresholds, Verdict};
 use gradscope::diagnostics::{DiagnosticsConfig, Probe, StepRecord};
 use gradscope::init::Init;
 use gradscope::layer::{Layer, Linear};
 use gradscope::loss::Loss;
 use gradscope::model::Model;
+use gradscope::recurrent::spectral::{largest_singular_value, spectral_radius};
 use gradscope::recurrent::{CellKind, CellWeights, RecurrentLayer, RecurrentSpec};
 use gradscope::train::{Observer, Trainer};
 use gradscope::{Activation, Rng, Tensor};

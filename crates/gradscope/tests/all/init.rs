@@ -227,3 +227,22 @@ fn spectral_helpers_match_closed_forms() {
     assert_eq!(pascanu_threshold(1.0), 1.0);
     assert_eq!(pascanu_threshold(0.25), 4.0);
 }
+
+/// nalgebra's unbounded eigenvalue iteration never returned on I + ε·abᵀ (the identity after
+/// one optimizer step); the bounded version with Gelfand's fallback does.
+#[test]
+fn spectral_radius_returns_on_a_perturbed_identity() {
+    use gradscope::recurrent::spectral::{largest_singular_value, spectral_radius};
+    let n = 32;
+    let mut w = vec![0.0; n * n];
+    for r in 0..n {
+        for c in 0..n {
+            let sign = |i: usize| if (i * 7 + 3) % 5 < 2 { -1.0 } else { 1.0 };
+            w[r * n + c] = 1e-3 * sign(r) * sign(c) + if r == c { 1.0 } else { 0.0 };
+        }
+    }
+    // Eigenvalues: 1 (n − 1 times) and 1 + ε·bᵀa = 1 + 1e-3·n.
+    let rho = spectral_radius(&w, n);
+    assert!((rho - (1.0 + 1e-3 * n as f64)).abs() < 1e-3, "{rho}");
+    assert!(largest_singular_value(&w, n, n) >= rho - 1e-9);
+}

@@ -72,15 +72,38 @@ impl Dataset {
         labels: Vec<usize>,
         num_classes: usize,
     ) -> Result<Self> {
-        let n = labels.len();
+        Dataset::labelled(name.into(), x, d, labels, 1, num_classes)
+    }
+
+    /// A classification set with `steps` labels per sample (1 = one per sample).
+    fn labelled(
+        name: String,
+        x: Vec<f64>,
+        d: usize,
+        labels: Vec<usize>,
+        steps: usize,
+        num_classes: usize,
+    ) -> Result<Self> {
+        if steps == 0 || !labels.len().is_multiple_of(steps) {
+            return Err(Error::Data(format!(
+                "{} labels do not fill rows of {steps} time steps",
+                labels.len()
+            )));
+        }
+        let n = labels.len() / steps;
         check_x(&x, n, d)?;
         if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l >= num_classes) {
+            let at = if steps == 1 {
+                format!("sample {i}")
+            } else {
+                format!("sample {} step {}", i / steps, i % steps)
+            };
             return Err(Error::Data(format!(
-                "sample {i} has label {l}, but there are only {num_classes} classes"
+                "{at} has label {l}, but there are only {num_classes} classes"
             )));
         }
         Ok(Dataset {
-            name: name.into(),
+            name,
             x,
             n,
             d,
@@ -91,7 +114,7 @@ impl Dataset {
             },
             feature_names: None,
             seq_len: None,
-            target_steps: 1,
+            target_steps: steps,
         })
     }
 
@@ -204,36 +227,7 @@ impl Dataset {
         steps: usize,
         num_classes: usize,
     ) -> Result<Self> {
-        if steps == 0 || !labels.len().is_multiple_of(steps) {
-            return Err(Error::Data(format!(
-                "{} labels do not fill rows of {steps} time steps",
-                labels.len()
-            )));
-        }
-        let n = labels.len() / steps;
-        check_x(&x, n, d)?;
-        if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l >= num_classes) {
-            return Err(Error::Data(format!(
-                "sample {} step {} has label {l}, but there are only {num_classes} classes",
-                i / steps,
-                i % steps
-            )));
-        }
-        Dataset {
-            name: name.into(),
-            x,
-            n,
-            d,
-            targets: Targets::Classes {
-                labels,
-                num_classes,
-                class_names: Vec::new(),
-            },
-            feature_names: None,
-            seq_len: None,
-            target_steps: steps,
-        }
-        .with_seq_len(steps)
+        Dataset::labelled(name.into(), x, d, labels, steps, num_classes)?.with_seq_len(steps)
     }
 
     /// Labelled time steps per sample: 1, or `steps` for a

@@ -212,21 +212,30 @@ fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
 
+/// `gradscope train CONFIG --out OUT -q --set S...`.
+fn train_quietly(config: &Path, out: &Path, sets: &[&str]) -> Output {
+    let mut args = vec![
+        "train",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    run(&args)
+}
+
 #[test]
 fn a_char_model_trains_writes_its_vocabulary_and_generates_text() {
     let out = temp("charlm");
     let ex = examples_dir().join("charlm-shakespeare.toml");
-    let o = run(&[
-        "train",
-        ex.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-        "--set",
-        "training.max_steps=5",
-        "--set",
-        "model.recurrent.hidden=16",
-    ]);
+    let o = train_quietly(
+        &ex,
+        &out,
+        &["training.max_steps=5", "model.recurrent.hidden=16"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let vocab: Vec<String> =
         serde_json::from_str(&std::fs::read_to_string(out.join("vocab.json")).unwrap()).unwrap();
@@ -270,15 +279,7 @@ fn a_char_model_trains_writes_its_vocabulary_and_generates_text() {
     let bad = run(&["generate", out.to_str().unwrap(), "--temperature", "-1"]);
     assert!(!bad.status.success() && !stderr(&bad).contains("panicked"));
     let digits = temp("charlm-digits");
-    let o = run(&[
-        "train",
-        example().to_str().unwrap(),
-        "--out",
-        digits.to_str().unwrap(),
-        "-q",
-        "--set",
-        "training.epochs=1",
-    ]);
+    let o = train_quietly(&example(), &digits, &["training.epochs=1"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let bad = run(&["generate", digits.to_str().unwrap()]);
     assert!(!bad.status.success());
@@ -306,15 +307,7 @@ fn recurrent_config_errors_name_the_field() {
         ("model.input=3", "model.input = 3"),
         ("training.tolerance=0", "training.tolerance"),
     ] {
-        let o = run(&[
-            "train",
-            ex.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-            "--set",
-            set,
-        ]);
+        let o = train_quietly(&ex, &out, &[set]);
         assert!(!o.status.success(), "{set} was accepted");
         let e = stderr(&o);
         assert!(e.contains(needle) && !e.contains("panicked"), "{set}: {e}");

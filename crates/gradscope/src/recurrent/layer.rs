@@ -49,13 +49,47 @@ pub struct Tbptt<T> {
     pub final_state: State<T>,
 }
 
+/// Batch sizes from which forward and backward run the time loop as two independent halves
+/// of the batch, one per core (rows never interact: each half carries its own state, caches
+/// and gradients). Below 17 rows there is nothing to gain: the f32 product kernel works on
+/// tiles of 16 rows, and a per-step product of fewer rows costs as much as one of 16.
+const SPLIT_MIN_ROWS: usize = 17;
+
+/// One block of batch rows, run through time on its own core.
+#[derive(Clone, Debug, Default)]
+struct Part<T> {
+    /// First batch row.
+    start: usize,
+    /// Number of rows.
+    rows: usize,
+    /// Every step's intermediates for these rows.
+    steps: Vec<StepCache<T>>,
+    /// gₕ of the current step, `[rows, G·H]`.
+    gh: Vec<T>,
+    /// 2^e × ∂L/∂h_t, ∂L/∂c_t arriving from later steps, and the next ones.
+    dh: Vec<T>,
+    dc: Vec<T>,
+    dh_prev: Vec<T>,
+    dc_prev: Vec<T>,
+    /// e_t for every step: this part's ∂L/∂gᵢ, ∂L/∂gₕ of step t are 2^(e_t) × their value.
+    scale: Vec<i32>,
+    /// ‖2^(e_t) ∂L/∂h_t‖² and ‖2^(e_t) ∂L/∂c_t‖² over these rows, for every step.
+    ss: Vec<f64>,
+    sc: Vec<f64>,
+}
+
+/// A product C ← α·A·B + β·C ([`gemm`] or [`gemm_serial`]).
+type Product<T> = for<'a, 'b, 'c> fn(T, MatRef<'a, T>, MatRef<'b, T>, T, MatMut<'c, T>);
+
 /// A recurrent layer: runs `cell` over a sequence x of shape `[T, B, I]` (time-major) from an
 /// initial state (zero unless given), keeping every step's intermediates for backward.
 ///
 /// The input map gᵢ = x_t·W_ihᵀ + b_ih does not depend on the state: forward computes it for
 /// all steps in one product before the time loop, which then only multiplies by W_hh.
 /// Backward keeps ∂L/∂gᵢ and ∂L/∂gₕ of every step and forms ∂W_ih, ∂W_hh, the bias gradients
-/// and ∂L/∂x after the loop, each as one product over all T·B rows.
+/// and ∂L/∂x after the loop, each as one product over all T·B rows. From 17 batch rows on
+/// (and with two cores) the time loops run as two independent halves of the batch, one per
+/// core, with no synchronization between steps.
 #[derive(Clone, Debug)]
 pub struct Recurrent<T, C> {
     /// The cell (its parameters accumulate gradients on backward).
@@ -66,7 +100,10 @@ pub struct Recurrent<T, C> {
     /// True when the last forward started from the zero state (h₀ = 0: the step-0 recurrent
     /// product and its weight-gradient term vanish).
     h0_zero: bool,
-    steps: Vec<StepCache<T>>,
+    /// Number of steps of the last forward.
+    len: usize,
+    /// The batch's row blocks (one, or two run on two cores).
+    parts: Vec<Part<T>>,
     output: Tensor<T>,
     grad_input: Tensor<T>,
     grad_h0: Tensor<T>,
@@ -75,15 +112,12 @@ pub struct Recurrent<T, C> {
     cell_grad_norms: Vec<f64>,
     /// gᵢ for every step, `[T·B, G·H]`.
     gi: Vec<T>,
-    /// gₕ of the current step, `[B, G·H]`.
-    gh: Vec<T>,
+    /// W_hhᵀ, `[H, G·H]` row-major: the per-step product h·W_hhᵀ then reads its right
+    /// operand row by row, which the GEMM packs faster than a transposed view.
+    whh_t: Vec<T>,
     /// ∂L/∂gᵢ and ∂L/∂gₕ for every step, `[T·B, G·H]` each.
     d_gi: Vec<T>,
     d_gh: Vec<T>,
-    dh: Vec<T>,
-    dc: Vec<T>,
-    dh_prev: Vec<T>,
-    dc_prev: Vec<T>,
     /// e_t for every step: ∂L/∂gᵢ and ∂L/∂gₕ of step t are stored as 2^(e_t) × their value.
     step_scale: Vec<i32>,
     /// Runs of steps sharing a scale: (first step, end step, e).
@@ -95,6 +129,8 @@ pub struct Recurrent<T, C> {
     tmp_bh: Vec<T>,
     need_input_grad: bool,
     truncate: Option<usize>,
+    /// At most this many parts (2; 1 in tests that compare against the unsplit loop).
+    max_parts: usize,
 }
 
 impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
@@ -106,7 +142,8 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
             h0: Vec::new(),
             c0: Vec::new(),
             h0_zero: true,
-            steps: Vec::new(),
+            len: 0,
+            parts: Vec::new(),
             output: Tensor::default(),
             grad_input: Tensor::default(),
             grad_h0: Tensor::default(),
@@ -114,13 +151,9 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
             grad_norms: Vec::new(),
             cell_grad_norms: Vec::new(),
             gi: Vec::new(),
-            gh: Vec::new(),
+            whh_t: Vec::new(),
             d_gi: Vec::new(),
             d_gh: Vec::new(),
-            dh: Vec::new(),
-            dc: Vec::new(),
-            dh_prev: Vec::new(),
-            dc_prev: Vec::new(),
             step_scale: Vec::new(),
             groups: Vec::new(),
             tmp_ih: Vec::new(),
@@ -129,6 +162,7 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
             tmp_bh: Vec::new(),
             need_input_grad: true,
             truncate: None,
+            max_parts: 2,
         }
     }
 
@@ -209,37 +243,42 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
                 None => self.c0.resize(b * h, T::ZERO),
             }
         }
+        self.len = len;
         let g = self.cell.weights().gates() * h;
-        let bg = b * g;
-        resize(&mut self.gi, len * bg);
-        resize(&mut self.gh, bg);
-        self.steps.resize_with(len, StepCache::default);
+        resize(&mut self.gi, len * b * g);
         self.output.resize(&[len, b, h]);
-        let weights = self.cell.weights();
-        weights.project_input(len * b, x.data(), &mut self.gi);
-        for t in 0..len {
-            let (done, rest) = self.steps.split_at_mut(t);
-            let (h_prev, c_prev) = match done.last() {
-                Some(s) => (&s.h[..], &s.c[..]),
-                None => (&self.h0[..], &self.c0[..]),
-            };
-            if t == 0 && self.h0_zero {
-                // h₀ = 0: gₕ is the bias alone.
-                for row in self.gh.chunks_exact_mut(g) {
-                    row.copy_from_slice(weights.bias_hh.value.data());
-                }
-            } else {
-                weights.project_hidden(b, h_prev, &mut self.gh);
-            }
-            self.cell.pointwise_forward(
-                b,
-                &self.gi[t * bg..(t + 1) * bg],
-                &self.gh,
-                h_prev,
-                c_prev,
-                &mut rest[0],
-            );
-            self.output.data_mut()[t * b * h..(t + 1) * b * h].copy_from_slice(&rest[0].h);
+        self.cell
+            .weights()
+            .project_input(len * b, x.data(), &mut self.gi);
+        let nparts = if self.max_parts > 1 && b >= SPLIT_MIN_ROWS && crate::parallel::available() {
+            2
+        } else {
+            1
+        };
+        let first = b.div_ceil(nparts);
+        self.parts.resize_with(nparts, Part::default);
+        for (p, part) in self.parts.iter_mut().enumerate() {
+            part.start = p * first;
+            part.rows = first.min(b - p * first);
+        }
+        resize(&mut self.whh_t, g * h);
+        transpose(
+            self.cell.weights().weight_hh.value.data(),
+            g,
+            h,
+            &mut self.whh_t,
+        );
+        let cell = &self.cell;
+        let (gi, h0, c0, h0_zero) = (&self.gi[..], &self.h0[..], &self.c0[..], self.h0_zero);
+        let whh_t = MatRef::row_major(&self.whh_t, h, g);
+        let (out0, out1) = split_steps(self.output.data_mut(), b * h, first * h);
+        match &mut self.parts[..] {
+            [p0] => forward_part(cell, p0, b, gi, whh_t, h0, c0, h0_zero, out0, gemm),
+            [p0, p1] => crate::parallel::join(
+                || forward_part(cell, p0, b, gi, whh_t, h0, c0, h0_zero, out0, gemm_serial),
+                || forward_part(cell, p1, b, gi, whh_t, h0, c0, h0_zero, out1, gemm_serial),
+            ),
+            _ => unreachable!("one or two parts"),
         }
         &self.output
     }
@@ -263,117 +302,67 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
     /// subnormal are flushed to zero.
     pub fn backward(&mut self, grad: OutputGrad<'_, T>) -> Vec<f64> {
         let h = self.hidden_size();
-        let len = self.steps.len();
+        let len = self.len;
         let b = self.h0.len() / h.max(1);
-        let bh = b * h;
         match grad {
             OutputGrad::All(gr) => assert_eq!(gr.shape(), &[len, b, h], "∂L/∂h must be [T, B, H]"),
             OutputGrad::Last(gr) => assert_eq!(gr.shape(), &[b, h], "∂L/∂h_T must be [B, H]"),
         }
         let with_c = self.cell.has_cell_state();
         let g = self.cell.weights().gates() * h;
-        let bg = b * g;
-        resize(&mut self.d_gi, len * bg);
-        resize(&mut self.d_gh, len * bg);
-        for v in [&mut self.dh, &mut self.dh_prev] {
-            v.clear();
-            v.resize(bh, T::ZERO);
+        resize(&mut self.d_gi, len * b * g);
+        resize(&mut self.d_gh, len * b * g);
+        let first = self.parts.first().map_or(b, |p| p.rows);
+        let cell = &self.cell;
+        let (h0, c0, truncate) = (&self.h0[..], &self.c0[..], self.truncate);
+        let (gi0, gi1) = split_steps(&mut self.d_gi, b * g, first * g);
+        let (gh0, gh1) = split_steps(&mut self.d_gh, b * g, first * g);
+        match &mut self.parts[..] {
+            [p0] => backward_part(cell, p0, b, grad, h0, c0, truncate, gi0, gh0, gemm),
+            [p0, p1] => crate::parallel::join(
+                || backward_part(cell, p0, b, grad, h0, c0, truncate, gi0, gh0, gemm_serial),
+                || backward_part(cell, p1, b, grad, h0, c0, truncate, gi1, gh1, gemm_serial),
+            ),
+            _ => unreachable!("one or two parts"),
         }
-        let cn = if with_c { bh } else { 0 };
-        for v in [&mut self.dc, &mut self.dc_prev] {
-            v.clear();
-            v.resize(cn, T::ZERO);
-        }
+        // Per step: the norms over the whole batch, and one scale for all rows (the parts'
+        // rows brought down to the smallest exponent, what would be subnormal flushed).
         self.grad_norms.clear();
-        self.grad_norms.resize(len, 0.0);
         self.cell_grad_norms.clear();
-        self.cell_grad_norms
-            .resize(if with_c { len } else { 0 }, 0.0);
         self.step_scale.clear();
-        self.step_scale.resize(len, 0);
-        let step = scale_step::<T>();
-        // self.dh (and self.dc) hold 2^e × the gradient arriving at h_t (c_t) from later steps.
-        let mut e = 0;
-        for t in (0..len).rev() {
-            let own = match grad {
-                OutputGrad::All(gr) => Some(&gr.data()[t * bh..(t + 1) * bh]),
-                OutputGrad::Last(gr) => (t + 1 == len).then(|| gr.data()),
+        for t in 0..len {
+            let norm = |sq: fn(&Part<T>) -> &[f64]| {
+                let mut it = self
+                    .parts
+                    .iter()
+                    .map(|p| sq(p)[t].sqrt() * pow2(-p.scale[t]));
+                let first = it.next().unwrap_or(0.0);
+                it.fold(first, f64::hypot)
             };
-            if let Some(own) = own {
-                if e > 0 {
-                    scale_down(&mut self.dh, e);
-                    scale_down(&mut self.dc, e);
-                    e = 0;
-                }
-                add_assign(&mut self.dh, own);
-            }
-            let mut ss = sum_squares(&self.dh);
-            let mut sc = if with_c { sum_squares(&self.dc) } else { 0.0 };
-            let mut n = (ss + sc).sqrt();
-            if n < pow2(-step) {
-                // Squares of values below 2^(−step) may underflow even in f64 (from f64
-                // values); the largest magnitude tells whether there is anything left.
-                n = max_abs(&self.dh).max(max_abs(&self.dc));
-            }
-            let k = rescale(n, e, step);
-            if k != 0 {
-                for v in [&mut self.dh, &mut self.dc] {
-                    if k > 0 {
-                        scale_up(v, k, step);
-                    } else {
-                        scale_down(v, -k);
-                    }
-                }
-                e += k;
-                ss = sum_squares(&self.dh);
-                sc = if with_c { sum_squares(&self.dc) } else { 0.0 };
-            }
-            let unscale = pow2(-e);
-            self.grad_norms[t] = ss.sqrt() * unscale;
+            self.grad_norms.push(norm(|p| &p.ss));
             if with_c {
-                self.cell_grad_norms[t] = sc.sqrt() * unscale;
+                self.cell_grad_norms.push(norm(|p| &p.sc));
             }
-            self.step_scale[t] = e;
-            let (h_prev, c_prev) = if t == 0 {
-                (&self.h0[..], &self.c0[..])
-            } else {
-                (&self.steps[t - 1].h[..], &self.steps[t - 1].c[..])
-            };
-            let d_gh = &mut self.d_gh[t * bg..(t + 1) * bg];
-            self.cell.pointwise_backward(
-                &self.steps[t],
-                h_prev,
-                c_prev,
-                &self.dh,
-                &self.dc,
-                &mut self.d_gi[t * bg..(t + 1) * bg],
-                d_gh,
-                &mut self.dh_prev,
-                &mut self.dc_prev,
-            );
-            // ∂L/∂h_{t−1} = (direct part) + ∂gₕ·W_hh
-            gemm(
-                T::ONE,
-                MatRef::row_major(d_gh, b, g),
-                self.cell.weights().weight_hh.value.mat(),
-                T::ONE,
-                MatMut::row_major(&mut self.dh_prev, b, h),
-            );
-            std::mem::swap(&mut self.dh, &mut self.dh_prev);
-            std::mem::swap(&mut self.dc, &mut self.dc_prev);
-            if t > 0 && self.truncate.is_some_and(|k| t % k == 0) {
-                // A chunk boundary: the state entering step t is a constant.
-                self.dh.fill(T::ZERO);
-                self.dc.fill(T::ZERO);
+            let e = self.parts.iter().map(|p| p.scale[t]).min().unwrap_or(0);
+            for p in &self.parts {
+                if p.scale[t] > e {
+                    let rows = (t * b + p.start) * g..(t * b + p.start + p.rows) * g;
+                    scale_down(&mut self.d_gi[rows.clone()], p.scale[t] - e);
+                    scale_down(&mut self.d_gh[rows], p.scale[t] - e);
+                }
             }
+            self.step_scale.push(e);
         }
-        scale_down(&mut self.dh, e);
-        scale_down(&mut self.dc, e);
         self.weight_grads(len, b);
         self.grad_h0.resize(&[b, h]);
-        self.grad_h0.data_mut().copy_from_slice(&self.dh);
-        self.grad_c0.resize(&[b, cn / b.max(1)]);
-        self.grad_c0.data_mut().copy_from_slice(&self.dc);
+        self.grad_c0.resize(&[b, if with_c { h } else { 0 }]);
+        for p in &self.parts {
+            let rows = p.start * h..(p.start + p.rows) * h;
+            self.grad_h0.data_mut()[rows.clone()].copy_from_slice(&p.dh);
+            if with_c {
+                self.grad_c0.data_mut()[rows].copy_from_slice(&p.dc);
+            }
+        }
         self.grad_norms.clone()
     }
 
@@ -566,16 +555,22 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
     pub fn final_state(&self) -> State<T> {
         let h = self.hidden_size();
         let b = self.h0.len() / h.max(1);
-        let (hv, cv) = match self.steps.last() {
-            Some(s) => (&s.h, &s.c),
-            None => (&self.h0, &self.c0),
+        let (hv, cv) = if self.len == 0 {
+            (self.h0.clone(), self.c0.clone())
+        } else {
+            let out = self.output.data();
+            let mut c = Vec::with_capacity(self.c0.len());
+            for p in &self.parts {
+                c.extend_from_slice(&p.steps[self.len - 1].c);
+            }
+            (out[(self.len - 1) * b * h..].to_vec(), c)
         };
         State {
-            h: Tensor::from_vec(&[b, h], hv.clone()).expect("state shape"),
+            h: Tensor::from_vec(&[b, h], hv).expect("state shape"),
             c: self
                 .cell
                 .has_cell_state()
-                .then(|| Tensor::from_vec(&[b, h], cv.clone()).expect("state shape")),
+                .then(|| Tensor::from_vec(&[b, h], cv).expect("state shape")),
         }
     }
 
@@ -607,6 +602,207 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
     /// step t from later steps (empty for cells without memory).
     pub fn cell_grad_norms(&self) -> &[f64] {
         &self.cell_grad_norms
+    }
+}
+
+/// Per step, the rows `[0, cut)` and `[cut, step_len)` of a `[T, B, ·]` buffer (steps of
+/// `step_len` values): the two parts' pieces, borrowed separately.
+fn split_steps<T>(data: &mut [T], step_len: usize, cut: usize) -> (Vec<&mut [T]>, Vec<&mut [T]>) {
+    let steps = data.len() / step_len.max(1);
+    let (mut a, mut b) = (Vec::with_capacity(steps), Vec::with_capacity(steps));
+    for chunk in data.chunks_exact_mut(step_len.max(1)) {
+        let (x, y) = chunk.split_at_mut(cut);
+        a.push(x);
+        b.push(y);
+    }
+    (a, b)
+}
+
+/// The time loop of forward for one part: `out[t]` receives the part's rows of h_t.
+#[allow(clippy::too_many_arguments)]
+fn forward_part<T: Float, C: RecurrentCell<T>>(
+    cell: &C,
+    part: &mut Part<T>,
+    b: usize,
+    gi: &[T],
+    whh_t: MatRef<'_, T>,
+    h0: &[T],
+    c0: &[T],
+    h0_zero: bool,
+    mut out: Vec<&mut [T]>,
+    product: Product<T>,
+) {
+    let w = cell.weights();
+    let h = w.hidden_size();
+    let g = w.gates() * h;
+    let (r0, n) = (part.start, part.rows);
+    let len = out.len();
+    part.steps.resize_with(len, StepCache::default);
+    resize(&mut part.gh, n * g);
+    let h0 = &h0[r0 * h..(r0 + n) * h];
+    let c0 = if c0.is_empty() {
+        c0
+    } else {
+        &c0[r0 * h..(r0 + n) * h]
+    };
+    for t in 0..len {
+        let (done, rest) = part.steps.split_at_mut(t);
+        let (h_prev, c_prev) = match done.last() {
+            Some(s) => (&s.h[..], &s.c[..]),
+            None => (h0, c0),
+        };
+        for row in part.gh.chunks_exact_mut(g) {
+            row.copy_from_slice(w.bias_hh.value.data());
+        }
+        // h₀ = 0: gₕ is the bias alone.
+        if t > 0 || !h0_zero {
+            product(
+                T::ONE,
+                MatRef::row_major(h_prev, n, h),
+                whh_t,
+                T::ONE,
+                MatMut::row_major(&mut part.gh, n, g),
+            );
+        }
+        let gi_t = &gi[(t * b + r0) * g..(t * b + r0 + n) * g];
+        cell.pointwise_forward(n, gi_t, &part.gh, h_prev, c_prev, &mut rest[0]);
+        out[t].copy_from_slice(&rest[0].h);
+    }
+}
+
+/// The time loop of backward for one part: writes its rows of ∂L/∂gᵢ, ∂L/∂gₕ of every step
+/// (scaled by 2^(e_t), see [`Recurrent::backward`]), keeps the per-step scaled squared norms
+/// and exponents, and leaves ∂L/∂h₀, ∂L/∂c₀ (unscaled) in `part.dh`, `part.dc`.
+#[allow(clippy::too_many_arguments)]
+fn backward_part<T: Float, C: RecurrentCell<T>>(
+    cell: &C,
+    part: &mut Part<T>,
+    b: usize,
+    grad: OutputGrad<'_, T>,
+    h0: &[T],
+    c0: &[T],
+    truncate: Option<usize>,
+    mut d_gi: Vec<&mut [T]>,
+    mut d_gh: Vec<&mut [T]>,
+    product: Product<T>,
+) {
+    let w = cell.weights();
+    let h = w.hidden_size();
+    let g = w.gates() * h;
+    let with_c = cell.has_cell_state();
+    let (r0, n) = (part.start, part.rows);
+    let len = d_gi.len();
+    let nh = n * h;
+    for v in [&mut part.dh, &mut part.dh_prev] {
+        v.clear();
+        v.resize(nh, T::ZERO);
+    }
+    let cn = if with_c { nh } else { 0 };
+    for v in [&mut part.dc, &mut part.dc_prev] {
+        v.clear();
+        v.resize(cn, T::ZERO);
+    }
+    part.scale.clear();
+    part.scale.resize(len, 0);
+    part.ss.clear();
+    part.ss.resize(len, 0.0);
+    part.sc.clear();
+    part.sc.resize(len, 0.0);
+    let h0 = &h0[r0 * h..(r0 + n) * h];
+    let c0 = if c0.is_empty() {
+        c0
+    } else {
+        &c0[r0 * h..(r0 + n) * h]
+    };
+    let step = scale_step::<T>();
+    // part.dh (and part.dc) hold 2^e × the gradient arriving at h_t (c_t) from later steps.
+    let mut e = 0;
+    for t in (0..len).rev() {
+        let own = match grad {
+            OutputGrad::All(gr) => Some(&gr.data()[(t * b + r0) * h..(t * b + r0 + n) * h]),
+            OutputGrad::Last(gr) => (t + 1 == len).then(|| &gr.data()[r0 * h..(r0 + n) * h]),
+        };
+        if let Some(own) = own {
+            if e > 0 {
+                scale_down(&mut part.dh, e);
+                scale_down(&mut part.dc, e);
+                e = 0;
+            }
+            add_assign(&mut part.dh, own);
+        }
+        let mut ss = sum_squares(&part.dh);
+        let mut sc = sum_squares(&part.dc);
+        let mut size = (ss + sc).sqrt();
+        if size < pow2(-step) {
+            // Squares of values below 2^(−step) may underflow even in f64 (from f64
+            // values); the largest magnitude tells whether there is anything left.
+            size = max_abs(&part.dh).max(max_abs(&part.dc));
+        }
+        let k = rescale(size, e, step);
+        if k != 0 {
+            for v in [&mut part.dh, &mut part.dc] {
+                if k > 0 {
+                    scale_up(v, k, step);
+                } else {
+                    scale_down(v, -k);
+                }
+            }
+            e += k;
+            ss = sum_squares(&part.dh);
+            sc = sum_squares(&part.dc);
+        }
+        part.ss[t] = ss;
+        part.sc[t] = sc;
+        part.scale[t] = e;
+        let (h_prev, c_prev) = if t == 0 {
+            (h0, c0)
+        } else {
+            (&part.steps[t - 1].h[..], &part.steps[t - 1].c[..])
+        };
+        cell.pointwise_backward(
+            &part.steps[t],
+            h_prev,
+            c_prev,
+            &part.dh,
+            &part.dc,
+            &mut *d_gi[t],
+            &mut *d_gh[t],
+            &mut part.dh_prev,
+            &mut part.dc_prev,
+        );
+        // ∂L/∂h_{t−1} = (direct part) + ∂gₕ·W_hh
+        product(
+            T::ONE,
+            MatRef::row_major(&*d_gh[t], n, g),
+            w.weight_hh.value.mat(),
+            T::ONE,
+            MatMut::row_major(&mut part.dh_prev, n, h),
+        );
+        std::mem::swap(&mut part.dh, &mut part.dh_prev);
+        std::mem::swap(&mut part.dc, &mut part.dc_prev);
+        if t > 0 && truncate.is_some_and(|k| t % k == 0) {
+            // A chunk boundary: the state entering step t is a constant.
+            part.dh.fill(T::ZERO);
+            part.dc.fill(T::ZERO);
+            e = 0;
+        }
+    }
+    scale_down(&mut part.dh, e);
+    scale_down(&mut part.dc, e);
+}
+
+/// dst = srcᵀ for a row-major `rows × cols` src (dst is `cols × rows`), in tiles that stay
+/// in cache.
+fn transpose<T: Float>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
+    const TILE: usize = 16;
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    dst[c * rows + r] = src[r * cols + c];
+                }
+            }
+        }
     }
 }
 
@@ -871,6 +1067,85 @@ mod tests {
                 assert!((u - v).abs() <= 1e-4 * scale, "{u} vs {v}");
             }
         }
+    }
+
+    /// The batch split over two cores (from 17 rows) gives what the single loop gives: the
+    /// same bits for outputs and gradients, the norms up to rounding (summed per half); also
+    /// with truncation, a given state, and in f32 with the vanishing gradient rescaled.
+    #[test]
+    fn split_batch_matches_single_loop() {
+        fn compare<T: Float, C: RecurrentCell<T> + Clone>(
+            cell: C,
+            len: usize,
+            tol: f64,
+            seed: u64,
+        ) {
+            let mut rng = Rng::seed(seed);
+            let (i, h) = (cell.weights().input_size(), cell.weights().hidden_size());
+            let b = 21;
+            let x = random::<T>(&[len, b, i], 1.0, &mut rng);
+            let state = State {
+                h: random::<T>(&[b, h], 0.5, &mut rng),
+                c: cell
+                    .has_cell_state()
+                    .then(|| random::<T>(&[b, h], 0.5, &mut rng)),
+            };
+            let g_all = random::<T>(&[len, b, h], 1.0, &mut rng);
+            let g_last = random::<T>(&[b, h], 1.0, &mut rng);
+            let mut one = Recurrent::new(cell.clone());
+            one.max_parts = 1;
+            let mut two = Recurrent::new(cell);
+            for (st, all, trunc) in [
+                (None, false, None),
+                (Some(&state), true, None),
+                (Some(&state), false, Some(3)),
+            ] {
+                let run = |l: &mut Recurrent<T, C>| {
+                    l.zero_grad();
+                    l.set_truncation(trunc);
+                    let out = l.forward(&x, st).to_f64_vec();
+                    let fin = l.final_state();
+                    l.backward(if all {
+                        OutputGrad::All(&g_all)
+                    } else {
+                        OutputGrad::Last(&g_last)
+                    });
+                    (out, fin, grads(l), l.parts.len())
+                };
+                let (o1, f1, g1, n1) = run(&mut one);
+                let (o2, f2, g2, n2) = run(&mut two);
+                assert_eq!(
+                    (n1, n2),
+                    (1, if crate::parallel::available() { 2 } else { 1 })
+                );
+                assert_eq!(o1, o2);
+                assert_eq!(f1, f2);
+                let k = g1.len();
+                for (j, (a, c)) in g1.iter().zip(&g2).enumerate() {
+                    // The last two are the norms.
+                    let tol = if j + 2 >= k { 1e-6f64.max(tol) } else { tol };
+                    for (u, v) in a.iter().zip(c) {
+                        assert!(
+                            (u - v).abs() <= tol * u.abs().max(v.abs()),
+                            "gradient {j}: {u} vs {v} ({all}, {trunc:?})"
+                        );
+                    }
+                }
+            }
+        }
+        let mut rng = Rng::seed(7);
+        compare(RnnCell::<f64>::new(5, 6, &mut rng), 7, 0.0, 8);
+        compare(LstmCell::<f64>::new(5, 6, &mut rng), 7, 0.0, 9);
+        compare(GruCell::<f64>::new(5, 6, &mut rng), 7, 0.0, 10);
+        // Long f32 sequences: the gradient vanishes and each half rescales on its own.
+        let mut w = CellWeights::<f32>::uniform("", 1, 8, 16, &mut rng);
+        w.weight_hh
+            .value
+            .data_mut()
+            .iter_mut()
+            .for_each(|v| *v *= 0.5);
+        compare(RnnCell::from_weights(w, Activation::Tanh), 100, 1e-5, 11);
+        compare(LstmCell::<f32>::new(8, 16, &mut rng), 100, 1e-5, 12);
     }
 
     #[test]

@@ -249,7 +249,9 @@ pub struct StepCache<T> {
 }
 
 /// The element-wise part of a recurrent cell, between the affine maps of [`CellWeights`].
-pub trait RecurrentCell<T: Float> {
+///
+/// `Sync`: [`Recurrent`] runs the two halves of a large batch on two cores with the same cell.
+pub trait RecurrentCell<T: Float>: Sync {
     /// The cell's affine parameters.
     fn weights(&self) -> &CellWeights<T>;
 

@@ -106,3 +106,14 @@ pub fn logistic(x: f64) -> f64 {
         e / (1.0 + e)
     }
 }
+
+/// An observer that keeps every diagnostic record of a run.
+#[derive(Default)]
+pub struct Collect(pub Vec<gradscope::diagnostics::StepRecord>);
+
+impl gradscope::train::Observer for Collect {
+    fn on_diagnostics(&mut self, r: &gradscope::diagnostics::StepRecord) -> gradscope::Result<()> {
+        self.0.push(r.clone());
+        Ok(())
+    }
+}

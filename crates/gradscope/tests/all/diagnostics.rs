@@ -5,16 +5,9 @@ use std::path::PathBuf;
 use gradscope::config::{Config, LoadedConfig};
 use gradscope::diagnostics::verdict::{judge, Flow, Thresholds};
 use gradscope::diagnostics::StepRecord;
-use gradscope::train::{Observer, Trainer};
+use gradscope::train::Trainer;
 
-#[derive(Default)]
-struct Collect(Vec<StepRecord>);
-impl Observer for Collect {
-    fn on_diagnostics(&mut self, r: &StepRecord) -> gradscope::Result<()> {
-        self.0.push(r.clone());
-        Ok(())
-    }
-}
+use crate::common::Collect;
 
 fn records(model: &str, steps: u64) -> Vec<StepRecord> {
     let text = format!(

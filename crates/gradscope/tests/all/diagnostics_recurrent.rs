@@ -14,7 +14,7 @@ use gradscope::loss::Loss;
 use gradscope::model::Model;
 use gradscope::recurrent::spectral::{largest_singular_value, spectral_radius};
 use gradscope::recurrent::{CellKind, CellWeights, RecurrentLayer, RecurrentSpec};
-use gradscope::train::{Observer, Trainer};
+use gradscope::train::Trainer;
 use gradscope::{Activation, Rng, Tensor};
 
 fn tensor(shape: &[usize], v: Vec<f64>) -> Tensor<f64> {
@@ -481,14 +481,7 @@ fn decay_handles_underflow_and_short_windows() {
     assert_eq!(decay(&[1.0, 0.0], 0, 2), (None, None, 0));
 }
 
-#[derive(Default)]
-struct Collect(Vec<StepRecord>);
-impl Observer for Collect {
-    fn on_diagnostics(&mut self, r: &StepRecord) -> gradscope::Result<()> {
-        self.0.push(r.clone());
-        Ok(())
-    }
-}
+use crate::common::Collect;
 
 fn run(text: &str, dir: PathBuf) -> Vec<StepRecord> {
     let cfg = LoadedConfig {

@@ -127,6 +127,11 @@ pub struct Recurrent<T, C> {
     tmp_hh: Vec<T>,
     tmp_bi: Vec<T>,
     tmp_bh: Vec<T>,
+    /// ∂b_ih, ∂b_hh of one backward before they are added to the gradients.
+    db_i: Vec<T>,
+    db_h: Vec<T>,
+    /// b_ih + b_hh (for cells that use only gᵢ + gₕ).
+    bias_sum: Vec<T>,
     need_input_grad: bool,
     truncate: Option<usize>,
     /// At most this many parts (2; 1 in tests that compare against the unsplit loop).
@@ -160,6 +165,9 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
             tmp_hh: Vec::new(),
             tmp_bi: Vec::new(),
             tmp_bh: Vec::new(),
+            db_i: Vec::new(),
+            db_h: Vec::new(),
+            bias_sum: Vec::new(),
             need_input_grad: true,
             truncate: None,
             max_parts: 2,
@@ -247,9 +255,23 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
         let g = self.cell.weights().gates() * h;
         resize(&mut self.gi, len * b * g);
         self.output.resize(&[len, b, h]);
-        self.cell
-            .weights()
-            .project_input(len * b, x.data(), &mut self.gi);
+        let sum_only = self.cell.uses_sum_only();
+        {
+            let w = self.cell.weights();
+            resize(&mut self.bias_sum, g);
+            self.bias_sum.copy_from_slice(w.bias_ih.value.data());
+            if sum_only {
+                // a = gᵢ + gₕ is formed in place: both biases now, h·W_hhᵀ per step.
+                add_assign(&mut self.bias_sum, w.bias_hh.value.data());
+            }
+            input_projection(
+                len * b,
+                x.data(),
+                w.weight_ih.value.mat(),
+                &self.bias_sum,
+                &mut self.gi,
+            );
+        }
         let nparts = if self.max_parts > 1 && b >= SPLIT_MIN_ROWS && crate::parallel::available() {
             2
         } else {
@@ -269,14 +291,15 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
             &mut self.whh_t,
         );
         let cell = &self.cell;
-        let (gi, h0, c0, h0_zero) = (&self.gi[..], &self.h0[..], &self.c0[..], self.h0_zero);
+        let (h0, c0, h0_zero) = (&self.h0[..], &self.c0[..], self.h0_zero);
         let whh_t = MatRef::row_major(&self.whh_t, h, g);
+        let (gi0, gi1) = split_steps(&mut self.gi, b * g, first * g);
         let (out0, out1) = split_steps(self.output.data_mut(), b * h, first * h);
         match &mut self.parts[..] {
-            [p0] => forward_part(cell, p0, b, gi, whh_t, h0, c0, h0_zero, out0, gemm),
+            [p0] => forward_part(cell, p0, gi0, whh_t, h0, c0, h0_zero, out0, gemm),
             [p0, p1] => crate::parallel::join(
-                || forward_part(cell, p0, b, gi, whh_t, h0, c0, h0_zero, out0, gemm_serial),
-                || forward_part(cell, p1, b, gi, whh_t, h0, c0, h0_zero, out1, gemm_serial),
+                || forward_part(cell, p0, gi0, whh_t, h0, c0, h0_zero, out0, gemm_serial),
+                || forward_part(cell, p1, gi1, whh_t, h0, c0, h0_zero, out1, gemm_serial),
             ),
             _ => unreachable!("one or two parts"),
         }
@@ -310,13 +333,18 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
         }
         let with_c = self.cell.has_cell_state();
         let g = self.cell.weights().gates() * h;
+        let shared = self.cell.uses_sum_only();
         resize(&mut self.d_gi, len * b * g);
-        resize(&mut self.d_gh, len * b * g);
+        resize(&mut self.d_gh, if shared { 0 } else { len * b * g });
         let first = self.parts.first().map_or(b, |p| p.rows);
         let cell = &self.cell;
         let (h0, c0, truncate) = (&self.h0[..], &self.c0[..], self.truncate);
         let (gi0, gi1) = split_steps(&mut self.d_gi, b * g, first * g);
-        let (gh0, gh1) = split_steps(&mut self.d_gh, b * g, first * g);
+        let (gh0, gh1) = if shared {
+            (Vec::new(), Vec::new())
+        } else {
+            split_steps(&mut self.d_gh, b * g, first * g)
+        };
         match &mut self.parts[..] {
             [p0] => backward_part(cell, p0, b, grad, h0, c0, truncate, gi0, gh0, gemm),
             [p0, p1] => crate::parallel::join(
@@ -348,7 +376,9 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
                 if p.scale[t] > e {
                     let rows = (t * b + p.start) * g..(t * b + p.start + p.rows) * g;
                     scale_down(&mut self.d_gi[rows.clone()], p.scale[t] - e);
-                    scale_down(&mut self.d_gh[rows], p.scale[t] - e);
+                    if !shared {
+                        scale_down(&mut self.d_gh[rows], p.scale[t] - e);
+                    }
                 }
             }
             self.step_scale.push(e);
@@ -388,27 +418,44 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
         ] {
             resize(v, if scaled { n } else { 0 });
         }
+        // A cell that uses only gᵢ + gₕ has ∂L/∂gₕ = ∂L/∂gᵢ: one buffer, one bias sum.
+        let shared = self.d_gh.is_empty();
         let groups = &self.groups[..];
-        let (d_gi, d_gh) = (&self.d_gi[..], &self.d_gh[..]);
+        let d_gi = &self.d_gi[..];
+        let d_gh = if shared { d_gi } else { &self.d_gh[..] };
         let (x, out, h0, h0_zero) = (
             self.input.data(),
             self.output.data(),
             &self.h0[..],
             self.h0_zero,
         );
-        let (tmp_ih, tmp_hh, tmp_bi, tmp_bh) = (
+        resize(&mut self.db_i, g);
+        resize(&mut self.db_h, g);
+        self.db_i.fill(T::ZERO);
+        self.db_h.fill(T::ZERO);
+        let (tmp_ih, tmp_hh, tmp_bi, tmp_bh, db_i, db_h) = (
             &mut self.tmp_ih,
             &mut self.tmp_hh,
             &mut self.tmp_bi,
             &mut self.tmp_bh,
+            &mut self.db_i,
+            &mut self.db_h,
         );
         let w = self.cell.weights_mut();
-        let (wi, wh, bi, bh) = (
-            &mut w.weight_ih,
-            &mut w.weight_hh,
-            &mut w.bias_ih,
-            &mut w.bias_hh,
-        );
+        let (wi, wh) = (&mut w.weight_ih, &mut w.weight_hh);
+        // Column sums of ∂L/∂g over the groups' rows into `db`, each group's scale taken out.
+        let bias_sums = |dg: &[T], db: &mut [T], tmp: &mut Vec<T>| {
+            for &(t0, t1, e) in groups {
+                let rows = &dg[t0 * b * g..t1 * b * g];
+                if e == 0 {
+                    add_column_sums(rows, db);
+                } else {
+                    tmp.fill(T::ZERO);
+                    add_column_sums(rows, tmp);
+                    add_scaled_down(db, tmp, e);
+                }
+            }
+        };
         // The two weight gradients are independent products of equal size: side by side,
         // each whole on one core (splitting each would pack its operands twice).
         let input_side = || {
@@ -416,12 +463,11 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
                 let rows = (t1 - t0) * b;
                 let dg = &d_gi[t0 * b * g..t1 * b * g];
                 let xs = &x[t0 * b * i..t1 * b * i];
-                let (wgrad, bgrad) = if e == 0 {
-                    (wi.grad.data_mut(), bi.grad.data_mut())
+                let wgrad = if e == 0 {
+                    wi.grad.data_mut()
                 } else {
                     tmp_ih.fill(T::ZERO);
-                    tmp_bi.fill(T::ZERO);
-                    (&mut tmp_ih[..], &mut tmp_bi[..])
+                    &mut tmp_ih[..]
                 };
                 gemm_serial(
                     T::ONE,
@@ -430,22 +476,20 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
                     T::ONE,
                     MatMut::row_major(wgrad, g, i),
                 );
-                add_column_sums(dg, bgrad);
                 if e != 0 {
                     add_scaled_down(wi.grad.data_mut(), tmp_ih, e);
-                    add_scaled_down(bi.grad.data_mut(), tmp_bi, e);
                 }
             }
+            // Shared: the one bias sum goes on this side, the lighter one.
+            bias_sums(d_gi, db_i, tmp_bi);
         };
         let hidden_side = || {
             for &(t0, t1, e) in groups {
-                let dg = &d_gh[t0 * b * g..t1 * b * g];
-                let (wgrad, bgrad) = if e == 0 {
-                    (wh.grad.data_mut(), bh.grad.data_mut())
+                let wgrad = if e == 0 {
+                    wh.grad.data_mut()
                 } else {
                     tmp_hh.fill(T::ZERO);
-                    tmp_bh.fill(T::ZERO);
-                    (&mut tmp_hh[..], &mut tmp_bh[..])
+                    &mut tmp_hh[..]
                 };
                 // h_{t−1} for t ≥ 1 are the outputs of steps 0..T−1, stored contiguously.
                 let first = t0.max(1);
@@ -468,14 +512,19 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
                         MatMut::row_major(wgrad, g, h),
                     );
                 }
-                add_column_sums(dg, bgrad);
                 if e != 0 {
                     add_scaled_down(wh.grad.data_mut(), tmp_hh, e);
-                    add_scaled_down(bh.grad.data_mut(), tmp_bh, e);
                 }
+            }
+            if !shared {
+                bias_sums(d_gh, db_h, tmp_bh);
             }
         };
         crate::parallel::join(input_side, hidden_side);
+        let w = self.cell.weights_mut();
+        let db_h = if shared { &self.db_i } else { &self.db_h };
+        add_assign(w.bias_ih.grad.data_mut(), &self.db_i);
+        add_assign(w.bias_hh.grad.data_mut(), db_h);
         if self.need_input_grad {
             self.grad_input.resize(&[len, b, i]);
             let wi = self.cell.weights().weight_ih.value.mat();
@@ -623,8 +672,7 @@ fn split_steps<T>(data: &mut [T], step_len: usize, cut: usize) -> (Vec<&mut [T]>
 fn forward_part<T: Float, C: RecurrentCell<T>>(
     cell: &C,
     part: &mut Part<T>,
-    b: usize,
-    gi: &[T],
+    mut gi: Vec<&mut [T]>,
     whh_t: MatRef<'_, T>,
     h0: &[T],
     c0: &[T],
@@ -635,10 +683,11 @@ fn forward_part<T: Float, C: RecurrentCell<T>>(
     let w = cell.weights();
     let h = w.hidden_size();
     let g = w.gates() * h;
+    let sum_only = cell.uses_sum_only();
     let (r0, n) = (part.start, part.rows);
     let len = out.len();
     part.steps.resize_with(len, StepCache::default);
-    resize(&mut part.gh, n * g);
+    resize(&mut part.gh, if sum_only { 0 } else { n * g });
     let h0 = &h0[r0 * h..(r0 + n) * h];
     let c0 = if c0.is_empty() {
         c0
@@ -651,21 +700,26 @@ fn forward_part<T: Float, C: RecurrentCell<T>>(
             Some(s) => (&s.h[..], &s.c[..]),
             None => (h0, c0),
         };
-        for row in part.gh.chunks_exact_mut(g) {
-            row.copy_from_slice(w.bias_hh.value.data());
-        }
-        // h₀ = 0: gₕ is the bias alone.
+        // a = gᵢ + gₕ in place, or gₕ = h·W_hhᵀ + b_hh apart.
+        let dst = if sum_only {
+            &mut *gi[t]
+        } else {
+            for row in part.gh.chunks_exact_mut(g) {
+                row.copy_from_slice(w.bias_hh.value.data());
+            }
+            &mut part.gh[..]
+        };
+        // h₀ = 0: nothing to add.
         if t > 0 || !h0_zero {
             product(
                 T::ONE,
                 MatRef::row_major(h_prev, n, h),
                 whh_t,
                 T::ONE,
-                MatMut::row_major(&mut part.gh, n, g),
+                MatMut::row_major(dst, n, g),
             );
         }
-        let gi_t = &gi[(t * b + r0) * g..(t * b + r0 + n) * g];
-        cell.pointwise_forward(n, gi_t, &part.gh, h_prev, c_prev, &mut rest[0]);
+        cell.pointwise_forward(n, &*gi[t], &part.gh, h_prev, c_prev, &mut rest[0]);
         out[t].copy_from_slice(&rest[0].h);
     }
 }
@@ -759,6 +813,8 @@ fn backward_part<T: Float, C: RecurrentCell<T>>(
         } else {
             (&part.steps[t - 1].h[..], &part.steps[t - 1].c[..])
         };
+        // A cell that uses only gᵢ + gₕ gets no ∂L/∂gₕ buffer (it equals ∂L/∂gᵢ).
+        let no_gh: &mut [T] = &mut [];
         cell.pointwise_backward(
             &part.steps[t],
             h_prev,
@@ -766,14 +822,23 @@ fn backward_part<T: Float, C: RecurrentCell<T>>(
             &part.dh,
             &part.dc,
             &mut *d_gi[t],
-            &mut *d_gh[t],
+            if d_gh.is_empty() {
+                no_gh
+            } else {
+                &mut *d_gh[t]
+            },
             &mut part.dh_prev,
             &mut part.dc_prev,
         );
+        let dgh_t = if d_gh.is_empty() {
+            &*d_gi[t]
+        } else {
+            &*d_gh[t]
+        };
         // ∂L/∂h_{t−1} = (direct part) + ∂gₕ·W_hh
         product(
             T::ONE,
-            MatRef::row_major(&*d_gh[t], n, g),
+            MatRef::row_major(dgh_t, n, g),
             w.weight_hh.value.mat(),
             T::ONE,
             MatMut::row_major(&mut part.dh_prev, n, h),
@@ -789,6 +854,34 @@ fn backward_part<T: Float, C: RecurrentCell<T>>(
     }
     scale_down(&mut part.dh, e);
     scale_down(&mut part.dc, e);
+}
+
+/// gᵢ = x·W_ihᵀ + bias for all `rows` rows (x `[rows, I]`, W_ih `[G·H, I]`): the bias is
+/// written first and the product accumulated onto it, the two row halves on two cores when
+/// the product is large.
+fn input_projection<T: Float>(rows: usize, x: &[T], w: MatRef<'_, T>, bias: &[T], gi: &mut [T]) {
+    let (g, i) = (w.rows(), w.cols());
+    let run = |x: &[T], gi: &mut [T], product: Product<T>| {
+        for row in gi.chunks_exact_mut(g) {
+            row.copy_from_slice(bias);
+        }
+        let r = gi.len() / g.max(1);
+        product(
+            T::ONE,
+            MatRef::row_major(x, r, i),
+            w.t(),
+            T::ONE,
+            MatMut::row_major(gi, r, g),
+        );
+    };
+    if rows >= 2 && rows * i * g >= crate::gemm::PARALLEL_MIN_WORK && crate::parallel::available() {
+        let half = rows / 2;
+        let (x0, x1) = x.split_at(half * i);
+        let (g0, g1) = gi.split_at_mut(half * g);
+        crate::parallel::join(|| run(x0, g0, gemm_serial), || run(x1, g1, gemm_serial));
+    } else {
+        run(x, gi, gemm);
+    }
 }
 
 /// dst = srcᵀ for a row-major `rows × cols` src (dst is `cols × rows`), in tiles that stay

@@ -49,6 +49,10 @@ impl<T: Float> RecurrentCell<T> for LstmCell<T> {
         true
     }
 
+    fn uses_sum_only(&self) -> bool {
+        true
+    }
+
     fn pointwise_forward(
         &self,
         b: usize,
@@ -65,13 +69,21 @@ impl<T: Float> RecurrentCell<T> for LstmCell<T> {
         resize(&mut cache.c, n);
         // Gate-major: each gate's block [B, H] is contiguous, one slice call per gate. aux
         // is the scratch for each block's pre-activation, then holds tanh c_t.
-        let stride = 4 * self.weights.hidden_size();
+        let h = self.weights.hidden_size();
         for (k, dst) in cache.gates.chunks_exact_mut(n).enumerate() {
-            add_block(gi, gh, k, stride, &mut cache.aux);
-            if k == 2 {
-                T::tanh_slice(&cache.aux, dst);
+            let f = if k == 2 {
+                T::tanh_slice
             } else {
-                T::sigmoid_slice(&cache.aux, dst);
+                T::sigmoid_slice
+            };
+            if gh.is_empty() {
+                // gi is a = gᵢ + gₕ: each row's block straight from it.
+                for (src, dst) in gi.chunks_exact(4 * h).zip(dst.chunks_exact_mut(h)) {
+                    f(&src[k * h..(k + 1) * h], dst);
+                }
+            } else {
+                add_block(gi, gh, k, 4 * h, &mut cache.aux);
+                f(&cache.aux, dst);
             }
         }
         let (i, rest) = cache.gates.split_at(n);
@@ -96,7 +108,9 @@ impl<T: Float> RecurrentCell<T> for LstmCell<T> {
     ) {
         let h = self.weights.hidden_size();
         lstm_backward(h, &cache.gates, &cache.aux, c_prev, dh, dc, d_gi, dc_prev);
-        d_gh.copy_from_slice(d_gi);
+        if !d_gh.is_empty() {
+            d_gh.copy_from_slice(d_gi);
+        }
         dh_prev.fill(T::ZERO);
     }
 }

@@ -263,6 +263,16 @@ pub trait RecurrentCell<T: Float>: Sync {
         false
     }
 
+    /// True when the cell uses gᵢ and gₕ only through their sum a = gᵢ + gₕ (RNN, LSTM; not
+    /// the GRU, whose candidate needs gₕ's n block apart). [`Recurrent`] then forms a itself
+    /// (x·W_ihᵀ + b_ih + b_hh for all steps at once, then + h·W_hhᵀ in place), passes it as
+    /// `gi` with an empty `gh` to [`RecurrentCell::pointwise_forward`], and an empty `d_gh`
+    /// to [`RecurrentCell::pointwise_backward`] (∂L/∂gₕ = ∂L/∂gᵢ = ∂L/∂a); a cell answering
+    /// true must accept both. Default: false.
+    fn uses_sum_only(&self) -> bool {
+        false
+    }
+
     /// From gᵢ, gₕ (`[b, G·H]`) and the previous state (h, and c for an LSTM; `c_prev` is
     /// empty otherwise) computes the new state into `cache.h` (and `cache.c`), keeping what
     /// backward needs in `cache`. The cache's buffers are resized here.

@@ -51,6 +51,10 @@ impl<T: Float> RecurrentCell<T> for RnnCell<T> {
         &mut self.weights
     }
 
+    fn uses_sum_only(&self) -> bool {
+        true
+    }
+
     fn pointwise_forward(
         &self,
         b: usize,
@@ -61,10 +65,25 @@ impl<T: Float> RecurrentCell<T> for RnnCell<T> {
         cache: &mut StepCache<T>,
     ) {
         let n = b * self.weights.hidden_size();
-        resize(&mut cache.gates, n);
         resize(&mut cache.h, n);
-        add(gi, gh, &mut cache.gates);
-        let (a, h) = (&cache.gates[..], &mut cache.h[..]);
+        // tanh, σ and the identity need only h in backward; the others keep a.
+        let keep_a = !matches!(
+            self.activation,
+            Activation::Tanh | Activation::Sigmoid | Activation::Identity
+        );
+        let a: &[T] = if gh.is_empty() && !keep_a {
+            cache.gates.clear();
+            gi
+        } else {
+            resize(&mut cache.gates, n);
+            if gh.is_empty() {
+                cache.gates.copy_from_slice(gi);
+            } else {
+                add(gi, gh, &mut cache.gates);
+            }
+            &cache.gates
+        };
+        let h = &mut cache.h[..];
         match self.activation {
             Activation::Tanh => T::tanh_slice(a, h),
             Activation::Sigmoid => T::sigmoid_slice(a, h),
@@ -101,7 +120,9 @@ impl<T: Float> RecurrentCell<T> for RnnCell<T> {
                 }
             }
         }
-        d_gh.copy_from_slice(d_gi);
+        if !d_gh.is_empty() {
+            d_gh.copy_from_slice(d_gi);
+        }
         dh_prev.fill(T::ZERO);
     }
 }

@@ -7,7 +7,7 @@
 #                                          interpreter; default: python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-only="${1:-W1,W2}"
+only="${1:-W1,W2,W3,W4}"
 python="${PYTHON:-python3}"
 if ! "$python" -c 'import torch' 2>/dev/null; then
     echo "compare.sh: $python cannot import torch (pip install torch, or set PYTHON=...)" >&2

@@ -3,10 +3,12 @@
 
 Usage: python bench/pytorch_ref.py [--json] [--steps N] [--warmup N] [--only W1,W2,...]
 
-Each workload is one training step: forward, loss, backward, plain SGD update, in float32,
-with torch.set_num_threads(os.cpu_count()). Reports the median ms/step over repeated timed
-blocks and GFLOP/s (2 FLOPs per multiply-add of the matrix products only: forward + the
-two backward products, the first layer's input gradient excluded, as gradscope counts).
+Each workload is one training step: zero grads, forward, loss, backward, plain SGD update,
+in float32, with torch.set_num_threads(os.cpu_count()). Reports the median ms/step over
+repeated timed blocks and GFLOP/s (2 FLOPs per multiply-add of the matrix products only,
+as gradscope counts: for the MLPs W1, W2 forward + the two backward products, the first
+layer's input gradient excluded; for the recurrent W3, W4 the input and the recurrent
+product of every step, forward and two backward products each).
 """
 import argparse
 import json
@@ -90,7 +92,7 @@ def main():
     ap.add_argument("--json", action="store_true", help="print one JSON object per workload")
     ap.add_argument("--steps", type=int, default=50, help="steps per timed block")
     ap.add_argument("--warmup", type=int, default=10)
-    ap.add_argument("--only", default="W1,W2", help="comma-separated workloads")
+    ap.add_argument("--only", default="W1,W2,W3,W4", help="comma-separated workloads")
     args = ap.parse_args()
     torch.manual_seed(0)
     threads = os.cpu_count() or 1

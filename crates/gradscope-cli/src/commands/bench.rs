@@ -20,7 +20,7 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     /// Comma-separated workloads to run.
-    #[arg(long, default_value = "W1,W2", value_name = "W1,W2,...")]
+    #[arg(long, default_value = "W1,W2,W3,W4", value_name = "W1,W2,...")]
     only: String,
     /// Training steps per timed block (the median of 5 blocks is reported).
     #[arg(long, default_value_t = 50)]

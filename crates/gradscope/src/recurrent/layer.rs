@@ -76,6 +76,30 @@ struct Part<T> {
     /// ‖2^(e_t) ∂L/∂h_t‖² and ‖2^(e_t) ∂L/∂c_t‖² over these rows, for every step.
     ss: Vec<f64>,
     sc: Vec<f64>,
+    /// ∂b_ih, ∂b_hh over these rows (column sums of ∂L/∂gᵢ, ∂L/∂gₕ, taken while the rows
+    /// are still in cache), and the running sums at the current scale 2^(`db_e`).
+    dbi: Vec<T>,
+    dbh: Vec<T>,
+    dbi_acc: Vec<T>,
+    dbh_acc: Vec<T>,
+    db_e: i32,
+}
+
+impl<T: Float> Part<T> {
+    /// Adds the running bias sums, unscaled, to the totals and clears them.
+    fn flush_bias_sums(&mut self) {
+        for (total, acc) in [
+            (&mut self.dbi, &mut self.dbi_acc),
+            (&mut self.dbh, &mut self.dbh_acc),
+        ] {
+            if self.db_e == 0 {
+                add_assign(total, acc);
+            } else {
+                add_scaled_down(total, acc, self.db_e);
+            }
+            acc.fill(T::ZERO);
+        }
+    }
 }
 
 /// A product C ← α·A·B + β·C ([`gemm`] or [`gemm_serial`]).
@@ -122,14 +146,9 @@ pub struct Recurrent<T, C> {
     step_scale: Vec<i32>,
     /// Runs of steps sharing a scale: (first step, end step, e).
     groups: Vec<(usize, usize, i32)>,
-    /// Per-group products of scaled steps: ∂W_ih, ∂W_hh, ∂b_ih, ∂b_hh parts.
+    /// Per-group products of scaled steps: ∂W_ih, ∂W_hh parts.
     tmp_ih: Vec<T>,
     tmp_hh: Vec<T>,
-    tmp_bi: Vec<T>,
-    tmp_bh: Vec<T>,
-    /// ∂b_ih, ∂b_hh of one backward before they are added to the gradients.
-    db_i: Vec<T>,
-    db_h: Vec<T>,
     /// b_ih + b_hh (for cells that use only gᵢ + gₕ).
     bias_sum: Vec<T>,
     need_input_grad: bool,
@@ -163,10 +182,6 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
             groups: Vec::new(),
             tmp_ih: Vec::new(),
             tmp_hh: Vec::new(),
-            tmp_bi: Vec::new(),
-            tmp_bh: Vec::new(),
-            db_i: Vec::new(),
-            db_h: Vec::new(),
             bias_sum: Vec::new(),
             need_input_grad: true,
             truncate: None,
@@ -410,12 +425,7 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
             }
         }
         let scaled = self.groups.iter().any(|grp| grp.2 != 0);
-        for (v, n) in [
-            (&mut self.tmp_ih, g * i),
-            (&mut self.tmp_hh, g * h),
-            (&mut self.tmp_bi, g),
-            (&mut self.tmp_bh, g),
-        ] {
+        for (v, n) in [(&mut self.tmp_ih, g * i), (&mut self.tmp_hh, g * h)] {
             resize(v, if scaled { n } else { 0 });
         }
         // A cell that uses only gᵢ + gₕ has ∂L/∂gₕ = ∂L/∂gᵢ: one buffer, one bias sum.
@@ -429,33 +439,9 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
             &self.h0[..],
             self.h0_zero,
         );
-        resize(&mut self.db_i, g);
-        resize(&mut self.db_h, g);
-        self.db_i.fill(T::ZERO);
-        self.db_h.fill(T::ZERO);
-        let (tmp_ih, tmp_hh, tmp_bi, tmp_bh, db_i, db_h) = (
-            &mut self.tmp_ih,
-            &mut self.tmp_hh,
-            &mut self.tmp_bi,
-            &mut self.tmp_bh,
-            &mut self.db_i,
-            &mut self.db_h,
-        );
+        let (tmp_ih, tmp_hh) = (&mut self.tmp_ih, &mut self.tmp_hh);
         let w = self.cell.weights_mut();
         let (wi, wh) = (&mut w.weight_ih, &mut w.weight_hh);
-        // Column sums of ∂L/∂g over the groups' rows into `db`, each group's scale taken out.
-        let bias_sums = |dg: &[T], db: &mut [T], tmp: &mut Vec<T>| {
-            for &(t0, t1, e) in groups {
-                let rows = &dg[t0 * b * g..t1 * b * g];
-                if e == 0 {
-                    add_column_sums(rows, db);
-                } else {
-                    tmp.fill(T::ZERO);
-                    add_column_sums(rows, tmp);
-                    add_scaled_down(db, tmp, e);
-                }
-            }
-        };
         // The two weight gradients are independent products of equal size: side by side,
         // each whole on one core (splitting each would pack its operands twice).
         let input_side = || {
@@ -480,8 +466,6 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
                     add_scaled_down(wi.grad.data_mut(), tmp_ih, e);
                 }
             }
-            // Shared: the one bias sum goes on this side, the lighter one.
-            bias_sums(d_gi, db_i, tmp_bi);
         };
         let hidden_side = || {
             for &(t0, t1, e) in groups {
@@ -516,15 +500,15 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
                     add_scaled_down(wh.grad.data_mut(), tmp_hh, e);
                 }
             }
-            if !shared {
-                bias_sums(d_gh, db_h, tmp_bh);
-            }
         };
         crate::parallel::join(input_side, hidden_side);
+        // The bias gradients, summed per part during the time loop.
         let w = self.cell.weights_mut();
-        let db_h = if shared { &self.db_i } else { &self.db_h };
-        add_assign(w.bias_ih.grad.data_mut(), &self.db_i);
-        add_assign(w.bias_hh.grad.data_mut(), db_h);
+        for p in &self.parts {
+            add_assign(w.bias_ih.grad.data_mut(), &p.dbi);
+            let dbh = if shared { &p.dbi } else { &p.dbh };
+            add_assign(w.bias_hh.grad.data_mut(), dbh);
+        }
         if self.need_input_grad {
             self.grad_input.resize(&[len, b, i]);
             let wi = self.cell.weights().weight_ih.value.mat();
@@ -762,6 +746,17 @@ fn backward_part<T: Float, C: RecurrentCell<T>>(
     part.ss.resize(len, 0.0);
     part.sc.clear();
     part.sc.resize(len, 0.0);
+    let gn = if d_gh.is_empty() { 0 } else { g };
+    for (v, n) in [
+        (&mut part.dbi, g),
+        (&mut part.dbi_acc, g),
+        (&mut part.dbh, gn),
+        (&mut part.dbh_acc, gn),
+    ] {
+        v.clear();
+        v.resize(n, T::ZERO);
+    }
+    part.db_e = 0;
     let h0 = &h0[r0 * h..(r0 + n) * h];
     let c0 = if c0.is_empty() {
         c0
@@ -830,9 +825,15 @@ fn backward_part<T: Float, C: RecurrentCell<T>>(
             &mut part.dh_prev,
             &mut part.dc_prev,
         );
+        if part.db_e != e {
+            part.flush_bias_sums();
+            part.db_e = e;
+        }
+        add_column_sums(&*d_gi[t], &mut part.dbi_acc);
         let dgh_t = if d_gh.is_empty() {
             &*d_gi[t]
         } else {
+            add_column_sums(&*d_gh[t], &mut part.dbh_acc);
             &*d_gh[t]
         };
         // ∂L/∂h_{t−1} = (direct part) + ∂gₕ·W_hh
@@ -852,6 +853,7 @@ fn backward_part<T: Float, C: RecurrentCell<T>>(
             e = 0;
         }
     }
+    part.flush_bias_sums();
     scale_down(&mut part.dh, e);
     scale_down(&mut part.dc, e);
 }
@@ -1163,14 +1165,15 @@ mod tests {
     }
 
     /// The batch split over two cores (from 17 rows) gives what the single loop gives: the
-    /// same bits for outputs and gradients, the norms up to rounding (summed per half); also
-    /// with truncation, a given state, and in f32 with the vanishing gradient rescaled.
+    /// same bits for outputs, weight, input and initial-state gradients, the bias gradients
+    /// and norms up to rounding (summed per half); also with truncation, a given state, and
+    /// in f32 with the vanishing gradient rescaled.
     #[test]
     fn split_batch_matches_single_loop() {
         fn compare<T: Float, C: RecurrentCell<T> + Clone>(
             cell: C,
             len: usize,
-            tol: f64,
+            (tol, sum_tol): (f64, f64),
             seed: u64,
         ) {
             let mut rng = Rng::seed(seed);
@@ -1215,11 +1218,18 @@ mod tests {
                 assert_eq!(f1, f2);
                 let k = g1.len();
                 for (j, (a, c)) in g1.iter().zip(&g2).enumerate() {
-                    // The last two are the norms.
-                    let tol = if j + 2 >= k { 1e-6f64.max(tol) } else { tol };
+                    // Biases (2, 3) and the norms (the last two) are summed per half: up to
+                    // rounding, relative to the largest element.
+                    let summed = j + 2 >= k || j == 2 || j == 3;
+                    let scale = a.iter().fold(0f64, |m, v| m.max(v.abs()));
                     for (u, v) in a.iter().zip(c) {
+                        let tol = if summed {
+                            sum_tol * scale
+                        } else {
+                            tol * u.abs().max(v.abs())
+                        };
                         assert!(
-                            (u - v).abs() <= tol * u.abs().max(v.abs()),
+                            (u - v).abs() <= tol,
                             "gradient {j}: {u} vs {v} ({all}, {trunc:?})"
                         );
                     }
@@ -1227,9 +1237,9 @@ mod tests {
             }
         }
         let mut rng = Rng::seed(7);
-        compare(RnnCell::<f64>::new(5, 6, &mut rng), 7, 0.0, 8);
-        compare(LstmCell::<f64>::new(5, 6, &mut rng), 7, 0.0, 9);
-        compare(GruCell::<f64>::new(5, 6, &mut rng), 7, 0.0, 10);
+        compare(RnnCell::<f64>::new(5, 6, &mut rng), 7, (0.0, 1e-14), 8);
+        compare(LstmCell::<f64>::new(5, 6, &mut rng), 7, (0.0, 1e-14), 9);
+        compare(GruCell::<f64>::new(5, 6, &mut rng), 7, (0.0, 1e-14), 10);
         // Long f32 sequences: the gradient vanishes and each half rescales on its own.
         let mut w = CellWeights::<f32>::uniform("", 1, 8, 16, &mut rng);
         w.weight_hh
@@ -1237,8 +1247,13 @@ mod tests {
             .data_mut()
             .iter_mut()
             .for_each(|v| *v *= 0.5);
-        compare(RnnCell::from_weights(w, Activation::Tanh), 100, 1e-5, 11);
-        compare(LstmCell::<f32>::new(8, 16, &mut rng), 100, 1e-5, 12);
+        compare(
+            RnnCell::from_weights(w, Activation::Tanh),
+            100,
+            (1e-5, 1e-5),
+            11,
+        );
+        compare(LstmCell::<f32>::new(8, 16, &mut rng), 100, (1e-5, 1e-5), 12);
     }
 
     #[test]

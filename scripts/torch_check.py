@@ -817,19 +817,22 @@ def torch_reference(case: Case, model: nn.Sequential, x, y):
     for name, z, a in activations(steps):
         expected[f"dz.{name}"] = z.grad.detach().clone()
         expected[f"da.{name}"] = a.grad.detach().clone()
-    # Bound of dL/doutput: the loss gradient's terms, e.g. (softmax + onehot)/N.
     o = out.detach()
     with torch.no_grad():
-        if case.loss == "cross_entropy":
-            onehot = nn.functional.one_hot(y, case.output).to(o.dtype)
-            bound = (torch.softmax(o, 1) + onehot) / o.shape[0]
-        elif case.loss == "bce_with_logits":
-            bound = (torch.sigmoid(o) + y.abs()) / o.numel()
-        else:
-            bound = 2.0 * (o.abs() + y.abs()) / o.numel()
+        bound = output_bound(case.loss, case.output, o, y)
         bounds = {}
         term_bounds(steps, bound, case.mode == "train", bounds)
     return expected, bounds
+
+
+def output_bound(loss, width, o, y):
+    """Bound of dL/doutput from the loss gradient's terms, e.g. (softmax + onehot)/N."""
+    if loss == "cross_entropy":
+        onehot = nn.functional.one_hot(y, width).to(o.dtype)
+        return (torch.softmax(o, 1) + onehot) / o.shape[0]
+    if loss == "bce_with_logits":
+        return (torch.sigmoid(o) + y.abs()) / o.numel()
+    return 2.0 * (o.abs() + y.abs()) / o.numel()
 
 
 class RecNet(nn.Module):
@@ -985,13 +988,7 @@ def rec_reference(case: RecCase, model: RecNet, x, y):
                 torch.stack(dc).flatten(1), dim=1)
     o = logits.detach()
     with torch.no_grad():
-        if case.loss == "cross_entropy":
-            onehot = nn.functional.one_hot(y, case.output).to(o.dtype)
-            bound = (torch.softmax(o, 1) + onehot) / o.shape[0]
-        elif case.loss == "bce_with_logits":
-            bound = (torch.sigmoid(o) + y.abs()) / o.numel()
-        else:
-            bound = 2.0 * (o.abs() + y.abs()) / o.numel()
+        bound = output_bound(case.loss, case.output, o, y)
         bounds = {}
         at_input = term_bounds(steps_rec, bound, True, bounds)
         # The head's input bound is the bound of dL/dout at the steps the head reads.

@@ -82,6 +82,11 @@ fn to_batch_major<T: Float>(
     }
 }
 
+/// Every h_t of the top layer, `[T, B, H]`.
+fn top_output<T: Float>(stack: &Stack<T>) -> &[T] {
+    each_stack!(stack, layers => layers.last().expect("layers > 0").output().data())
+}
+
 /// Overwrites every gate block of `p` (`[G·H, cols]`) with `init`, drawn block by block.
 fn init_blocks<T: Float>(p: &mut Param<T>, gates: usize, init: Init, gain: f64, rng: &mut Rng) {
     let cols = p.value.shape()[1];
@@ -268,25 +273,19 @@ impl<T: Float> RecurrentLayer<T> {
                 rest[0].forward(input, states.map(|s| &s[k]));
             }
         });
-        let top = self.top_output();
+        // Borrow the stack and the output buffer separately: no copies of the sequence.
+        let top = top_output(&self.stack);
         match self.spec.predict {
             Predict::Last => {
-                let last = if t == 0 {
-                    vec![T::ZERO; b * h]
+                self.out.resize(&[b, h]);
+                if t == 0 {
+                    self.out.fill(T::ZERO);
                 } else {
-                    top[(t - 1) * b * h..].to_vec()
-                };
-                self.out = Tensor::from_vec(&[b, h], last).expect("shape");
+                    self.out.data_mut().copy_from_slice(&top[(t - 1) * b * h..]);
+                }
             }
-            Predict::EveryStep => {
-                let top = top.to_vec();
-                to_batch_major(&top, b, t, h, &mut self.out, &[b * t, h]);
-            }
+            Predict::EveryStep => to_batch_major(top, b, t, h, &mut self.out, &[b * t, h]),
         }
-    }
-
-    fn top_output(&self) -> &[T] {
-        each_stack!(&self.stack, layers => layers.last().expect("layers > 0").output().data())
     }
 
     /// Runs backward from ∂L/∂output (`[B, H]` or `[B·T, H]`); ∂L/∂x `[B, T·I]` is
@@ -316,8 +315,8 @@ impl<T: Float> RecurrentLayer<T> {
             }
         });
         if need_input_grad {
-            let g = each_stack!(&self.stack, layers => layers[0].grad_input().data().to_vec());
-            to_batch_major(&g, b, t, i, &mut self.grad_in, &[b, t * i]);
+            let g = each_stack!(&self.stack, layers => layers[0].grad_input().data());
+            to_batch_major(g, b, t, i, &mut self.grad_in, &[b, t * i]);
         } else {
             self.grad_in.resize(&[0]);
         }

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use anyhow::{bail, Result};
-use gradscope::layer::Linear;
+use gradscope::layer::{Linear, Module};
 use gradscope::loss::Loss;
 use gradscope::model::{MlpSpec, Model};
 use gradscope::optim::{Optimizer, OptimizerConfig, SgdConfig};
@@ -234,7 +234,8 @@ impl<C: RecurrentCell<f32>> RecurrentStep<C> {
         self.last
             .data_mut()
             .copy_from_slice(&out.data()[out.len() - n..]);
-        self.head.forward(&self.last);
+        // A linear layer draws nothing from the generator.
+        self.head.forward(&self.last, &mut Rng::seed(0));
         Loss::Mse.forward_backward(self.head.output(), &self.y, &mut self.grad_out)?;
         self.head.backward(&self.last, &self.grad_out, true);
         self.layer

@@ -12,8 +12,9 @@ use clap::ValueEnum;
 use gradscope::config::Config;
 use gradscope::io::safetensors;
 use gradscope::layer::Layer;
+use gradscope::layer::LayerKind;
 use gradscope::loss::Loss;
-use gradscope::model::grads::{activation_grads, has_batchnorm, input_width};
+use gradscope::model::grads::activation_grads;
 use gradscope::model::MlpSpec;
 use gradscope::recurrent::{
     CellKind, GruCell, LstmCell, Predict, RecurrentCell, RecurrentLayer, RnnCell, StepCache,
@@ -498,7 +499,7 @@ impl Run<'_> {
             }
             steps = s[1] / i;
         } else {
-            let input = input_width(&model).unwrap_or(self.spec.input);
+            let input = model.input_width().unwrap_or(self.spec.input);
             if x.shape().len() != 2 || x.shape()[1] != input || x.shape()[0] == 0 {
                 bail!(
                     "{bsrc}: tensor `x` has shape {:?}; the model of {model_src} needs [N, \
@@ -510,7 +511,7 @@ impl Run<'_> {
         let n = x.shape()[0];
         let y = self.shape_targets(y, n, steps)?;
         let training = args.mode == Mode::Train;
-        if training && n < 2 && has_batchnorm(&model) {
+        if training && n < 2 && model.contains(LayerKind::BatchNorm1d) {
             bail!(
                 "{bsrc}: a batch of one sample has no batch statistics: BatchNorm1d in train \
                  mode needs N >= 2 (use --mode eval)"

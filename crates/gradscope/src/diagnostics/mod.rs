@@ -17,7 +17,7 @@ pub use stats::{linear_histogram, log_abs_histogram, mean_std, norm_and_max, His
 use crate::activation::{properties, Activation};
 use crate::error::{Error, Result};
 use crate::float::Float;
-use crate::layer::Layer;
+use crate::layer::{Layer, Module};
 use crate::model::Model;
 use crate::tensor::Tensor;
 

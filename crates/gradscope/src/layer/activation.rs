@@ -1,5 +1,6 @@
 //! Activation layer: a = f(z), keeping z (its input) and a for backward and diagnostics.
 
+use super::Module;
 use crate::activation::{Activation, ActivationFn};
 use crate::float::Float;
 use crate::param::Param;
@@ -41,14 +42,20 @@ impl<T: Float> ActivationLayer<T> {
     pub fn activation(&self) -> Activation {
         self.func.activation()
     }
+}
+
+impl<T: Float> Module<T> for ActivationLayer<T> {
+    fn describe(&self) -> String {
+        format!("activation({})", self.activation())
+    }
 
     /// Train (RReLU samples slopes) or eval mode.
-    pub fn set_training(&mut self, training: bool) {
+    fn set_training(&mut self, training: bool) {
         self.func.set_training(training);
     }
 
     /// a = f(z).
-    pub fn forward(&mut self, z: &Tensor<T>, rng: &mut Rng) {
+    fn forward(&mut self, z: &Tensor<T>, rng: &mut Rng) {
         if let Some(p) = &self.slopes {
             self.func.slopes.copy_from_slice(p.value.data());
         }
@@ -56,7 +63,7 @@ impl<T: Float> ActivationLayer<T> {
     }
 
     /// ∂L/∂z from ∂L/∂a (PReLU: also accumulates ∂L/∂slope into its parameter's grad).
-    pub fn backward(&mut self, z: &Tensor<T>, grad_out: &Tensor<T>) {
+    fn backward(&mut self, z: &Tensor<T>, grad_out: &Tensor<T>, _need_input_grad: bool) {
         self.func.zero_grad();
         self.func
             .backward(z, &self.output, grad_out, &mut self.grad_input);
@@ -68,12 +75,35 @@ impl<T: Float> ActivationLayer<T> {
     }
 
     /// a, the last forward's output.
-    pub fn output(&self) -> &Tensor<T> {
+    fn output(&self) -> &Tensor<T> {
         &self.output
     }
 
     /// ∂L/∂z, the last backward's result.
-    pub fn grad_input(&self) -> &Tensor<T> {
+    fn grad_input(&self) -> &Tensor<T> {
         &self.grad_input
+    }
+
+    fn visit_params<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {
+        if let Some(p) = &self.slopes {
+            f(p);
+        }
+    }
+
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
+        if let Some(p) = &mut self.slopes {
+            f(p);
+        }
+    }
+
+    fn activation(&self) -> Option<Activation> {
+        Some(self.func.activation())
+    }
+
+    fn input_width(&self) -> Option<usize> {
+        match self.func.activation() {
+            Activation::Prelu { channels, .. } if channels > 1 => Some(channels),
+            _ => None,
+        }
     }
 }

@@ -2,8 +2,10 @@
 //! `nn.BatchNorm1d` semantics (eps, momentum, biased variance for normalizing, unbiased for
 //! the running estimate).
 
+use super::{Module, Weight};
 use crate::float::Float;
 use crate::param::Param;
+use crate::rng::Rng;
 use crate::tensor::Tensor;
 
 /// y = γ·x̂ + β with x̂ = (x − μ)/√(σ² + ε) per channel (column).
@@ -64,14 +66,20 @@ impl<T: Float> BatchNorm1d<T> {
         self.weight.value.len()
     }
 
-    /// Train (batch statistics) or eval (running statistics) mode.
-    pub fn set_training(&mut self, training: bool) {
-        self.training = training;
+    /// The state-dict prefix of its parameters (`"3."` for `"3.weight"`).
+    fn prefix(&self) -> String {
+        self.weight.name.trim_end_matches("weight").to_string()
+    }
+}
+
+impl<T: Float> Module<T> for BatchNorm1d<T> {
+    fn describe(&self) -> String {
+        format!("batchnorm1d({})", self.channels())
     }
 
     /// y = γ·x̂ + β. A training batch of one sample has no variance: its output is β and the
     /// running estimates are left unchanged (PyTorch refuses such a batch).
-    pub fn forward(&mut self, x: &Tensor<T>) {
+    fn forward(&mut self, x: &Tensor<T>, _rng: &mut Rng) {
         let c = self.channels();
         assert_eq!(x.cols(), c, "BatchNorm1d({c}) got {} columns", x.cols());
         let n = x.rows();
@@ -140,7 +148,7 @@ impl<T: Float> BatchNorm1d<T> {
 
     /// Accumulates ∂L/∂γ += Σ g·x̂ and ∂L/∂β += Σ g; writes ∂L/∂x. Training:
     /// ∂L/∂x = γ/(N·√(σ²+ε)) · (N·g − Σg − x̂·Σ(g·x̂)); evaluation: ∂L/∂x = γ·g/√(σ²+ε).
-    pub fn backward(&mut self, grad_out: &Tensor<T>) {
+    fn backward(&mut self, _x: &Tensor<T>, grad_out: &Tensor<T>, _need_input_grad: bool) {
         let c = self.channels();
         let n = grad_out.rows();
         self.grad_input.resize(grad_out.shape());
@@ -193,12 +201,70 @@ impl<T: Float> BatchNorm1d<T> {
     }
 
     /// The last forward's output.
-    pub fn output(&self) -> &Tensor<T> {
+    fn output(&self) -> &Tensor<T> {
         &self.output
     }
 
     /// The last backward's ∂L/∂x.
-    pub fn grad_input(&self) -> &Tensor<T> {
+    fn grad_input(&self) -> &Tensor<T> {
         &self.grad_input
+    }
+
+    /// Train (batch statistics) or eval (running statistics) mode.
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+
+    fn visit_params<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {
+        f(&self.weight);
+        f(&self.bias);
+    }
+
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
+        f(&mut self.weight);
+        f(&mut self.bias);
+    }
+
+    /// γ, β, then the buffers `running_mean`, `running_var`, `num_batches_tracked`.
+    fn state_entries(&self, out: &mut Vec<(String, Tensor<T>)>) {
+        let prefix = self.prefix();
+        out.push((self.weight.name.clone(), self.weight.value.clone()));
+        out.push((self.bias.name.clone(), self.bias.value.clone()));
+        out.push((format!("{prefix}running_mean"), self.running_mean.clone()));
+        out.push((format!("{prefix}running_var"), self.running_var.clone()));
+        out.push((
+            format!("{prefix}num_batches_tracked"),
+            Tensor::full(&[], T::from_f64(self.num_batches_tracked as f64)),
+        ));
+    }
+
+    fn load_state_entries(&mut self, find: &dyn Fn(&str) -> Option<Tensor<T>>) {
+        let prefix = self.prefix();
+        if let Some(v) = find(&self.weight.name) {
+            self.weight.value = v;
+        }
+        if let Some(v) = find(&self.bias.name) {
+            self.bias.value = v;
+        }
+        if let Some(v) = find(&format!("{prefix}running_mean")) {
+            self.running_mean = v;
+        }
+        if let Some(v) = find(&format!("{prefix}running_var")) {
+            self.running_var = v;
+        }
+        if let Some(v) = find(&format!("{prefix}num_batches_tracked")) {
+            self.num_batches_tracked = v.data().first().map_or(0, |n| n.to_f64() as u64);
+        }
+    }
+
+    fn weight(&self) -> Option<Weight<'_, T>> {
+        Some(Weight {
+            param: &self.weight,
+            fan_in: None,
+        })
+    }
+
+    fn input_width(&self) -> Option<usize> {
+        Some(self.channels())
     }
 }

@@ -1,7 +1,9 @@
 //! Inverted dropout: in training each unit is kept with probability 1 − p and scaled by
 //! 1/(1 − p); in evaluation it is the identity.
 
+use super::Module;
 use crate::float::Float;
+use crate::param::Param;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
@@ -29,17 +31,18 @@ impl<T: Float> Dropout<T> {
         }
     }
 
-    /// Train or eval mode.
-    pub fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-
     fn active(&self) -> bool {
         self.training && self.p > 0.0
     }
+}
+
+impl<T: Float> Module<T> for Dropout<T> {
+    fn describe(&self) -> String {
+        format!("dropout(p={})", self.p)
+    }
 
     /// y = x ⊙ m (training) or x (eval).
-    pub fn forward(&mut self, x: &Tensor<T>, rng: &mut Rng) {
+    fn forward(&mut self, x: &Tensor<T>, rng: &mut Rng) {
         self.output.resize(x.shape());
         if !self.active() {
             self.output.data_mut().copy_from_slice(x.data());
@@ -66,7 +69,7 @@ impl<T: Float> Dropout<T> {
     }
 
     /// ∂L/∂x = ∂L/∂y ⊙ m.
-    pub fn backward(&mut self, grad_out: &Tensor<T>) {
+    fn backward(&mut self, _x: &Tensor<T>, grad_out: &Tensor<T>, _need_input_grad: bool) {
         self.grad_input.resize(grad_out.shape());
         if !self.active() {
             self.grad_input.data_mut().copy_from_slice(grad_out.data());
@@ -84,12 +87,21 @@ impl<T: Float> Dropout<T> {
     }
 
     /// The last forward's output.
-    pub fn output(&self) -> &Tensor<T> {
+    fn output(&self) -> &Tensor<T> {
         &self.output
     }
 
     /// The last backward's ∂L/∂x.
-    pub fn grad_input(&self) -> &Tensor<T> {
+    fn grad_input(&self) -> &Tensor<T> {
         &self.grad_input
     }
+
+    /// Train or eval mode.
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+
+    fn visit_params<'a>(&'a self, _f: &mut dyn FnMut(&'a Param<T>)) {}
+
+    fn visit_params_mut(&mut self, _f: &mut dyn FnMut(&mut Param<T>)) {}
 }

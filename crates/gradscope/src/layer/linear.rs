@@ -1,9 +1,11 @@
 //! Dense (fully connected) layer: y = x·Wᵀ + b, with W of shape [out, in] as PyTorch's
 //! `nn.Linear`.
 
+use super::{Module, Weight};
 use crate::float::Float;
 use crate::gemm::{gemm, gemm_serial};
 use crate::param::Param;
+use crate::rng::Rng;
 use crate::tensor::Tensor;
 
 /// y = x·Wᵀ + b for a batch x of shape [N, in]; W is [out, in], b is [out].
@@ -42,9 +44,15 @@ impl<T: Float> Linear<T> {
     pub fn out_features(&self) -> usize {
         self.weight.value.shape()[0]
     }
+}
+
+impl<T: Float> Module<T> for Linear<T> {
+    fn describe(&self) -> String {
+        format!("linear({} -> {})", self.in_features(), self.out_features())
+    }
 
     /// y = x·Wᵀ + b (the bias is written first, then the product accumulated onto it).
-    pub fn forward(&mut self, x: &Tensor<T>) {
+    fn forward(&mut self, x: &Tensor<T>, _rng: &mut Rng) {
         let (n, out) = (x.rows(), self.out_features());
         assert_eq!(
             x.cols(),
@@ -74,7 +82,7 @@ impl<T: Float> Linear<T> {
 
     /// Accumulates ∂L/∂W += gᵀ·x and ∂L/∂b += Σ_rows g; if `need_input_grad`, writes
     /// ∂L/∂x = g·W.
-    pub fn backward(&mut self, x: &Tensor<T>, grad_out: &Tensor<T>, need_input_grad: bool) {
+    fn backward(&mut self, x: &Tensor<T>, grad_out: &Tensor<T>, need_input_grad: bool) {
         let out = self.out_features();
         let in_features = self.in_features();
         let Linear {
@@ -130,12 +138,37 @@ impl<T: Float> Linear<T> {
     }
 
     /// The last forward's output.
-    pub fn output(&self) -> &Tensor<T> {
+    fn output(&self) -> &Tensor<T> {
         &self.output
     }
 
     /// The last backward's ∂L/∂x.
-    pub fn grad_input(&self) -> &Tensor<T> {
+    fn grad_input(&self) -> &Tensor<T> {
         &self.grad_input
+    }
+
+    fn visit_params<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {
+        f(&self.weight);
+        if let Some(b) = &self.bias {
+            f(b);
+        }
+    }
+
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
+        f(&mut self.weight);
+        if let Some(b) = &mut self.bias {
+            f(b);
+        }
+    }
+
+    fn weight(&self) -> Option<Weight<'_, T>> {
+        Some(Weight {
+            param: &self.weight,
+            fan_in: Some(self.in_features()),
+        })
+    }
+
+    fn input_width(&self) -> Option<usize> {
+        Some(self.in_features())
     }
 }

@@ -1,182 +1,148 @@
-//! Layers. Each has `forward` and `backward` side by side; forward keeps what backward needs,
-//! backward accumulates parameter gradients and writes ∂L/∂(input), and both results stay
-//! readable afterwards (they are what the diagnostics show).
+//! Layers. Each implements [`Module`]: `forward` and `backward` side by side; forward keeps
+//! what backward needs, backward accumulates parameter gradients and writes ∂L/∂(input), and
+//! both results stay readable afterwards (they are what the diagnostics show).
+//!
+//! [`Layer`] stores one layer of any kind; the [`layers!`] list below is the one place a
+//! layer type is registered (it generates [`Layer`], [`LayerKind`] and the dispatch to
+//! [`Module`]), so adding a layer is a new file, one line there, and whatever the compiler
+//! then asks for (every `match` on [`LayerKind`] is exhaustive). See docs/architecture.md.
 
 mod activation;
 mod batchnorm;
 mod dropout;
 mod linear;
+mod module;
+mod recurrent;
 mod residual;
 
 pub use activation::ActivationLayer;
 pub use batchnorm::BatchNorm1d;
 pub use dropout::Dropout;
 pub use linear::Linear;
+pub use module::{Module, Weight};
 pub use residual::Residual;
 
 use crate::float::Float;
-use crate::param::Param;
 use crate::recurrent::RecurrentLayer;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
-/// One layer of a network.
-#[derive(Clone, Debug)]
-#[allow(clippy::large_enum_variant)] // a handful of layers per model: size does not matter
-pub enum Layer<T> {
-    /// y = x·Wᵀ + b.
-    Linear(Linear<T>),
-    /// a = f(z).
-    Activation(ActivationLayer<T>),
-    /// Batch normalization.
-    BatchNorm1d(BatchNorm1d<T>),
-    /// Inverted dropout.
-    Dropout(Dropout<T>),
-    /// y = x + F(x).
-    Residual(Residual<T>),
-    /// A stack of recurrent layers over rows that are sequences (RNN, LSTM, GRU).
-    Recurrent(RecurrentLayer<T>),
+/// Registers the layer types: generates the [`Layer`] enum (storage: a closed set, cloned
+/// and matched cheaply), the typed [`LayerKind`] with its name, `From` conversions, and the
+/// single dispatch from [`Layer`] to [`Module`].
+macro_rules! layers {
+    ($($(#[$doc:meta])* $variant:ident($ty:ident) = $name:literal,)*) => {
+        /// One layer of a network; dereferences to its [`Module`].
+        #[derive(Clone, Debug)]
+        #[allow(clippy::large_enum_variant)] // a handful of layers per model: size does not matter
+        pub enum Layer<T> {
+            $($(#[$doc])* $variant($ty<T>),)*
+        }
+
+        /// What kind of layer a [`Layer`] is (typed; serialized as its name).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum LayerKind {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl LayerKind {
+            /// Every kind, in registration order.
+            pub const ALL: &'static [LayerKind] = &[$(LayerKind::$variant,)*];
+
+            /// The kind's name (`linear`, `activation`, `batchnorm1d`, …).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(LayerKind::$variant => $name,)*
+                }
+            }
+        }
+
+        impl<T: Float> Layer<T> {
+            /// The layer's kind.
+            pub fn kind(&self) -> LayerKind {
+                match self {
+                    $(Layer::$variant(_) => LayerKind::$variant,)*
+                }
+            }
+
+            /// The layer as a [`Module`]: the one place a layer's type is dispatched on.
+            pub fn module(&self) -> &(dyn Module<T> + 'static) {
+                match self {
+                    $(Layer::$variant(l) => l,)*
+                }
+            }
+
+            /// The layer as a mutable [`Module`].
+            pub fn module_mut(&mut self) -> &mut (dyn Module<T> + 'static) {
+                match self {
+                    $(Layer::$variant(l) => l,)*
+                }
+            }
+        }
+
+        $(impl<T> From<$ty<T>> for Layer<T> {
+            fn from(layer: $ty<T>) -> Self {
+                Layer::$variant(layer)
+            }
+        })*
+    };
 }
 
-impl<T: Float> Layer<T> {
-    /// Short kind name (`"linear"`, `"activation"`, `"batchnorm1d"`, `"dropout"`, `"residual"`).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Layer::Linear(_) => "linear",
-            Layer::Activation(_) => "activation",
-            Layer::BatchNorm1d(_) => "batchnorm1d",
-            Layer::Dropout(_) => "dropout",
-            Layer::Residual(_) => "residual",
-            Layer::Recurrent(_) => "recurrent",
-        }
-    }
+layers! {
+    /// y = x·Wᵀ + b.
+    Linear(Linear) = "linear",
+    /// a = f(z).
+    Activation(ActivationLayer) = "activation",
+    /// Batch normalization over the batch dimension.
+    BatchNorm1d(BatchNorm1d) = "batchnorm1d",
+    /// Inverted dropout.
+    Dropout(Dropout) = "dropout",
+    /// y = x + F(x).
+    Residual(Residual) = "residual",
+    /// A stack of recurrent layers over rows that are sequences (RNN, LSTM, GRU).
+    Recurrent(RecurrentLayer) = "recurrent",
+}
 
-    /// A one-line description: `linear(64 -> 32)`, `activation(tanh)`, ...
-    pub fn describe(&self) -> String {
-        match self {
-            Layer::Linear(l) => format!("linear({} -> {})", l.in_features(), l.out_features()),
-            Layer::Activation(a) => format!("activation({})", a.activation()),
-            Layer::BatchNorm1d(b) => format!("batchnorm1d({})", b.channels()),
-            Layer::Dropout(d) => format!("dropout(p={})", d.p),
-            Layer::Residual(r) => format!(
-                "residual[{}]",
-                r.block
-                    .iter()
-                    .map(Layer::describe)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            Layer::Recurrent(r) => r.describe(),
-        }
+impl std::fmt::Display for LayerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
+}
 
-    /// Runs forward on x; the result is [`Layer::output`].
-    pub fn forward(&mut self, x: &Tensor<T>, rng: &mut Rng) {
-        match self {
-            Layer::Linear(l) => l.forward(x),
-            Layer::Activation(a) => a.forward(x, rng),
-            Layer::BatchNorm1d(b) => b.forward(x),
-            Layer::Dropout(d) => d.forward(x, rng),
-            Layer::Residual(r) => r.forward(x, rng),
-            Layer::Recurrent(r) => r.forward(x),
-        }
+impl std::str::FromStr for LayerKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        LayerKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("unknown layer kind `{s}`"))
     }
+}
 
-    /// Runs backward given the forward's input x and ∂L/∂output; the result is
-    /// [`Layer::grad_input`] (not computed by a linear layer when `need_input_grad` is false).
-    pub fn backward(&mut self, x: &Tensor<T>, grad_out: &Tensor<T>, need_input_grad: bool) {
-        match self {
-            Layer::Linear(l) => l.backward(x, grad_out, need_input_grad),
-            Layer::Activation(a) => a.backward(x, grad_out),
-            Layer::BatchNorm1d(b) => b.backward(grad_out),
-            Layer::Dropout(d) => d.backward(grad_out),
-            Layer::Residual(r) => r.backward(x, grad_out),
-            Layer::Recurrent(r) => r.backward(grad_out, need_input_grad),
-        }
+impl serde::Serialize for LayerKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
     }
+}
 
-    /// The last forward's output.
-    pub fn output(&self) -> &Tensor<T> {
-        match self {
-            Layer::Linear(l) => l.output(),
-            Layer::Activation(a) => a.output(),
-            Layer::BatchNorm1d(b) => b.output(),
-            Layer::Dropout(d) => d.output(),
-            Layer::Residual(r) => r.output(),
-            Layer::Recurrent(r) => r.output(),
-        }
+impl<'de> serde::Deserialize<'de> for LayerKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
     }
+}
 
-    /// The last backward's ∂L/∂input.
-    pub fn grad_input(&self) -> &Tensor<T> {
-        match self {
-            Layer::Linear(l) => l.grad_input(),
-            Layer::Activation(a) => a.grad_input(),
-            Layer::BatchNorm1d(b) => b.grad_input(),
-            Layer::Dropout(d) => d.grad_input(),
-            Layer::Residual(r) => r.grad_input(),
-            Layer::Recurrent(r) => r.grad_input(),
-        }
+impl<T: Float> std::ops::Deref for Layer<T> {
+    type Target = dyn Module<T>;
+    fn deref(&self) -> &Self::Target {
+        self.module()
     }
+}
 
-    /// Train or eval mode (BatchNorm statistics, dropout, RReLU).
-    pub fn set_training(&mut self, training: bool) {
-        match self {
-            Layer::Linear(_) | Layer::Recurrent(_) => {}
-            Layer::Activation(a) => a.set_training(training),
-            Layer::BatchNorm1d(b) => b.set_training(training),
-            Layer::Dropout(d) => d.set_training(training),
-            Layer::Residual(r) => r.block.iter_mut().for_each(|l| l.set_training(training)),
-        }
-    }
-
-    /// Calls `f` on each learnable parameter, in a stable order.
-    pub fn visit_params<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {
-        match self {
-            Layer::Linear(l) => {
-                f(&l.weight);
-                if let Some(b) = &l.bias {
-                    f(b);
-                }
-            }
-            Layer::Activation(a) => {
-                if let Some(p) = &a.slopes {
-                    f(p);
-                }
-            }
-            Layer::BatchNorm1d(b) => {
-                f(&b.weight);
-                f(&b.bias);
-            }
-            Layer::Dropout(_) => {}
-            Layer::Residual(r) => r.block.iter().for_each(|l| l.visit_params(f)),
-            Layer::Recurrent(r) => r.visit_params(f),
-        }
-    }
-
-    /// Calls `f` on each learnable parameter, mutably, in the same order as
-    /// [`Layer::visit_params`].
-    pub fn visit_params_mut(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
-        match self {
-            Layer::Linear(l) => {
-                f(&mut l.weight);
-                if let Some(b) = &mut l.bias {
-                    f(b);
-                }
-            }
-            Layer::Activation(a) => {
-                if let Some(p) = &mut a.slopes {
-                    f(p);
-                }
-            }
-            Layer::BatchNorm1d(b) => {
-                f(&mut b.weight);
-                f(&mut b.bias);
-            }
-            Layer::Dropout(_) => {}
-            Layer::Residual(r) => r.block.iter_mut().for_each(|l| l.visit_params_mut(f)),
-            Layer::Recurrent(r) => r.visit_params_mut(f),
-        }
+impl<T: Float> std::ops::DerefMut for Layer<T> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.module_mut()
     }
 }
 

@@ -1,7 +1,8 @@
 //! Residual block: y = x + F(x), F a chain of layers that keeps the width.
 
-use super::{backward_chain, forward_chain, Layer};
+use super::{backward_chain, forward_chain, Layer, Module};
 use crate::float::Float;
+use crate::param::Param;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
@@ -24,9 +25,22 @@ impl<T: Float> Residual<T> {
             grad_input: Tensor::default(),
         }
     }
+}
+
+impl<T: Float> Module<T> for Residual<T> {
+    fn describe(&self) -> String {
+        format!(
+            "residual[{}]",
+            self.block
+                .iter()
+                .map(|l| l.describe())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
 
     /// y = x + F(x).
-    pub fn forward(&mut self, x: &Tensor<T>, rng: &mut Rng) {
+    fn forward(&mut self, x: &Tensor<T>, rng: &mut Rng) {
         let fx = forward_chain(&mut self.block, x, rng);
         assert_eq!(fx.shape(), x.shape(), "residual block changes the shape");
         self.output.resize(x.shape());
@@ -42,7 +56,7 @@ impl<T: Float> Residual<T> {
     }
 
     /// ∂L/∂x = g + (∂L/∂x through F).
-    pub fn backward(&mut self, x: &Tensor<T>, grad_out: &Tensor<T>) {
+    fn backward(&mut self, x: &Tensor<T>, grad_out: &Tensor<T>, _need_input_grad: bool) {
         backward_chain(&mut self.block, x, grad_out, true);
         let through = match self.block.first() {
             Some(l) => l.grad_input(),
@@ -60,13 +74,41 @@ impl<T: Float> Residual<T> {
         }
     }
 
-    /// The last forward's output.
-    pub fn output(&self) -> &Tensor<T> {
+    fn output(&self) -> &Tensor<T> {
         &self.output
     }
 
-    /// The last backward's ∂L/∂x.
-    pub fn grad_input(&self) -> &Tensor<T> {
+    fn grad_input(&self) -> &Tensor<T> {
         &self.grad_input
+    }
+
+    fn set_training(&mut self, training: bool) {
+        self.block.iter_mut().for_each(|l| l.set_training(training));
+    }
+
+    fn visit_params<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {
+        self.block.iter().for_each(|l| l.visit_params(f));
+    }
+
+    fn visit_params_mut(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
+        self.block.iter_mut().for_each(|l| l.visit_params_mut(f));
+    }
+
+    fn state_entries(&self, out: &mut Vec<(String, Tensor<T>)>) {
+        self.block.iter().for_each(|l| l.state_entries(out));
+    }
+
+    fn load_state_entries(&mut self, find: &dyn Fn(&str) -> Option<Tensor<T>>) {
+        self.block
+            .iter_mut()
+            .for_each(|l| l.load_state_entries(find));
+    }
+
+    fn children(&self) -> &[Layer<T>] {
+        &self.block
+    }
+
+    fn input_width(&self) -> Option<usize> {
+        self.block.first().and_then(|l| l.input_width())
     }
 }

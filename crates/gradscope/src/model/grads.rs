@@ -4,7 +4,6 @@
 use super::Model;
 use crate::activation::Activation;
 use crate::float::Float;
-use crate::layer::Layer;
 use crate::tensor::Tensor;
 
 /// ∂L/∂z and ∂L/∂a of one activation layer a = f(z), from the last backward.
@@ -21,73 +20,22 @@ pub struct ActivationGrads<'a, T> {
     pub da: &'a Tensor<T>,
 }
 
-fn walk<'a, T: Float>(
-    layers: &'a [Layer<T>],
-    prefix: &str,
-    tail: &'a Tensor<T>,
-    out: &mut Vec<ActivationGrads<'a, T>>,
-) {
-    for (j, layer) in layers.iter().enumerate() {
-        // ∂L/∂(output of layer j): the next layer's ∂L/∂input, or the chain's output gradient.
-        let after = layers.get(j + 1).map_or(tail, Layer::grad_input);
-        match layer {
-            Layer::Activation(a) => out.push(ActivationGrads {
-                name: format!("{prefix}{j}"),
-                activation: a.activation(),
-                dz: a.grad_input(),
-                da: after,
-            }),
-            Layer::Residual(r) => walk(&r.block, &format!("{prefix}{j}.block."), after, out),
-            _ => {}
-        }
-    }
-}
-
 /// Every activation layer of `model` (top level and inside residual blocks, in forward
-/// order) with its ∂L/∂z and ∂L/∂a from the last [`Model::forward_backward`]. In a
-/// recurrent model the head's layers are named `fc.{j}`.
+/// order) with its ∂L/∂z and ∂L/∂a from the last [`Model::forward_backward`], named by its
+/// state-dict prefix (`"1"`, `"2.block.2"`, `"fc.3"` in a sequence model's head).
 pub fn activation_grads<T: Float>(model: &Model<T>) -> Vec<ActivationGrads<'_, T>> {
     let mut out = Vec::new();
-    match model.layers.first() {
-        // A recurrent model is `rnn` followed by the head `fc` (see MlpSpec::build).
-        Some(Layer::Recurrent(_)) => walk(&model.layers[1..], "fc.", model.loss_grad(), &mut out),
-        _ => walk(&model.layers, "", model.loss_grad(), &mut out),
-    }
+    model.visit_modules(None, &mut |m| {
+        if let Some(activation) = m.module.activation() {
+            out.push(ActivationGrads {
+                name: m.name,
+                activation,
+                dz: m.module.grad_input(),
+                da: m.grad_output,
+            });
+        }
+    });
     out
-}
-
-/// The width the first layer of `layers` expects, if it has one (a linear layer's input
-/// width, a BatchNorm's or per-channel PReLU's channel count); `None` for layers that take
-/// any width.
-fn first_width<T: Float>(layers: &[Layer<T>]) -> Option<usize> {
-    match layers.first()? {
-        Layer::Linear(l) => Some(l.in_features()),
-        Layer::BatchNorm1d(b) => Some(b.channels()),
-        Layer::Residual(r) => first_width(&r.block),
-        Layer::Activation(a) => match a.activation() {
-            Activation::Prelu { channels, .. } if channels > 1 => Some(channels),
-            _ => None,
-        },
-        // Rows are sequences of any length: T·I values.
-        Layer::Dropout(_) | Layer::Recurrent(_) => None,
-    }
-}
-
-/// The input width `model` expects (columns of x), if its first layer fixes one.
-pub fn input_width<T: Float>(model: &Model<T>) -> Option<usize> {
-    first_width(&model.layers)
-}
-
-/// True when the model contains a BatchNorm1d layer (top level or inside a residual block).
-pub fn has_batchnorm<T: Float>(model: &Model<T>) -> bool {
-    fn any<T: Float>(layers: &[Layer<T>]) -> bool {
-        layers.iter().any(|l| match l {
-            Layer::BatchNorm1d(_) => true,
-            Layer::Residual(r) => any(&r.block),
-            _ => false,
-        })
-    }
-    any(&model.layers)
 }
 
 #[cfg(test)]
@@ -104,8 +52,8 @@ mod tests {
         spec.norm = Norm::Batchnorm;
         spec.head = Activation::Sigmoid;
         let mut m = spec.build::<f64>(&mut Rng::seed(1)).unwrap();
-        assert_eq!(input_width(&m), Some(3));
-        assert!(has_batchnorm(&m));
+        assert_eq!(m.input_width(), Some(3));
+        assert!(m.contains(crate::layer::LayerKind::BatchNorm1d));
         let x = Tensor::from_f64_slice(&[2, 3], &[0.1, -0.2, 0.3, 0.5, 0.4, -0.6]).unwrap();
         let y = Tensor::from_f64_slice(&[2, 2], &[0.0, 1.0, 1.0, 0.5]).unwrap();
         m.forward_backward(&x, &y, Loss::Mse).unwrap();

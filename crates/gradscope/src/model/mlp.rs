@@ -203,9 +203,11 @@ impl MlpSpec {
         for l in &mut head.layers {
             l.visit_params_mut(&mut |p| p.name = format!("fc.{}", p.name));
         }
+        let mut names = vec!["rnn".to_string()];
+        names.extend((0..head.layers.len()).map(|j| format!("fc.{j}")));
         let mut layers = vec![Layer::Recurrent(front)];
         layers.append(&mut head.layers);
-        Ok(Model::new(layers, head.rng))
+        Ok(Model::with_names(layers, names, head.rng))
     }
 
     fn build_mlp<T: Float>(&self, input: usize, rng: &mut Rng) -> Result<Model<T>> {

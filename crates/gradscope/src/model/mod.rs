@@ -4,8 +4,10 @@
 pub mod grads;
 mod mlp;
 mod state;
+mod walk;
 
 pub use mlp::{MlpSpec, Norm};
+pub use walk::ModuleView;
 
 use crate::error::Result;
 use crate::float::Float;
@@ -15,24 +17,44 @@ use crate::param::Param;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
-/// A feed-forward network: layers applied in order (PyTorch `nn.Sequential` naming).
+/// A network: layers applied in order, like PyTorch's `nn.Sequential` (a sequence model is
+/// a recurrent encoder followed by its head).
 #[derive(Clone, Debug)]
 pub struct Model<T> {
     /// The layers, in order.
     pub layers: Vec<Layer<T>>,
     /// The generator used by dropout and RReLU.
     pub rng: Rng,
+    names: Vec<String>,
     loss_grad: Tensor<T>,
 }
 
 impl<T: Float> Model<T> {
-    /// A model from its layers; `rng` drives dropout and RReLU.
+    /// A model from its layers, named `"0"`, `"1"`, … as in an `nn.Sequential`; `rng`
+    /// drives dropout and RReLU.
     pub fn new(layers: Vec<Layer<T>>, rng: Rng) -> Self {
+        let names = (0..layers.len()).map(|i| i.to_string()).collect();
+        Model::with_names(layers, names, rng)
+    }
+
+    /// A model whose top-level layers have the given state-dict prefixes (e.g. `"rnn"`,
+    /// `"fc.0"`, … for a sequence model).
+    ///
+    /// # Panics
+    /// If there is not one name per layer.
+    pub fn with_names(layers: Vec<Layer<T>>, names: Vec<String>, rng: Rng) -> Self {
+        assert_eq!(layers.len(), names.len(), "one name per layer");
         Model {
             layers,
             rng,
+            names,
             loss_grad: Tensor::default(),
         }
+    }
+
+    /// The state-dict prefix of top-level layer `i` (`"3"`, `"rnn"`, `"fc.2"`).
+    pub fn layer_name(&self, i: usize) -> &str {
+        &self.names[i]
     }
 
     /// Runs forward; returns the network's output (logits).
@@ -71,7 +93,7 @@ impl<T: Float> Model<T> {
 
     /// The network's output from the last forward.
     pub fn output(&self) -> Option<&Tensor<T>> {
-        self.layers.last().map(Layer::output)
+        self.layers.last().map(|l| l.output())
     }
 
     /// Sets every parameter gradient to zero.
@@ -120,6 +142,25 @@ impl<T: Float> Model<T> {
         let mut n = 0;
         self.visit_params(&mut |_, p| n += p.len());
         n
+    }
+
+    /// The recurrent encoders of the model, in forward order (inside residual blocks too).
+    pub fn recurrent_layers(&self) -> Vec<&crate::recurrent::RecurrentLayer<T>> {
+        let mut out = Vec::new();
+        self.visit_modules(None, &mut |m| out.extend(m.module.as_recurrent()));
+        out
+    }
+
+    /// True when some layer (at any nesting) is of kind `kind`.
+    pub fn contains(&self, kind: crate::layer::LayerKind) -> bool {
+        let mut found = false;
+        self.visit_modules(None, &mut |m| found |= m.kind == kind);
+        found
+    }
+
+    /// The width of the input rows the model requires, if its first layer fixes one.
+    pub fn input_width(&self) -> Option<usize> {
+        self.layers.first().and_then(|l| l.input_width())
     }
 
     /// One line per layer.

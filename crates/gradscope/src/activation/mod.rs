@@ -118,6 +118,11 @@ impl Activation {
         spec::spec_of(self).name
     }
 
+    /// The activation's family (from the catalogue).
+    pub fn family(&self) -> spec::Family {
+        spec::spec_of(self).family
+    }
+
     /// True for the row-wise activations (softmax, log-softmax), whose output element depends
     /// on the whole row.
     pub fn is_rowwise(&self) -> bool {

@@ -24,6 +24,29 @@ pub struct ActivationSpec {
     pub default: Activation,
     /// The formula, in plain text.
     pub formula: &'static str,
+    /// Its family: how it fails a gradient (saturation, dead units, …).
+    pub family: Family,
+}
+
+/// How an activation shapes the gradient, and so how it fails: the verdicts and remedies
+/// ask the family instead of lists of names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    /// Bounded (or sigmoid-shaped) with f' → 0 on both sides: sigmoid, tanh, softsign, the
+    /// hard variants, the improved sigmoid. Fails by saturation: |f'| ≤ max|f'| shrinks
+    /// the gradient at every layer (σ' ≤ 1/4).
+    Squashing,
+    /// Piecewise linear or exponential with f' = 1 on the positive side: ReLU, leaky ReLU,
+    /// PReLU, RReLU, ELU, SELU. Does not saturate for x > 0; fails by dead units (f' = 0
+    /// for every sample).
+    Rectifier,
+    /// Smooth approximations of ReLU: swish/SiLU, GELU, softplus, mish.
+    SmoothRectifier,
+    /// The identity.
+    Linear,
+    /// Row-wise normalizations (softmax, log-softmax), used as heads.
+    Rowwise,
 }
 
 use crate::textform::num as p;
@@ -32,6 +55,7 @@ use crate::textform::num as p;
 pub static SPECS: &[ActivationSpec] = &[
     ActivationSpec {
         name: "sigmoid",
+        family: Family::Squashing,
         aliases: &["logistic"],
         params: &[],
         default: Activation::Sigmoid,
@@ -39,6 +63,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "improved_sigmoid",
+        family: Family::Squashing,
         aliases: &[],
         params: &[
             p("alpha", 2.0, "steepness of the sigmoid term"),
@@ -52,6 +77,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "tanh",
+        family: Family::Squashing,
         aliases: &[],
         params: &[],
         default: Activation::Tanh,
@@ -59,6 +85,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "softmax",
+        family: Family::Rowwise,
         aliases: &[],
         params: &[],
         default: Activation::Softmax,
@@ -66,6 +93,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "log_softmax",
+        family: Family::Rowwise,
         aliases: &["logsoftmax"],
         params: &[],
         default: Activation::LogSoftmax,
@@ -73,6 +101,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "relu",
+        family: Family::Rectifier,
         aliases: &[],
         params: &[],
         default: Activation::Relu,
@@ -80,6 +109,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "leaky_relu",
+        family: Family::Rectifier,
         aliases: &["leakyrelu"],
         params: &[p("slope", 0.01, "slope for x <= 0")],
         default: Activation::LeakyRelu { slope: 0.01 },
@@ -87,6 +117,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "prelu",
+        family: Family::Rectifier,
         aliases: &[],
         params: &[
             p("init", 0.25, "initial learned slope for x <= 0"),
@@ -104,6 +135,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "rrelu",
+        family: Family::Rectifier,
         aliases: &[],
         params: &[
             p("lower", 0.125, "lower bound of the random slope"),
@@ -117,6 +149,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "elu",
+        family: Family::Rectifier,
         aliases: &[],
         params: &[p("alpha", 1.0, "value approached as x -> -inf is -alpha")],
         default: Activation::Elu { alpha: 1.0 },
@@ -124,6 +157,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "selu",
+        family: Family::Rectifier,
         aliases: &[],
         params: &[],
         default: Activation::Selu,
@@ -131,6 +165,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "swish",
+        family: Family::SmoothRectifier,
         aliases: &[],
         params: &[p("beta", 1.0, "sharpness (large beta approaches relu)")],
         default: Activation::Swish { beta: 1.0 },
@@ -138,6 +173,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "silu",
+        family: Family::SmoothRectifier,
         aliases: &[],
         params: &[],
         default: Activation::Silu,
@@ -145,6 +181,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "gelu",
+        family: Family::SmoothRectifier,
         aliases: &[],
         params: &[],
         default: Activation::Gelu,
@@ -152,6 +189,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "gelu_tanh",
+        family: Family::SmoothRectifier,
         aliases: &[],
         params: &[],
         default: Activation::GeluTanh,
@@ -159,6 +197,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "softplus",
+        family: Family::SmoothRectifier,
         aliases: &[],
         params: &[
             p("beta", 1.0, "sharpness"),
@@ -172,6 +211,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "softsign",
+        family: Family::Squashing,
         aliases: &[],
         params: &[],
         default: Activation::Softsign,
@@ -179,6 +219,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "mish",
+        family: Family::SmoothRectifier,
         aliases: &[],
         params: &[],
         default: Activation::Mish,
@@ -186,6 +227,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "hard_sigmoid",
+        family: Family::Squashing,
         aliases: &["hardsigmoid"],
         params: &[],
         default: Activation::HardSigmoid,
@@ -193,6 +235,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "hard_tanh",
+        family: Family::Squashing,
         aliases: &["hardtanh"],
         params: &[p("min", -1.0, "lower clamp"), p("max", 1.0, "upper clamp")],
         default: Activation::HardTanh {
@@ -203,6 +246,7 @@ pub static SPECS: &[ActivationSpec] = &[
     },
     ActivationSpec {
         name: "identity",
+        family: Family::Linear,
         aliases: &["linear", "none"],
         params: &[],
         default: Activation::Identity,

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::float::DType;
 use crate::loss::Loss;
-use crate::model::MlpSpec;
+use crate::model::ModelSpec;
 use crate::optim::{ClipConfig, LrScheduleConfig, OptimizerConfig};
 
 fn default_dtype() -> DType {
@@ -52,7 +52,7 @@ pub struct Config {
     #[serde(default)]
     pub data: DataConfig,
     /// The network.
-    pub model: MlpSpec,
+    pub model: ModelSpec,
     /// How it is trained.
     #[serde(default)]
     pub training: TrainingConfig,
@@ -229,6 +229,24 @@ impl Config {
         Ok(config)
     }
 
+    /// This config with `--set`-style overrides (`KEY=VALUE`, the value in TOML syntax)
+    /// applied and validated.
+    pub fn with_overrides(&self, sets: &[String]) -> Result<Config> {
+        if sets.is_empty() {
+            return Ok(self.clone());
+        }
+        let mut value =
+            toml::Value::try_from(self).map_err(|e| Error::Config(format!("config: {e}")))?;
+        for s in sets {
+            apply_set(&mut value, s)?;
+        }
+        let config: Config = value.try_into().map_err(|e: toml::de::Error| {
+            Error::Config(format!("--set {}: {}", sets.join(", "), e.message()))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
     /// Reads and parses a config file.
     pub fn load(path: &Path, sets: &[String]) -> Result<LoadedConfig> {
         let text = std::fs::read_to_string(path)
@@ -283,7 +301,7 @@ impl Config {
             c.validate()
                 .map_err(|e| Error::Config(format!("training.clip {e}")))?;
         }
-        let m = &self.model;
+        let m = self.model.mlp();
         if m.head != crate::Activation::Identity
             && matches!(t.loss, Loss::CrossEntropy | Loss::BceWithLogits)
         {
@@ -294,9 +312,9 @@ impl Config {
             ));
         }
         // Sizes may come from the data (0), so only the rest of the spec is checked here.
-        let mut probe = m.clone();
-        probe.input = probe.input.max(1);
-        probe.output = probe.output.max(2);
+        let mut probe = self.model.clone();
+        probe.set_input(probe.input().max(1));
+        probe.set_output(probe.output().max(2));
         probe.validate().map_err(|e| match e {
             Error::Invalid(msg) => Error::Config(msg),
             other => other,

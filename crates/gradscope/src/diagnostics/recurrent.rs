@@ -24,12 +24,15 @@
 //! unit vector injected at the last step (the decay through time alone, when every step
 //! receives its own gradient).
 
-use super::verdict::{geo_mean, ranges, sci, Flow, Thresholds};
-use super::StepRecord;
+use super::explain::{advice_with, RemedyContext};
+use super::remedy::Remedy;
+use super::verdict::{geo_mean, ranges, sci, Advice, Flow};
+use super::{StepRecord, Thresholds};
 use crate::activation::properties::SATURATION_FRACTION;
 use crate::activation::Activation;
 use crate::float::Float;
 use crate::gemm::{gemm, MatMut, MatRef};
+use crate::init::Init;
 use crate::recurrent::spectral::{largest_singular_value, pascanu_threshold, spectral_radius};
 use crate::recurrent::{CellKind, CellWeights, Predict, RecurrentLayer};
 use crate::tensor::Tensor;
@@ -65,7 +68,7 @@ pub struct GateStats {
     /// Gate name: `i`, `f`, `g`, `o` (LSTM), `r`, `z`, `n` (GRU), `h` (RNN).
     pub gate: String,
     /// Its non-linearity (text form).
-    pub activation: String,
+    pub activation: Activation,
     /// Mean gate value (RNN: mean h_t). A forget gate near 1 keeps the memory; near 0 it
     /// erases it every step.
     pub mean: f64,
@@ -160,15 +163,17 @@ pub struct RecurrentLayerRecord {
 /// The recurrent part of a [`super::StepRecord`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RecurrentRecord {
-    /// Index of the recurrent layer in the model.
+    /// Position of the recurrent encoder in the model's walk.
     pub index: usize,
+    /// Its state-dict prefix (`rnn`).
+    pub path: String,
     /// Its description, e.g. `rnn(2 -> 64, tanh, last)`.
     pub name: String,
     /// The cell.
     pub cell: CellKind,
     /// RNN: the activation (text form).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub activation: Option<String>,
+    pub activation: Option<Activation>,
     /// Many-to-one or many-to-many.
     pub predict: Predict,
     /// Truncated BPTT chunk length, if set.
@@ -261,7 +266,7 @@ impl GateAcc {
         let n = self.n.max(1) as f64;
         GateStats {
             gate: gate.to_string(),
-            activation: act.to_string(),
+            activation: *act,
             mean: self.sum / n,
             mean_abs_derivative: self.sum_d / n,
             saturated_fraction: (self.low + self.high) as f64 / n,
@@ -430,6 +435,7 @@ fn jacobian_transport(
 /// activation (from its computed properties).
 pub fn measure_recurrent<T: Float>(
     index: usize,
+    path: &str,
     layer: &RecurrentLayer<T>,
     input: Option<&Tensor<T>>,
     max_derivative: &mut dyn FnMut(Activation) -> f64,
@@ -601,9 +607,10 @@ pub fn measure_recurrent<T: Float>(
     }
     RecurrentRecord {
         index,
+        path: path.to_string(),
         name: layer.describe(),
         cell,
-        activation: (cell == CellKind::Rnn).then(|| rnn_act.to_string()),
+        activation: (cell == CellKind::Rnn).then_some(rnn_act),
         predict: spec.predict,
         truncate: spec.truncate,
         forget_bias: spec.forget_bias,
@@ -703,7 +710,7 @@ pub struct RecurrentVerdict {
     pub cell: CellKind,
     /// RNN: its activation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub activation: Option<String>,
+    pub activation: Option<Activation>,
     /// Many-to-one or many-to-many.
     pub predict: Predict,
     /// Time steps T.
@@ -716,7 +723,7 @@ pub struct RecurrentVerdict {
     /// The chain rule through time with the measured numbers.
     pub explanation: String,
     /// Remedies, most promising first, naming config keys.
-    pub remedies: Vec<String>,
+    pub remedies: Vec<Advice>,
 }
 
 fn mean_gates(per_record: &[&[GateStats]]) -> Vec<GateStats> {
@@ -732,7 +739,7 @@ fn mean_gates(per_record: &[&[GateStats]]) -> Vec<GateStats> {
             let avg = |f: fn(&GateStats) -> f64| all.iter().map(|g| f(g)).sum::<f64>() / n;
             GateStats {
                 gate: g0.gate.clone(),
-                activation: g0.activation.clone(),
+                activation: g0.activation,
                 mean: avg(|g| g.mean),
                 mean_abs_derivative: avg(|g| g.mean_abs_derivative),
                 saturated_fraction: avg(|g| g.saturated_fraction),
@@ -753,16 +760,17 @@ fn classify(ftl: f64, factor: f64, t: &Thresholds) -> Flow {
     }
 }
 
-/// Draws the verdict on the gradient through time from the records' recurrent parts (None
-/// when they have none). `max_grad_norm` is the largest global gradient norm of the run.
+/// Draws the verdict on the gradient through time of recurrent encoder `encoder` (its
+/// position among the model's encoders) from the records (None when they have none). `max_grad_norm` is the largest global gradient norm of the run.
 pub fn judge_through_time(
     records: &[StepRecord],
+    encoder: usize,
     t: &Thresholds,
     max_grad_norm: f64,
 ) -> Option<RecurrentVerdict> {
     let recs: Vec<(u64, &RecurrentRecord)> = records
         .iter()
-        .filter_map(|r| r.recurrent.as_ref().map(|x| (r.step, x)))
+        .filter_map(|r| r.recurrent.get(encoder).map(|x| (r.step, x)))
         .collect();
     let &(first_step, first) = recs.first()?;
     let &(last_step, last) = recs.last()?;
@@ -901,7 +909,7 @@ pub fn judge_through_time(
     let mut v = RecurrentVerdict {
         flow,
         cell: first.cell,
-        activation: first.activation.clone(),
+        activation: first.activation,
         predict: first.predict,
         steps,
         forget_bias: first.forget_bias,
@@ -993,7 +1001,7 @@ fn explain(
     let changed = |a: f64, b: f64| (a - b).abs() > 0.05 * a.abs().max(1e-12);
     match v.cell {
         CellKind::Rnn => {
-            let act = v.activation.clone().unwrap_or_default();
+            let act = v.activation.map_or(String::new(), |a| a.to_string());
             let (gamma, thr, bf) = (
                 l.gamma.unwrap_or(f64::NAN),
                 l.pascanu_threshold.unwrap_or(f64::NAN),
@@ -1241,119 +1249,79 @@ fn flow_sentence(flow: Flow, l: &RecurrentLayerVerdict, t: &Thresholds, max_norm
     }
 }
 
-fn remedies(v: &RecurrentVerdict, main: usize) -> Vec<String> {
-    let mut r: Vec<String> = Vec::new();
+fn remedies(v: &RecurrentVerdict, main: usize) -> Vec<Advice> {
     let Some(l) = v.layers.get(main) else {
-        return r;
+        return Vec::new();
     };
-    let clip = "Clip the gradient: training.clip = { kind = \"norm\", max_norm = 1.0 } (Pascanu \
-                et al. 2013: it rescales the rare huge steps and keeps their direction)."
-        .to_string();
-    let truncate = format!(
-        "Truncated BPTT: model.recurrent.truncate = {} multiplies at most that many Jacobians \
-         per gradient.",
-        (v.steps / 4).clamp(1, 20)
-    );
-    let thr = l.pascanu_threshold.unwrap_or(1.0);
+    let ctx = RemedyContext {
+        rnn_activation: v.activation.map(|a| a.to_string()),
+        gamma: l.gamma,
+        threshold: l.pascanu_threshold,
+        sigma_max: Some(l.sigma_max_first),
+        span: Some(l.span),
+        forget_bias: v.forget_bias,
+    };
+    let clip = Remedy::ClipNorm { max_norm: 1.0 };
+    let truncate = Remedy::Truncate {
+        steps: (v.steps / 4).clamp(1, 20),
+    };
+    let orthogonal = Remedy::RecurrentInit {
+        init: Init::Orthogonal { gain: 1.0 },
+    };
+    let lstm = Remedy::GatedCell {
+        cell: CellKind::Lstm,
+        forget_bias: Some(1.0),
+    };
+    let mut r: Vec<Remedy> = Vec::new();
     match (v.cell, v.flow) {
         (CellKind::Rnn, Flow::Vanishing) => {
             if l.gamma.is_some_and(|g| g < 0.99) {
-                r.push(format!(
-                    "Use tanh instead of {}: γ = 1 instead of {}, so W_hh needs σ_max ≈ 1 \
-                     instead of {} to carry the gradient (model.recurrent.activation = \
-                     \"tanh\").",
-                    v.activation.as_deref().unwrap_or("this activation"),
-                    sci(l.gamma.unwrap_or(f64::NAN)),
-                    sci(thr)
-                ));
+                r.push(Remedy::RecurrentActivation {
+                    activation: Activation::Tanh,
+                });
             }
-            r.push(
-                "Use a gated cell: model.recurrent.cell = \"lstm\" with \
-                 model.recurrent.forget_bias = 1.0 (or cell = \"gru\"): the memory carries the \
-                 gradient along the forget gate instead of through W_hh and f'."
-                    .into(),
-            );
-            r.push(
-                "Initialize W_hh orthogonal so that σ_max = ρ = 1: model.recurrent.init_hh = \
-                 \"orthogonal\" (or rescale it: model.recurrent.spectral_radius = 1.0); only the \
-                 shrinkage by f' < γ of the units remains."
-                    .into(),
-            );
-            r.push(
-                "IRNN (Le et al. 2015): model.recurrent.activation = \"relu\" with \
-                 model.recurrent.init_hh = \"identity\" — W_hh = I and f' = 1 on active units \
-                 pass the gradient unchanged; pair it with gradient clipping \
-                 (training.clip = { kind = \"norm\", max_norm = 1.0 })."
-                    .into(),
-            );
+            r.push(lstm);
+            r.push(orthogonal);
+            r.push(Remedy::Irnn);
         }
         (CellKind::Rnn, Flow::Exploding) => {
             r.push(clip);
-            r.push(format!(
-                "Bring σ_max(W_hh) (now {}) down to 1/γ = {}: model.recurrent.spectral_radius = \
-                 1.0, or model.recurrent.init_hh = \"orthogonal\".",
-                sci(l.sigma_max_first),
-                sci(thr)
-            ));
+            r.push(Remedy::SpectralRadius { radius: 1.0 });
             r.push(truncate);
-            r.push(
-                "Use a gated cell (model.recurrent.cell = \"lstm\" or \"gru\") and a lower \
-                 learning rate (training.lr)."
-                    .into(),
-            );
+            r.push(Remedy::GatedCell {
+                cell: CellKind::Lstm,
+                forget_bias: None,
+            });
+            r.push(Remedy::LowerLearningRate { factor: 0.1 });
         }
         (CellKind::Lstm, Flow::Vanishing) => {
             if !gate(l, "f").is_some_and(|g| g.mean > 0.95) {
-                r.push(match v.forget_bias {
-                    Some(b) if b >= 1.0 => format!(
-                        "Open the forget gate further: model.recurrent.forget_bias = {} (now {}): \
-                         over {} steps the memory keeps f^{} of its gradient, so f must be close \
-                         to 1 (σ(3) = 0.95).",
-                        (b + 2.0).min(5.0),
-                        sci(b),
-                        l.span,
-                        l.span
-                    ),
-                    _ => "Bias the forget gate open: model.recurrent.forget_bias = 1.0 (2–3 for \
-                          longer sequences): f_t near 1 keeps both the memory and its gradient."
-                        .to_string(),
+                r.push(Remedy::ForgetBias {
+                    bias: match v.forget_bias {
+                        Some(b) if b >= 1.0 => (b + 2.0).min(5.0),
+                        _ => 1.0,
+                    },
                 });
             }
-            r.push("Initialize W_hh orthogonal: model.recurrent.init_hh = \"orthogonal\".".into());
-            r.push(
-                "Shorten the distance the gradient must cross (shorter sequences or \
-                 model.recurrent.predict = \"every_step\" when there is a target per step)."
-                    .into(),
-            );
+            r.push(orthogonal);
+            r.push(Remedy::ShorterPath);
         }
         (CellKind::Gru, Flow::Vanishing) => {
-            r.push(
-                "Use an LSTM with an open forget gate: model.recurrent.cell = \"lstm\", \
-                 model.recurrent.forget_bias = 1.0."
-                    .into(),
-            );
-            r.push("Initialize W_hh orthogonal: model.recurrent.init_hh = \"orthogonal\".".into());
+            r.push(lstm);
+            r.push(orthogonal);
         }
         (_, Flow::Exploding) => {
             r.push(clip);
-            r.push(
-                "Shrink W_hh: model.recurrent.spectral_radius = 1.0 or model.recurrent.init_hh = \
-                 \"orthogonal\"."
-                    .into(),
-            );
+            r.push(Remedy::SpectralRadius { radius: 1.0 });
             r.push(truncate);
-            r.push("Lower the learning rate (training.lr).".into());
+            r.push(Remedy::LowerLearningRate { factor: 0.1 });
         }
         (_, Flow::Healthy) => {
             if !l.saturated_gates.is_empty() && v.cell == CellKind::Rnn {
-                r.push(
-                    "Many RNN units are saturated: standardize the inputs (data.standardize = \
-                     true) or initialize W_hh orthogonal (model.recurrent.init_hh = \
-                     \"orthogonal\")."
-                        .into(),
-                );
+                r.push(Remedy::StandardizeInputs);
+                r.push(orthogonal);
             }
         }
     }
-    r
+    r.into_iter().map(|x| advice_with(x, &ctx)).collect()
 }

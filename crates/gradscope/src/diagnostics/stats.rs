@@ -122,3 +122,25 @@ pub fn linear_histogram<T: Float>(x: &[T], bins: usize) -> Histogram {
         above,
     }
 }
+
+/// The five [`Quantiles`](super::Quantiles) of `x` (nearest rank over the finite values; None
+/// when there are none). `buf` is scratch space, reused between calls.
+pub fn quantiles<T: Float>(x: &[T], buf: &mut Vec<f64>) -> Option<super::Quantiles> {
+    buf.clear();
+    buf.extend(x.iter().map(|v| v.to_f64()).filter(|v| v.is_finite()));
+    if buf.is_empty() {
+        return None;
+    }
+    let n = buf.len();
+    let mut at = |p: f64| {
+        let k = ((p * (n - 1) as f64).round() as usize).min(n - 1);
+        *buf.select_nth_unstable_by(k, f64::total_cmp).1
+    };
+    Some(super::Quantiles {
+        p02: at(0.02),
+        p25: at(0.25),
+        p50: at(0.50),
+        p75: at(0.75),
+        p98: at(0.98),
+    })
+}

@@ -1,97 +1,19 @@
 //! Verdicts from diagnostic records: is the gradient vanishing, exploding or healthy, which
-//! layers are saturated or dead, why (with numbers, following the chain rule) and what to do.
+//! layers are saturated or dead, and which remedies apply — as numbers and typed values; the
+//! sentences are rendered by [`super::explain`].
 //!
 //! By the chain rule the pre-activation gradient of hidden layer l is
 //! δ_l = f'(z_l) ⊙ (W_{l+1}ᵀ δ_{l+1}), so each layer multiplies its norm by roughly
 //! σ_w·√E[f'(z)²]: below 1 (sigmoid: f' ≤ 1/4, saturated units f' ≈ 0, small weights) the
 //! product over L layers vanishes, above 1 (large weights) it explodes.
 
-use super::{LayerRecord, StepRecord};
-use crate::error::{Error, Result};
-
-fn d_vanish() -> f64 {
-    1e-2
-}
-fn d_explode() -> f64 {
-    1e2
-}
-fn d_norm() -> f64 {
-    1e3
-}
-fn d_half() -> f64 {
-    0.5
-}
-fn d_pl_vanish() -> f64 {
-    0.9
-}
-fn d_pl_explode() -> f64 {
-    1.1
-}
-
-/// Thresholds of the verdicts (the `[diagnostics.thresholds]` table).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Thresholds {
-    /// ‖δ_first‖/‖δ_last‖ below this: vanishing.
-    #[serde(default = "d_vanish")]
-    pub vanishing_ratio: f64,
-    /// ‖δ_first‖/‖δ_last‖ above this: exploding.
-    #[serde(default = "d_explode")]
-    pub exploding_ratio: f64,
-    /// Per-layer factor ‖δ_l‖/‖δ_{l+1}‖ (geometric mean) below this, with a total change of
-    /// over 10×: vanishing (it will vanish with depth).
-    #[serde(default = "d_pl_vanish")]
-    pub per_layer_vanishing: f64,
-    /// Per-layer factor above this, with a total change of over 10×: exploding.
-    #[serde(default = "d_pl_explode")]
-    pub per_layer_exploding: f64,
-    /// Global gradient norm above this: exploding.
-    #[serde(default = "d_norm")]
-    pub exploding_norm: f64,
-    /// Saturated fraction of a layer's units above this: saturated layer.
-    #[serde(default = "d_half")]
-    pub saturated: f64,
-    /// Dead fraction of a layer's units above this: dead layer.
-    #[serde(default = "d_half")]
-    pub dead: f64,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            vanishing_ratio: d_vanish(),
-            exploding_ratio: d_explode(),
-            per_layer_vanishing: d_pl_vanish(),
-            per_layer_exploding: d_pl_explode(),
-            exploding_norm: d_norm(),
-            saturated: d_half(),
-            dead: d_half(),
-        }
-    }
-}
-
-impl Thresholds {
-    /// Checks ranges.
-    pub fn validate(&self) -> Result<()> {
-        let ok = self.vanishing_ratio > 0.0
-            && self.vanishing_ratio < 1.0
-            && self.exploding_ratio > 1.0
-            && self.per_layer_vanishing > 0.0
-            && self.per_layer_vanishing < 1.0
-            && self.per_layer_exploding > 1.0
-            && self.exploding_norm > 0.0
-            && (0.0..=1.0).contains(&self.saturated)
-            && (0.0..=1.0).contains(&self.dead);
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::Config(format!(
-                "diagnostics.thresholds: need 0 < vanishing_ratio < 1 < exploding_ratio, \
-                 exploding_norm > 0, saturated and dead in [0, 1]; got {self:?}"
-            )))
-        }
-    }
-}
+use super::explain;
+use super::remedy::Remedy;
+use super::{LayerRecord, StepRecord, Thresholds};
+use crate::activation::spec::Family;
+use crate::activation::Activation;
+use crate::init::Init;
+use crate::model::Norm;
 
 /// The state of the gradient flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -123,6 +45,8 @@ pub struct LayerVerdict {
     pub depth: usize,
     /// Layer description.
     pub name: String,
+    /// The activation.
+    pub activation: Option<Activation>,
     /// ‖δ_l‖ / ‖δ_last‖ (geometric mean over the records).
     pub ratio_to_last: f64,
     /// Flow at this layer relative to the last hidden layer.
@@ -141,31 +65,104 @@ pub struct LayerVerdict {
     pub dead: bool,
 }
 
+/// How sure a verdict is: the margin from its label's thresholds against the spread of the
+/// measurements (see [`Severity`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// The ratio sits within max(0.1 decade, one spread) of a threshold: another seed or a few
+    /// more steps may flip the label.
+    Low,
+    /// Between low and high.
+    Medium,
+    /// The ratio is at least max(0.5 decade, two spreads) inside its label's region.
+    High,
+}
+
+/// The continuous measure behind the three-way label.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Severity {
+    /// log₁₀ of ‖δ_1‖/‖δ_L‖ (geometric mean over the measured steps): −2 means the gradient
+    /// at the first hidden layer is a hundredth of the last's.
+    pub log10_ratio: f64,
+    /// Standard deviation of the per-step log₁₀ ratios over the measured steps (0 for one).
+    pub log10_spread: f64,
+    /// Standard deviation over the hidden layers of log₁₀ of the per-layer factors
+    /// ‖δ_l‖/‖δ_{l+1}‖ at the first measured step (how unevenly the layers change it).
+    pub per_layer_log10_spread: f64,
+    /// Decades between `log10_ratio` and the nearest threshold of the label's region,
+    /// positive inside it (for a label decided by the global norm: log₁₀ of max norm over
+    /// `exploding_norm`).
+    pub margin_decades: f64,
+    /// The margin against the spread.
+    pub confidence: Confidence,
+}
+
+/// One remedy with the sentence that explains it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Advice {
+    /// The remedy (typed; [`Remedy::apply`] applies it to a config).
+    #[serde(flatten)]
+    pub remedy: Remedy,
+    /// Why and how, with the numbers (rendered by [`super::explain`]).
+    pub text: String,
+    /// The config overrides that apply it (`--set` syntax).
+    pub overrides: Vec<String>,
+}
+
 /// The verdict on a run.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Verdict {
     /// Overall flow.
     pub flow: Flow,
+    /// The continuous measure behind `flow` (depth).
+    pub severity: Severity,
     /// ‖δ_first‖ / ‖δ_last‖ (geometric mean over the records).
     pub first_to_last: f64,
     /// Geometric-mean factor by which ‖δ‖ changes per layer going towards the input.
     pub per_layer_factor: f64,
     /// Largest global gradient norm seen.
     pub max_grad_norm: f64,
+    /// The first hidden layer's activation.
+    pub activation: Option<Activation>,
+    /// Mean σ_w of the weight matrices (the chain rule's weight factor).
+    pub sigma_w: Option<f64>,
+    /// Mean √E[f'(z)²] of the hidden layers (the chain rule's activation factor).
+    pub rms_derivative: Option<f64>,
     /// Per hidden layer.
     pub layers: Vec<LayerVerdict>,
-    /// Plain-language explanation with the numbers.
+    /// Plain-language explanation with the numbers (rendered by [`super::explain`]).
     pub explanation: String,
     /// Remedies, most promising first.
-    pub remedies: Vec<String>,
-    /// The gradient through time of a recurrent model (absent otherwise). When present,
+    pub remedies: Vec<Advice>,
+    /// The gradient through time of each recurrent encoder (empty otherwise). When present,
     /// `flow`, `explanation` and `remedies` above combine it with the depth verdict of the
-    /// head's hidden layers (the fields above it describe the head only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recurrent: Option<super::recurrent::RecurrentVerdict>,
+    /// head's hidden layers (the depth fields describe the head only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recurrent: Vec<super::recurrent::RecurrentVerdict>,
 }
 
-pub(super) fn geo_mean(xs: impl Iterator<Item = f64>) -> f64 {
+impl Verdict {
+    /// The saturated hidden layers' depths.
+    pub fn saturated_depths(&self) -> Vec<usize> {
+        self.layers
+            .iter()
+            .filter(|l| l.saturated)
+            .map(|l| l.depth)
+            .collect()
+    }
+
+    /// The dead hidden layers' depths.
+    pub fn dead_depths(&self) -> Vec<usize> {
+        self.layers
+            .iter()
+            .filter(|l| l.dead)
+            .map(|l| l.depth)
+            .collect()
+    }
+}
+
+pub(crate) fn geo_mean(xs: impl Iterator<Item = f64>) -> f64 {
     let (mut s, mut n) = (0.0, 0usize);
     for x in xs {
         if x > 0.0 && x.is_finite() {
@@ -180,13 +177,13 @@ pub(super) fn geo_mean(xs: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
-pub(super) fn mean(xs: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+pub(crate) fn mean(xs: impl Iterator<Item = Option<f64>>) -> Option<f64> {
     let v: Vec<f64> = xs.flatten().collect();
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
 /// "1–6" or "3" or "1, 4".
-pub(super) fn ranges(depths: &[usize]) -> String {
+pub(crate) fn ranges(depths: &[usize]) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut i = 0;
     while i < depths.len() {
@@ -204,7 +201,7 @@ pub(super) fn ranges(depths: &[usize]) -> String {
     parts.join(", ")
 }
 
-pub(super) fn sci(x: f64) -> String {
+pub(crate) fn sci(x: f64) -> String {
     if x == 0.0 {
         "0".into()
     } else if (1e-2..1e3).contains(&x.abs()) {
@@ -214,37 +211,88 @@ pub(super) fn sci(x: f64) -> String {
     }
 }
 
-fn is_rectifier(name: &str) -> bool {
-    let act = activation_of(name);
-    ["relu", "leaky_relu", "prelu", "rrelu", "elu", "selu"]
-        .iter()
-        .any(|a| act.starts_with(a))
+fn classify(ftl: f64, per_layer: f64, max_norm: f64, t: &Thresholds) -> Flow {
+    if ftl < t.vanishing_ratio || (per_layer < t.per_layer_vanishing && ftl < 0.1) {
+        Flow::Vanishing
+    } else if ftl > t.exploding_ratio
+        || (per_layer > t.per_layer_exploding && ftl > 10.0)
+        || max_norm > t.exploding_norm
+    {
+        Flow::Exploding
+    } else {
+        Flow::Healthy
+    }
 }
 
-fn activation_of(name: &str) -> &str {
-    name.strip_prefix("activation(")
-        .and_then(|s| s.strip_suffix(')'))
-        .unwrap_or(name)
+fn std_dev(xs: &[f64]) -> f64 {
+    if xs.len() < 2 {
+        return 0.0;
+    }
+    let m = xs.iter().sum::<f64>() / xs.len() as f64;
+    (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / xs.len() as f64).sqrt()
+}
+
+fn severity(
+    flow: Flow,
+    records: &[StepRecord],
+    first_to_last: f64,
+    max_norm: f64,
+    t: &Thresholds,
+) -> Severity {
+    let log = first_to_last.log10();
+    let per_step: Vec<f64> = records
+        .iter()
+        .filter_map(|r| r.first_to_last())
+        .filter(|x| *x > 0.0 && x.is_finite())
+        .map(f64::log10)
+        .collect();
+    let spread = std_dev(&per_step);
+    let factors: Vec<f64> = records.first().map_or_else(Vec::new, |r| {
+        r.deltas()
+            .windows(2)
+            .map(|w| w[0].1 / w[1].1)
+            .filter(|x| *x > 0.0 && x.is_finite())
+            .map(f64::log10)
+            .collect()
+    });
+    let (lv, le) = (t.vanishing_ratio.log10(), t.exploding_ratio.log10());
+    let margin = match flow {
+        Flow::Vanishing => lv - log,
+        Flow::Exploding if max_norm > t.exploding_norm && log <= le => {
+            (max_norm / t.exploding_norm).log10()
+        }
+        Flow::Exploding => log - le,
+        Flow::Healthy => (log - lv).min(le - log),
+    };
+    let margin = if margin.is_finite() { margin } else { 0.0 };
+    let confidence = if margin >= (2.0 * spread).max(0.5) {
+        Confidence::High
+    } else if margin < spread.max(0.1) {
+        Confidence::Low
+    } else {
+        Confidence::Medium
+    };
+    Severity {
+        log10_ratio: log,
+        log10_spread: spread,
+        per_layer_log10_spread: std_dev(&factors),
+        margin_decades: margin,
+        confidence,
+    }
 }
 
 /// Draws the verdict from a run's records (typically the first N steps).
 pub fn judge(records: &[StepRecord], t: &Thresholds) -> Verdict {
     let depths: Vec<usize> = records
         .first()
-        .map(|r| r.activations().map(|l| l.depth).collect())
+        .map(|r| r.activations().filter_map(|l| l.depth).collect())
         .unwrap_or_default();
     let last_depth = depths.last().copied().unwrap_or(0);
-    let per_depth = |d: usize| -> Vec<&LayerRecord> {
-        records
-            .iter()
-            .filter_map(|r| r.layers.iter().find(|l| l.depth == d))
-            .collect()
-    };
+    let per_depth =
+        |d: usize| -> Vec<&LayerRecord> { records.iter().filter_map(|r| r.at_depth(d)).collect() };
     let ratio = |d: usize| {
         geo_mean(records.iter().filter_map(|r| {
-            let a = r.layers.iter().find(|l| l.depth == d)?;
-            let b = r.layers.iter().find(|l| l.depth == last_depth)?;
-            Some(a.grad_in_norm / b.grad_in_norm)
+            Some(r.at_depth(d)?.grad_in_norm? / r.at_depth(last_depth)?.grad_in_norm?)
         }))
     };
     let layers: Vec<LayerVerdict> = depths
@@ -254,9 +302,11 @@ pub fn judge(records: &[StepRecord], t: &Thresholds) -> Verdict {
             let r = ratio(d);
             let sat = mean(recs.iter().map(|l| l.saturated_fraction));
             let dead = mean(recs.iter().map(|l| l.dead_fraction));
+            let activation = recs.first().and_then(|l| l.activation);
             LayerVerdict {
                 depth: d,
                 name: recs.first().map_or(String::new(), |l| l.name.clone()),
+                activation,
                 ratio_to_last: r,
                 flow: if r < t.vanishing_ratio {
                     Flow::Vanishing
@@ -271,7 +321,7 @@ pub fn judge(records: &[StepRecord], t: &Thresholds) -> Verdict {
                 rms_derivative: mean(recs.iter().map(|l| l.mean_sq_derivative)).map(f64::sqrt),
                 // A rectifier's flat side is not saturation in the vanishing sense: its
                 // failure mode is dead units, reported separately.
-                saturated: !is_rectifier(&recs.first().map_or(String::new(), |l| l.name.clone()))
+                saturated: activation.is_none_or(|a| a.family() != Family::Rectifier)
                     && sat.is_some_and(|s| s > t.saturated),
                 dead: dead.is_some_and(|s| s > t.dead),
             }
@@ -285,221 +335,151 @@ pub fn judge(records: &[StepRecord], t: &Thresholds) -> Verdict {
         1.0
     };
     let max_grad_norm = records.iter().map(|r| r.grad_norm).fold(0.0, f64::max);
-    let flow = if first_to_last < t.vanishing_ratio
-        || (per_layer_factor < t.per_layer_vanishing && first_to_last < 0.1)
-    {
-        Flow::Vanishing
-    } else if first_to_last > t.exploding_ratio
-        || (per_layer_factor > t.per_layer_exploding && first_to_last > 10.0)
-        || max_grad_norm > t.exploding_norm
-    {
-        Flow::Exploding
-    } else {
-        Flow::Healthy
-    };
-    let (mut explanation, mut remedies) = explain(
-        flow,
-        &layers,
-        first_to_last,
-        per_layer_factor,
-        max_grad_norm,
-        records,
-        t,
-    );
-    let recurrent = super::recurrent::judge_through_time(records, t, max_grad_norm);
-    let mut flow = flow;
-    if let Some(rv) = &recurrent {
-        // The head's depth verdict counts only with at least two hidden layers.
-        let depth_counts = layers.len() >= 2;
-        let mut text = rv.explanation.clone();
-        let mut list = rv.remedies.clone();
-        if depth_counts {
-            text.push_str(&format!(
-                " In the head's {} hidden layers: {explanation}",
-                layers.len()
-            ));
-            if flow != Flow::Healthy {
-                for r in remedies {
-                    if !list.contains(&r) {
-                        list.push(r);
-                    }
-                }
-            }
-        }
-        flow = if rv.flow != Flow::Healthy || !depth_counts {
-            rv.flow
-        } else {
-            flow
-        };
-        explanation = text;
-        remedies = list;
-    }
-    Verdict {
-        flow,
-        first_to_last,
-        per_layer_factor,
-        max_grad_norm,
-        layers,
-        explanation,
-        remedies,
-        recurrent,
-    }
-}
-
-fn explain(
-    flow: Flow,
-    layers: &[LayerVerdict],
-    first_to_last: f64,
-    per_layer: f64,
-    max_norm: f64,
-    records: &[StepRecord],
-    t: &Thresholds,
-) -> (String, Vec<String>) {
-    let mut s = String::new();
-    let n = layers.len();
-    let act = layers
-        .first()
-        .map_or("", |l| activation_of(&l.name))
-        .to_string();
-    let saturating = [
-        "sigmoid",
-        "tanh",
-        "softsign",
-        "hard_sigmoid",
-        "hard_tanh",
-        "improved_sigmoid",
-    ]
-    .iter()
-    .any(|a| act.starts_with(a));
-    let rectifier = layers.first().is_some_and(|l| is_rectifier(&l.name));
-    let sat: Vec<usize> = layers
-        .iter()
-        .filter(|l| l.saturated)
-        .map(|l| l.depth)
-        .collect();
-    let dead: Vec<usize> = layers.iter().filter(|l| l.dead).map(|l| l.depth).collect();
+    let flow = classify(first_to_last, per_layer_factor, max_grad_norm, t);
     let sigma_w = mean(
         records
             .iter()
             .flat_map(|r| r.layers.iter())
-            .filter(|l| l.kind == "linear")
             .map(|l| l.sigma_w),
     );
-    if n >= 2 {
-        s.push_str(&format!(
-            "∂L/∂z at layer 1 is {} of layer {n}: the gradient changes ×{} per layer going \
-             towards the input. ",
-            sci(first_to_last),
-            sci(per_layer)
-        ));
+    let mut v = Verdict {
+        flow,
+        severity: severity(flow, records, first_to_last, max_grad_norm, t),
+        first_to_last,
+        per_layer_factor,
+        max_grad_norm,
+        activation: layers.first().and_then(|l| l.activation),
+        sigma_w,
+        rms_derivative: mean(layers.iter().map(|l| l.rms_derivative)),
+        layers,
+        explanation: String::new(),
+        remedies: Vec::new(),
+        recurrent: Vec::new(),
+    };
+    let remedies = depth_remedies(&v);
+    v.explanation = explain::depth(&v, t);
+    v.remedies = remedies
+        .into_iter()
+        .map(|r| explain::advice(r, &v))
+        .collect();
+    let encoders = records.first().map_or(0, |r| r.recurrent.len());
+    v.recurrent = (0..encoders)
+        .filter_map(|k| super::recurrent::judge_through_time(records, k, t, max_grad_norm))
+        .collect();
+    if !v.recurrent.is_empty() {
+        combine_through_time(&mut v);
     }
-    if !sat.is_empty() {
-        let fr = mean(
-            layers
-                .iter()
-                .filter(|l| l.saturated)
-                .map(|l| l.saturated_fraction),
-        );
-        let d = mean(
-            layers
-                .iter()
-                .filter(|l| l.saturated)
-                .map(|l| l.mean_abs_derivative),
-        );
-        s.push_str(&format!(
-            "Layers {}: {:.0}% of {act} units saturated (|f'(z)| under 1% of its maximum), mean \
-             |f'(z)| = {}. ",
-            ranges(&sat),
-            100.0 * fr.unwrap_or(0.0),
-            sci(d.unwrap_or(0.0))
+    v
+}
+
+/// A recurrent model's verdict: the gradient through time first, then the head's depth
+/// verdict when the head has at least two hidden layers.
+fn combine_through_time(v: &mut Verdict) {
+    let depth_counts = v.layers.len() >= 2;
+    let through = v
+        .recurrent
+        .iter()
+        .find(|r| r.flow != Flow::Healthy)
+        .map_or(Flow::Healthy, |r| r.flow);
+    let mut text: Vec<String> = v.recurrent.iter().map(|r| r.explanation.clone()).collect();
+    let mut list: Vec<Advice> = v
+        .recurrent
+        .iter()
+        .flat_map(|r| r.remedies.clone())
+        .collect();
+    if depth_counts {
+        text.push(format!(
+            "In the head's {} hidden layers: {}",
+            v.layers.len(),
+            v.explanation
         ));
+        if v.flow != Flow::Healthy {
+            for r in std::mem::take(&mut v.remedies) {
+                if !list.iter().any(|a| a.remedy == r.remedy) {
+                    list.push(r);
+                }
+            }
+        }
     }
-    if !dead.is_empty() {
-        let fr = mean(layers.iter().filter(|l| l.dead).map(|l| l.dead_fraction));
-        s.push_str(&format!(
-            "Layers {}: {:.0}% of units are dead (output 0 for every sample, so f'(z) = 0 and \
-             no gradient passes). ",
-            ranges(&dead),
-            100.0 * fr.unwrap_or(0.0)
-        ));
-    }
-    let d_mean = mean(layers.iter().map(|l| l.rms_derivative));
-    match flow {
+    v.flow = if through != Flow::Healthy || !depth_counts {
+        through
+    } else {
+        v.flow
+    };
+    v.explanation = text.join(" ");
+    v.remedies = list;
+}
+
+/// The depth remedies, most promising first.
+fn depth_remedies(v: &Verdict) -> Vec<Remedy> {
+    let family = v.activation.map(|a| a.family());
+    let saturating = family == Some(Family::Squashing) || !v.saturated_depths().is_empty();
+    let rectifier = family == Some(Family::Rectifier);
+    let he = Init::KaimingNormal {
+        gain: 0.0,
+        fan_out: false,
+    };
+    let dead = !v.dead_depths().is_empty();
+    let leaky = Remedy::LeakyActivation {
+        activation: Activation::LeakyRelu { slope: 0.01 },
+    };
+    let mut r = Vec::new();
+    match v.flow {
         Flow::Vanishing => {
-            s.push_str(&format!(
-                "By the chain rule δ_l = f'(z_l) ⊙ W_{{l+1}}ᵀ δ_{{l+1}}: each layer multiplies the \
-                 gradient by about σ_w·√E[f'(z)²]{}, which is below 1, so over {n} layers it \
-                 vanishes (thresholds: total {} or ×{} per layer).",
-                match (sigma_w, d_mean) {
-                    (Some(w), Some(d)) => format!(" ≈ {}·{} = {}", sci(w), sci(d), sci(w * d)),
-                    _ => String::new(),
-                },
-                sci(t.vanishing_ratio),
-                sci(t.per_layer_vanishing)
-            ));
-        }
-        Flow::Exploding => {
-            s.push_str(&format!(
-                "Each layer multiplies the gradient by more than 1{}: large weights make \
-                 σ_w·√E[f'(z)²] > 1, so it grows layer after layer (largest global gradient norm \
-                 {}).",
-                match (sigma_w, d_mean) {
-                    (Some(w), Some(d)) =>
-                        format!(" (σ_w·√E[f'(z)²] ≈ {}·{} = {})", sci(w), sci(d), sci(w * d)),
-                    _ => String::new(),
-                },
-                sci(max_norm)
-            ));
-        }
-        Flow::Healthy => {
-            s.push_str("The gradient reaches the first layer within the thresholds: healthy.");
-        }
-    }
-    let mut remedies: Vec<String> = Vec::new();
-    match flow {
-        Flow::Vanishing => {
-            if saturating || !sat.is_empty() {
-                remedies.push("Use a non-saturating activation from the ReLU family (relu, leaky_relu, elu) with He init: model.activation = \"relu\", model.init = \"kaiming_normal\".".into());
-                remedies.push("Add BatchNorm before each activation (model.norm = \"batchnorm\") to keep z in the high-slope region of f.".into());
-                remedies.push("Use a variance-preserving init for this activation (xavier_normal for tanh, kaiming_normal with the computed gain) instead of a small one.".into());
+            if saturating {
+                r.push(Remedy::Activation {
+                    activation: Activation::Relu,
+                    init: he,
+                });
+                r.push(Remedy::Norm {
+                    norm: Norm::Batchnorm,
+                });
+                r.push(Remedy::Init {
+                    init: variance_preserving(v.activation),
+                });
             } else {
-                remedies.push("Scale the initialization up to criticality: model.init = \"kaiming_normal\" (gain from the activation) — `gradscope theory --critical` gives σ_w².".into());
-                remedies.push("Add BatchNorm (model.norm = \"batchnorm\").".into());
+                r.push(Remedy::Init { init: he });
+                r.push(Remedy::Norm {
+                    norm: Norm::Batchnorm,
+                });
             }
-            remedies.push("Add residual connections (model.residual = true): the identity path carries the gradient past each layer.".into());
-            if !dead.is_empty() || rectifier {
-                remedies.push(
-                    "Dead ReLUs: use leaky_relu or elu, a lower learning rate, and He init.".into(),
-                );
+            r.push(Remedy::Residual);
+            if dead || rectifier {
+                r.push(leaky);
             }
         }
         Flow::Exploding => {
-            remedies.push(
-                "Clip the gradient: training.clip = { kind = \"norm\", max_norm = 1.0 }.".into(),
-            );
-            remedies.push("Shrink the initialization to criticality (xavier/kaiming with the computed gain; `gradscope theory --critical`).".into());
-            remedies.push(
-                "Add BatchNorm (model.norm = \"batchnorm\") and lower the learning rate.".into(),
-            );
-            remedies.push(
-                "Add L2 regularization (training.optimizer.weight_decay) to keep weights small."
-                    .into(),
-            );
+            r.push(Remedy::ClipNorm { max_norm: 1.0 });
+            r.push(Remedy::Init {
+                init: variance_preserving(v.activation),
+            });
+            r.push(Remedy::Norm {
+                norm: Norm::Batchnorm,
+            });
+            r.push(Remedy::LowerLearningRate { factor: 0.1 });
+            r.push(Remedy::WeightDecay { weight_decay: 1e-4 });
         }
         Flow::Healthy => {
-            if !dead.is_empty() {
-                remedies.push(
-                    "Some layers have dead units: try leaky_relu or elu, or a lower learning rate."
-                        .into(),
-                );
+            if dead {
+                r.push(leaky);
             }
-            if !sat.is_empty() {
-                remedies.push(
-                    "Some layers are saturated: consider BatchNorm or a ReLU-family activation."
-                        .into(),
-                );
+            if !v.saturated_depths().is_empty() {
+                r.push(Remedy::Norm {
+                    norm: Norm::Batchnorm,
+                });
             }
         }
     }
-    (s.trim().to_string(), remedies)
+    r
+}
+
+/// Xavier for tanh-like activations, Kaiming with the activation's computed gain otherwise.
+fn variance_preserving(act: Option<Activation>) -> Init {
+    match act {
+        Some(Activation::Tanh) | Some(Activation::Softsign) => Init::XavierNormal { gain: 1.0 },
+        _ => Init::KaimingNormal {
+            gain: 0.0,
+            fan_out: false,
+        },
+    }
 }

@@ -261,6 +261,7 @@ impl<T: Float> Module<T> for BatchNorm1d<T> {
         Some(Weight {
             param: &self.weight,
             fan_in: None,
+            bias: Some(&self.bias),
         })
     }
 

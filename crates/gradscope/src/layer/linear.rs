@@ -165,6 +165,7 @@ impl<T: Float> Module<T> for Linear<T> {
         Some(Weight {
             param: &self.weight,
             fan_in: Some(self.in_features()),
+            bias: self.bias.as_ref(),
         })
     }
 

@@ -20,6 +20,8 @@ pub struct Weight<'a, T> {
     /// Fan-in of a weight matrix W `[out, in]` (σ_w = std(W)·√fan_in is the mean-field
     /// theory's weight scale); `None` for a per-channel scale such as a norm layer's γ.
     pub fan_in: Option<usize>,
+    /// The bias added after the product (its mean square is the theory's σ_b²).
+    pub bias: Option<&'a Param<T>>,
 }
 
 /// One layer of a network.

@@ -7,7 +7,6 @@ use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::init::Init;
 use crate::layer::{ActivationLayer, BatchNorm1d, Dropout, Layer, Linear, Residual};
-use crate::recurrent::{RecurrentLayer, RecurrentSpec};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
@@ -22,73 +21,56 @@ pub enum Norm {
     Batchnorm,
 }
 
-fn default_activation() -> Activation {
-    Activation::Tanh
-}
-fn default_head() -> Activation {
-    Activation::Identity
-}
-fn default_true() -> bool {
-    true
-}
-fn default_bn_eps() -> f64 {
-    1e-5
-}
-fn default_bn_momentum() -> f64 {
-    0.1
+impl Norm {
+    /// The config's text for it: `none`, `batchnorm`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Norm::None => "none",
+            Norm::Batchnorm => "batchnorm",
+        }
+    }
 }
 
-/// Description of a multi-layer perceptron. Each hidden block is
-/// Linear → [BatchNorm1d] → activation → [Dropout], wrapped as x + block(x) when `residual`
-/// is set and the block keeps the width; then a Linear output layer and the head activation
-/// (identity = raw logits, which the cross-entropy and BCE losses expect).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A multi-layer perceptron. Each hidden block is Linear → [norm] → activation →
+/// [Dropout], wrapped as x + block(x) when `residual` is set and the block keeps the width;
+/// then a Linear output layer and the head activation (identity = raw logits, which the
+/// cross-entropy and BCE losses expect). In a config it is the `[model]` table
+/// ([`super::ModelSpec`]).
+#[derive(Clone, Debug, PartialEq)]
 pub struct MlpSpec {
     /// Input width (0 = take it from the data).
-    #[serde(default)]
     pub input: usize,
     /// Hidden widths, in order (empty = a single linear layer, e.g. logistic regression).
-    #[serde(default)]
     pub hidden: Vec<usize>,
     /// Output width (0 = take it from the data: number of classes, or target width).
-    #[serde(default)]
     pub output: usize,
-    /// Activation of every hidden layer (text form, e.g. `"leaky_relu(0.01)"`).
-    #[serde(default = "default_activation")]
+    /// Activation of every hidden layer.
     pub activation: Activation,
     /// Per-hidden-layer activations, overriding `activation` (one per hidden layer).
-    #[serde(default)]
     pub activations: Option<Vec<Activation>>,
     /// Activation after the output layer (identity for logits).
-    #[serde(default = "default_head")]
     pub head: Activation,
     /// Normalization in hidden blocks.
-    #[serde(default)]
     pub norm: Norm,
     /// BatchNorm ε.
-    #[serde(default = "default_bn_eps")]
     pub bn_eps: f64,
     /// BatchNorm momentum.
-    #[serde(default = "default_bn_momentum")]
     pub bn_momentum: f64,
     /// Dropout probability after each hidden activation (0 = none).
-    #[serde(default)]
     pub dropout: f64,
     /// Wrap width-keeping hidden blocks as residual blocks.
-    #[serde(default)]
     pub residual: bool,
-    /// Weight initializer (text form); biases start at 0.
-    #[serde(default = "Init::default_for_mlp")]
+    /// Weight initializer; biases start at 0.
     pub init: Init,
     /// Linear layers have biases.
-    #[serde(default = "default_true")]
     pub bias: bool,
-    /// A recurrent front end (`[model.recurrent]`): rows are sequences of `input` features
-    /// per step, read by a stack of RNN/LSTM/GRU layers whose hidden state feeds the MLP
-    /// above (then `hidden` are the head's hidden widths).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recurrent: Option<RecurrentSpec>,
+}
+
+impl Default for MlpSpec {
+    /// Sizes from the data, no hidden layer, tanh, PyTorch's default init.
+    fn default() -> Self {
+        MlpSpec::new(0, &[], 0, Activation::Tanh)
+    }
 }
 
 impl Init {
@@ -115,7 +97,6 @@ impl MlpSpec {
             residual: false,
             init: Init::Standard,
             bias: true,
-            recurrent: None,
         }
     }
 
@@ -130,9 +111,6 @@ impl MlpSpec {
     /// Checks sizes and ranges; errors name the field.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Invalid(m));
-        if let Some(r) = &self.recurrent {
-            r.validate()?;
-        }
         if self.input == 0 {
             return bad("model.input must be > 0 (or taken from the data)".into());
         }
@@ -189,28 +167,14 @@ impl MlpSpec {
         Ok(())
     }
 
-    /// Builds the model with weights drawn from `rng` (its dropout/RReLU generator is forked
-    /// from it too). A recurrent model is named like a PyTorch module with an `rnn`
-    /// (`nn.RNN`/`nn.LSTM`/`nn.GRU`) and an `fc` (`nn.Sequential` head): `rnn.weight_ih_l0`,
-    /// …, `fc.0.weight`, ….
+    /// Builds the network with weights drawn from `rng` (its dropout/RReLU generator is
+    /// forked from it too); layers are named like an `nn.Sequential`.
     pub fn build<T: Float>(&self, rng: &mut Rng) -> Result<Model<T>> {
         self.validate()?;
-        let Some(rec) = &self.recurrent else {
-            return self.build_mlp(self.input, rng);
-        };
-        let front = RecurrentLayer::<T>::new(rec, self.input, "rnn.", rng);
-        let mut head = self.build_mlp::<T>(rec.hidden, rng)?;
-        for l in &mut head.layers {
-            l.visit_params_mut(&mut |p| p.name = format!("fc.{}", p.name));
-        }
-        let mut names = vec!["rnn".to_string()];
-        names.extend((0..head.layers.len()).map(|j| format!("fc.{j}")));
-        let mut layers = vec![Layer::Recurrent(front)];
-        layers.append(&mut head.layers);
-        Ok(Model::with_names(layers, names, head.rng))
+        self.build_mlp(self.input, rng)
     }
 
-    fn build_mlp<T: Float>(&self, input: usize, rng: &mut Rng) -> Result<Model<T>> {
+    pub(super) fn build_mlp<T: Float>(&self, input: usize, rng: &mut Rng) -> Result<Model<T>> {
         let mut layers: Vec<Layer<T>> = Vec::new();
         let mut prev = input;
         let linear = |prefix: &str, fan_in: usize, fan_out: usize, gain: f64, rng: &mut Rng| {

@@ -3,10 +3,12 @@
 
 pub mod grads;
 mod mlp;
+mod spec;
 mod state;
 mod walk;
 
 pub use mlp::{MlpSpec, Norm};
+pub use spec::{ModelSpec, ModelTable, SequenceSpec};
 pub use walk::ModuleView;
 
 use crate::error::Result;

@@ -7,18 +7,20 @@
 
 mod batch;
 mod checkpoint;
+mod collect;
 mod records;
 
 pub use batch::{check_targets, correct, gather, output_width};
 pub use checkpoint::CHECKPOINT_FORMAT;
-pub use records::{EpochRecord, Evaluation, Outcome, Summary};
+pub use collect::{Collect, LossPoint, Run};
+pub use records::{BestVal, EpochRecord, Evaluation, Outcome, Summary};
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::config::{Config, LoadedConfig, Splits};
 use crate::data::{BatchIter, Dataset};
-use crate::diagnostics::{Probe, StepRecord};
+use crate::diagnostics::{Probe, StepContext, StepRecord};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::loss::Loss;
@@ -147,21 +149,23 @@ impl<T: Float> Trainer<T> {
         }
         let loss = config.training.loss;
         let mut spec = config.model.clone();
-        if let Some(rec) = &spec.recurrent {
-            check_sequence_fit(train, rec, &mut spec.input)?;
-        } else if spec.input == 0 {
-            spec.input = train.dim();
-        } else if spec.input != train.dim() {
+        if let Some(rec) = spec.recurrent() {
+            let mut input = spec.input();
+            check_sequence_fit(train, rec, &mut input)?;
+            spec.set_input(input);
+        } else if spec.input() == 0 {
+            spec.set_input(train.dim());
+        } else if spec.input() != train.dim() {
             return Err(Error::Config(format!(
                 "model.input = {} but the data has {} features",
-                spec.input,
+                spec.input(),
                 train.dim()
             )));
         }
-        if spec.output == 0 {
-            spec.output = output_width(train, loss);
+        if spec.output() == 0 {
+            spec.set_output(output_width(train, loss));
         }
-        check_targets(train, loss, spec.output)?;
+        check_targets(train, loss, spec.output())?;
         let model = spec.build::<T>(&mut init_rng).map_err(|e| match e {
             Error::Invalid(m) => Error::Config(m),
             other => other,
@@ -329,7 +333,16 @@ impl<T: Float> Trainer<T> {
         let measured = match &mut self.probe {
             Some(p) if p.config().due(step) => {
                 // With the batch, a recurrent layer's gates are recomputed exactly.
-                p.measure_with_input(&self.model, &self.x, step, self.epoch, l, norm);
+                p.measure(
+                    &self.model,
+                    Some(&self.x),
+                    StepContext {
+                        step,
+                        epoch: self.epoch + 1,
+                        loss: l,
+                        grad_norm: norm,
+                    },
+                );
                 true
             }
             _ => false,
@@ -519,7 +532,9 @@ impl<T: Float> Trainer<T> {
             train,
             val,
             test,
-            best_val_accuracy: self.best_val,
+            best_val_accuracy: self
+                .best_val
+                .map(|(accuracy, epoch)| BestVal { accuracy, epoch }),
             num_params: self.model.num_params(),
             model: self.model.summary().lines().map(str::to_string).collect(),
             dtype: T::DTYPE.name().to_string(),

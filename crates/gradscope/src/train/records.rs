@@ -60,6 +60,15 @@ pub struct Evaluation {
     pub samples: usize,
 }
 
+/// The best validation accuracy of a run and the epoch that reached it.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BestVal {
+    /// Validation accuracy in [0, 1].
+    pub accuracy: f64,
+    /// The epoch (1-based) at whose end it was measured.
+    pub epoch: usize,
+}
+
 /// `summary.json`: the outcome and final numbers of a run.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
@@ -76,7 +85,7 @@ pub struct Summary {
     /// Final evaluation on the test split.
     pub test: Option<Evaluation>,
     /// Best validation accuracy seen at an epoch end, and that epoch.
-    pub best_val_accuracy: Option<(f64, usize)>,
+    pub best_val_accuracy: Option<BestVal>,
     /// Learnable scalars in the model.
     pub num_params: usize,
     /// The model, one layer per line.

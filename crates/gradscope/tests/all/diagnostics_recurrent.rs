@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use gradscope::config::{Config, LoadedConfig};
 use gradscope::diagnostics::recurrent::{decay, DecayMeasure, GateSource, RecurrentRecord};
-use gradscope::diagnostics::verdict::{judge, Flow, Thresholds, Verdict};
+use gradscope::diagnostics::{judge, Flow, StepContext, Thresholds, Verdict};
 use gradscope::diagnostics::{DiagnosticsConfig, Probe, StepRecord};
 use gradscope::init::Init;
 use gradscope::layer::{Layer, Linear};
@@ -61,15 +61,15 @@ fn probe(m: &mut Model<f64>, x: &Tensor<f64>, y: &Tensor<f64>, with_input: bool)
     let loss = m.forward_backward(x, y, Loss::Mse).unwrap();
     let mut p = Probe::new(DiagnosticsConfig::default());
     if with_input {
-        p.measure_with_input(m, x, 1, 0, loss, 1.0);
+        p.measure(m, Some(x), ctx(loss));
     } else {
-        p.measure(m, 1, 0, loss, 1.0);
+        p.measure(m, None, ctx(loss));
     }
     p.finish(m).unwrap()
 }
 
 fn recurrent(r: &StepRecord) -> &RecurrentRecord {
-    r.recurrent.as_ref().expect("a recurrent record")
+    r.recurrent.first().expect("a recurrent record")
 }
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
@@ -105,7 +105,7 @@ fn rnn_with_w_hh_half_orthogonal_must_vanish() {
     assert!(l.first_to_last.unwrap() < 0.5f64.powi(t as i32 - 1) * (1.0 + 1e-6));
     assert_eq!(l.gate_source, Some(GateSource::Input));
     let v = judge(std::slice::from_ref(&r), &Thresholds::default());
-    let rv = v.recurrent.as_ref().expect("through-time verdict");
+    let rv = v.recurrent.first().expect("through-time verdict");
     assert_eq!(rv.flow, Flow::Vanishing, "{rv:#?}");
     assert_eq!(
         v.flow,
@@ -121,11 +121,11 @@ fn rnn_with_w_hh_half_orthogonal_must_vanish() {
         "{}",
         rv.explanation
     );
-    assert!(rv.remedies[0].contains("lstm"), "{:?}", rv.remedies);
+    assert!(rv.remedies[0].text.contains("lstm"), "{:?}", rv.remedies);
     assert!(rv
         .remedies
         .iter()
-        .any(|r| r.contains("init_hh = \"orthogonal\"")));
+        .any(|r| r.text.contains("init_hh=\"orthogonal")));
 }
 
 #[test]
@@ -164,7 +164,7 @@ fn many_to_many_rnn_is_judged_on_the_jacobian_product() {
     let jn = l.jacobian_norms.as_ref().unwrap();
     assert_eq!((jn.len(), jn[t - 1]), (t, 1.0));
     let v = judge(std::slice::from_ref(&r), &Thresholds::default());
-    let rv = v.recurrent.unwrap();
+    let rv = v.recurrent.into_iter().next().unwrap();
     assert_eq!(rv.layers[0].measure, DecayMeasure::Jacobian);
     assert_eq!(rv.flow, Flow::Vanishing, "{}", rv.explanation);
     assert!(
@@ -203,7 +203,7 @@ fn rnn_with_w_hh_one_and_a_half_orthogonal_and_zero_input_explodes() {
     assert_eq!(h_gate.saturated_fraction, 0.0);
     assert!(close(h_gate.mean_abs_derivative, 1.0, 1e-12));
     let v = judge(std::slice::from_ref(&r), &Thresholds::default());
-    let rv = v.recurrent.as_ref().unwrap();
+    let rv = v.recurrent.first().unwrap();
     assert_eq!(rv.flow, Flow::Exploding, "{rv:#?}");
     assert_eq!(v.flow, Flow::Exploding);
     assert!(
@@ -212,8 +212,11 @@ fn rnn_with_w_hh_one_and_a_half_orthogonal_and_zero_input_explodes() {
         "{}",
         rv.explanation
     );
-    assert!(rv.remedies[0].contains("clip"), "{:?}", rv.remedies);
-    assert!(rv.remedies.iter().any(|r| r.contains("spectral_radius")));
+    assert!(rv.remedies[0].text.contains("clip"), "{:?}", rv.remedies);
+    assert!(rv
+        .remedies
+        .iter()
+        .any(|r| r.text.contains("spectral_radius")));
 }
 
 #[test]
@@ -425,6 +428,7 @@ fn lstm_gate_saturation_matches_a_hand_computation() {
     let v = judge(&[r2], &Thresholds::default());
     assert!(v
         .recurrent
+        .first()
         .unwrap()
         .explanation
         .contains("need the layer's input"));
@@ -504,16 +508,19 @@ fn mlp_records_and_verdicts_have_no_recurrent_part() {
     );
     assert_eq!(recs.len(), 2);
     for r in &recs {
-        assert!(r.recurrent.is_none());
+        assert!(r.recurrent.is_empty());
         let json = serde_json::to_value(r).unwrap();
         let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["epoch", "grad_norm", "layers", "loss", "step"]);
+        assert_eq!(
+            keys,
+            ["epoch", "grad_norm", "input_q0", "layers", "loss", "step"]
+        );
         // It reads back.
         let back: StepRecord = serde_json::from_value(json).unwrap();
         assert_eq!(&back, r);
     }
     let v: Verdict = judge(&recs, &Thresholds::default());
-    assert!(v.recurrent.is_none());
+    assert!(v.recurrent.is_empty());
     let json = serde_json::to_string(&v).unwrap();
     assert!(!json.contains("recurrent"), "{json}");
 }
@@ -542,8 +549,17 @@ fn the_trainer_records_the_gradient_through_time() {
         assert_eq!(&back, r);
     }
     let v = judge(&recs, &Thresholds::default());
-    let rv = v.recurrent.unwrap();
+    let rv = v.recurrent.into_iter().next().unwrap();
     assert_eq!(rv.steps, 10);
     assert_eq!(rv.layers[0].first_step, 1);
     assert_eq!(rv.layers[0].last_step, 3);
+}
+
+fn ctx(loss: f64) -> StepContext {
+    StepContext {
+        step: 1,
+        epoch: 1,
+        loss,
+        grad_norm: 1.0,
+    }
 }

@@ -2,7 +2,7 @@
 
 use gradscope::layer::{backward_chain, forward_chain, Layer};
 use gradscope::loss::Loss;
-use gradscope::model::{MlpSpec, Model, Norm};
+use gradscope::model::{MlpSpec, Model, ModelSpec, Norm, SequenceSpec};
 use gradscope::{Activation, Rng, Tensor};
 
 const H: f64 = 1e-6;
@@ -106,8 +106,11 @@ fn check(model: &mut Model<f64>, x: &Tensor<f64>, y: &Tensor<f64>, loss: Loss, w
     assert!(checked > 0);
 }
 
-fn mlp(spec: &MlpSpec, seed: u64) -> Model<f64> {
-    spec.build::<f64>(&mut Rng::seed(seed)).unwrap()
+fn mlp(spec: &(impl Clone + Into<ModelSpec>), seed: u64) -> Model<f64> {
+    spec.clone()
+        .into()
+        .build::<f64>(&mut Rng::seed(seed))
+        .unwrap()
 }
 
 #[test]
@@ -235,8 +238,8 @@ fn recurrent_models_inside_the_chain() {
                 if cell == CellKind::Lstm {
                     rec.forget_bias = Some(1.0);
                 }
-                let mut spec = MlpSpec::new(i, &[5], 3, Activation::Tanh);
-                spec.recurrent = Some(rec);
+                let head = MlpSpec::new(0, &[5], 3, Activation::Tanh);
+                let spec = SequenceSpec::new(i, rec, head);
                 let mut model = mlp(&spec, 7 + layers as u64);
                 // Larger weights so the gates leave their linear regime.
                 model.visit_params_mut(&mut |_, p| {
@@ -261,8 +264,7 @@ fn recurrent_names_follow_a_pytorch_module_with_rnn_and_fc() {
     use gradscope::recurrent::{CellKind, RecurrentSpec};
     let mut rec = RecurrentSpec::new(CellKind::Lstm, 6);
     rec.layers = 2;
-    let mut spec = MlpSpec::new(2, &[8], 1, Activation::Relu);
-    spec.recurrent = Some(rec);
+    let spec = SequenceSpec::new(2, rec, MlpSpec::new(0, &[8], 1, Activation::Relu));
     let m = mlp(&spec, 1);
     let names: Vec<(String, Vec<usize>)> = m
         .state_dict()

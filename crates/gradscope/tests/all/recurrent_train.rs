@@ -1,7 +1,7 @@
 //! Training recurrent models end to end: generation, long-range tasks, clipping.
 
 use gradscope::loss::Loss;
-use gradscope::model::{MlpSpec, Model};
+use gradscope::model::{MlpSpec, Model, ModelSpec, SequenceSpec};
 use gradscope::optim::{Optimizer, OptimizerConfig};
 use gradscope::recurrent::generate::{generate, softmax_with_temperature, Sampling};
 use gradscope::recurrent::{CellKind, Predict, RecurrentSpec};
@@ -43,9 +43,10 @@ fn a_char_model_learns_a_cycle_and_generates_it() {
     for cell in [CellKind::Rnn, CellKind::Lstm, CellKind::Gru] {
         let mut rec = RecurrentSpec::new(cell, 8);
         rec.predict = Predict::EveryStep;
-        let mut spec = MlpSpec::new(v, &[], v, Activation::Identity);
-        spec.recurrent = Some(rec);
-        let mut model = spec.build::<f64>(&mut Rng::seed(3)).unwrap();
+        let spec = SequenceSpec::new(v, rec, MlpSpec::new(0, &[], v, Activation::Identity));
+        let mut model = ModelSpec::from(spec)
+            .build::<f64>(&mut Rng::seed(3))
+            .unwrap();
         let mut opt = adam(0.05);
         let first = step(&mut model, &mut opt, &x, &y, 0.05);
         let mut last = first;
@@ -66,11 +67,12 @@ fn a_char_model_learns_a_cycle_and_generates_it() {
 
 #[test]
 fn generation_rejects_bad_input() {
-    let mut spec = MlpSpec::new(3, &[], 3, Activation::Identity);
     let mut rec = RecurrentSpec::new(CellKind::Gru, 4);
     rec.predict = Predict::EveryStep;
-    spec.recurrent = Some(rec);
-    let mut m = spec.build::<f64>(&mut Rng::seed(1)).unwrap();
+    let spec = SequenceSpec::new(3, rec, MlpSpec::new(0, &[], 3, Activation::Identity));
+    let mut m = ModelSpec::from(spec)
+        .build::<f64>(&mut Rng::seed(1))
+        .unwrap();
     let s = Sampling { temperature: 1.0 };
     let mut rng = Rng::seed(1);
     assert!(generate(&mut m, 4, &[0], 3, s, &mut rng).is_err());

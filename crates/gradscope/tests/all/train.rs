@@ -267,8 +267,11 @@ fn set_overrides_any_field() {
             "model.activation=elu(alpha=0.5)",
         ],
     );
-    assert_eq!(c.config.model.hidden, vec![8, 4]);
-    assert_eq!(c.config.model.activation.to_string(), "elu(alpha=0.5)");
+    assert_eq!(c.config.model.mlp().hidden, vec![8, 4]);
+    assert_eq!(
+        c.config.model.mlp().activation.to_string(),
+        "elu(alpha=0.5)"
+    );
     assert_eq!(c.config.training.optimizer().lr(), 0.25);
 }
 

@@ -1,0 +1,138 @@
+//! [`Diagnosis`]: everything `gradscope diagnose` concludes about a run, as one value — the
+//! verdict over the run and at initialization, the per-layer table, the mean-field
+//! prediction, the gradient through time — computed from the run's records alone. It is
+//! `diagnosis.json`; the CLI only renders it.
+
+use super::config::DiagnosticsConfig;
+use super::explain;
+use super::prediction::{predict, Prediction, Unavailable};
+use super::profile::{through_time, ThroughTime};
+use super::records::StepRecord;
+use super::table::{layer_rows, LayerRow};
+use super::verdict::{judge, Flow, Severity, Verdict};
+use crate::error::{Error, Result};
+use crate::train::{Evaluation, LossPoint, Outcome, Run};
+
+/// The version of the `diagnosis.json` schema (docs/outputs.md).
+pub const DIAGNOSIS_SCHEMA_VERSION: u32 = 2;
+
+/// The verdict on the first measured step alone (step 1: the initialization).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct InitVerdict {
+    /// The step judged.
+    pub step: u64,
+    /// Its flow.
+    pub flow: Flow,
+    /// ‖δ_1‖/‖δ_L‖ at that step.
+    pub first_to_last: f64,
+    /// Per-layer factor at that step.
+    pub per_layer_factor: f64,
+    /// The continuous measure behind `flow`.
+    pub severity: Severity,
+}
+
+/// `diagnosis.json`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Diagnosis {
+    /// [`DIAGNOSIS_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Where the network came from (the config file).
+    pub config: String,
+    /// Steps trained.
+    pub steps: u64,
+    /// Measurement interval.
+    pub every: u64,
+    /// Steps measured.
+    pub measured_steps: Vec<u64>,
+    /// How training ended (a diverged run is diagnosed from the steps before).
+    pub outcome: Outcome,
+    /// The verdict over every measured step.
+    pub verdict: Verdict,
+    /// The verdict on the first measured step alone.
+    pub verdict_at_init: InitVerdict,
+    /// Per hidden layer.
+    pub layers: Vec<LayerRow>,
+    /// Mean-field prediction at initialization (null when it does not apply).
+    pub theory: Option<Prediction>,
+    /// Why there is no prediction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theory_unavailable: Option<Unavailable>,
+    /// The prediction against the measurement in one sentence (or why there is none).
+    pub theory_summary: String,
+    /// Recurrent models: ‖∂L/∂h_t‖ for every t at the first and last measured steps, with
+    /// Pascanu et al.'s bound, per encoder (the verdicts are `verdict.recurrent`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub through_time: Vec<ThroughTime>,
+    /// The batch loss of every step.
+    pub loss: Vec<LossPoint>,
+    /// Final evaluation on the training split.
+    pub train: Option<Evaluation>,
+    /// Final evaluation on the validation split.
+    pub val: Option<Evaluation>,
+    /// Wall time, seconds.
+    pub elapsed_s: f64,
+}
+
+impl Diagnosis {
+    /// Judges the records of a run. `source` names the network (a config file). Errors when
+    /// no step was measured or the model has nothing to diagnose (no hidden activation
+    /// layer and no recurrent encoder).
+    pub fn from_run(source: &str, config: &DiagnosticsConfig, run: &Run) -> Result<Diagnosis> {
+        Diagnosis::from_records(source, config, &run.records, run)
+    }
+
+    fn from_records(
+        source: &str,
+        config: &DiagnosticsConfig,
+        records: &[StepRecord],
+        run: &Run,
+    ) -> Result<Diagnosis> {
+        let Some(first) = records.first() else {
+            return Err(Error::Invalid(format!(
+                "{source}: no step was measured (training stopped at step {})",
+                run.steps
+            )));
+        };
+        if first.recurrent.is_empty() && first.activations().count() == 0 {
+            return Err(Error::Invalid(format!(
+                "{source}: the model has no hidden activation layers: nothing to diagnose \
+                 (model.hidden is empty)"
+            )));
+        }
+        let t = &config.thresholds;
+        let verdict = judge(records, t);
+        let init = judge(std::slice::from_ref(first), t);
+        let (theory, theory_unavailable) = match predict(first) {
+            Ok(p) => (Some(p), None),
+            Err(e) => (None, Some(e)),
+        };
+        let layers = layer_rows(records, &verdict, theory.as_ref());
+        let theory_summary =
+            explain::theory_summary(theory.as_ref(), theory_unavailable.as_ref(), first);
+        Ok(Diagnosis {
+            schema_version: DIAGNOSIS_SCHEMA_VERSION,
+            config: source.to_string(),
+            steps: run.steps,
+            every: config.every,
+            measured_steps: records.iter().map(|r| r.step).collect(),
+            outcome: run.outcome.clone(),
+            verdict_at_init: InitVerdict {
+                step: first.step,
+                flow: init.flow,
+                first_to_last: init.first_to_last,
+                per_layer_factor: init.per_layer_factor,
+                severity: init.severity,
+            },
+            verdict,
+            layers,
+            theory,
+            theory_unavailable,
+            theory_summary,
+            through_time: through_time(records),
+            loss: run.losses.clone(),
+            train: run.summary.train,
+            val: run.summary.val,
+            elapsed_s: run.wall_s,
+        })
+    }
+}

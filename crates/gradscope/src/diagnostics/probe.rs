@@ -1,0 +1,261 @@
+//! [`Probe`]: the one probe, over any model's modules. At a diagnostic step, after backward and
+//! before the optimizer, [`Probe::measure`] walks the model ([`Model::visit_modules`]) and asks
+//! each module for what it has — a weight, an activation, a recurrent state — instead of
+//! matching on layer types; after the optimizer step [`Probe::finish`] adds the
+//! update-to-weight ratio ‖ΔW‖/‖W‖.
+
+use super::config::DiagnosticsConfig;
+use super::records::{LayerRecord, StepRecord};
+use super::recurrent::measure_recurrent;
+use super::stats::{linear_histogram, log_abs_histogram, mean_std, norm_and_max, quantiles};
+use crate::activation::properties::SATURATION_FRACTION;
+use crate::activation::{properties, Activation};
+use crate::float::Float;
+use crate::model::{Model, ModuleView};
+use crate::tensor::Tensor;
+
+/// What the probe needs to know of an activation, computed once per activation.
+#[derive(Clone, Copy, Debug)]
+struct Facts {
+    activation: Activation,
+    /// max |f'| over the real line.
+    max_abs_derivative: f64,
+    /// The range's ends, if finite.
+    range: [Option<f64>; 2],
+}
+
+/// Where and when a measurement is taken.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepContext {
+    /// The step (1-based).
+    pub step: u64,
+    /// The epoch in progress (1-based).
+    pub epoch: usize,
+    /// The batch loss.
+    pub loss: f64,
+    /// The global gradient norm before clipping.
+    pub grad_norm: f64,
+}
+
+/// Measures a model at diagnostic steps, reusing its buffers.
+#[derive(Clone, Debug, Default)]
+pub struct Probe {
+    config: DiagnosticsConfig,
+    facts: Vec<Facts>,
+    before: Vec<Tensor<f64>>,
+    alive: Vec<bool>,
+    scratch: Vec<f64>,
+    pending: Option<StepRecord>,
+}
+
+impl Probe {
+    /// A probe with the given settings.
+    pub fn new(config: DiagnosticsConfig) -> Self {
+        Probe {
+            config,
+            ..Probe::default()
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &DiagnosticsConfig {
+        &self.config
+    }
+
+    fn facts(&mut self, act: Activation) -> Facts {
+        if let Some(f) = self.facts.iter().find(|f| f.activation == act) {
+            return *f;
+        }
+        let p = properties(&act);
+        let f = Facts {
+            activation: act,
+            max_abs_derivative: p.max_abs_derivative,
+            range: p.range,
+        };
+        self.facts.push(f);
+        f
+    }
+
+    /// Measures every layer after backward (before the optimizer step). `input` is the
+    /// model's input of the step (the batch the gradients were computed on): with it the
+    /// first layer's activation statistics, a recurrent first layer's gates and q⁰ are
+    /// measured exactly; without it they are left out where they need it.
+    pub fn measure<T: Float>(
+        &mut self,
+        model: &Model<T>,
+        input: Option<&Tensor<T>>,
+        at: StepContext,
+    ) {
+        let mut layers = Vec::new();
+        let mut recurrent = Vec::new();
+        let mut depth = 0;
+        let mut weighted = 0;
+        model.visit_modules(input, &mut |m| {
+            let mut rec = LayerRecord::new(m.index, m.name.clone(), m.kind, m.module.describe());
+            let grad_in = m.module.grad_input();
+            if !grad_in.is_empty() {
+                let (n, mx) = norm_and_max(grad_in.data());
+                rec.grad_in_norm = Some(n);
+                rec.grad_in_max = Some(mx);
+            }
+            (rec.grad_out_norm, rec.grad_out_max) = norm_and_max(m.grad_output.data());
+            self.measure_weight(&m, &mut rec, weighted);
+            if m.module.weight().is_some() {
+                weighted += 1;
+            }
+            if let Some(act) = m.module.activation() {
+                rec.activation = Some(act);
+                if !m.is_output {
+                    depth += 1;
+                    rec.depth = Some(depth);
+                }
+                self.measure_activation(&m, act, &mut rec);
+            }
+            if let Some(r) = m.module.as_recurrent() {
+                recurrent.push(measure_recurrent(m.index, &m.name, r, m.input, &mut |a| {
+                    self.facts(a).max_abs_derivative
+                }));
+            }
+            layers.push(rec);
+        });
+        let input_q0 = input
+            .filter(|x| !x.is_empty())
+            .map(|x| x.data().iter().map(|v| v.to_f64().powi(2)).sum::<f64>() / x.len() as f64);
+        self.pending = Some(StepRecord {
+            step: at.step,
+            epoch: at.epoch,
+            loss: at.loss,
+            grad_norm: at.grad_norm,
+            input_q0,
+            layers,
+            recurrent,
+        });
+    }
+
+    /// ‖W‖, σ_w, σ_b², ‖∂L/∂W‖, and a copy of W for the update ratio (slot `k`).
+    fn measure_weight<T: Float>(&mut self, m: &ModuleView<'_, T>, rec: &mut LayerRecord, k: usize) {
+        let Some(w) = m.module.weight() else {
+            return;
+        };
+        if self.before.len() <= k {
+            self.before.push(Tensor::default());
+        }
+        // One pass: keep a copy for the update ratio, and the sums for ‖W‖ and σ_w.
+        let buf = &mut self.before[k];
+        buf.resize(w.param.value.shape());
+        let (mut sum, mut sq) = (0.0f64, 0.0f64);
+        for (b, v) in buf.data_mut().iter_mut().zip(w.param.value.data()) {
+            let x = v.to_f64();
+            *b = x;
+            sum += x;
+            sq += x * x;
+        }
+        rec.weight_norm = Some(sq.sqrt());
+        if let Some(fan_in) = w.fan_in {
+            let n = w.param.len().max(1) as f64;
+            let var = (sq / n - (sum / n).powi(2)).max(0.0);
+            rec.sigma_w = Some((var * fan_in as f64).sqrt());
+            rec.sigma_b2 = Some(w.bias.map_or(0.0, |b| {
+                let v = b.value.data();
+                v.iter().map(|x| x.to_f64().powi(2)).sum::<f64>() / v.len().max(1) as f64
+            }));
+        }
+        let (n, mx) = norm_and_max(w.param.grad.data());
+        rec.weight_grad_norm = Some(n);
+        rec.weight_grad_max = Some(mx);
+    }
+
+    /// Output statistics, f'(z) statistics from the input z, dead units, histograms.
+    fn measure_activation<T: Float>(
+        &mut self,
+        m: &ModuleView<'_, T>,
+        act: Activation,
+        rec: &mut LayerRecord,
+    ) {
+        let facts = self.facts(act);
+        let out = m.module.output();
+        let (mean, sd) = mean_std(out.data());
+        rec.act_mean = Some(mean);
+        rec.act_std = Some(sd);
+        rec.act_quantiles = quantiles(out.data(), &mut self.scratch);
+        rec.range_end_fraction = range_end_fraction(out.data(), facts.range);
+        if let (Some(z), false) = (m.input, act.is_rowwise()) {
+            let thr = SATURATION_FRACTION * facts.max_abs_derivative;
+            let (mut sum, mut sum_sq, mut sat) = (0.0, 0.0, 0usize);
+            for v in z.data() {
+                let d = act.df(v.to_f64()).abs();
+                sum += d;
+                sum_sq += d * d;
+                sat += usize::from(d < thr);
+            }
+            let n = z.len().max(1) as f64;
+            rec.mean_abs_derivative = Some(sum / n);
+            rec.mean_sq_derivative = Some(sum_sq / n);
+            rec.saturated_fraction = Some(sat as f64 / n);
+        }
+        let cols = out.cols().max(1);
+        self.alive.clear();
+        self.alive.resize(cols, false);
+        for row in out.data().chunks_exact(cols) {
+            for (a, v) in self.alive.iter_mut().zip(row) {
+                *a |= *v != T::ZERO;
+            }
+        }
+        let dead = self.alive.iter().filter(|a| !**a).count();
+        rec.dead_fraction = Some(dead as f64 / cols as f64);
+        if self.config.histograms {
+            let bins = self.config.bins;
+            rec.grad_hist = Some(log_abs_histogram(
+                m.module.grad_input().data(),
+                -14,
+                2,
+                bins,
+            ));
+            rec.act_hist = Some(linear_histogram(out.data(), bins));
+        }
+    }
+
+    /// After the optimizer step: adds ‖ΔW‖/‖W‖ and returns the record of the step measured.
+    pub fn finish<T: Float>(&mut self, model: &Model<T>) -> Option<StepRecord> {
+        let mut rec = self.pending.take()?;
+        let mut k = 0;
+        let before = &self.before;
+        let layers = &mut rec.layers;
+        model.visit_modules(None, &mut |m| {
+            if let Some(w) = m.module.weight() {
+                let old = &before[k];
+                k += 1;
+                let (mut d2, mut w2) = (0.0f64, 0.0f64);
+                for (a, b) in w.param.value.data().iter().zip(old.data()) {
+                    d2 += (a.to_f64() - b).powi(2);
+                    w2 += b * b;
+                }
+                if let Some(r) = layers.get_mut(m.index) {
+                    r.update_ratio = Some(if w2 > 0.0 { (d2 / w2).sqrt() } else { f64::NAN });
+                }
+            }
+        });
+        Some(rec)
+    }
+}
+
+/// Share of the values within ε of a finite end of `range`, ε = 1% of the range's width
+/// (1% of 1 when only one end is finite); None for a range with no finite end.
+fn range_end_fraction<T: Float>(a: &[T], range: [Option<f64>; 2]) -> Option<f64> {
+    let eps = match range {
+        [Some(lo), Some(hi)] => 0.01 * (hi - lo),
+        [None, None] => return None,
+        _ => 0.01,
+    };
+    if a.is_empty() {
+        return None;
+    }
+    let near = a
+        .iter()
+        .filter(|v| {
+            let x = v.to_f64();
+            range[0].is_some_and(|lo| x - lo <= eps) || range[1].is_some_and(|hi| hi - x <= eps)
+        })
+        .count();
+    Some(near as f64 / a.len() as f64)
+}

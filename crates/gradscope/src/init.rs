@@ -24,7 +24,7 @@
 
 use crate::error::{Error, Result};
 use crate::rng::Rng;
-use crate::textform::{self, choice, num, ParamSpec};
+use crate::textform::{self, choice, num, num_auto, ParamSpec};
 
 /// A weight initializer.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -153,10 +153,9 @@ static SPECS: &[InitSpec] = &[
     InitSpec {
         name: "kaiming_normal",
         params: &[
-            num(
+            num_auto(
                 "gain",
-                0.0,
-                "scale factor; 0 = the activation's computed gain",
+                "scale factor; auto (or 0) = the following activation's computed gain",
             ),
             choice("mode", 0, MODES, "which fan to normalize by"),
         ],
@@ -168,10 +167,9 @@ static SPECS: &[InitSpec] = &[
     InitSpec {
         name: "kaiming_uniform",
         params: &[
-            num(
+            num_auto(
                 "gain",
-                0.0,
-                "scale factor; 0 = the activation's computed gain",
+                "scale factor; auto (or 0) = the following activation's computed gain",
             ),
             choice("mode", 0, MODES, "which fan to normalize by"),
         ],

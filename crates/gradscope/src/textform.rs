@@ -16,6 +16,8 @@ pub struct ParamSpec {
     /// For a parameter that takes a word rather than a number: the valid words. The bound
     /// value is the index of the word.
     pub choices: &'static [&'static str],
+    /// A numeric parameter whose value 0 means "computed": written and read as `auto`.
+    pub auto_zero: bool,
 }
 
 /// A numeric parameter.
@@ -25,6 +27,18 @@ pub const fn num(name: &'static str, default: f64, doc: &'static str) -> ParamSp
         default,
         doc,
         choices: &[],
+        auto_zero: false,
+    }
+}
+
+/// A numeric parameter whose default, `auto` (bound as 0), means "computed".
+pub const fn num_auto(name: &'static str, doc: &'static str) -> ParamSpec {
+    ParamSpec {
+        name,
+        default: 0.0,
+        doc,
+        choices: &[],
+        auto_zero: true,
     }
 }
 
@@ -40,25 +54,24 @@ pub const fn choice(
         default: default as f64,
         doc,
         choices,
+        auto_zero: false,
     }
 }
 
 impl ParamSpec {
     /// `name=default`, as shown in lists of valid names.
     pub fn with_default(&self) -> String {
-        if self.choices.is_empty() {
-            format!("{}={}", self.name, self.default)
-        } else {
-            format!("{}={}", self.name, self.choices[self.default as usize])
-        }
+        format!("{}={}", self.name, self.show(self.default))
     }
 
     /// The text of a bound value.
     pub fn show(&self, value: f64) -> String {
-        if self.choices.is_empty() {
-            format!("{value}")
-        } else {
+        if !self.choices.is_empty() {
             self.choices[value as usize].to_string()
+        } else if self.auto_zero && value == 0.0 {
+            "auto".to_string()
+        } else {
+            format!("{value}")
         }
     }
 }
@@ -143,7 +156,9 @@ pub fn bind(
                 }
             };
             let spec = &params[slot];
-            let value = if spec.choices.is_empty() {
+            let value = if spec.auto_zero && normalize(raw.trim_matches(['"', '\''])) == "auto" {
+                0.0
+            } else if spec.choices.is_empty() {
                 raw.parse::<f64>()
                     .ok()
                     .filter(|v| v.is_finite())

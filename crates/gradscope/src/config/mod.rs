@@ -64,6 +64,53 @@ pub struct Config {
     pub diagnostics: Option<crate::diagnostics::DiagnosticsConfig>,
 }
 
+impl Default for Config {
+    /// Seed 0, f32, the embedded digits, an MLP with sizes from the data and no hidden layer,
+    /// the `[training]` defaults, no diagnostics.
+    fn default() -> Self {
+        Config::new(crate::model::MlpSpec::default())
+    }
+}
+
+impl Config {
+    /// A config for `model` with every other table at its defaults.
+    pub fn new(model: impl Into<ModelSpec>) -> Self {
+        Config {
+            seed: 0,
+            dtype: default_dtype(),
+            data: DataConfig::default(),
+            model: model.into(),
+            training: TrainingConfig::default(),
+            output: OutputConfig::default(),
+            diagnostics: None,
+        }
+    }
+
+    /// With this seed (data split, initialization, shuffling and dropout all derive from it).
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// With this `[data]` table.
+    pub fn with_data(mut self, data: DataConfig) -> Self {
+        self.data = data;
+        self
+    }
+
+    /// With this `[training]` table.
+    pub fn with_training(mut self, training: TrainingConfig) -> Self {
+        self.training = training;
+        self
+    }
+
+    /// With the gradient scope on (the `[diagnostics]` table).
+    pub fn with_diagnostics(mut self, diagnostics: crate::diagnostics::DiagnosticsConfig) -> Self {
+        self.diagnostics = Some(diagnostics);
+        self
+    }
+}
+
 /// The `[training]` table.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -120,6 +167,42 @@ pub struct OutputConfig {
 }
 
 impl TrainingConfig {
+    /// With this many epochs.
+    pub fn with_epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+
+    /// With this batch size (0 = full batch).
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// With this optimizer.
+    pub fn with_optimizer(mut self, optimizer: OptimizerConfig) -> Self {
+        self.optimizer = optimizer;
+        self
+    }
+
+    /// With this learning rate (overrides the optimizer's).
+    pub fn with_lr(mut self, lr: f64) -> Self {
+        self.lr = Some(lr);
+        self
+    }
+
+    /// With this loss.
+    pub fn with_loss(mut self, loss: Loss) -> Self {
+        self.loss = loss;
+        self
+    }
+
+    /// With gradient clipping.
+    pub fn with_clip(mut self, clip: ClipConfig) -> Self {
+        self.clip = Some(clip);
+        self
+    }
+
     /// The optimizer with `lr` applied.
     pub fn optimizer(&self) -> OptimizerConfig {
         let mut o = self.optimizer.clone();

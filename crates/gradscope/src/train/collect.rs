@@ -2,8 +2,8 @@
 //! the loss of every step, the epoch records — and passes each event on to another observer
 //! (a progress bar); [`Trainer::run_collecting`] returns it all as a [`Run`].
 
-use super::{EpochRecord, Flow, Observer, Outcome, StepInfo, Summary, Trainer};
-use crate::diagnostics::StepRecord;
+use super::{EpochRecord, Flow, Observer, Outcome, Silent, StepInfo, Summary, Trainer};
+use crate::diagnostics::{Diagnosis, DiagnosticsConfig, Probe, StepRecord};
 use crate::error::Result;
 use crate::float::Float;
 
@@ -111,5 +111,34 @@ impl<T: Float> Trainer<T> {
             steps: self.step,
             wall_s: start.elapsed().as_secs_f64(),
         })
+    }
+}
+
+impl<T: Float> Trainer<T> {
+    /// Trains `steps` more steps with the gradient scope on and returns the [`Diagnosis`]
+    /// of those steps. Without a `[diagnostics]` table the scope measures every step; the
+    /// epoch budget is raised when `steps` needs more.
+    pub fn diagnose(&mut self, steps: u64) -> Result<Diagnosis> {
+        let diag = match &self.config.diagnostics {
+            Some(d) => d.clone(),
+            None => {
+                let d = DiagnosticsConfig {
+                    every: 1,
+                    ..DiagnosticsConfig::default()
+                };
+                self.config.diagnostics = Some(d.clone());
+                d
+            }
+        };
+        if self.probe.is_none() {
+            self.probe = Some(Probe::new(diag.clone()));
+        }
+        let target = self.step + steps;
+        let per_epoch = self.batches_per_epoch().max(1) as u64;
+        let t = &mut self.config.training;
+        t.max_steps = Some(target);
+        t.epochs = t.epochs.max(target.div_ceil(per_epoch) as usize);
+        let run = self.run_collecting(&mut Silent)?;
+        Diagnosis::from_run(&self.source, &diag, &run)
     }
 }

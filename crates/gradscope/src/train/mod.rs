@@ -118,6 +118,7 @@ pub struct Trainer<T: Float> {
     checkpoint_path: Option<PathBuf>,
     probe: Option<Probe>,
     last_diagnostics: Option<StepRecord>,
+    source: String,
 }
 
 fn nonfinite(t: &Tensor<impl Float>) -> Option<String> {
@@ -128,7 +129,8 @@ fn nonfinite(t: &Tensor<impl Float>) -> Option<String> {
 }
 
 impl<T: Float> Trainer<T> {
-    /// Loads the data, builds the model and optimizer for a fresh run.
+    /// Loads the data of a config file (paths relative to the file), builds the model and
+    /// optimizer for a fresh run. The file's `dtype` must be T's.
     pub fn new(loaded: &LoadedConfig) -> Result<Self> {
         let config = loaded.config.clone();
         if config.dtype != T::DTYPE {
@@ -138,11 +140,45 @@ impl<T: Float> Trainer<T> {
                 T::DTYPE.name()
             )));
         }
+        let mut t = Self::assemble(config, |c, rng| c.data.load(&loaded.base_dir, rng))?;
+        t.source = loaded.source.clone();
+        Ok(t)
+    }
+
+    /// Where the config came from (its file, or `<config>` for a value built in code).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// A fresh run of `config` (a value, e.g. built in code), its data loaded as
+    /// `config.data` says with relative paths taken from the working directory. The
+    /// precision is T: `config.dtype` is set to it.
+    pub fn from_config(mut config: Config) -> Result<Self> {
+        config.dtype = T::DTYPE;
+        config.validate()?;
+        Self::assemble(config, |c, rng| c.data.load(std::path::Path::new("."), rng))
+    }
+
+    /// A fresh run of `config` on data already split in memory (`config.data` is not read).
+    /// Model sizes left at 0 are taken from the data; the precision is T.
+    pub fn with_splits(mut config: Config, splits: Splits) -> Result<Self> {
+        config.dtype = T::DTYPE;
+        config.validate()?;
+        Self::assemble(config, |_, _| Ok(splits))
+    }
+
+    /// Builds the run: `load` gets the data from the config with the data generator (the
+    /// generators of the data, initialization and shuffling are split from the seed in that
+    /// order whatever `load` does, so the same seed gives the same weights and batches).
+    fn assemble(
+        config: Config,
+        load: impl FnOnce(&Config, &mut Rng) -> Result<Splits>,
+    ) -> Result<Self> {
         let mut master = Rng::seed(config.seed);
         let mut data_rng = master.fork();
         let mut init_rng = master.fork();
         let shuffle_rng = master.fork();
-        let splits = config.data.load(&loaded.base_dir, &mut data_rng)?;
+        let splits = load(&config, &mut data_rng)?;
         let train = &splits.train;
         if train.is_empty() {
             return Err(Error::Config("data: the training split is empty".into()));
@@ -209,6 +245,7 @@ impl<T: Float> Trainer<T> {
             checkpoint_path: None,
             probe: config_probe,
             last_diagnostics: None,
+            source: "<config>".into(),
         })
     }
 

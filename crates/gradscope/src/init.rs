@@ -18,8 +18,8 @@
 //! | `orthogonal(gain)` | gain·Q, Q from the QR decomposition of a Gaussian matrix (signs fixed by diag R, as PyTorch) |
 //! | `identity(gain)` | gain·I (ones on the main diagonal of a rectangular matrix, as PyTorch's `eye_`); the IRNN recurrent init of Le et al. 2015 |
 //!
-//! `fan` is fan_in (default) or fan_out (`mode=fan_out`). For Kaiming, `gain=0` (the default)
-//! means "the gain of the activation that follows", computed as 1/√E[f(z)²] (√2 for ReLU; see
+//! `fan` is fan_in (default) or fan_out (`mode=fan_out`). For Kaiming, `gain=auto` (the
+//! default; `gain=0` is read the same way) means "the gain of the activation that follows", computed as 1/√E[f(z)²] (√2 for ReLU; see
 //! [`crate::activation::properties`]).
 
 use crate::error::{Error, Result};

@@ -121,6 +121,11 @@ fn text_forms_round_trip_and_errors_list_valid_names() {
         let i: Init = text.parse().unwrap();
         assert_eq!(i.to_string().parse::<Init>().unwrap(), i);
     }
+    // A computed gain is written `auto`, and `auto` reads back as 0 (computed).
+    let he: Init = "kaiming_normal".parse().unwrap();
+    assert_eq!(he.to_string(), "kaiming_normal(gain=auto, mode=fan_in)");
+    assert_eq!("kaiming_normal(gain=auto)".parse::<Init>().unwrap(), he);
+    assert_eq!("kaiming_normal(gain=0)".parse::<Init>().unwrap(), he);
     assert_eq!(
         "he_normal".parse::<Init>().unwrap(),
         "kaiming_normal".parse().unwrap()

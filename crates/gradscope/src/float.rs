@@ -104,7 +104,7 @@ pub trait Float:
     /// True when NaN.
     fn is_nan(self) -> bool;
 
-    /// yᵢ = tanh xᵢ over a slice (SIMD for f32, see [`crate::vmath`]; `std` for f64).
+    /// yᵢ = tanh xᵢ over a slice (SIMD for f32, see [`crate::kernels::vmath`]; `std` for f64).
     fn tanh_slice(x: &[Self], y: &mut [Self]);
     /// yᵢ = σ(xᵢ) over a slice (SIMD for f32).
     fn sigmoid_slice(x: &[Self], y: &mut [Self]);
@@ -113,7 +113,7 @@ pub trait Float:
     /// xᵢ ← e^(xᵢ) in place (SIMD for f32).
     fn exp_inplace(x: &mut [Self]);
 
-    /// C ← α·A·B + β·C on strided matrices (see [`crate::gemm`]).
+    /// C ← α·A·B + β·C on strided matrices (see [`crate::kernels::gemm`]).
     ///
     /// # Safety
     /// The pointers and strides must describe valid, non-overlapping (for C) memory of the
@@ -254,10 +254,10 @@ impl_float!(
     matrixmultiply::sgemm,
     libm::erff,
     libm::erfcf,
-    crate::vmath::tanh_slice,
-    crate::vmath::sigmoid_slice,
-    crate::vmath::exp_slice,
-    crate::vmath::exp_inplace
+    crate::kernels::vmath::tanh_slice,
+    crate::kernels::vmath::sigmoid_slice,
+    crate::kernels::vmath::exp_slice,
+    crate::kernels::vmath::exp_inplace
 );
 impl_float!(
     f64,

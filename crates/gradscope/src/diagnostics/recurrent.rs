@@ -29,7 +29,7 @@ use super::StepRecord;
 use crate::activation::properties::SATURATION_FRACTION;
 use crate::activation::Activation;
 use crate::float::Float;
-use crate::gemm::{gemm, MatMut, MatRef};
+use crate::kernels::gemm::{gemm, MatMut, MatRef};
 use crate::recurrent::spectral::{largest_singular_value, pascanu_threshold, spectral_radius};
 use crate::recurrent::{CellKind, CellWeights, Predict, RecurrentLayer};
 use crate::tensor::Tensor;

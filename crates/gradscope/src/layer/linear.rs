@@ -2,7 +2,7 @@
 //! `nn.Linear`.
 
 use crate::float::Float;
-use crate::gemm::{gemm, gemm_serial};
+use crate::kernels::gemm::{gemm, gemm_serial};
 use crate::param::Param;
 use crate::tensor::Tensor;
 
@@ -87,7 +87,7 @@ impl<T: Float> Linear<T> {
         // each whole on one core (splitting them further would only repeat the packing of
         // their operands).
         let parallel =
-            need_input_grad && x.rows() * in_features * out >= crate::gemm::PARALLEL_MIN_WORK;
+            need_input_grad && x.rows() * in_features * out >= crate::kernels::gemm::PARALLEL_MIN_WORK;
         let product = if parallel { gemm_serial } else { gemm };
         let mut weight_grads = || {
             product(
@@ -111,7 +111,7 @@ impl<T: Float> Linear<T> {
                 )
             };
             if parallel {
-                crate::parallel::join(weight_grads, input_grads);
+                crate::kernels::parallel::join(weight_grads, input_grads);
             } else {
                 weight_grads();
                 input_grads();

@@ -1,9 +1,10 @@
 //! [`Recurrent`]: a cell run over a time-major sequence, with explicit backpropagation
 //! through time and truncated BPTT.
 
-use super::{add_column_sums, resize, RecurrentCell, StepCache};
+use super::{resize, RecurrentCell, StepCache};
+use crate::kernels::elementwise::{add_assign, add_column_sums, max_abs, sum_squares, transpose};
 use crate::float::{DType, Float};
-use crate::gemm::{gemm, gemm_serial, MatMut, MatRef};
+use crate::kernels::gemm::{gemm, gemm_serial, MatMut, MatRef};
 use crate::param::Param;
 use crate::tensor::Tensor;
 
@@ -287,7 +288,7 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
                 &mut self.gi,
             );
         }
-        let nparts = if self.max_parts > 1 && b >= SPLIT_MIN_ROWS && crate::parallel::available() {
+        let nparts = if self.max_parts > 1 && b >= SPLIT_MIN_ROWS && crate::kernels::parallel::available() {
             2
         } else {
             1
@@ -312,7 +313,7 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
         let (out0, out1) = split_steps(self.output.data_mut(), b * h, first * h);
         match &mut self.parts[..] {
             [p0] => forward_part(cell, p0, gi0, whh_t, h0, c0, h0_zero, out0, gemm),
-            [p0, p1] => crate::parallel::join(
+            [p0, p1] => crate::kernels::parallel::join(
                 || forward_part(cell, p0, gi0, whh_t, h0, c0, h0_zero, out0, gemm_serial),
                 || forward_part(cell, p1, gi1, whh_t, h0, c0, h0_zero, out1, gemm_serial),
             ),
@@ -362,7 +363,7 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
         };
         match &mut self.parts[..] {
             [p0] => backward_part(cell, p0, b, grad, h0, c0, truncate, gi0, gh0, gemm),
-            [p0, p1] => crate::parallel::join(
+            [p0, p1] => crate::kernels::parallel::join(
                 || backward_part(cell, p0, b, grad, h0, c0, truncate, gi0, gh0, gemm_serial),
                 || backward_part(cell, p1, b, grad, h0, c0, truncate, gi1, gh1, gemm_serial),
             ),
@@ -501,7 +502,7 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
                 }
             }
         };
-        crate::parallel::join(input_side, hidden_side);
+        crate::kernels::parallel::join(input_side, hidden_side);
         // The bias gradients, summed per part during the time loop.
         let w = self.cell.weights_mut();
         for p in &self.parts {
@@ -876,60 +877,14 @@ fn input_projection<T: Float>(rows: usize, x: &[T], w: MatRef<'_, T>, bias: &[T]
             MatMut::row_major(gi, r, g),
         );
     };
-    if rows >= 2 && rows * i * g >= crate::gemm::PARALLEL_MIN_WORK && crate::parallel::available() {
+    if rows >= 2 && rows * i * g >= crate::kernels::gemm::PARALLEL_MIN_WORK && crate::kernels::parallel::available() {
         let half = rows / 2;
         let (x0, x1) = x.split_at(half * i);
         let (g0, g1) = gi.split_at_mut(half * g);
-        crate::parallel::join(|| run(x0, g0, gemm_serial), || run(x1, g1, gemm_serial));
+        crate::kernels::parallel::join(|| run(x0, g0, gemm_serial), || run(x1, g1, gemm_serial));
     } else {
         run(x, gi, gemm);
     }
-}
-
-/// dst = srcᵀ for a row-major `rows × cols` src (dst is `cols × rows`), in tiles that stay
-/// in cache.
-fn transpose<T: Float>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
-    const TILE: usize = 16;
-    for r0 in (0..rows).step_by(TILE) {
-        for c0 in (0..cols).step_by(TILE) {
-            for r in r0..(r0 + TILE).min(rows) {
-                for c in c0..(c0 + TILE).min(cols) {
-                    dst[c * rows + r] = src[r * cols + c];
-                }
-            }
-        }
-    }
-}
-
-/// a += b, element-wise.
-fn add_assign<T: Float>(a: &mut [T], b: &[T]) {
-    for (x, y) in a.iter_mut().zip(b) {
-        *x += *y;
-    }
-}
-
-/// max |vᵢ| in f64 (0 for an empty slice).
-fn max_abs<T: Float>(v: &[T]) -> f64 {
-    v.iter().fold(0.0f64, |m, x| m.max(x.to_f64().abs()))
-}
-
-/// Σ vᵢ² in f64, with independent partial sums so the loop vectorizes.
-fn sum_squares<T: Float>(v: &[T]) -> f64 {
-    const LANES: usize = 16;
-    let mut acc = [0.0f64; LANES];
-    let chunks = v.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for c in chunks {
-        for (a, x) in acc.iter_mut().zip(c) {
-            let x = x.to_f64();
-            *a += x * x;
-        }
-    }
-    let mut total: f64 = acc.iter().sum();
-    for x in tail {
-        total += x.to_f64() * x.to_f64();
-    }
-    total
 }
 
 /// The power of two s by which a vanishing carried gradient is rescaled: 2⁻ˢ is far above
@@ -1212,7 +1167,7 @@ mod tests {
                 let (o2, f2, g2, n2) = run(&mut two);
                 assert_eq!(
                     (n1, n2),
-                    (1, if crate::parallel::available() { 2 } else { 1 })
+                    (1, if crate::kernels::parallel::available() { 2 } else { 1 })
                 );
                 assert_eq!(o1, o2);
                 assert_eq!(f1, f2);

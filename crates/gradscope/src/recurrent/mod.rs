@@ -33,7 +33,8 @@ pub use spec::{CellKind, Predict, RecurrentSpec};
 pub use stack::RecurrentLayer;
 
 use crate::float::Float;
-use crate::gemm::{gemm, MatMut, MatRef};
+use crate::kernels::elementwise::add_column_sums;
+use crate::kernels::gemm::{gemm, MatMut, MatRef};
 use crate::param::Param;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -306,83 +307,4 @@ pub trait RecurrentCell<T: Float>: Sync {
 
 pub(crate) fn resize<T: Float>(v: &mut Vec<T>, n: usize) {
     v.resize(n, T::ZERO);
-}
-
-/// Defines `fn name<T: Float>(args)` whose body is compiled for AVX-512, for AVX2+FMA and
-/// for the baseline, and picks one at run time (like [`crate::vmath`]): the element-wise
-/// loops of the cells then run on 16 (or 8) lanes instead of SSE2's 4. The compiler never
-/// fuses a multiply and an add on its own, so every version gives the same bits.
-macro_rules! simd_kernel {
-    ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
-        $(#[$attr])*
-        #[allow(clippy::too_many_arguments)]
-        $vis fn $name<T: Float>($($arg: $ty),*) {
-            #[inline(always)]
-            #[allow(clippy::too_many_arguments)]
-            fn body<T: Float>($($arg: $ty),*) $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn avx512<T: Float>($($arg: $ty),*) {
-                    body($($arg),*)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn avx2<T: Float>($($arg: $ty),*) {
-                    body($($arg),*)
-                }
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU has AVX-512F.
-                    return unsafe { avx512($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    // SAFETY: the CPU has AVX2 and FMA.
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            body($($arg),*)
-        }
-    };
-}
-pub(crate) use simd_kernel;
-
-simd_kernel! {
-    /// out = x + y, element-wise.
-    pub(crate) fn add(x: &[T], y: &[T], out: &mut [T]) {
-        for ((o, a), b) in out.iter_mut().zip(x).zip(y) {
-            *o = *a + *b;
-        }
-    }
-}
-
-simd_kernel! {
-    /// out = block `k` (columns [k·w, (k+1)·w)) of x + y, for row-major x, y with rows of
-    /// `stride` values: a gate block gathered into a contiguous `[rows, w]` buffer.
-    pub(crate) fn add_block(x: &[T], y: &[T], k: usize, stride: usize, out: &mut [T]) {
-        let w = out.len() / (x.len() / stride.max(1)).max(1);
-        for ((o, a), b) in out
-            .chunks_exact_mut(w)
-            .zip(x.chunks_exact(stride))
-            .zip(y.chunks_exact(stride))
-        {
-            let (a, b) = (&a[k * w..(k + 1) * w], &b[k * w..(k + 1) * w]);
-            for j in 0..w {
-                o[j] = a[j] + b[j];
-            }
-        }
-    }
-}
-
-simd_kernel! {
-    /// acc += the column sums of the row-major `d` (`[rows, acc.len()]`): a bias gradient.
-    pub(crate) fn add_column_sums(d: &[T], acc: &mut [T]) {
-        for row in d.chunks_exact(acc.len()) {
-            for (a, v) in acc.iter_mut().zip(row) {
-                *a += *v;
-            }
-        }
-    }
 }

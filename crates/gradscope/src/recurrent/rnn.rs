@@ -1,9 +1,11 @@
 //! Elman RNN cell: h_t = f(W_ih·x_t + b_ih + W_hh·h_{t−1} + b_hh), as PyTorch's `nn.RNN`
 //! (which offers tanh and relu; here any element-wise activation of the catalogue).
 
-use super::{add, resize, simd_kernel, CellWeights, RecurrentCell, StepCache};
+use super::{resize, CellWeights, RecurrentCell, StepCache};
 use crate::activation::Activation;
 use crate::float::Float;
+use crate::kernels::elementwise::add;
+use crate::kernels::simd_kernel;
 use crate::rng::Rng;
 
 /// Elman cell with one gate (G = 1) and an element-wise activation f (default tanh).
@@ -129,7 +131,7 @@ impl<T: Float> RecurrentCell<T> for RnnCell<T> {
 
 simd_kernel! {
     /// d = g⊙(1 − h²).
-    fn tanh_backward(h: &[T], g: &[T], d: &mut [T]) {
+    fn tanh_backward<T: Float>(h: &[T], g: &[T], d: &mut [T]) {
         for ((d, g), h) in d.iter_mut().zip(g).zip(h) {
             *d = *g * (T::ONE - *h * *h);
         }
@@ -138,7 +140,7 @@ simd_kernel! {
 
 simd_kernel! {
     /// d = g⊙h⊙(1 − h).
-    fn sigmoid_backward(h: &[T], g: &[T], d: &mut [T]) {
+    fn sigmoid_backward<T: Float>(h: &[T], g: &[T], d: &mut [T]) {
         for ((d, g), h) in d.iter_mut().zip(g).zip(h) {
             *d = *g * *h * (T::ONE - *h);
         }

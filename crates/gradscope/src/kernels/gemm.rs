@@ -110,7 +110,7 @@ pub fn gemm<T: Float>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: 
     if m == 0 || n == 0 {
         return;
     }
-    if crate::parallel::available() && m * k * n >= PARALLEL_MIN_WORK {
+    if super::parallel::available() && m * k * n >= PARALLEL_MIN_WORK {
         // Split the larger output dimension: each half then packs only half of that operand.
         if n >= m && n >= 2 * PARALLEL_MIN_ROWS && k > 0 {
             split_cols(alpha, a, b, beta, c);
@@ -174,7 +174,7 @@ fn split_cols<T: Float>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c
             );
         }
     };
-    crate::parallel::join(|| run(b0, 0), || run(b1, left));
+    super::parallel::join(|| run(b0, 0), || run(b1, left));
 }
 
 /// Below this many multiply-adds a product runs on one thread (thread hand-off costs more).
@@ -211,7 +211,7 @@ fn split_rows<T: Float>(
     let (top, bottom) = c.split_at_mut(rows_per * n);
     let a_top = row_block(a, 0, rows_per);
     let a_bottom = row_block(a, rows_per, m - rows_per);
-    crate::parallel::join(
+    super::parallel::join(
         || gemm_serial(alpha, a_top, b, beta, MatMut::row_major(top, rows_per, n)),
         || split_rows(alpha, a_bottom, b, beta, bottom, n, rows_per),
     );

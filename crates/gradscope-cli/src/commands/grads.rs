@@ -16,7 +16,7 @@ use gradscope::loss::Loss;
 use gradscope::model::grads::{activation_grads, has_batchnorm, input_width};
 use gradscope::model::MlpSpec;
 use gradscope::recurrent::{
-    CellKind, GruCell, LstmCell, Predict, RecurrentCell, RecurrentLayer, RnnCell, StepCache,
+    CellKind, GruCell, LstmCell, Predict, RecurrentCell, RecurrentEncoder, RnnCell, StepCache,
 };
 use gradscope::{DType, Float, Rng, Tensor};
 
@@ -333,7 +333,7 @@ fn layer_bptt<T: Float, C: RecurrentCell<T>>(
 /// gradient at the stack's output was `grad_out` (`[B, H]` or `[B·T, H]`); `x` is the model
 /// input `[B, T·I]`.
 fn recurrent_tensors<T: Float>(
-    r: &RecurrentLayer<T>,
+    r: &RecurrentEncoder<T>,
     x: &Tensor<T>,
     grad_out: &Tensor<T>,
 ) -> Vec<(String, Tensor<T>)> {

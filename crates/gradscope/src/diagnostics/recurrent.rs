@@ -1,5 +1,5 @@
 //! The gradient through time of a recurrent layer: what [`super::Probe`] measures on a
-//! [`RecurrentLayer`] at a diagnostic step ([`RecurrentRecord`]), and the verdict drawn from
+//! [`RecurrentEncoder`] at a diagnostic step ([`RecurrentRecord`]), and the verdict drawn from
 //! those records ([`judge_through_time`]).
 //!
 //! Backpropagation through time multiplies the gradient by one Jacobian per step. For an
@@ -31,7 +31,7 @@ use crate::activation::Activation;
 use crate::float::Float;
 use crate::kernels::gemm::{gemm, MatMut, MatRef};
 use crate::recurrent::spectral::{largest_singular_value, pascanu_threshold, spectral_radius};
-use crate::recurrent::{CellKind, CellWeights, Predict, RecurrentLayer};
+use crate::recurrent::{CellKind, CellWeights, Predict, RecurrentEncoder};
 use crate::tensor::Tensor;
 
 /// How a layer's gate values were obtained at a diagnostic step.
@@ -430,7 +430,7 @@ fn jacobian_transport(
 /// activation (from its computed properties).
 pub fn measure_recurrent<T: Float>(
     index: usize,
-    layer: &RecurrentLayer<T>,
+    layer: &RecurrentEncoder<T>,
     input: Option<&Tensor<T>>,
     max_derivative: &mut dyn FnMut(Activation) -> f64,
 ) -> RecurrentRecord {

@@ -86,8 +86,8 @@ impl<T: Float> Linear<T> {
         // ∂L/∂W and ∂L/∂x are independent products: for large layers run them side by side,
         // each whole on one core (splitting them further would only repeat the packing of
         // their operands).
-        let parallel =
-            need_input_grad && x.rows() * in_features * out >= crate::kernels::gemm::PARALLEL_MIN_WORK;
+        let parallel = need_input_grad
+            && x.rows() * in_features * out >= crate::kernels::gemm::PARALLEL_MIN_WORK;
         let product = if parallel { gemm_serial } else { gemm };
         let mut weight_grads = || {
             product(

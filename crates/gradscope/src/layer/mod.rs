@@ -16,7 +16,7 @@ pub use residual::Residual;
 
 use crate::float::Float;
 use crate::param::Param;
-use crate::recurrent::RecurrentLayer;
+use crate::recurrent::RecurrentEncoder;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
@@ -35,7 +35,7 @@ pub enum Layer<T> {
     /// y = x + F(x).
     Residual(Residual<T>),
     /// A stack of recurrent layers over rows that are sequences (RNN, LSTM, GRU).
-    Recurrent(RecurrentLayer<T>),
+    Recurrent(RecurrentEncoder<T>),
 }
 
 impl<T: Float> Layer<T> {

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::init::Init;
 use crate::layer::{ActivationLayer, BatchNorm1d, Dropout, Layer, Linear, Residual};
-use crate::recurrent::{RecurrentLayer, RecurrentSpec};
+use crate::recurrent::{RecurrentEncoder, RecurrentSpec};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
@@ -198,7 +198,7 @@ impl MlpSpec {
         let Some(rec) = &self.recurrent else {
             return self.build_mlp(self.input, rng);
         };
-        let front = RecurrentLayer::<T>::new(rec, self.input, "rnn.", rng);
+        let front = RecurrentEncoder::<T>::new(rec, self.input, "rnn.", rng);
         let mut head = self.build_mlp::<T>(rec.hidden, rng)?;
         for l in &mut head.layers {
             l.visit_params_mut(&mut |p| p.name = format!("fc.{}", p.name));

@@ -1,26 +1,26 @@
-//! [`Recurrent`]: a cell run over a time-major sequence, with explicit backpropagation
+//! [`UnrolledLayer`]: a cell run over a time-major sequence, with explicit backpropagation
 //! through time and truncated BPTT.
 
 use super::{resize, RecurrentCell, StepCache};
-use crate::kernels::elementwise::{add_assign, add_column_sums, max_abs, sum_squares, transpose};
 use crate::float::{DType, Float};
+use crate::kernels::elementwise::{add_assign, add_column_sums, max_abs, sum_squares, transpose};
 use crate::kernels::gemm::{gemm, gemm_serial, MatMut, MatRef};
 use crate::param::Param;
 use crate::tensor::Tensor;
 
 /// A recurrent state: h `[B, H]`, and c `[B, H]` for an LSTM.
 #[derive(Clone, Debug, PartialEq)]
-pub struct State<T> {
+pub struct HiddenState<T> {
     /// Hidden state h, `[B, H]`.
     pub h: Tensor<T>,
     /// Cell memory c, `[B, H]` (LSTM only).
     pub c: Option<Tensor<T>>,
 }
 
-impl<T: Float> State<T> {
+impl<T: Float> HiddenState<T> {
     /// The zero state for a batch of `batch`, width `hidden`, with a memory if `with_c`.
     pub fn zeros(batch: usize, hidden: usize, with_c: bool) -> Self {
-        State {
+        HiddenState {
             h: Tensor::zeros(&[batch, hidden]),
             c: with_c.then(|| Tensor::zeros(&[batch, hidden])),
         }
@@ -36,7 +36,7 @@ pub enum OutputGrad<'a, T> {
     Last(&'a Tensor<T>),
 }
 
-/// The result of [`Recurrent::truncated_bptt`].
+/// The result of [`UnrolledLayer::truncated_bptt`].
 #[derive(Clone, Debug)]
 pub struct Tbptt<T> {
     /// Every step's h, `[T, B, H]`.
@@ -47,7 +47,7 @@ pub struct Tbptt<T> {
     /// ‖∂L/∂h_t‖ for every step of every chunk (one vector per chunk, in time order).
     pub grad_norms: Vec<Vec<f64>>,
     /// The state after the last step.
-    pub final_state: State<T>,
+    pub final_state: HiddenState<T>,
 }
 
 /// Batch sizes from which forward and backward run the time loop as two independent halves
@@ -116,7 +116,7 @@ type Product<T> = for<'a, 'b, 'c> fn(T, MatRef<'a, T>, MatRef<'b, T>, T, MatMut<
 /// (and with two cores) the time loops run as two independent halves of the batch, one per
 /// core, with no synchronization between steps.
 #[derive(Clone, Debug)]
-pub struct Recurrent<T, C> {
+pub struct UnrolledLayer<T, C> {
     /// The cell (its parameters accumulate gradients on backward).
     pub cell: C,
     input: Tensor<T>,
@@ -158,10 +158,10 @@ pub struct Recurrent<T, C> {
     max_parts: usize,
 }
 
-impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
+impl<T: Float, C: RecurrentCell<T>> UnrolledLayer<T, C> {
     /// A layer around `cell`.
     pub fn new(cell: C) -> Self {
-        Recurrent {
+        UnrolledLayer {
             cell,
             input: Tensor::default(),
             h0: Vec::new(),
@@ -192,14 +192,14 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
 
     /// Truncated BPTT inside one backward: with `Some(k)` no gradient crosses from step k·j
     /// to step k·j − 1 (chunks [0, k), [k, 2k), …), exactly as if each chunk were
-    /// backpropagated alone from the carried state (see [`Recurrent::truncated_bptt`]), while
+    /// backpropagated alone from the carried state (see [`UnrolledLayer::truncated_bptt`]), while
     /// the forward still runs the whole sequence. `None` (the default) is full BPTT.
     pub fn set_truncation(&mut self, k: Option<usize>) {
         assert!(k != Some(0), "truncated BPTT needs k >= 1");
         self.truncate = k;
     }
 
-    /// Whether backward computes ∂L/∂x ([`Recurrent::grad_input`]); true by default. A first
+    /// Whether backward computes ∂L/∂x ([`UnrolledLayer::grad_input`]); true by default. A first
     /// layer whose input needs no gradient turns it off and saves one product per step; its
     /// `grad_input` is then empty.
     pub fn set_need_input_grad(&mut self, need: bool) {
@@ -238,12 +238,12 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
 
     /// Runs the cell over x `[T, B, I]` from `state` (zero if `None`); returns every step's h,
     /// `[T, B, H]`.
-    pub fn forward(&mut self, x: &Tensor<T>, state: Option<&State<T>>) -> &Tensor<T> {
+    pub fn forward(&mut self, x: &Tensor<T>, state: Option<&HiddenState<T>>) -> &Tensor<T> {
         let (i, h) = (self.input_size(), self.hidden_size());
         let shape = x.shape();
         assert!(
             shape.len() == 3 && shape[2] == i,
-            "Recurrent(input {i}) needs x of shape [T, B, {i}], got {shape:?}"
+            "UnrolledLayer(input {i}) needs x of shape [T, B, {i}], got {shape:?}"
         );
         let (len, b) = (shape[0], shape[1]);
         let with_c = self.cell.has_cell_state();
@@ -288,11 +288,12 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
                 &mut self.gi,
             );
         }
-        let nparts = if self.max_parts > 1 && b >= SPLIT_MIN_ROWS && crate::kernels::parallel::available() {
-            2
-        } else {
-            1
-        };
+        let nparts =
+            if self.max_parts > 1 && b >= SPLIT_MIN_ROWS && crate::kernels::parallel::available() {
+                2
+            } else {
+                1
+            };
         let first = b.div_ceil(nparts);
         self.parts.resize_with(nparts, Part::default);
         for (p, part) in self.parts.iter_mut().enumerate() {
@@ -323,11 +324,11 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
     }
 
     /// Backpropagation through the whole last forward: accumulates the parameter gradients,
-    /// writes ∂L/∂x ([`Recurrent::grad_input`], unless turned off with
-    /// [`Recurrent::set_need_input_grad`]) and ∂L/∂(initial state)
-    /// ([`Recurrent::grad_initial_state`]), and returns ‖∂L/∂h_t‖ for every t (the total
+    /// writes ∂L/∂x ([`UnrolledLayer::grad_input`], unless turned off with
+    /// [`UnrolledLayer::set_need_input_grad`]) and ∂L/∂(initial state)
+    /// ([`UnrolledLayer::grad_initial_state`]), and returns ‖∂L/∂h_t‖ for every t (the total
     /// gradient reaching step t: from its own output and from every later step), also kept
-    /// as [`Recurrent::grad_norms`].
+    /// as [`UnrolledLayer::grad_norms`].
     ///
     /// A vanishing gradient soon reaches the subnormal range of the float type, where every
     /// multiply costs a microcode assist (a product of 32×128 by 128×128 in f32 goes from
@@ -540,7 +541,7 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
         &mut self,
         x: &Tensor<T>,
         k: usize,
-        state: Option<&State<T>>,
+        state: Option<&HiddenState<T>>,
         mut grad_of: impl FnMut(usize, &Tensor<T>) -> Tensor<T>,
     ) -> Tbptt<T> {
         assert!(k > 0, "truncated BPTT needs k >= 1");
@@ -548,12 +549,12 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
         let shape = x.shape();
         assert!(
             shape.len() == 3 && shape[2] == i,
-            "Recurrent(input {i}) needs x of shape [T, B, {i}], got {shape:?}"
+            "UnrolledLayer(input {i}) needs x of shape [T, B, {i}], got {shape:?}"
         );
         let (len, b) = (shape[0], shape[1]);
         let mut carried = match state {
             Some(s) => s.clone(),
-            None => State::zeros(b, h, self.cell.has_cell_state()),
+            None => HiddenState::zeros(b, h, self.cell.has_cell_state()),
         };
         let mut output = Tensor::zeros(&[len, b, h]);
         let mut grad_input = Tensor::zeros(&[if self.need_input_grad { len } else { 0 }, b, i]);
@@ -586,7 +587,7 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
     }
 
     /// The state after the last forward's final step (the initial state for T = 0).
-    pub fn final_state(&self) -> State<T> {
+    pub fn final_state(&self) -> HiddenState<T> {
         let h = self.hidden_size();
         let b = self.h0.len() / h.max(1);
         let (hv, cv) = if self.len == 0 {
@@ -599,7 +600,7 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
             }
             (out[(self.len - 1) * b * h..].to_vec(), c)
         };
-        State {
+        HiddenState {
             h: Tensor::from_vec(&[b, h], hv).expect("state shape"),
             c: self
                 .cell
@@ -614,14 +615,14 @@ impl<T: Float, C: RecurrentCell<T>> Recurrent<T, C> {
     }
 
     /// The last backward's ∂L/∂x, `[T, B, I]` (`[0, B, I]` when
-    /// [`Recurrent::set_need_input_grad`] turned it off).
+    /// [`UnrolledLayer::set_need_input_grad`] turned it off).
     pub fn grad_input(&self) -> &Tensor<T> {
         &self.grad_input
     }
 
     /// The last backward's ∂L/∂h₀ and (LSTM) ∂L/∂c₀, each `[B, H]`.
-    pub fn grad_initial_state(&self) -> State<T> {
-        State {
+    pub fn grad_initial_state(&self) -> HiddenState<T> {
+        HiddenState {
             h: self.grad_h0.clone(),
             c: self.cell.has_cell_state().then(|| self.grad_c0.clone()),
         }
@@ -710,7 +711,7 @@ fn forward_part<T: Float, C: RecurrentCell<T>>(
 }
 
 /// The time loop of backward for one part: writes its rows of ∂L/∂gᵢ, ∂L/∂gₕ of every step
-/// (scaled by 2^(e_t), see [`Recurrent::backward`]), keeps the per-step scaled squared norms
+/// (scaled by 2^(e_t), see [`UnrolledLayer::backward`]), keeps the per-step scaled squared norms
 /// and exponents, and leaves ∂L/∂h₀, ∂L/∂c₀ (unscaled) in `part.dh`, `part.dc`.
 #[allow(clippy::too_many_arguments)]
 fn backward_part<T: Float, C: RecurrentCell<T>>(
@@ -877,7 +878,10 @@ fn input_projection<T: Float>(rows: usize, x: &[T], w: MatRef<'_, T>, bias: &[T]
             MatMut::row_major(gi, r, g),
         );
     };
-    if rows >= 2 && rows * i * g >= crate::kernels::gemm::PARALLEL_MIN_WORK && crate::kernels::parallel::available() {
+    if rows >= 2
+        && rows * i * g >= crate::kernels::gemm::PARALLEL_MIN_WORK
+        && crate::kernels::parallel::available()
+    {
         let half = rows / 2;
         let (x0, x1) = x.split_at(half * i);
         let (g0, g1) = gi.split_at_mut(half * g);
@@ -993,7 +997,7 @@ mod tests {
     }
 
     /// Every gradient the layer produces, as f64 vectors.
-    fn grads<T: Float, C: RecurrentCell<T>>(layer: &Recurrent<T, C>) -> Vec<Vec<f64>> {
+    fn grads<T: Float, C: RecurrentCell<T>>(layer: &UnrolledLayer<T, C>) -> Vec<Vec<f64>> {
         let mut out: Vec<Vec<f64>> = layer.params().iter().map(|p| p.grad.to_f64_vec()).collect();
         out.push(layer.grad_input().to_f64_vec());
         let s = layer.grad_initial_state();
@@ -1010,12 +1014,12 @@ mod tests {
     /// steps may fall into several scales, and the weight gradients are then summed in
     /// several products instead of one: equal up to rounding. With a given initial state,
     /// many-to-one and many-to-many.
-    fn check_rescaling<C: RecurrentCell<f64>>(layer: &mut Recurrent<f64, C>, seed: u64) {
+    fn check_rescaling<C: RecurrentCell<f64>>(layer: &mut UnrolledLayer<f64, C>, seed: u64) {
         let (len, b) = (9, 3);
         let (i, h) = (layer.input_size(), layer.hidden_size());
         let mut rng = Rng::seed(seed);
         let x = random(&[len, b, i], 1.0, &mut rng);
-        let state = State {
+        let state = HiddenState {
             h: random(&[b, h], 0.5, &mut rng),
             c: layer
                 .cell
@@ -1064,11 +1068,11 @@ mod tests {
     #[test]
     fn rescaled_backward_is_exact() {
         let mut rng = Rng::seed(1);
-        let mut rnn = Recurrent::new(RnnCell::<f64>::new(4, 5, &mut rng));
+        let mut rnn = UnrolledLayer::new(RnnCell::<f64>::new(4, 5, &mut rng));
         check_rescaling(&mut rnn, 2);
-        let mut lstm = Recurrent::new(LstmCell::<f64>::new(4, 5, &mut rng));
+        let mut lstm = UnrolledLayer::new(LstmCell::<f64>::new(4, 5, &mut rng));
         check_rescaling(&mut lstm, 3);
-        let mut gru = Recurrent::new(GruCell::<f64>::new(4, 5, &mut rng));
+        let mut gru = UnrolledLayer::new(GruCell::<f64>::new(4, 5, &mut rng));
         check_rescaling(&mut gru, 4);
     }
 
@@ -1094,8 +1098,8 @@ mod tests {
             cast(&w64.bias_ih),
             cast(&w64.bias_hh),
         );
-        let mut a = Recurrent::new(RnnCell::from_weights(w64, Activation::Tanh));
-        let mut c = Recurrent::new(RnnCell::from_weights(w32, Activation::Tanh));
+        let mut a = UnrolledLayer::new(RnnCell::from_weights(w64, Activation::Tanh));
+        let mut c = UnrolledLayer::new(RnnCell::from_weights(w32, Activation::Tanh));
         let x = random::<f64>(&[len, b, i], 1.0, &mut rng);
         let g = random::<f64>(&[b, h], 1.0, &mut rng);
         a.forward(&x, None);
@@ -1135,7 +1139,7 @@ mod tests {
             let (i, h) = (cell.weights().input_size(), cell.weights().hidden_size());
             let b = 21;
             let x = random::<T>(&[len, b, i], 1.0, &mut rng);
-            let state = State {
+            let state = HiddenState {
                 h: random::<T>(&[b, h], 0.5, &mut rng),
                 c: cell
                     .has_cell_state()
@@ -1143,15 +1147,15 @@ mod tests {
             };
             let g_all = random::<T>(&[len, b, h], 1.0, &mut rng);
             let g_last = random::<T>(&[b, h], 1.0, &mut rng);
-            let mut one = Recurrent::new(cell.clone());
+            let mut one = UnrolledLayer::new(cell.clone());
             one.max_parts = 1;
-            let mut two = Recurrent::new(cell);
+            let mut two = UnrolledLayer::new(cell);
             for (st, all, trunc) in [
                 (None, false, None),
                 (Some(&state), true, None),
                 (Some(&state), false, Some(3)),
             ] {
-                let run = |l: &mut Recurrent<T, C>| {
+                let run = |l: &mut UnrolledLayer<T, C>| {
                     l.zero_grad();
                     l.set_truncation(trunc);
                     let out = l.forward(&x, st).to_f64_vec();
@@ -1167,7 +1171,14 @@ mod tests {
                 let (o2, f2, g2, n2) = run(&mut two);
                 assert_eq!(
                     (n1, n2),
-                    (1, if crate::kernels::parallel::available() { 2 } else { 1 })
+                    (
+                        1,
+                        if crate::kernels::parallel::available() {
+                            2
+                        } else {
+                            1
+                        }
+                    )
                 );
                 assert_eq!(o1, o2);
                 assert_eq!(f1, f2);

@@ -12,7 +12,7 @@
 //! cell turns ∂L/∂h_t (and ∂L/∂c_t) into ∂L/∂gᵢ and ∂L/∂gₕ, and [`CellWeights`] accumulates
 //! the parameter gradients and forms ∂L/∂x_t and ∂L/∂h_{t−1}.
 //!
-//! [`Recurrent`] keeps every step's intermediates and records ‖∂L/∂h_t‖ for every t on each
+//! [`UnrolledLayer`] keeps every step's intermediates and records ‖∂L/∂h_t‖ for every t on each
 //! backward: the gradient reaching each step, the diagnostic for vanishing and exploding
 //! gradients through powers of the shared recurrent matrix. See `docs/recurrent.md`.
 
@@ -26,11 +26,11 @@ pub mod spectral;
 mod stack;
 
 pub use gru::GruCell;
-pub use layer::{OutputGrad, Recurrent, State, Tbptt};
+pub use layer::{HiddenState, OutputGrad, Tbptt, UnrolledLayer};
 pub use lstm::LstmCell;
 pub use rnn::RnnCell;
 pub use spec::{CellKind, Predict, RecurrentSpec};
-pub use stack::RecurrentLayer;
+pub use stack::RecurrentEncoder;
 
 use crate::float::Float;
 use crate::kernels::elementwise::add_column_sums;
@@ -251,7 +251,7 @@ pub struct StepCache<T> {
 
 /// The element-wise part of a recurrent cell, between the affine maps of [`CellWeights`].
 ///
-/// `Sync`: [`Recurrent`] runs the two halves of a large batch on two cores with the same cell.
+/// `Sync`: [`UnrolledLayer`] runs the two halves of a large batch on two cores with the same cell.
 pub trait RecurrentCell<T: Float>: Sync {
     /// The cell's affine parameters.
     fn weights(&self) -> &CellWeights<T>;
@@ -265,7 +265,7 @@ pub trait RecurrentCell<T: Float>: Sync {
     }
 
     /// True when the cell uses gᵢ and gₕ only through their sum a = gᵢ + gₕ (RNN, LSTM; not
-    /// the GRU, whose candidate needs gₕ's n block apart). [`Recurrent`] then forms a itself
+    /// the GRU, whose candidate needs gₕ's n block apart). [`UnrolledLayer`] then forms a itself
     /// (x·W_ihᵀ + b_ih + b_hh for all steps at once, then + h·W_hhᵀ in place), passes it as
     /// `gi` with an empty `gh` to [`RecurrentCell::pointwise_forward`], and an empty `d_gh`
     /// to [`RecurrentCell::pointwise_backward`] (∂L/∂gₕ = ∂L/∂gᵢ = ∂L/∂a); a cell answering

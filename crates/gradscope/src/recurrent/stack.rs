@@ -1,11 +1,13 @@
-//! [`RecurrentLayer`]: a stack of recurrent layers as one network layer. It reads batch rows
+//! [`RecurrentEncoder`]: a stack of recurrent layers as one network layer. It reads batch rows
 //! that are whole sequences (`[B, T·I]`, time-major within a row), runs every layer over
 //! time, and hands the head either h_T (`[B, H]`) or every h_t (`[B·T, H]`, rows in
 //! (sample, step) order) — so the rest of the network and the losses stay 2-D.
 
 use super::spec::{CellKind, Predict, RecurrentSpec};
 use super::spectral::spectral_radius;
-use super::{CellWeights, GruCell, LstmCell, OutputGrad, Recurrent, RecurrentCell, RnnCell, State};
+use super::{
+    CellWeights, GruCell, HiddenState, LstmCell, OutputGrad, RecurrentCell, RnnCell, UnrolledLayer,
+};
 use crate::activation::Activation;
 use crate::float::Float;
 use crate::init::Init;
@@ -15,19 +17,19 @@ use crate::tensor::Tensor;
 
 /// The stacked layers of one cell kind.
 #[derive(Clone, Debug)]
-enum Stack<T> {
-    Rnn(Vec<Recurrent<T, RnnCell<T>>>),
-    Lstm(Vec<Recurrent<T, LstmCell<T>>>),
-    Gru(Vec<Recurrent<T, GruCell<T>>>),
+enum CellStack<T> {
+    Rnn(Vec<UnrolledLayer<T, RnnCell<T>>>),
+    Lstm(Vec<UnrolledLayer<T, LstmCell<T>>>),
+    Gru(Vec<UnrolledLayer<T, GruCell<T>>>),
 }
 
-/// Runs `$body` with `$v` bound to the stack's `Vec<Recurrent<T, C>>`, whatever C is.
+/// Runs `$body` with `$v` bound to the stack's `Vec<UnrolledLayer<T, C>>`, whatever C is.
 macro_rules! each_stack {
     ($stack:expr, $v:ident => $body:expr) => {
         match $stack {
-            Stack::Rnn($v) => $body,
-            Stack::Lstm($v) => $body,
-            Stack::Gru($v) => $body,
+            CellStack::Rnn($v) => $body,
+            CellStack::Lstm($v) => $body,
+            CellStack::Gru($v) => $body,
         }
     };
 }
@@ -40,10 +42,10 @@ macro_rules! each_stack {
 ///   ([`Predict::Last`]) or every h_t as `[B·T, H]` ([`Predict::EveryStep`]);
 /// - backward: explicit BPTT through every layer; each layer keeps ‖∂L/∂h_t‖ for every t.
 #[derive(Clone, Debug)]
-pub struct RecurrentLayer<T> {
+pub struct RecurrentEncoder<T> {
     spec: RecurrentSpec,
     input: usize,
-    stack: Stack<T>,
+    stack: CellStack<T>,
     x_tbi: Tensor<T>,
     out: Tensor<T>,
     grad_tbh: Tensor<T>,
@@ -83,7 +85,7 @@ fn to_batch_major<T: Float>(
 }
 
 /// Every h_t of the top layer, `[T, B, H]`.
-fn top_output<T: Float>(stack: &Stack<T>) -> &[T] {
+fn top_output<T: Float>(stack: &CellStack<T>) -> &[T] {
     each_stack!(stack, layers => layers.last().expect("layers > 0").output().data())
 }
 
@@ -158,7 +160,7 @@ fn init_weights<T: Float>(
     w
 }
 
-impl<T: Float> RecurrentLayer<T> {
+impl<T: Float> RecurrentEncoder<T> {
     /// A stack built from `spec` reading `input` features per step, parameters named
     /// `{prefix}weight_ih_l{k}`, ...; weights drawn from `rng` layer by layer (W_ih, W_hh,
     /// b_ih, b_hh from PyTorch's U[−1/√H, 1/√H], then the spec's initializers, spectral
@@ -175,26 +177,26 @@ impl<T: Float> RecurrentLayer<T> {
     /// A stack with the given weights, one [`CellWeights`] per layer (names kept as given).
     pub fn from_weights(spec: &RecurrentSpec, input: usize, weights: Vec<CellWeights<T>>) -> Self {
         let stack = match spec.cell {
-            CellKind::Rnn => Stack::Rnn(
+            CellKind::Rnn => CellStack::Rnn(
                 weights
                     .into_iter()
-                    .map(|w| Recurrent::new(RnnCell::from_weights(w, spec.activation())))
+                    .map(|w| UnrolledLayer::new(RnnCell::from_weights(w, spec.activation())))
                     .collect(),
             ),
-            CellKind::Lstm => Stack::Lstm(
+            CellKind::Lstm => CellStack::Lstm(
                 weights
                     .into_iter()
-                    .map(|w| Recurrent::new(LstmCell::from_weights(w)))
+                    .map(|w| UnrolledLayer::new(LstmCell::from_weights(w)))
                     .collect(),
             ),
-            CellKind::Gru => Stack::Gru(
+            CellKind::Gru => CellStack::Gru(
                 weights
                     .into_iter()
-                    .map(|w| Recurrent::new(GruCell::from_weights(w)))
+                    .map(|w| UnrolledLayer::new(GruCell::from_weights(w)))
                     .collect(),
             ),
         };
-        RecurrentLayer {
+        RecurrentEncoder {
             spec: spec.clone(),
             input,
             stack,
@@ -242,7 +244,7 @@ impl<T: Float> RecurrentLayer<T> {
         self.spec.activation()
     }
 
-    /// Runs forward on x `[B, T·I]`; the result is [`RecurrentLayer::output`].
+    /// Runs forward on x `[B, T·I]`; the result is [`RecurrentEncoder::output`].
     ///
     /// # Panics
     /// If the row width is not a multiple of I.
@@ -250,10 +252,10 @@ impl<T: Float> RecurrentLayer<T> {
         self.forward_from(x, None);
     }
 
-    /// Like [`RecurrentLayer::forward`], starting layer k from `states[k]` instead of the zero
+    /// Like [`RecurrentEncoder::forward`], starting layer k from `states[k]` instead of the zero
     /// state (for generation one step at a time: pass the previous call's
-    /// [`RecurrentLayer::final_states`]).
-    pub fn forward_from(&mut self, x: &Tensor<T>, states: Option<&[State<T>]>) {
+    /// [`RecurrentEncoder::final_states`]).
+    pub fn forward_from(&mut self, x: &Tensor<T>, states: Option<&[HiddenState<T>]>) {
         let (b, width) = (x.rows(), x.cols());
         let i = self.input;
         assert!(
@@ -289,7 +291,7 @@ impl<T: Float> RecurrentLayer<T> {
     }
 
     /// Runs backward from ∂L/∂output (`[B, H]` or `[B·T, H]`); ∂L/∂x `[B, T·I]` is
-    /// [`RecurrentLayer::grad_input`] (left empty unless `need_input_grad`).
+    /// [`RecurrentEncoder::grad_input`] (left empty unless `need_input_grad`).
     pub fn backward(&mut self, grad_out: &Tensor<T>, need_input_grad: bool) {
         let (b, t, h, i) = (self.batch, self.steps, self.spec.hidden, self.input);
         if self.spec.predict == Predict::EveryStep {
@@ -323,7 +325,7 @@ impl<T: Float> RecurrentLayer<T> {
     }
 
     /// The state (h, and c for an LSTM) of every layer after the last forward's final step.
-    pub fn final_states(&self) -> Vec<State<T>> {
+    pub fn final_states(&self) -> Vec<HiddenState<T>> {
         each_stack!(&self.stack, layers => layers.iter().map(|l| l.final_state()).collect())
     }
 
@@ -373,7 +375,7 @@ impl<T: Float> RecurrentLayer<T> {
         })
     }
 
-    /// Calls `f` on each parameter, mutably, in the order of [`RecurrentLayer::visit_params`].
+    /// Calls `f` on each parameter, mutably, in the order of [`RecurrentEncoder::visit_params`].
     pub fn visit_params_mut(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
         each_stack!(&mut self.stack, layers => {
             for l in layers {

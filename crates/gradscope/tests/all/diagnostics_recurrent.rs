@@ -13,7 +13,7 @@ use gradscope::layer::{Layer, Linear};
 use gradscope::loss::Loss;
 use gradscope::model::Model;
 use gradscope::recurrent::spectral::{largest_singular_value, spectral_radius};
-use gradscope::recurrent::{CellKind, CellWeights, RecurrentLayer, RecurrentSpec};
+use gradscope::recurrent::{CellKind, CellWeights, RecurrentEncoder, RecurrentSpec};
 use gradscope::train::Trainer;
 use gradscope::{Activation, Rng, Tensor};
 
@@ -28,7 +28,7 @@ fn random(n: usize, scale: f64, rng: &mut Rng) -> Vec<f64> {
 /// A model `rnn/lstm/gru(I -> H) -> Linear(H -> 1)` with the given recurrent weights.
 fn model(spec: &RecurrentSpec, input: usize, w: CellWeights<f64>, rng: &mut Rng) -> Model<f64> {
     let h = spec.hidden;
-    let layer = RecurrentLayer::from_weights(spec, input, vec![w]);
+    let layer = RecurrentEncoder::from_weights(spec, input, vec![w]);
     let head = Linear::new(
         "fc.0.",
         tensor(&[1, h], random(h, 1.0, rng)),

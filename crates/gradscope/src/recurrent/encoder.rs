@@ -3,14 +3,14 @@
 //! time, and hands the head either h_T (`[B, H]`) or every h_t (`[B·T, H]`, rows in
 //! (sample, step) order) — so the rest of the network and the losses stay 2-D.
 
+use super::init::init_weights;
+use super::layout::{to_batch_major, to_time_major};
 use super::spec::{CellKind, Predict, RecurrentSpec};
-use super::spectral::spectral_radius;
 use super::{
     CellWeights, GruCell, HiddenState, LstmCell, OutputGrad, RecurrentCell, RnnCell, UnrolledLayer,
 };
 use crate::activation::Activation;
 use crate::float::Float;
-use crate::init::Init;
 use crate::param::Param;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -54,110 +54,9 @@ pub struct RecurrentEncoder<T> {
     batch: usize,
 }
 
-/// `[B, T·W]` (rows of T steps) → `[T, B, W]`.
-fn to_time_major<T: Float>(src: &[T], b: usize, t: usize, w: usize, dst: &mut Tensor<T>) {
-    dst.resize(&[t, b, w]);
-    let d = dst.data_mut();
-    for (bi, row) in src.chunks_exact(t * w).enumerate() {
-        for (ti, step) in row.chunks_exact(w).enumerate() {
-            d[(ti * b + bi) * w..(ti * b + bi + 1) * w].copy_from_slice(step);
-        }
-    }
-}
-
-/// `[T, B, W]` → `[B, T·W]` (the inverse of [`to_time_major`]); `shape` is the result's.
-fn to_batch_major<T: Float>(
-    src: &[T],
-    b: usize,
-    t: usize,
-    w: usize,
-    dst: &mut Tensor<T>,
-    shape: &[usize],
-) {
-    dst.resize(shape);
-    let d = dst.data_mut();
-    for ti in 0..t {
-        for bi in 0..b {
-            let s = &src[(ti * b + bi) * w..(ti * b + bi + 1) * w];
-            d[(bi * t + ti) * w..(bi * t + ti + 1) * w].copy_from_slice(s);
-        }
-    }
-}
-
 /// Every h_t of the top layer, `[T, B, H]`.
 fn top_output<T: Float>(stack: &CellStack<T>) -> &[T] {
     each_stack!(stack, layers => layers.last().expect("layers > 0").output().data())
-}
-
-/// Overwrites every gate block of `p` (`[G·H, cols]`) with `init`, drawn block by block.
-fn init_blocks<T: Float>(p: &mut Param<T>, gates: usize, init: Init, gain: f64, rng: &mut Rng) {
-    let cols = p.value.shape()[1];
-    let h = p.value.shape()[0] / gates;
-    for g in 0..gates {
-        let w = init.sample(h, cols, gain, rng);
-        for (v, s) in p.value.data_mut()[g * h * cols..(g + 1) * h * cols]
-            .iter_mut()
-            .zip(&w)
-        {
-            *v = T::from_f64(*s);
-        }
-    }
-}
-
-/// Rescales every `[H, H]` gate block of W_hh to spectral radius `rho`.
-fn rescale_blocks<T: Float>(p: &mut Param<T>, gates: usize, rho: f64) {
-    let h = p.value.shape()[1];
-    for g in 0..gates {
-        let block = &mut p.value.data_mut()[g * h * h..(g + 1) * h * h];
-        let w: Vec<f64> = block.iter().map(|v| v.to_f64()).collect();
-        let r = spectral_radius(&w, h);
-        if r > 0.0 {
-            let s = rho / r;
-            block
-                .iter_mut()
-                .zip(&w)
-                .for_each(|(v, x)| *v = T::from_f64(x * s));
-        }
-    }
-}
-
-fn init_weights<T: Float>(
-    spec: &RecurrentSpec,
-    layer: usize,
-    prefix: &str,
-    input: usize,
-    rng: &mut Rng,
-) -> CellWeights<T> {
-    let gates = spec.cell.gates();
-    let mut w = CellWeights::uniform(prefix, gates, input, spec.hidden, rng);
-    for p in w.params_mut() {
-        p.name = p.name.replace("_l0", &format!("_l{layer}"));
-    }
-    let gain = match spec.cell {
-        CellKind::Rnn => crate::activation::properties::init_gain(&spec.activation()),
-        _ => 1.0,
-    };
-    if spec.init_ih.is_some() || spec.init_hh.is_some() {
-        // Explicit initializers: biases start at zero, as in the MLP layers.
-        w.bias_ih.value.fill(T::ZERO);
-        w.bias_hh.value.fill(T::ZERO);
-    }
-    if let Some(init) = spec.init_ih {
-        init_blocks(&mut w.weight_ih, gates, init, gain, rng);
-    }
-    if let Some(init) = spec.init_hh {
-        init_blocks(&mut w.weight_hh, gates, init, gain, rng);
-    }
-    if let Some(rho) = spec.spectral_radius {
-        rescale_blocks(&mut w.weight_hh, gates, rho);
-    }
-    if let Some(fb) = spec.forget_bias {
-        let h = spec.hidden;
-        for v in &mut w.bias_ih.value.data_mut()[h..2 * h] {
-            *v += T::from_f64(fb);
-        }
-    }
-    w
 }
 
 impl<T: Float> RecurrentEncoder<T> {

@@ -128,8 +128,10 @@ pub fn gemm<T: Float>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: 
 /// through it are disjoint).
 #[derive(Clone, Copy)]
 struct SendPtr<T>(*mut T);
-// SAFETY: only used for disjoint column blocks of one C while `split_cols` waits for both.
+// SAFETY: only used in `split_cols`, for two disjoint column blocks of one C (T: Float is
+// Send) that the caller borrows mutably and that outlive the join waiting for both halves.
 unsafe impl<T> Send for SendPtr<T> {}
+// SAFETY: as for Send: the two threads sharing it write disjoint elements only.
 unsafe impl<T> Sync for SendPtr<T> {}
 
 /// Columns `first..first+cols` of B as a view.

@@ -28,6 +28,13 @@ pub struct Tbptt<T> {
     pub grad_norms: Vec<Vec<f64>>,
     /// The state after the last step.
     pub final_state: HiddenState<T>,
+    /// ∂L/∂h_t for every step, `[T, B, H]` (within each chunk, see
+    /// [`UnrolledLayer::grad_hidden`]), when the layer keeps its per-step gradients
+    /// ([`UnrolledLayer::set_keep_step_grads`]).
+    pub grad_hidden: Option<Tensor<T>>,
+    /// ∂L/∂c_t for every step, `[T, B, H]` (LSTM, when kept; see
+    /// [`UnrolledLayer::grad_cell`]).
+    pub grad_cell: Option<Tensor<T>>,
 }
 
 /// One block of batch rows, run through time on its own core.
@@ -140,7 +147,9 @@ pub(super) fn forward_part<T: Float, C: RecurrentCell<T>>(
 
 /// The time loop of backward for one part: writes its rows of ∂L/∂gᵢ, ∂L/∂gₕ of every step
 /// (scaled by 2^(e_t), see [`UnrolledLayer::backward`]), keeps the per-step scaled squared norms
-/// and exponents, and leaves ∂L/∂h₀, ∂L/∂c₀ (unscaled) in `part.dh`, `part.dc`.
+/// and exponents, and leaves ∂L/∂h₀, ∂L/∂c₀ (unscaled) in `part.dh`, `part.dc`. When
+/// `keep_dh` is not empty, its step t receives the part's rows of 2^(e_t)·δ_t, the total
+/// ∂L/∂h_t (and `keep_dc`, when not empty, those of 2^(e_t)·∂L/∂c_t arriving from c_{t+1}).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn backward_part<T: Float, C: RecurrentCell<T>>(
     cell: &C,
@@ -152,6 +161,8 @@ pub(super) fn backward_part<T: Float, C: RecurrentCell<T>>(
     truncate: Option<usize>,
     mut d_gi: Vec<&mut [T]>,
     mut d_gh: Vec<&mut [T]>,
+    mut keep_dh: Vec<&mut [T]>,
+    mut keep_dc: Vec<&mut [T]>,
     product: Product<T>,
 ) {
     let w = cell.weights();
@@ -233,6 +244,12 @@ pub(super) fn backward_part<T: Float, C: RecurrentCell<T>>(
         part.ss[t] = ss;
         part.sc[t] = sc;
         part.scale[t] = e;
+        if !keep_dh.is_empty() {
+            keep_dh[t].copy_from_slice(&part.dh);
+        }
+        if !keep_dc.is_empty() {
+            keep_dc[t].copy_from_slice(&part.dc);
+        }
         let (h_prev, c_prev) = if t == 0 {
             (h0, c0)
         } else {
@@ -317,6 +334,10 @@ impl<T: Float, C: RecurrentCell<T>> UnrolledLayer<T, C> {
         let mut output = Tensor::zeros(&[len, b, h]);
         let mut grad_input = Tensor::zeros(&[if self.need_input_grad { len } else { 0 }, b, i]);
         let mut grad_norms = Vec::new();
+        let keep = self.keep_step_grads;
+        let with_c = self.cell.has_cell_state();
+        let mut grad_hidden = keep.then(|| Tensor::zeros(&[len, b, h]));
+        let mut grad_cell = (keep && with_c).then(|| Tensor::zeros(&[len, b, h]));
         let mut start = 0;
         while start < len {
             let end = (start + k).min(len);
@@ -333,6 +354,14 @@ impl<T: Float, C: RecurrentCell<T>> UnrolledLayer<T, C> {
                 grad_input.data_mut()[start * b * i..end * b * i]
                     .copy_from_slice(self.grad_input.data());
             }
+            for (all, chunk) in [
+                (&mut grad_hidden, self.grad_hidden()),
+                (&mut grad_cell, self.grad_cell()),
+            ] {
+                if let (Some(all), Some(chunk)) = (all.as_mut(), chunk) {
+                    all.data_mut()[start * b * h..end * b * h].copy_from_slice(chunk.data());
+                }
+            }
             carried = self.final_state();
             start = end;
         }
@@ -341,6 +370,8 @@ impl<T: Float, C: RecurrentCell<T>> UnrolledLayer<T, C> {
             grad_input,
             grad_norms,
             final_state: carried,
+            grad_hidden,
+            grad_cell,
         }
     }
 }

@@ -254,6 +254,30 @@ impl<T: Float> RecurrentEncoder<T> {
         each_stack!(&self.stack, layers => layers[k].cell_grad_norms())
     }
 
+    /// Whether backward keeps every stacked layer's per-step gradients (off by default; see
+    /// [`UnrolledLayer::set_keep_step_grads`]).
+    pub fn set_keep_step_grads(&mut self, keep: bool) {
+        each_stack!(&mut self.stack, layers => {
+            for l in layers {
+                l.set_keep_step_grads(keep);
+            }
+        })
+    }
+
+    /// The last backward's total ∂L/∂h_t of layer `k` for every t, `[T, B, H]` (what layer
+    /// k + 1, or the head for the top layer, sends to h_t plus what arrives from step t+1;
+    /// see [`UnrolledLayer::grad_hidden`]); `None` unless kept
+    /// ([`RecurrentEncoder::set_keep_step_grads`]).
+    pub fn grad_hidden(&self, k: usize) -> Option<&Tensor<T>> {
+        each_stack!(&self.stack, layers => layers[k].grad_hidden())
+    }
+
+    /// The last backward's ∂L/∂c_t of LSTM layer `k` for every t, `[T, B, H]`, arriving
+    /// through c_{t+1} (see [`UnrolledLayer::grad_cell`]); `None` for RNN/GRU or unless kept.
+    pub fn grad_cell(&self, k: usize) -> Option<&Tensor<T>> {
+        each_stack!(&self.stack, layers => layers[k].grad_cell())
+    }
+
     /// Every step's hidden states h_t of layer `k`, `[T, B, H]`, from the last forward.
     pub fn hidden_states(&self, k: usize) -> &Tensor<T> {
         each_stack!(&self.stack, layers => layers[k].output())

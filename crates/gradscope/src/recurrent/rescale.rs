@@ -103,6 +103,22 @@ pub(super) fn add_scaled_down<T: Float>(acc: &mut [T], src: &[T], k: i32) {
     }
 }
 
+/// v ← v·2⁻ᵉ (e ≥ 0) rounded once to the nearest value of T, subnormal or zero when the
+/// true value is below T's normal range (the kept per-step gradients: their true values, on
+/// a path that is not timed). The product is formed in f64 in exact steps of at most 2⁻¹⁰²²
+/// while it stays normal; only the last multiply (or, for f32, the conversion) rounds.
+pub(super) fn unscale<T: Float>(v: &mut [T], e: i32) {
+    for x in v.iter_mut() {
+        let (mut y, mut k) = (x.to_f64(), e);
+        while k > 1022 {
+            let a = (k - 1022).min(1022);
+            y *= pow2(-a);
+            k -= a;
+        }
+        *x = T::from_f64(y * pow2(-k));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 use super::batch_split::{merge_parts, plan_parts, split_steps};
 use super::bptt::{backward_part, forward_part, Part};
 use super::products::input_projection;
+use super::rescale::unscale;
 use super::{resize, RecurrentCell};
 use crate::float::Float;
 use crate::kernels::elementwise::{add_assign, transpose};
@@ -91,6 +92,13 @@ pub struct UnrolledLayer<T, C> {
     pub(super) truncate: Option<usize>,
     /// At most this many parts (2; 1 in tests that compare against the unsplit loop).
     pub(super) max_parts: usize,
+    /// Whether backward keeps ∂L/∂h_t (and ∂L/∂c_t) for every t.
+    pub(super) keep_step_grads: bool,
+    /// Whether the last backward kept them.
+    pub(super) step_grads_kept: bool,
+    /// The last backward's ∂L/∂h_t and ∂L/∂c_t for every t, `[T, B, H]` (when kept).
+    pub(super) grad_h: Tensor<T>,
+    pub(super) grad_c: Tensor<T>,
 }
 
 impl<T: Float, C: RecurrentCell<T>> UnrolledLayer<T, C> {
@@ -122,6 +130,10 @@ impl<T: Float, C: RecurrentCell<T>> UnrolledLayer<T, C> {
             need_input_grad: true,
             truncate: None,
             max_parts: 2,
+            keep_step_grads: false,
+            step_grads_kept: false,
+            grad_h: Tensor::default(),
+            grad_c: Tensor::default(),
         }
     }
 
@@ -144,6 +156,18 @@ impl<T: Float, C: RecurrentCell<T>> UnrolledLayer<T, C> {
     /// Whether backward computes ∂L/∂x.
     pub fn need_input_grad(&self) -> bool {
         self.need_input_grad
+    }
+
+    /// Whether backward keeps the per-step gradients ([`UnrolledLayer::grad_hidden`],
+    /// [`UnrolledLayer::grad_cell`]); false by default. Keeping them copies B·H values per
+    /// step (two such copies for an LSTM) and changes no other result.
+    pub fn set_keep_step_grads(&mut self, keep: bool) {
+        self.keep_step_grads = keep;
+    }
+
+    /// Whether backward keeps the per-step gradients.
+    pub fn keep_step_grads(&self) -> bool {
+        self.keep_step_grads
     }
 
     /// Hidden width H.
@@ -286,11 +310,50 @@ impl<T: Float, C: RecurrentCell<T>> UnrolledLayer<T, C> {
         } else {
             split_steps(&mut self.d_gh, b * g, first * g)
         };
+        // The per-step gradients, when kept: [T, B, H] each ([0, B, H] otherwise).
+        let keep = self.keep_step_grads;
+        self.grad_h.resize(&[if keep { len } else { 0 }, b, h]);
+        self.grad_c
+            .resize(&[if keep && with_c { len } else { 0 }, b, h]);
+        let (kh0, kh1) = split_steps(self.grad_h.data_mut(), b * h, first * h);
+        let (kc0, kc1) = split_steps(self.grad_c.data_mut(), b * h, first * h);
         match &mut self.parts[..] {
-            [p0] => backward_part(cell, p0, b, grad, h0, c0, truncate, gi0, gh0, gemm),
+            [p0] => backward_part(
+                cell, p0, b, grad, h0, c0, truncate, gi0, gh0, kh0, kc0, gemm,
+            ),
             [p0, p1] => crate::kernels::parallel::join(
-                || backward_part(cell, p0, b, grad, h0, c0, truncate, gi0, gh0, gemm_serial),
-                || backward_part(cell, p1, b, grad, h0, c0, truncate, gi1, gh1, gemm_serial),
+                || {
+                    backward_part(
+                        cell,
+                        p0,
+                        b,
+                        grad,
+                        h0,
+                        c0,
+                        truncate,
+                        gi0,
+                        gh0,
+                        kh0,
+                        kc0,
+                        gemm_serial,
+                    )
+                },
+                || {
+                    backward_part(
+                        cell,
+                        p1,
+                        b,
+                        grad,
+                        h0,
+                        c0,
+                        truncate,
+                        gi1,
+                        gh1,
+                        kh1,
+                        kc1,
+                        gemm_serial,
+                    )
+                },
             ),
             _ => unreachable!("one or two parts"),
         }
@@ -317,7 +380,29 @@ impl<T: Float, C: RecurrentCell<T>> UnrolledLayer<T, C> {
                 self.grad_c0.data_mut()[rows].copy_from_slice(&p.dc);
             }
         }
+        if keep {
+            self.unscale_step_grads(b);
+        }
+        self.step_grads_kept = keep;
         self.grad_norms.clone()
+    }
+
+    /// Takes the power of two out of the kept per-step gradients: step t of each part's rows
+    /// holds 2^(e_t)·v, replaced by v, rounded once to the nearest value of T (subnormal, or
+    /// zero, when the true value is below T's normal range).
+    fn unscale_step_grads(&mut self, b: usize) {
+        let h = self.hidden_size();
+        for p in &self.parts {
+            for (t, &e) in p.scale.iter().enumerate() {
+                if e != 0 {
+                    let rows = (t * b + p.start) * h..(t * b + p.start + p.rows) * h;
+                    unscale(&mut self.grad_h.data_mut()[rows.clone()], e);
+                    if !self.grad_c.is_empty() {
+                        unscale(&mut self.grad_c.data_mut()[rows], e);
+                    }
+                }
+            }
+        }
     }
 
     /// The state after the last forward's final step (the initial state for T = 0).
@@ -360,6 +445,25 @@ impl<T: Float, C: RecurrentCell<T>> UnrolledLayer<T, C> {
             h: self.grad_h0.clone(),
             c: self.cell.has_cell_state().then(|| self.grad_c0.clone()),
         }
+    }
+
+    /// The last backward's total δ_t = ∂L/∂h_t for every t, `[T, B, H]`: the step's own
+    /// output gradient plus what arrives from step t+1 (for the LSTM with c_t held fixed: h_t
+    /// and c_t are the two parts of the state), δ_t = g_t + (∂h_{t+1}/∂h_t)ᵀ·δ_{t+1} + … —
+    /// cut at chunk boundaries under [`UnrolledLayer::set_truncation`]. True values: the
+    /// power-of-two rescaling of a vanishing gradient is taken out (values below T's range
+    /// become subnormal or 0; their norms, exact, are [`UnrolledLayer::grad_norms`]). `None`
+    /// unless [`UnrolledLayer::set_keep_step_grads`] was on for the last backward.
+    pub fn grad_hidden(&self) -> Option<&Tensor<T>> {
+        self.step_grads_kept.then_some(&self.grad_h)
+    }
+
+    /// The last backward's ∂L/∂c_t for every t, `[T, B, H]` (LSTM only): the gradient
+    /// reaching the memory c_t through c_{t+1} = f_{t+1}⊙c_t + …, i.e. with h_t held fixed
+    /// (its norms are [`UnrolledLayer::cell_grad_norms`]; 0 at t = T−1). `None` for cells
+    /// without memory or when the per-step gradients were not kept.
+    pub fn grad_cell(&self) -> Option<&Tensor<T>> {
+        (self.step_grads_kept && self.cell.has_cell_state()).then_some(&self.grad_c)
     }
 
     /// The last backward's ‖∂L/∂h_t‖ for t = 0..T (Frobenius norm over the batch).

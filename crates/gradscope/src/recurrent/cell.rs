@@ -19,6 +19,63 @@ pub struct StepCache<T> {
     pub c: Vec<T>,
 }
 
+/// One element of one gate at one step, as the cell's forward computed it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GateValue {
+    /// y = f(a), the gate's value after its non-linearity (RNN: h_t itself).
+    pub value: f64,
+    /// |f'(a)| at the gate's pre-activation a: from the value for sigmoid, σ' = y(1 − y), and
+    /// tanh, tanh' = 1 − y²; from the cached a otherwise.
+    pub abs_derivative: f64,
+    /// Whether a < 0 (for sigmoid, y < ½; for tanh, y < 0: the same but for |a| below the
+    /// type's resolution around 0, far from saturation).
+    pub negative: bool,
+}
+
+impl GateValue {
+    /// A sigmoid gate with value y = σ(a): σ'(a) = y(1 − y), a < 0 ⇔ y < ½.
+    pub fn sigmoid(y: f64) -> Self {
+        GateValue {
+            value: y,
+            abs_derivative: (y * (1.0 - y)).abs(),
+            negative: y < 0.5,
+        }
+    }
+
+    /// A tanh gate with value y = tanh(a): tanh'(a) = 1 − y², a < 0 ⇔ y < 0.
+    pub fn tanh(y: f64) -> Self {
+        GateValue {
+            value: y,
+            abs_derivative: (1.0 - y * y).abs(),
+            negative: y < 0.0,
+        }
+    }
+}
+
+/// Reports every gate of a step from gate-major values `[G, B, H]` (`gates`, n = B·H values
+/// per gate) whose gate k is a tanh when `tanh[k]`, a sigmoid otherwise.
+pub(crate) fn visit_gate_blocks<T: Float>(
+    gates: &[T],
+    n: usize,
+    tanh: &[bool],
+    f: &mut dyn FnMut(usize, usize, GateValue),
+) {
+    for (k, (block, &is_tanh)) in gates.chunks_exact(n.max(1)).zip(tanh).enumerate() {
+        for (j, y) in block.iter().enumerate() {
+            let y = y.to_f64();
+            f(
+                k,
+                j,
+                if is_tanh {
+                    GateValue::tanh(y)
+                } else {
+                    GateValue::sigmoid(y)
+                },
+            );
+        }
+    }
+}
+
 /// The element-wise part of a recurrent cell, between the affine maps of [`CellWeights`].
 ///
 /// `Sync`: [`UnrolledLayer`] runs the two halves of a large batch on two cores with the same cell.
@@ -56,6 +113,13 @@ pub trait RecurrentCell<T: Float>: Sync {
         c_prev: &[T],
         cache: &mut StepCache<T>,
     );
+
+    /// Reports every gate of the step whose intermediates are `cache` (after
+    /// [`RecurrentCell::pointwise_forward`]): calls `f(k, j, v)` for gate block k = 0..G in
+    /// PyTorch's order (RNN: the one block h; LSTM: i, f, g, o; GRU: r, z, n) and element
+    /// j = r·H + u (the cache's batch row r, unit u), with v the gate's value y = f(a), |f'(a)|
+    /// and whether a < 0 — read from the cache, nothing recomputed but the derivative.
+    fn visit_gates(&self, cache: &StepCache<T>, f: &mut dyn FnMut(usize, usize, GateValue));
 
     /// Given the total ∂L/∂h_t (`dh`) and ∂L/∂c_t (`dc`, empty for cells without memory),
     /// writes ∂L/∂gᵢ, ∂L/∂gₕ, the direct part of ∂L/∂h_{t−1} (not through W_hh) into

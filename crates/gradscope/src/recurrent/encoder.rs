@@ -7,7 +7,8 @@ use super::init::init_weights;
 use super::layout::{to_batch_major, to_time_major};
 use super::spec::{CellKind, Predict, RecurrentSpec};
 use super::{
-    CellWeights, GruCell, HiddenState, LstmCell, OutputGrad, RecurrentCell, RnnCell, UnrolledLayer,
+    CellWeights, GateValue, GruCell, HiddenState, LstmCell, OutputGrad, RecurrentCell, RnnCell,
+    UnrolledLayer,
 };
 use crate::activation::Activation;
 use crate::float::Float;
@@ -276,6 +277,13 @@ impl<T: Float> RecurrentEncoder<T> {
     /// through c_{t+1} (see [`UnrolledLayer::grad_cell`]); `None` for RNN/GRU or unless kept.
     pub fn grad_cell(&self, k: usize) -> Option<&Tensor<T>> {
         each_stack!(&self.stack, layers => layers[k].grad_cell())
+    }
+
+    /// Reports every gate of layer `k` at every step of the last forward, from the cells'
+    /// own caches: `f(t, g, j, v)` for step t, gate block g, element j = r·H + u (see
+    /// [`UnrolledLayer::visit_gates`]).
+    pub fn visit_gates(&self, k: usize, f: &mut dyn FnMut(usize, usize, usize, GateValue)) {
+        each_stack!(&self.stack, layers => layers[k].visit_gates(f))
     }
 
     /// Every step's hidden states h_t of layer `k`, `[T, B, H]`, from the last forward.

@@ -2,7 +2,8 @@
 //! z = σ(W_iz·x + b_iz + W_hz·h + b_hz), n = tanh(W_in·x + b_in + r⊙(W_hn·h + b_hn)),
 //! h' = (1 − z)⊙n + z⊙h.
 
-use super::{resize, CellWeights, RecurrentCell, StepCache};
+use super::cell::visit_gate_blocks;
+use super::{resize, CellWeights, GateValue, RecurrentCell, StepCache};
 use crate::float::Float;
 use crate::kernels::elementwise::add_block;
 use crate::kernels::simd_kernel;
@@ -64,6 +65,13 @@ impl<T: Float> RecurrentCell<T> for GruCell<T> {
         T::tanh_slice(&cache.aux, nn);
         copy_block(gh, 2, stride, &mut cache.aux);
         gru_update(z, nn, h_prev, &mut cache.h);
+    }
+
+    /// Gates r, z are sigmoids, the candidate n a tanh; their values are kept gate-major
+    /// `[3, B, H]`.
+    fn visit_gates(&self, cache: &StepCache<T>, f: &mut dyn FnMut(usize, usize, GateValue)) {
+        let n = cache.gates.len() / 3;
+        visit_gate_blocks(&cache.gates, n, &[false, false, true], f);
     }
 
     fn pointwise_backward(

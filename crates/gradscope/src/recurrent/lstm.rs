@@ -1,7 +1,8 @@
 //! LSTM cell, as PyTorch's `nn.LSTM`: gates (i, f, g, o) = (σ, σ, tanh, σ)(W_ih·x + b_ih +
 //! W_hh·h + b_hh), c_t = f⊙c_{t−1} + i⊙g, h_t = o⊙tanh(c_t).
 
-use super::{resize, CellWeights, RecurrentCell, StepCache};
+use super::cell::visit_gate_blocks;
+use super::{resize, CellWeights, GateValue, RecurrentCell, StepCache};
 use crate::float::Float;
 use crate::kernels::elementwise::add_block;
 use crate::kernels::simd_kernel;
@@ -94,6 +95,12 @@ impl<T: Float> RecurrentCell<T> for LstmCell<T> {
         cell_update(i, f, g, c_prev, &mut cache.c);
         T::tanh_slice(&cache.c, &mut cache.aux);
         mul(o, &cache.aux, &mut cache.h);
+    }
+
+    /// Gates i, f, o are sigmoids, g a tanh; their values are kept gate-major `[4, B, H]`.
+    fn visit_gates(&self, cache: &StepCache<T>, f: &mut dyn FnMut(usize, usize, GateValue)) {
+        let n = cache.gates.len() / 4;
+        visit_gate_blocks(&cache.gates, n, &[false, false, true, false], f);
     }
 
     fn pointwise_backward(

@@ -49,7 +49,7 @@ mod unrolled;
 mod weights;
 
 pub use bptt::Tbptt;
-pub use cell::{RecurrentCell, StepCache};
+pub use cell::{GateValue, RecurrentCell, StepCache};
 pub use encoder::RecurrentEncoder;
 pub use gru::GruCell;
 pub use layout::{to_batch_major, to_time_major};

@@ -7,7 +7,7 @@ use super::batch_split::{merge_parts, plan_parts, split_steps};
 use super::bptt::{backward_part, forward_part, Part};
 use super::products::input_projection;
 use super::rescale::unscale;
-use super::{resize, RecurrentCell};
+use super::{resize, GateValue, RecurrentCell};
 use crate::float::Float;
 use crate::kernels::elementwise::{add_assign, transpose};
 use crate::kernels::gemm::{gemm, gemm_serial, MatRef};
@@ -444,6 +444,21 @@ impl<T: Float, C: RecurrentCell<T>> UnrolledLayer<T, C> {
         HiddenState {
             h: self.grad_h0.clone(),
             c: self.cell.has_cell_state().then(|| self.grad_c0.clone()),
+        }
+    }
+
+    /// Reports every gate of every step of the last forward, from the cells' own caches (see
+    /// [`RecurrentCell::visit_gates`]): calls `f(t, k, j, v)` for step t, gate block k and
+    /// element j = r·H + u of batch row r, unit u, in the order t, then k, then j — so that
+    /// per gate the elements come in the order (t, r, u).
+    pub fn visit_gates(&self, f: &mut dyn FnMut(usize, usize, usize, GateValue)) {
+        let h = self.hidden_size();
+        for t in 0..self.len {
+            for p in &self.parts {
+                let offset = p.start * h;
+                self.cell
+                    .visit_gates(&p.steps[t], &mut |k, j, v| f(t, k, offset + j, v));
+            }
         }
     }
 

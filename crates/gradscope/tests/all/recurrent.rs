@@ -603,3 +603,119 @@ fn f32_matches_f64() {
         assert!((p - q).abs() < 1e-4 * p.max(1.0));
     }
 }
+
+fn sigmoid(a: f64) -> f64 {
+    1.0 / (1.0 + (-a).exp())
+}
+
+/// `visit_gates` reports, for every step, gate and element, the gate's value, |f'| at its
+/// pre-activation and the pre-activation's sign — checked against the LSTM and GRU equations
+/// written out per unit, for a batch of 21 rows (run as two halves on two cores), and the
+/// pre-activation an RNN with ReLU caches.
+#[test]
+fn visit_gates_reports_every_gate_as_the_equations_give_it() {
+    use gradscope::recurrent::GateValue;
+    let (i, h, t, b) = (2, 3, 4, 21);
+    let mut rng = Rng::seed(31);
+    let x = random(&[t, b, i], 1.0, &mut rng);
+    // (value, |f'|, a < 0) for step, gate, row, unit.
+    type Reference = Vec<Vec<Vec<Vec<(f64, f64, bool)>>>>;
+    let run = |l: &mut dyn FnMut(&mut dyn FnMut(usize, usize, usize, GateValue)),
+               reference: &Reference,
+               gates: usize| {
+        let mut seen = vec![0usize; t * gates * b * h];
+        l(&mut |s, k, j, v| {
+            let (r, u) = (j / h, j % h);
+            let (y, d, neg) = reference[s][k][r][u];
+            assert!(
+                (v.value - y).abs() <= 1e-14,
+                "step {s} gate {k} ({r}, {u}): {v:?} vs {y}"
+            );
+            assert!(
+                (v.abs_derivative - d).abs() <= 1e-13,
+                "step {s} gate {k}: {v:?} vs {d}"
+            );
+            assert_eq!(v.negative, neg, "step {s} gate {k} ({r}, {u})");
+            seen[((s * gates + k) * b + r) * h + u] += 1;
+        });
+        assert!(seen.iter().all(|&c| c == 1), "every element exactly once");
+    };
+    let xv = |s: usize, r: usize, c: usize| x.data()[(s * b + r) * i + c];
+    let affine = |w: &CellWeights<f64>, s: usize, r: usize, hp: &[f64], row: usize| {
+        let wi = w.weight_ih.value.data();
+        let wh = w.weight_hh.value.data();
+        let gi = (0..i).map(|c| wi[row * i + c] * xv(s, r, c)).sum::<f64>()
+            + w.bias_ih.value.data()[row];
+        let gh = (0..h).map(|c| wh[row * h + c] * hp[c]).sum::<f64>() + w.bias_hh.value.data()[row];
+        (gi, gh)
+    };
+    let sg = |a: f64| (sigmoid(a), sigmoid(a) * (1.0 - sigmoid(a)), a < 0.0);
+    let th = |a: f64| (a.tanh(), 1.0 - a.tanh() * a.tanh(), a < 0.0);
+    // LSTM.
+    let w = CellWeights::<f64>::uniform("", 4, i, h, &mut rng);
+    let mut reference: Reference = vec![vec![vec![vec![]; b]; 4]; t];
+    for r in 0..b {
+        let (mut hp, mut cp) = (vec![0.0; h], vec![0.0; h]);
+        for s in 0..t {
+            let (mut hn, mut cn) = (vec![0.0; h], vec![0.0; h]);
+            for u in 0..h {
+                let a = |k: usize| {
+                    let (gi, gh) = affine(&w, s, r, &hp, k * h + u);
+                    gi + gh
+                };
+                let (gi_, gf, gg, go) = (sg(a(0)), sg(a(1)), th(a(2)), sg(a(3)));
+                for (k, v) in [gi_, gf, gg, go].into_iter().enumerate() {
+                    reference[s][k][r].push(v);
+                }
+                cn[u] = gf.0 * cp[u] + gi_.0 * gg.0;
+                hn[u] = go.0 * cn[u].tanh();
+            }
+            (hp, cp) = (hn, cn);
+        }
+    }
+    let mut lstm = UnrolledLayer::new(LstmCell::from_weights(w));
+    lstm.forward(&x, None);
+    run(&mut |f| lstm.visit_gates(f), &reference, 4);
+    // GRU.
+    let w = CellWeights::<f64>::uniform("", 3, i, h, &mut rng);
+    let mut reference: Reference = vec![vec![vec![vec![]; b]; 3]; t];
+    for r in 0..b {
+        let mut hp = vec![0.0; h];
+        for s in 0..t {
+            let mut hn = vec![0.0; h];
+            for u in 0..h {
+                let g = |k: usize| affine(&w, s, r, &hp, k * h + u);
+                let ((ri, rh), (zi, zh), (ni, nh)) = (g(0), g(1), g(2));
+                let (gr, gz) = (sg(ri + rh), sg(zi + zh));
+                let gn = th(ni + gr.0 * nh);
+                for (k, v) in [gr, gz, gn].into_iter().enumerate() {
+                    reference[s][k][r].push(v);
+                }
+                hn[u] = (1.0 - gz.0) * gn.0 + gz.0 * hp[u];
+            }
+            hp = hn;
+        }
+    }
+    let mut gru = UnrolledLayer::new(GruCell::from_weights(w));
+    gru.forward(&x, None);
+    run(&mut |f| gru.visit_gates(f), &reference, 3);
+    // RNN with ReLU: |f'| and the sign from the cached pre-activation.
+    let w = CellWeights::<f64>::uniform("", 1, i, h, &mut rng);
+    let mut reference: Reference = vec![vec![vec![vec![]; b]; 1]; t];
+    for r in 0..b {
+        let mut hp = vec![0.0; h];
+        for s in 0..t {
+            let mut hn = vec![0.0; h];
+            for u in 0..h {
+                let (gi, gh) = affine(&w, s, r, &hp, u);
+                let a = gi + gh;
+                hn[u] = a.max(0.0);
+                reference[s][0][r].push((hn[u], f64::from(u8::from(a > 0.0)), a < 0.0));
+            }
+            hp = hn;
+        }
+    }
+    let mut rnn = UnrolledLayer::new(RnnCell::from_weights(w, Activation::Relu));
+    rnn.forward(&x, None);
+    run(&mut |f| rnn.visit_gates(f), &reference, 1);
+}

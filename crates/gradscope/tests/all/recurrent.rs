@@ -612,17 +612,20 @@ fn sigmoid(a: f64) -> f64 {
 /// pre-activation and the pre-activation's sign — checked against the LSTM and GRU equations
 /// written out per unit, for a batch of 21 rows (run as two halves on two cores), and the
 /// pre-activation an RNN with ReLU caches.
+/// Something that runs a gate visit with the given callback.
+type Visit<'a> =
+    &'a mut dyn FnMut(&mut dyn FnMut(usize, usize, usize, gradscope::recurrent::GateValue));
+
+// The references are built by (row, step, unit) index, as the equations are written.
+#[allow(clippy::needless_range_loop)]
 #[test]
 fn visit_gates_reports_every_gate_as_the_equations_give_it() {
-    use gradscope::recurrent::GateValue;
     let (i, h, t, b) = (2, 3, 4, 21);
     let mut rng = Rng::seed(31);
     let x = random(&[t, b, i], 1.0, &mut rng);
     // (value, |f'|, a < 0) for step, gate, row, unit.
     type Reference = Vec<Vec<Vec<Vec<(f64, f64, bool)>>>>;
-    let run = |l: &mut dyn FnMut(&mut dyn FnMut(usize, usize, usize, GateValue)),
-               reference: &Reference,
-               gates: usize| {
+    let run = |l: Visit<'_>, reference: &Reference, gates: usize| {
         let mut seen = vec![0usize; t * gates * b * h];
         l(&mut |s, k, j, v| {
             let (r, u) = (j / h, j % h);

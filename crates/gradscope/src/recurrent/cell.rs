@@ -78,7 +78,8 @@ pub(crate) fn visit_gate_blocks<T: Float>(
 
 /// The element-wise part of a recurrent cell, between the affine maps of [`CellWeights`].
 ///
-/// `Sync`: [`UnrolledLayer`] runs the two halves of a large batch on two cores with the same cell.
+/// `Sync`: [`UnrolledLayer`](super::UnrolledLayer) runs the two halves of a large batch on
+/// two cores with the same cell.
 pub trait RecurrentCell<T: Float>: Sync {
     /// The cell's affine parameters.
     fn weights(&self) -> &CellWeights<T>;
@@ -92,11 +93,11 @@ pub trait RecurrentCell<T: Float>: Sync {
     }
 
     /// True when the cell uses gᵢ and gₕ only through their sum a = gᵢ + gₕ (RNN, LSTM; not
-    /// the GRU, whose candidate needs gₕ's n block apart). [`UnrolledLayer`] then forms a itself
-    /// (x·W_ihᵀ + b_ih + b_hh for all steps at once, then + h·W_hhᵀ in place), passes it as
-    /// `gi` with an empty `gh` to [`RecurrentCell::pointwise_forward`], and an empty `d_gh`
-    /// to [`RecurrentCell::pointwise_backward`] (∂L/∂gₕ = ∂L/∂gᵢ = ∂L/∂a); a cell answering
-    /// true must accept both. Default: false.
+    /// the GRU, whose candidate needs gₕ's n block apart). [`UnrolledLayer`](super::UnrolledLayer)
+    /// then forms a itself (x·W_ihᵀ + b_ih + b_hh for all steps at once, then + h·W_hhᵀ in
+    /// place), passes it as `gi` with an empty `gh` to [`RecurrentCell::pointwise_forward`],
+    /// and an empty `d_gh` to [`RecurrentCell::pointwise_backward`] (∂L/∂gₕ = ∂L/∂gᵢ = ∂L/∂a);
+    /// a cell answering true must accept both. Default: false.
     fn uses_sum_only(&self) -> bool {
         false
     }

@@ -104,7 +104,7 @@ pub trait Float:
     /// True when NaN.
     fn is_nan(self) -> bool;
 
-    /// yᵢ = tanh xᵢ over a slice (SIMD for f32, see [`crate::vmath`]; `std` for f64).
+    /// yᵢ = tanh xᵢ over a slice (SIMD for f32, see [`crate::kernels::vmath`]; `std` for f64).
     fn tanh_slice(x: &[Self], y: &mut [Self]);
     /// yᵢ = σ(xᵢ) over a slice (SIMD for f32).
     fn sigmoid_slice(x: &[Self], y: &mut [Self]);
@@ -113,11 +113,15 @@ pub trait Float:
     /// xᵢ ← e^(xᵢ) in place (SIMD for f32).
     fn exp_inplace(x: &mut [Self]);
 
-    /// C ← α·A·B + β·C on strided matrices (see [`crate::gemm`]).
+    /// C ← α·A·B + β·C on strided matrices (see [`crate::kernels::gemm`]): A is m×k with
+    /// element (i, l) at `a + i·rsa + l·csa`, B is k×n (`b`, `rsb`, `csb`), C is m×n (`c`,
+    /// `rsc`, `csc`); β = 0 ignores C's old contents.
     ///
     /// # Safety
-    /// The pointers and strides must describe valid, non-overlapping (for C) memory of the
-    /// given shapes.
+    /// Every element address of A, B and C so described must lie in one live allocation
+    /// of initialized values of the type (for m, k or n = 0 nothing is read); the elements
+    /// of C must be distinct (no two index pairs on one address), must not overlap A or B,
+    /// and no other reference may access them during the call.
     #[allow(clippy::too_many_arguments)]
     unsafe fn gemm_raw(
         m: usize,
@@ -225,6 +229,9 @@ macro_rules! impl_float {
             fn exp_inplace(x: &mut [Self]) {
                 $exp_i(x)
             }
+            /// # Safety
+            /// As [`Float::gemm_raw`]: the pointers, shapes and strides describe valid memory,
+            /// C distinct from A and B and not otherwise accessed during the call.
             #[inline(always)]
             unsafe fn gemm_raw(
                 m: usize,
@@ -242,7 +249,10 @@ macro_rules! impl_float {
                 rsc: isize,
                 csc: isize,
             ) {
-                $gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+                // SAFETY: `matrixmultiply`'s sgemm/dgemm require exactly the contract of this
+                // function (valid strided views of the given shapes, C not aliasing A or B),
+                // which the caller guarantees.
+                unsafe { $gemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
             }
         }
     };
@@ -254,10 +264,10 @@ impl_float!(
     matrixmultiply::sgemm,
     libm::erff,
     libm::erfcf,
-    crate::vmath::tanh_slice,
-    crate::vmath::sigmoid_slice,
-    crate::vmath::exp_slice,
-    crate::vmath::exp_inplace
+    crate::kernels::vmath::tanh_slice,
+    crate::kernels::vmath::sigmoid_slice,
+    crate::kernels::vmath::exp_slice,
+    crate::kernels::vmath::exp_inplace
 );
 impl_float!(
     f64,

@@ -5,7 +5,8 @@
 //!
 //! - [`activation`]: the activation catalogue, each with an exact hand-derived derivative, and
 //!   the properties computed from them ([`activation::properties`]).
-//! - [`tensor`], [`gemm`], [`float`]: the dense numeric core.
+//! - [`tensor`], [`float`]: the dense numeric core (its kernels, matrix products included,
+//!   live in the internal `kernels` module).
 //! - [`quadrature`]: Gaussian expectations E[g(z)], z ~ N(0, 1), exact at kinks.
 //! - [`rng`]: the seeded generator all randomness flows through.
 
@@ -15,14 +16,14 @@ pub mod data;
 pub mod diagnostics;
 pub mod error;
 pub mod float;
-pub mod gemm;
 pub mod init;
 pub mod io;
+#[doc(hidden)]
+pub mod kernels;
 pub mod layer;
 pub mod loss;
 pub mod model;
 pub mod optim;
-pub mod parallel;
 pub mod param;
 pub mod quadrature;
 pub mod recurrent;
@@ -31,7 +32,6 @@ pub mod tensor;
 pub mod textform;
 pub mod theory;
 pub mod train;
-pub mod vmath;
 
 pub use activation::Activation;
 pub use error::{Error, Result};

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::float::Float;
-use crate::gemm::{MatMut, MatRef};
+pub use crate::kernels::gemm::{MatMut, MatRef};
 
 /// A dense row-major tensor of `T` with an arbitrary shape.
 ///
@@ -170,12 +170,12 @@ impl<T: Float> Tensor<T> {
         self.data.copy_from_slice(&other.data);
     }
 
-    /// The matrix view (rows × cols) for [`crate::gemm::gemm`].
+    /// The matrix view (rows × cols) for [`crate::kernels::gemm::gemm`].
     pub fn mat(&self) -> MatRef<'_, T> {
         MatRef::row_major(&self.data, self.rows(), self.cols())
     }
 
-    /// The mutable matrix view (rows × cols) for [`crate::gemm::gemm`].
+    /// The mutable matrix view (rows × cols) for [`crate::kernels::gemm::gemm`].
     pub fn mat_mut(&mut self) -> MatMut<'_, T> {
         let (r, c) = (self.rows(), self.cols());
         MatMut::row_major(&mut self.data, r, c)

@@ -10,7 +10,7 @@ use gradscope::layer::{Linear, Module};
 use gradscope::loss::Loss;
 use gradscope::model::{MlpSpec, Model};
 use gradscope::optim::{Optimizer, OptimizerConfig, SgdConfig};
-use gradscope::recurrent::{LstmCell, OutputGrad, Recurrent, RecurrentCell, RnnCell};
+use gradscope::recurrent::{LstmCell, OutputGrad, RecurrentCell, RnnCell, UnrolledLayer};
 use gradscope::{Activation, Param, Rng, Tensor};
 
 /// Arguments of `gradscope bench`.
@@ -185,7 +185,7 @@ fn build(w: &Workload, rng: &mut Rng) -> Result<Model<f32>> {
 /// recurrent layer, a Linear(W→1) head on the last h, MSE against y `[B, 1]`, backward through
 /// time, SGD. x needs no gradient (as in PyTorch), so the layer does not compute ∂L/∂x.
 struct RecurrentStep<C> {
-    layer: Recurrent<f32, C>,
+    layer: UnrolledLayer<f32, C>,
     head: Linear<f32>,
     x: Tensor<f32>,
     y: Tensor<f32>,
@@ -196,7 +196,7 @@ struct RecurrentStep<C> {
 
 impl<C: RecurrentCell<f32>> RecurrentStep<C> {
     fn new(cell: C, w: &Workload, rng: &mut Rng) -> Result<Self> {
-        let mut layer = Recurrent::new(cell);
+        let mut layer = UnrolledLayer::new(cell);
         layer.set_need_input_grad(false);
         // nn.Linear's default init: U[−1/√in, 1/√in] for weight and bias.
         let k = 1.0 / (w.width as f64).sqrt();

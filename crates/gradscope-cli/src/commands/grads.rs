@@ -16,9 +16,7 @@ use gradscope::layer::LayerKind;
 use gradscope::loss::Loss;
 use gradscope::model::grads::activation_grads;
 use gradscope::model::MlpSpec;
-use gradscope::recurrent::{
-    CellKind, GruCell, LstmCell, Predict, RecurrentCell, RecurrentLayer, RnnCell, StepCache,
-};
+use gradscope::recurrent::{to_time_major, CellKind, Predict, RecurrentEncoder};
 use gradscope::{DType, Float, Rng, Tensor};
 
 /// Precision of the run.
@@ -249,141 +247,35 @@ fn rename<T: Float>(
     Ok(())
 }
 
-/// `[B, T·W]` (rows of T steps) → `[T, B, W]`, or back with `to_time = false`.
-fn transpose_steps<T: Float>(src: &[T], b: usize, t: usize, w: usize, to_time: bool) -> Vec<T> {
-    let mut out = vec![T::ZERO; src.len()];
-    for bi in 0..b {
-        for ti in 0..t {
-            let (bm, tm) = ((bi * t + ti) * w, (ti * b + bi) * w);
-            let (from, to) = if to_time { (bm, tm) } else { (tm, bm) };
-            out[to..to + w].copy_from_slice(&src[from..from + w]);
-        }
-    }
-    out
-}
-
-/// Total ∂L/∂h_t of one recurrent layer: reruns the layer over its input `x` (`[T, B, I]`)
-/// with the library's own cell step by step (a copy of the cell; the model is not touched)
-/// and backpropagates the direct output gradients `direct` (`[T, B, H]`) through time.
-/// Returns (∂L/∂h_t for every t, `[T, B, H]`; ∂L/∂x_t, `[T, B, I]`: the direct gradient of
-/// the layer below).
-fn layer_bptt<T: Float, C: RecurrentCell<T>>(
-    mut cell: C,
-    x: &[T],
-    steps: usize,
-    b: usize,
-    direct: &[T],
-) -> (Vec<T>, Vec<T>) {
-    let (i, h) = (cell.weights().input_size(), cell.weights().hidden_size());
-    let g = cell.weights().gates() * h;
-    let with_c = cell.has_cell_state();
-    let (bh, cn) = (b * h, if with_c { b * h } else { 0 });
-    let (h0, c0) = (vec![T::ZERO; bh], vec![T::ZERO; cn]);
-    let mut caches: Vec<StepCache<T>> = Vec::with_capacity(steps);
-    let (mut gi, mut gh) = (vec![T::ZERO; b * g], vec![T::ZERO; b * g]);
-    for t in 0..steps {
-        let mut cache = StepCache::default();
-        let (hp, cp) = caches.last().map_or((&h0[..], &c0[..]), |s| (&s.h, &s.c));
-        cell.weights()
-            .project(b, &x[t * b * i..(t + 1) * b * i], hp, &mut gi, &mut gh);
-        cell.pointwise_forward(b, &gi, &gh, hp, cp, &mut cache);
-        caches.push(cache);
-    }
-    let mut dh_all = vec![T::ZERO; steps * bh];
-    let mut dx_all = vec![T::ZERO; steps * b * i];
-    let (mut dh, mut dh_prev) = (vec![T::ZERO; bh], vec![T::ZERO; bh]);
-    let (mut dc, mut dc_prev) = (vec![T::ZERO; cn], vec![T::ZERO; cn]);
-    let (mut d_gi, mut d_gh) = (vec![T::ZERO; b * g], vec![T::ZERO; b * g]);
-    for t in (0..steps).rev() {
-        for (d, o) in dh.iter_mut().zip(&direct[t * bh..(t + 1) * bh]) {
-            *d += *o;
-        }
-        dh_all[t * bh..(t + 1) * bh].copy_from_slice(&dh);
-        let (hp, cp) = if t == 0 {
-            (&h0[..], &c0[..])
-        } else {
-            (&caches[t - 1].h[..], &caches[t - 1].c[..])
-        };
-        cell.pointwise_backward(
-            &caches[t],
-            hp,
-            cp,
-            &dh,
-            &dc,
-            &mut d_gi,
-            &mut d_gh,
-            &mut dh_prev,
-            &mut dc_prev,
-        );
-        cell.weights_mut().project_backward(
-            b,
-            &x[t * b * i..(t + 1) * b * i],
-            hp,
-            &d_gi,
-            &d_gh,
-            &mut dx_all[t * b * i..(t + 1) * b * i],
-            &mut dh_prev,
-        );
-        std::mem::swap(&mut dh, &mut dh_prev);
-        std::mem::swap(&mut dc, &mut dc_prev);
-    }
-    (dh_all, dx_all)
-}
-
-/// The recurrent tensors of `grads` (see AFTER_HELP) for the stack `r` after a backward whose
-/// gradient at the stack's output was `grad_out` (`[B, H]` or `[B·T, H]`); `x` is the model
-/// input `[B, T·I]`.
+/// The recurrent tensors of `grads` (see AFTER_HELP) for the stack `r` after a backward that
+/// kept its per-step gradients and whose gradient at the stack's output was `grad_out`
+/// (`[B, H]` or `[B·T, H]`, B = `b`).
 fn recurrent_tensors<T: Float>(
-    r: &RecurrentLayer<T>,
-    x: &Tensor<T>,
+    r: &RecurrentEncoder<T>,
+    b: usize,
     grad_out: &Tensor<T>,
 ) -> Vec<(String, Tensor<T>)> {
     let spec = r.spec();
-    let (b, t, h) = (x.rows(), r.steps(), r.hidden_size());
-    let layers = r.num_layers();
-    let mut dout = vec![T::ZERO; t * b * h];
+    let (t, h) = (r.steps(), r.hidden_size());
+    let mut dout = Tensor::zeros(&[t, b, h]);
     match spec.predict {
         Predict::Last => {
             if t > 0 {
-                dout[(t - 1) * b * h..].copy_from_slice(grad_out.data());
+                dout.data_mut()[(t - 1) * b * h..].copy_from_slice(grad_out.data());
             }
         }
-        Predict::EveryStep => dout = transpose_steps(grad_out.data(), b, t, h, true),
+        Predict::EveryStep => to_time_major(grad_out.data(), b, t, h, &mut dout),
     }
-    let mut out = vec![(
-        "dout.rnn".to_string(),
-        Tensor::from_vec(&[t, b, h], dout.clone()).expect("shape"),
-    )];
-    // ∂L/∂h_t of every layer, top down: the direct gradient of layer k is ∂L/∂x of layer k+1.
-    // Truncated BPTT cuts the flow between chunks, which this full BPTT does not.
-    let mut dh_layers = vec![Vec::new(); layers];
-    if spec.truncate.is_none() {
-        let mut direct = dout;
-        let x_tbi = transpose_steps(x.data(), b, t, r.input_size(), true);
-        for k in (0..layers).rev() {
-            let input = if k == 0 {
-                &x_tbi[..]
-            } else {
-                r.hidden_states(k - 1).data()
-            };
-            let w = r.weights(k).clone();
-            let (dh, dx) = match spec.cell {
-                CellKind::Rnn => {
-                    let cell = RnnCell::from_weights(w, spec.activation());
-                    layer_bptt(cell, input, t, b, &direct)
-                }
-                CellKind::Lstm => layer_bptt(LstmCell::from_weights(w), input, t, b, &direct),
-                CellKind::Gru => layer_bptt(GruCell::from_weights(w), input, t, b, &direct),
-            };
-            dh_layers[k] = dh;
-            direct = dx;
-        }
-    }
+    let mut out = vec![("dout.rnn".to_string(), dout)];
     let norms = |v: &[f64]| Tensor::<T>::from_f64_slice(&[v.len()], v).expect("shape");
-    for (k, dh) in dh_layers.into_iter().enumerate() {
-        if !dh.is_empty() {
-            let dh = Tensor::from_vec(&[t, b, h], dh).expect("shape");
-            out.push((format!("dh.l{k}"), dh));
+    for k in 0..r.num_layers() {
+        // ∂L/∂h_t of every layer, as the engine's backward kept it. With truncated BPTT it
+        // is cut between chunks; like PyTorch's h_t.grad of one full backward, `dh` means the
+        // full gradient, so it is left out then.
+        if spec.truncate.is_none() {
+            if let Some(dh) = r.grad_hidden(k) {
+                out.push((format!("dh.l{k}"), dh.clone()));
+            }
         }
         out.push((format!("grad_norm_h.l{k}"), norms(r.grad_norms(k))));
         if spec.cell == CellKind::Lstm {
@@ -519,6 +411,10 @@ impl Run<'_> {
         }
 
         model.set_training(training);
+        // A recurrent model keeps ∂L/∂h_t of every layer and step for `dh.l<k>`.
+        if let Some(Layer::Recurrent(r)) = model.layers.first_mut() {
+            r.set_keep_step_grads(true);
+        }
         let loss = model
             .forward_backward(&x, &y, self.loss)
             .with_context(|| format!("{bsrc}: cannot compute the loss"))?;
@@ -526,7 +422,7 @@ impl Run<'_> {
         let loss_t = Tensor::<T>::full(&[], T::from_f64(loss));
         let output = model.output().cloned().unwrap_or_else(|| x.clone());
         let recurrent = match model.layers.first() {
-            Some(Layer::Recurrent(r)) => recurrent_tensors(r, &x, model.grad_of_output(0)),
+            Some(Layer::Recurrent(r)) => recurrent_tensors(r, x.rows(), model.grad_of_output(0)),
             _ => Vec::new(),
         };
         let mut out: Vec<(String, &Tensor<T>)> = vec![

@@ -3,7 +3,7 @@
 
 use super::{relu, softmax, Activation};
 use crate::float::Float;
-use crate::parallel;
+use crate::kernels::parallel;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 

@@ -1,5 +1,5 @@
 //! The gradient through time of a recurrent layer: what [`super::Probe`] measures on a
-//! [`RecurrentLayer`] at a diagnostic step ([`RecurrentRecord`]), and the verdict drawn from
+//! [`RecurrentEncoder`] at a diagnostic step ([`RecurrentRecord`]), and the verdict drawn from
 //! those records ([`judge_through_time`]).
 //!
 //! Backpropagation through time multiplies the gradient by one Jacobian per step. For an
@@ -31,10 +31,10 @@ use super::{StepRecord, Thresholds};
 use crate::activation::properties::SATURATION_FRACTION;
 use crate::activation::Activation;
 use crate::float::Float;
-use crate::gemm::{gemm, MatMut, MatRef};
 use crate::init::Init;
+use crate::kernels::gemm::{gemm, MatMut, MatRef};
 use crate::recurrent::spectral::{largest_singular_value, pascanu_threshold, spectral_radius};
-use crate::recurrent::{CellKind, CellWeights, Predict, RecurrentLayer};
+use crate::recurrent::{CellKind, Predict, RecurrentEncoder};
 use crate::tensor::Tensor;
 
 /// How a layer's gate values were obtained at a diagnostic step.
@@ -290,71 +290,28 @@ fn gate_activations(cell: CellKind, rnn: Activation) -> Vec<Activation> {
     }
 }
 
-/// Recomputes every gate of layer `k` from its input sequence (`x_of(t)` gives x_t as
-/// `[B, I]`) and the kept hidden states: per-gate statistics, and for an RNN f'(a_t) for every
-/// step (`[T·B·H]`, for the Jacobian product).
+/// Every gate of layer `k` at every step of the last forward, as the cell computed it (read
+/// from its own cache, [`RecurrentEncoder::visit_gates`]): per-gate statistics, and for an
+/// RNN f'(a_t) for every step (`[T·B·H]`, for the Jacobian product).
 fn gates_from_input<T: Float>(
-    w: &CellWeights<T>,
+    layer: &RecurrentEncoder<T>,
+    k: usize,
     cell: CellKind,
-    acts: &[Activation],
     thr: &[f64],
-    hs: &Tensor<T>,
-    x_of: &dyn Fn(usize, &mut Vec<T>),
 ) -> (Vec<GateAcc>, Vec<f64>) {
-    let (t_len, b, h) = (hs.shape()[0], hs.shape()[1], hs.shape()[2]);
-    let g = w.gates() * h;
-    let mut gi = vec![T::ZERO; b * g];
-    let mut gh = vec![T::ZERO; b * g];
-    let zeros = vec![T::ZERO; b * h];
-    let mut x = Vec::new();
-    let mut acc = vec![GateAcc::default(); w.gates()];
+    let hs = layer.hidden_states(k);
+    let bh = hs.shape().iter().skip(1).product::<usize>();
+    let mut acc = vec![GateAcc::default(); cell.gates()];
     let mut derivs = Vec::new();
     if cell == CellKind::Rnn {
-        derivs.reserve(t_len * b * h);
+        derivs.resize(hs.len(), 0.0);
     }
-    for t in 0..t_len {
-        x_of(t, &mut x);
-        let h_prev = if t == 0 {
-            &zeros[..]
-        } else {
-            &hs.data()[(t - 1) * b * h..t * b * h]
-        };
-        w.project(b, &x, h_prev, &mut gi, &mut gh);
-        for (ri, rh) in gi.chunks_exact(g).zip(gh.chunks_exact(g)) {
-            match cell {
-                CellKind::Rnn | CellKind::Lstm => {
-                    for (blk, ((bi, bh), a_cc)) in ri
-                        .chunks_exact(h)
-                        .zip(rh.chunks_exact(h))
-                        .zip(acc.iter_mut())
-                        .enumerate()
-                    {
-                        let act = &acts[blk];
-                        for (u, v) in bi.iter().zip(bh) {
-                            let a = u.to_f64() + v.to_f64();
-                            let d = act.df(a).abs();
-                            a_cc.add(act.f(a), d, thr[blk], a < 0.0);
-                            if cell == CellKind::Rnn {
-                                derivs.push(d);
-                            }
-                        }
-                    }
-                }
-                CellKind::Gru => {
-                    // r = σ(gᵢ_r + gₕ_r), z = σ(gᵢ_z + gₕ_z), n = tanh(gᵢ_n + r⊙gₕ_n).
-                    for j in 0..h {
-                        let ar = ri[j].to_f64() + rh[j].to_f64();
-                        let az = ri[h + j].to_f64() + rh[h + j].to_f64();
-                        let r = acts[0].f(ar);
-                        acc[0].add(r, acts[0].df(ar).abs(), thr[0], ar < 0.0);
-                        acc[1].add(acts[1].f(az), acts[1].df(az).abs(), thr[1], az < 0.0);
-                        let an = ri[2 * h + j].to_f64() + r * rh[2 * h + j].to_f64();
-                        acc[2].add(acts[2].f(an), acts[2].df(an).abs(), thr[2], an < 0.0);
-                    }
-                }
-            }
+    layer.visit_gates(k, &mut |t, g, j, v| {
+        acc[g].add(v.value, v.abs_derivative, thr[g], v.negative);
+        if cell == CellKind::Rnn {
+            derivs[t * bh + j] = v.abs_derivative;
         }
-    }
+    });
     (acc, derivs)
 }
 
@@ -436,7 +393,7 @@ fn jacobian_transport(
 pub fn measure_recurrent<T: Float>(
     index: usize,
     path: &str,
-    layer: &RecurrentLayer<T>,
+    layer: &RecurrentEncoder<T>,
     input: Option<&Tensor<T>>,
     max_derivative: &mut dyn FnMut(Activation) -> f64,
 ) -> RecurrentRecord {
@@ -489,24 +446,10 @@ pub fn measure_recurrent<T: Float>(
             }
             _ => (None, None),
         };
-        // The layer's input sequence, step by step.
+        // Whether the layer's input was given (the gates are read from the layer's own
+        // cache, but only reported when the input confirms the step they describe).
         let below = (k > 0).then(|| layer.hidden_states(k - 1));
         let i_len = w.input_size();
-        let x_of_input = |t: usize, x: &mut Vec<T>| {
-            x.clear();
-            if let Some(xin) = input {
-                let row = t_len * i_len;
-                for r in xin.data().chunks_exact(row.max(1)) {
-                    x.extend_from_slice(&r[t * i_len..(t + 1) * i_len]);
-                }
-            }
-        };
-        let x_of_below = |t: usize, x: &mut Vec<T>| {
-            x.clear();
-            if let Some(hb) = below {
-                x.extend_from_slice(&hb.data()[t * b * i_len..(t + 1) * b * i_len]);
-            }
-        };
         let input_ok = match (k, input) {
             (0, Some(x)) => x.len() == b * t_len * i_len && t_len > 0 && b > 0,
             (0, None) => false,
@@ -516,8 +459,7 @@ pub fn measure_recurrent<T: Float>(
         let mut gate_source = None;
         let mut derivs: Option<Vec<f64>> = None;
         if input_ok {
-            let x_of: &dyn Fn(usize, &mut Vec<T>) = if k == 0 { &x_of_input } else { &x_of_below };
-            let (acc, d) = gates_from_input(w, cell, &acts, &thr, hs, x_of);
+            let (acc, d) = gates_from_input(layer, k, cell, &thr);
             gates = acc
                 .iter()
                 .zip(names)

@@ -3,7 +3,7 @@
 
 use super::{Module, Weight};
 use crate::float::Float;
-use crate::gemm::{gemm, gemm_serial};
+use crate::kernels::gemm::{gemm, gemm_serial};
 use crate::param::Param;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -94,8 +94,8 @@ impl<T: Float> Module<T> for Linear<T> {
         // ∂L/∂W and ∂L/∂x are independent products: for large layers run them side by side,
         // each whole on one core (splitting them further would only repeat the packing of
         // their operands).
-        let parallel =
-            need_input_grad && x.rows() * in_features * out >= crate::gemm::PARALLEL_MIN_WORK;
+        let parallel = need_input_grad
+            && x.rows() * in_features * out >= crate::kernels::gemm::PARALLEL_MIN_WORK;
         let product = if parallel { gemm_serial } else { gemm };
         let mut weight_grads = || {
             product(
@@ -119,7 +119,7 @@ impl<T: Float> Module<T> for Linear<T> {
                 )
             };
             if parallel {
-                crate::parallel::join(weight_grads, input_grads);
+                crate::kernels::parallel::join(weight_grads, input_grads);
             } else {
                 weight_grads();
                 input_grads();

@@ -23,7 +23,7 @@ pub use module::{Module, Weight};
 pub use residual::Residual;
 
 use crate::float::Float;
-use crate::recurrent::RecurrentLayer;
+use crate::recurrent::RecurrentEncoder;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
@@ -100,7 +100,7 @@ layers! {
     /// y = x + F(x).
     Residual(Residual) = "residual",
     /// A stack of recurrent layers over rows that are sequences (RNN, LSTM, GRU).
-    Recurrent(RecurrentLayer) = "recurrent",
+    Recurrent(RecurrentEncoder) = "recurrent",
 }
 
 impl std::fmt::Display for LayerKind {

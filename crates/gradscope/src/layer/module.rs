@@ -6,7 +6,7 @@
 use crate::activation::Activation;
 use crate::float::Float;
 use crate::param::Param;
-use crate::recurrent::RecurrentLayer;
+use crate::recurrent::RecurrentEncoder;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
@@ -89,12 +89,12 @@ pub trait Module<T: Float> {
     }
 
     /// The recurrent encoder behind this layer: its per-step state and gradient through time.
-    fn as_recurrent(&self) -> Option<&RecurrentLayer<T>> {
+    fn as_recurrent(&self) -> Option<&RecurrentEncoder<T>> {
         None
     }
 
     /// [`Module::as_recurrent`], mutably (to run it from a carried state).
-    fn as_recurrent_mut(&mut self) -> Option<&mut RecurrentLayer<T>> {
+    fn as_recurrent_mut(&mut self) -> Option<&mut RecurrentEncoder<T>> {
         None
     }
 

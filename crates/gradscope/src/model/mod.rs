@@ -147,7 +147,7 @@ impl<T: Float> Model<T> {
     }
 
     /// The recurrent encoders of the model, in forward order (inside residual blocks too).
-    pub fn recurrent_layers(&self) -> Vec<&crate::recurrent::RecurrentLayer<T>> {
+    pub fn recurrent_layers(&self) -> Vec<&crate::recurrent::RecurrentEncoder<T>> {
         let mut out = Vec::new();
         self.visit_modules(None, &mut |m| out.extend(m.module.as_recurrent()));
         out

@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::float::Float;
 use crate::init::Init;
 use crate::layer::Layer;
-use crate::recurrent::{RecurrentLayer, RecurrentSpec};
+use crate::recurrent::{RecurrentEncoder, RecurrentSpec};
 use crate::rng::Rng;
 
 /// A sequence model: rows are sequences of `input` features per step, read by a recurrent
@@ -145,7 +145,7 @@ impl ModelSpec {
         match self {
             ModelSpec::Mlp(m) => m.build(rng),
             ModelSpec::Sequence(s) => {
-                let encoder = RecurrentLayer::<T>::new(&s.encoder, s.input, "rnn.", rng);
+                let encoder = RecurrentEncoder::<T>::new(&s.encoder, s.input, "rnn.", rng);
                 let mut head = s.head.build_mlp::<T>(s.encoder.hidden, rng)?;
                 for l in &mut head.layers {
                     l.visit_params_mut(&mut |p| p.name = format!("fc.{}", p.name));

@@ -279,7 +279,7 @@ impl<T: Float> Optimizer<T> {
         let [b0, b1, b2] = &mut slot.bufs;
         let config = &self.config;
         // Element-wise, so large parameters are updated in chunks on every core.
-        crate::parallel::update(theta, grad, b0, b1, b2, &|theta, grad, b0, b1, b2| {
+        crate::kernels::parallel::update(theta, grad, b0, b1, b2, &|theta, grad, b0, b1, b2| {
             apply(config, first, t, lr, theta, grad, b0, b1, b2)
         });
         Ok(())

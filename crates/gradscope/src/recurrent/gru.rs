@@ -2,8 +2,11 @@
 //! z = σ(W_iz·x + b_iz + W_hz·h + b_hz), n = tanh(W_in·x + b_in + r⊙(W_hn·h + b_hn)),
 //! h' = (1 − z)⊙n + z⊙h.
 
-use super::{add_block, resize, simd_kernel, CellWeights, RecurrentCell, StepCache};
+use super::cell::visit_gate_blocks;
+use super::{resize, CellWeights, GateValue, RecurrentCell, StepCache};
 use crate::float::Float;
+use crate::kernels::elementwise::add_block;
+use crate::kernels::simd_kernel;
 use crate::rng::Rng;
 
 /// GRU cell with G = 3 gates in PyTorch's order r, z, n.
@@ -64,6 +67,13 @@ impl<T: Float> RecurrentCell<T> for GruCell<T> {
         gru_update(z, nn, h_prev, &mut cache.h);
     }
 
+    /// Gates r, z are sigmoids, the candidate n a tanh; their values are kept gate-major
+    /// `[3, B, H]`.
+    fn visit_gates(&self, cache: &StepCache<T>, f: &mut dyn FnMut(usize, usize, GateValue)) {
+        let n = cache.gates.len() / 3;
+        visit_gate_blocks(&cache.gates, n, &[false, false, true], f);
+    }
+
     fn pointwise_backward(
         &self,
         cache: &StepCache<T>,
@@ -83,7 +93,7 @@ impl<T: Float> RecurrentCell<T> for GruCell<T> {
 
 simd_kernel! {
     /// out = gᵢ_n + r⊙gₕ_n (the n blocks of rows of 3H gathered into `[B, H]`).
-    fn candidate_pre(h: usize, gi: &[T], gh: &[T], r: &[T], out: &mut [T]) {
+    fn candidate_pre<T: Float>(h: usize, gi: &[T], gh: &[T], r: &[T], out: &mut [T]) {
         for (((o, a), b), r) in out
             .chunks_exact_mut(h)
             .zip(gi.chunks_exact(3 * h))
@@ -100,7 +110,7 @@ simd_kernel! {
 
 simd_kernel! {
     /// out = block `k` of x (rows of `stride` values) as a contiguous `[rows, w]` buffer.
-    fn copy_block(x: &[T], k: usize, stride: usize, out: &mut [T]) {
+    fn copy_block<T: Float>(x: &[T], k: usize, stride: usize, out: &mut [T]) {
         let w = out.len() / (x.len() / stride.max(1)).max(1);
         for (o, a) in out.chunks_exact_mut(w).zip(x.chunks_exact(stride)) {
             o.copy_from_slice(&a[k * w..(k + 1) * w]);
@@ -110,7 +120,7 @@ simd_kernel! {
 
 simd_kernel! {
     /// h = (1 − z)⊙n + z⊙h_prev.
-    fn gru_update(z: &[T], n: &[T], h_prev: &[T], h: &mut [T]) {
+    fn gru_update<T: Float>(z: &[T], n: &[T], h_prev: &[T], h: &mut [T]) {
         let len = h.len();
         let (z, n, h_prev) = (&z[..len], &n[..len], &h_prev[..len]);
         for j in 0..len {
@@ -122,7 +132,7 @@ simd_kernel! {
 simd_kernel! {
     /// ∂L/∂gᵢ, ∂L/∂gₕ (`[B, 3H]`, blocks r, z, n) and the direct ∂L/∂h_{t−1} from the
     /// gate-major gates `[3, B, H]`, W_hn·h + b_hn, h_{t−1} and ∂L/∂h_t.
-    fn gru_backward(
+    fn gru_backward<T: Float>(
         h: usize,
         gates: &[T],
         hn: &[T],

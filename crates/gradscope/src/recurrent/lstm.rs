@@ -1,8 +1,11 @@
 //! LSTM cell, as PyTorch's `nn.LSTM`: gates (i, f, g, o) = (σ, σ, tanh, σ)(W_ih·x + b_ih +
 //! W_hh·h + b_hh), c_t = f⊙c_{t−1} + i⊙g, h_t = o⊙tanh(c_t).
 
-use super::{add_block, resize, simd_kernel, CellWeights, RecurrentCell, StepCache};
+use super::cell::visit_gate_blocks;
+use super::{resize, CellWeights, GateValue, RecurrentCell, StepCache};
 use crate::float::Float;
+use crate::kernels::elementwise::add_block;
+use crate::kernels::simd_kernel;
 use crate::rng::Rng;
 
 /// LSTM cell with G = 4 gates in PyTorch's order i, f, g, o.
@@ -94,6 +97,12 @@ impl<T: Float> RecurrentCell<T> for LstmCell<T> {
         mul(o, &cache.aux, &mut cache.h);
     }
 
+    /// Gates i, f, o are sigmoids, g a tanh; their values are kept gate-major `[4, B, H]`.
+    fn visit_gates(&self, cache: &StepCache<T>, f: &mut dyn FnMut(usize, usize, GateValue)) {
+        let n = cache.gates.len() / 4;
+        visit_gate_blocks(&cache.gates, n, &[false, false, true, false], f);
+    }
+
     fn pointwise_backward(
         &self,
         cache: &StepCache<T>,
@@ -117,7 +126,7 @@ impl<T: Float> RecurrentCell<T> for LstmCell<T> {
 
 simd_kernel! {
     /// c = f⊙c_prev + i⊙g.
-    fn cell_update(i: &[T], f: &[T], g: &[T], c_prev: &[T], c: &mut [T]) {
+    fn cell_update<T: Float>(i: &[T], f: &[T], g: &[T], c_prev: &[T], c: &mut [T]) {
         let n = c.len();
         let (i, f, g, c_prev) = (&i[..n], &f[..n], &g[..n], &c_prev[..n]);
         for j in 0..n {
@@ -128,7 +137,7 @@ simd_kernel! {
 
 simd_kernel! {
     /// out = x⊙y.
-    fn mul(x: &[T], y: &[T], out: &mut [T]) {
+    fn mul<T: Float>(x: &[T], y: &[T], out: &mut [T]) {
         for ((o, a), b) in out.iter_mut().zip(x).zip(y) {
             *o = *a * *b;
         }
@@ -138,7 +147,7 @@ simd_kernel! {
 simd_kernel! {
     /// ∂L/∂a (`[B, 4H]`, blocks i, f, g, o; H = `h`) and ∂L/∂c_{t−1} from the gate-major
     /// gates `[4, B, H]`, tanh c_t, c_{t−1} and the incoming ∂L/∂h_t, ∂L/∂c_t.
-    fn lstm_backward(
+    fn lstm_backward<T: Float>(
         h: usize,
         gates: &[T],
         tc: &[T],

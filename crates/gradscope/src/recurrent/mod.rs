@@ -12,377 +12,56 @@
 //! cell turns ∂L/∂h_t (and ∂L/∂c_t) into ∂L/∂gᵢ and ∂L/∂gₕ, and [`CellWeights`] accumulates
 //! the parameter gradients and forms ∂L/∂x_t and ∂L/∂h_{t−1}.
 //!
-//! [`Recurrent`] keeps every step's intermediates and records ‖∂L/∂h_t‖ for every t on each
-//! backward: the gradient reaching each step, the diagnostic for vanishing and exploding
-//! gradients through powers of the shared recurrent matrix. See `docs/recurrent.md`.
+//! Two layer types, by scope:
+//!
+//! - [`UnrolledLayer<T, C>`](UnrolledLayer): **one** layer running one cell `C` over a whole
+//!   sequence `[T, B, I]` with explicit BPTT. It keeps every step's intermediates and records
+//!   ‖∂L/∂h_t‖ for every t on each backward — the gradient reaching each step, the diagnostic
+//!   for vanishing and exploding gradients through powers of the shared recurrent matrix —
+//!   and on request the per-step gradients themselves and every gate's values.
+//! - [`RecurrentEncoder<T>`](RecurrentEncoder): a **stack** of `layers` unrolled layers of one
+//!   cell kind used as one layer of a [`crate::model::Model`] (like PyTorch's `nn.RNN`,
+//!   `nn.LSTM`, `nn.GRU` with `num_layers`), reading batch-major rows `[B, T·I]`.
+//!
+//! Files: `cell.rs` (the [`RecurrentCell`] trait), `weights.rs`, `rnn.rs`/`lstm.rs`/`gru.rs`
+//! (each cell's forward and backward side by side), `unrolled.rs` (the layer and its
+//! drivers), `bptt.rs` (time loops, truncation), `products.rs` (products outside the loop),
+//! `batch_split.rs` (two batch halves on two cores), `rescale.rs` (power-of-two rescaling of
+//! a vanishing gradient), `encoder.rs`, `init.rs`, `layout.rs`. See `docs/recurrent.md`.
 
+mod batch_split;
+mod bptt;
+mod cell;
+mod encoder;
 pub mod generate;
 mod gru;
-mod layer;
+mod init;
+mod layout;
 mod lstm;
+mod products;
+mod rescale;
 mod rnn;
 mod spec;
 pub mod spectral;
-mod stack;
+#[cfg(test)]
+mod test_util;
+mod unrolled;
+mod weights;
 
+pub use bptt::Tbptt;
+pub use cell::{GateValue, RecurrentCell, StepCache};
+pub use encoder::RecurrentEncoder;
 pub use gru::GruCell;
-pub use layer::{OutputGrad, Recurrent, State, Tbptt};
+pub use layout::{to_batch_major, to_time_major};
 pub use lstm::LstmCell;
 pub use rnn::RnnCell;
 pub use spec::{CellKind, Predict, RecurrentSpec};
-pub use stack::RecurrentLayer;
+pub use unrolled::{HiddenState, OutputGrad, UnrolledLayer};
+pub use weights::CellWeights;
 
 use crate::float::Float;
-use crate::gemm::{gemm, MatMut, MatRef};
-use crate::param::Param;
-use crate::rng::Rng;
-use crate::tensor::Tensor;
 
-/// The four parameters every cell has, PyTorch layout: W_ih `[G·H, I]`, W_hh `[G·H, H]`,
-/// b_ih `[G·H]`, b_hh `[G·H]`.
-#[derive(Clone, Debug)]
-pub struct CellWeights<T> {
-    /// W_ih, `weight_ih_l0`, shape `[G·H, I]`.
-    pub weight_ih: Param<T>,
-    /// W_hh, `weight_hh_l0`, shape `[G·H, H]`.
-    pub weight_hh: Param<T>,
-    /// b_ih, `bias_ih_l0`, shape `[G·H]`.
-    pub bias_ih: Param<T>,
-    /// b_hh, `bias_hh_l0`, shape `[G·H]`.
-    pub bias_hh: Param<T>,
-    gates: usize,
-}
-
-impl<T: Float> CellWeights<T> {
-    /// Weights from given tensors (checked against G = `gates`); `prefix` is prepended to
-    /// the PyTorch names (`"{prefix}weight_ih_l0"`, ...).
-    pub fn new(
-        prefix: &str,
-        gates: usize,
-        weight_ih: Tensor<T>,
-        weight_hh: Tensor<T>,
-        bias_ih: Tensor<T>,
-        bias_hh: Tensor<T>,
-    ) -> Self {
-        assert!(gates > 0, "a cell has at least one gate");
-        assert_eq!(weight_hh.shape().len(), 2, "weight_hh must be [G·H, H]");
-        let hidden = weight_hh.shape()[1];
-        let gh = gates * hidden;
-        assert_eq!(
-            weight_hh.shape(),
-            &[gh, hidden],
-            "weight_hh must be [G·H, H]"
-        );
-        assert_eq!(weight_ih.shape().len(), 2, "weight_ih must be [G·H, I]");
-        assert_eq!(weight_ih.shape()[0], gh, "weight_ih must be [G·H, I]");
-        assert_eq!(bias_ih.shape(), &[gh], "bias_ih must be [G·H]");
-        assert_eq!(bias_hh.shape(), &[gh], "bias_hh must be [G·H]");
-        CellWeights {
-            weight_ih: Param::new(format!("{prefix}weight_ih_l0"), weight_ih),
-            weight_hh: Param::new(format!("{prefix}weight_hh_l0"), weight_hh),
-            bias_ih: Param::new(format!("{prefix}bias_ih_l0"), bias_ih),
-            bias_hh: Param::new(format!("{prefix}bias_hh_l0"), bias_hh),
-            gates,
-        }
-    }
-
-    /// PyTorch's default initialization: every parameter from `U[−1/√H, 1/√H]`, drawn in the
-    /// order weight_ih, weight_hh, bias_ih, bias_hh.
-    pub fn uniform(prefix: &str, gates: usize, input: usize, hidden: usize, rng: &mut Rng) -> Self {
-        let k = 1.0 / (hidden.max(1) as f64).sqrt();
-        let gh = gates * hidden;
-        let mut draw = |shape: &[usize]| {
-            let n: usize = shape.iter().product();
-            let v: Vec<T> = (0..n).map(|_| T::from_f64(rng.uniform(-k, k))).collect();
-            Tensor::from_vec(shape, v).expect("shape and length agree")
-        };
-        let wi = draw(&[gh, input]);
-        let wh = draw(&[gh, hidden]);
-        let bi = draw(&[gh]);
-        let bh = draw(&[gh]);
-        CellWeights::new(prefix, gates, wi, wh, bi, bh)
-    }
-
-    /// Number of gates G.
-    pub fn gates(&self) -> usize {
-        self.gates
-    }
-
-    /// Input width I.
-    pub fn input_size(&self) -> usize {
-        self.weight_ih.value.shape()[1]
-    }
-
-    /// Hidden width H.
-    pub fn hidden_size(&self) -> usize {
-        self.weight_hh.value.shape()[1]
-    }
-
-    /// The parameters in PyTorch's order: weight_ih, weight_hh, bias_ih, bias_hh.
-    pub fn params(&self) -> [&Param<T>; 4] {
-        [
-            &self.weight_ih,
-            &self.weight_hh,
-            &self.bias_ih,
-            &self.bias_hh,
-        ]
-    }
-
-    /// The parameters, mutably, in the order of [`CellWeights::params`].
-    pub fn params_mut(&mut self) -> [&mut Param<T>; 4] {
-        [
-            &mut self.weight_ih,
-            &mut self.weight_hh,
-            &mut self.bias_ih,
-            &mut self.bias_hh,
-        ]
-    }
-
-    /// Sets every gradient to zero.
-    pub fn zero_grad(&mut self) {
-        for p in self.params_mut() {
-            p.zero_grad();
-        }
-    }
-
-    /// gᵢ = x·W_ihᵀ + b_ih and gₕ = h·W_hhᵀ + b_hh for a batch of `b` rows (x is `[b, I]`, h
-    /// is `[b, H]`, gᵢ and gₕ are `[b, G·H]`).
-    pub fn project(&self, b: usize, x: &[T], h: &[T], gi: &mut [T], gh: &mut [T]) {
-        self.project_input(b, x, gi);
-        self.project_hidden(b, h, gh);
-    }
-
-    /// gᵢ = x·W_ihᵀ + b_ih for `rows` rows at once (x is `[rows, I]`, gᵢ is `[rows, G·H]`):
-    /// the input map does not depend on the state, so a layer does it for every time step in
-    /// one product.
-    pub fn project_input(&self, rows: usize, x: &[T], gi: &mut [T]) {
-        Self::affine(rows, x, &self.weight_ih, &self.bias_ih, gi);
-    }
-
-    /// gₕ = h·W_hhᵀ + b_hh (h is `[b, H]`, gₕ is `[b, G·H]`).
-    pub fn project_hidden(&self, b: usize, h: &[T], gh: &mut [T]) {
-        Self::affine(b, h, &self.weight_hh, &self.bias_hh, gh);
-    }
-
-    /// dst = src·Wᵀ + bias, the bias written first and the product accumulated onto it.
-    fn affine(rows: usize, src: &[T], w: &Param<T>, bias: &Param<T>, dst: &mut [T]) {
-        let (g, k) = (w.value.shape()[0], w.value.shape()[1]);
-        for row in dst.chunks_exact_mut(g) {
-            row.copy_from_slice(bias.value.data());
-        }
-        gemm(
-            T::ONE,
-            MatRef::row_major(src, rows, k),
-            w.value.mat().t(),
-            T::ONE,
-            MatMut::row_major(dst, rows, g),
-        );
-    }
-
-    /// Backward of [`CellWeights::project`]: accumulates ∂L/∂W_ih += d_giᵀ·x,
-    /// ∂L/∂W_hh += d_ghᵀ·h, ∂L/∂b_ih += Σ d_gi, ∂L/∂b_hh += Σ d_gh; writes dx = d_gi·W_ih
-    /// and adds d_gh·W_hh onto `dh` (which holds the direct part of ∂L/∂h on entry).
-    #[allow(clippy::too_many_arguments)]
-    pub fn project_backward(
-        &mut self,
-        b: usize,
-        x: &[T],
-        h: &[T],
-        d_gi: &[T],
-        d_gh: &[T],
-        dx: &mut [T],
-        dh: &mut [T],
-    ) {
-        let (i, hs, g) = (
-            self.input_size(),
-            self.hidden_size(),
-            self.gates * self.hidden_size(),
-        );
-        let dgi = MatRef::row_major(d_gi, b, g);
-        let dgh = MatRef::row_major(d_gh, b, g);
-        gemm(
-            T::ONE,
-            dgi.t(),
-            MatRef::row_major(x, b, i),
-            T::ONE,
-            self.weight_ih.grad.mat_mut(),
-        );
-        gemm(
-            T::ONE,
-            dgh.t(),
-            MatRef::row_major(h, b, hs),
-            T::ONE,
-            self.weight_hh.grad.mat_mut(),
-        );
-        add_column_sums(d_gi, self.bias_ih.grad.data_mut());
-        add_column_sums(d_gh, self.bias_hh.grad.data_mut());
-        gemm(
-            T::ONE,
-            dgi,
-            self.weight_ih.value.mat(),
-            T::ZERO,
-            MatMut::row_major(dx, b, i),
-        );
-        gemm(
-            T::ONE,
-            dgh,
-            self.weight_hh.value.mat(),
-            T::ONE,
-            MatMut::row_major(dh, b, hs),
-        );
-    }
-}
-
-/// What one step keeps for backward (row-major, batch-first within the step).
-#[derive(Clone, Debug, Default)]
-pub struct StepCache<T> {
-    /// The cell's gate values, B·G·H of them, in the cell's own layout (RNN: the
-    /// pre-activation `[B, H]`; LSTM, GRU: the gates after their non-linearities, gate-major
-    /// `[G, B, H]` so that each gate is one contiguous block for the vectorized kernels).
-    pub gates: Vec<T>,
-    /// A cell-specific `[B, H]` buffer (LSTM: tanh c_t; GRU: W_hn·h + b_hn; RNN: unused).
-    pub aux: Vec<T>,
-    /// h_t, `[B, H]`.
-    pub h: Vec<T>,
-    /// c_t, `[B, H]` (LSTM only; empty otherwise).
-    pub c: Vec<T>,
-}
-
-/// The element-wise part of a recurrent cell, between the affine maps of [`CellWeights`].
-///
-/// `Sync`: [`Recurrent`] runs the two halves of a large batch on two cores with the same cell.
-pub trait RecurrentCell<T: Float>: Sync {
-    /// The cell's affine parameters.
-    fn weights(&self) -> &CellWeights<T>;
-
-    /// The cell's affine parameters, mutably.
-    fn weights_mut(&mut self) -> &mut CellWeights<T>;
-
-    /// True for a cell with a memory c besides h (LSTM).
-    fn has_cell_state(&self) -> bool {
-        false
-    }
-
-    /// True when the cell uses gᵢ and gₕ only through their sum a = gᵢ + gₕ (RNN, LSTM; not
-    /// the GRU, whose candidate needs gₕ's n block apart). [`Recurrent`] then forms a itself
-    /// (x·W_ihᵀ + b_ih + b_hh for all steps at once, then + h·W_hhᵀ in place), passes it as
-    /// `gi` with an empty `gh` to [`RecurrentCell::pointwise_forward`], and an empty `d_gh`
-    /// to [`RecurrentCell::pointwise_backward`] (∂L/∂gₕ = ∂L/∂gᵢ = ∂L/∂a); a cell answering
-    /// true must accept both. Default: false.
-    fn uses_sum_only(&self) -> bool {
-        false
-    }
-
-    /// From gᵢ, gₕ (`[b, G·H]`) and the previous state (h, and c for an LSTM; `c_prev` is
-    /// empty otherwise) computes the new state into `cache.h` (and `cache.c`), keeping what
-    /// backward needs in `cache`. The cache's buffers are resized here.
-    fn pointwise_forward(
-        &self,
-        b: usize,
-        gi: &[T],
-        gh: &[T],
-        h_prev: &[T],
-        c_prev: &[T],
-        cache: &mut StepCache<T>,
-    );
-
-    /// Given the total ∂L/∂h_t (`dh`) and ∂L/∂c_t (`dc`, empty for cells without memory),
-    /// writes ∂L/∂gᵢ, ∂L/∂gₕ, the direct part of ∂L/∂h_{t−1} (not through W_hh) into
-    /// `dh_prev`, and ∂L/∂c_{t−1} into `dc_prev` (LSTM).
-    #[allow(clippy::too_many_arguments)]
-    fn pointwise_backward(
-        &self,
-        cache: &StepCache<T>,
-        h_prev: &[T],
-        c_prev: &[T],
-        dh: &[T],
-        dc: &[T],
-        d_gi: &mut [T],
-        d_gh: &mut [T],
-        dh_prev: &mut [T],
-        dc_prev: &mut [T],
-    );
-}
-
+/// Resizes `v` to `n` values, new ones zero.
 pub(crate) fn resize<T: Float>(v: &mut Vec<T>, n: usize) {
     v.resize(n, T::ZERO);
-}
-
-/// Defines `fn name<T: Float>(args)` whose body is compiled for AVX-512, for AVX2+FMA and
-/// for the baseline, and picks one at run time (like [`crate::vmath`]): the element-wise
-/// loops of the cells then run on 16 (or 8) lanes instead of SSE2's 4. The compiler never
-/// fuses a multiply and an add on its own, so every version gives the same bits.
-macro_rules! simd_kernel {
-    ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
-        $(#[$attr])*
-        #[allow(clippy::too_many_arguments)]
-        $vis fn $name<T: Float>($($arg: $ty),*) {
-            #[inline(always)]
-            #[allow(clippy::too_many_arguments)]
-            fn body<T: Float>($($arg: $ty),*) $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn avx512<T: Float>($($arg: $ty),*) {
-                    body($($arg),*)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn avx2<T: Float>($($arg: $ty),*) {
-                    body($($arg),*)
-                }
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU has AVX-512F.
-                    return unsafe { avx512($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    // SAFETY: the CPU has AVX2 and FMA.
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            body($($arg),*)
-        }
-    };
-}
-pub(crate) use simd_kernel;
-
-simd_kernel! {
-    /// out = x + y, element-wise.
-    pub(crate) fn add(x: &[T], y: &[T], out: &mut [T]) {
-        for ((o, a), b) in out.iter_mut().zip(x).zip(y) {
-            *o = *a + *b;
-        }
-    }
-}
-
-simd_kernel! {
-    /// out = block `k` (columns [k·w, (k+1)·w)) of x + y, for row-major x, y with rows of
-    /// `stride` values: a gate block gathered into a contiguous `[rows, w]` buffer.
-    pub(crate) fn add_block(x: &[T], y: &[T], k: usize, stride: usize, out: &mut [T]) {
-        let w = out.len() / (x.len() / stride.max(1)).max(1);
-        for ((o, a), b) in out
-            .chunks_exact_mut(w)
-            .zip(x.chunks_exact(stride))
-            .zip(y.chunks_exact(stride))
-        {
-            let (a, b) = (&a[k * w..(k + 1) * w], &b[k * w..(k + 1) * w]);
-            for j in 0..w {
-                o[j] = a[j] + b[j];
-            }
-        }
-    }
-}
-
-simd_kernel! {
-    /// acc += the column sums of the row-major `d` (`[rows, acc.len()]`): a bias gradient.
-    pub(crate) fn add_column_sums(d: &[T], acc: &mut [T]) {
-        for row in d.chunks_exact(acc.len()) {
-            for (a, v) in acc.iter_mut().zip(row) {
-                *a += *v;
-            }
-        }
-    }
 }

@@ -1,9 +1,12 @@
 //! Elman RNN cell: h_t = f(W_ih·x_t + b_ih + W_hh·h_{t−1} + b_hh), as PyTorch's `nn.RNN`
 //! (which offers tanh and relu; here any element-wise activation of the catalogue).
 
-use super::{add, resize, simd_kernel, CellWeights, RecurrentCell, StepCache};
+use super::cell::visit_gate_blocks;
+use super::{resize, CellWeights, GateValue, RecurrentCell, StepCache};
 use crate::activation::Activation;
 use crate::float::Float;
+use crate::kernels::elementwise::add;
+use crate::kernels::simd_kernel;
 use crate::rng::Rng;
 
 /// Elman cell with one gate (G = 1) and an element-wise activation f (default tanh).
@@ -96,6 +99,38 @@ impl<T: Float> RecurrentCell<T> for RnnCell<T> {
         }
     }
 
+    /// The one gate is h_t = f(a_t): tanh' and σ' from h_t (the forward keeps only h_t for
+    /// them), the identity's 1, any other activation's f'(a_t) from the cached a_t.
+    fn visit_gates(&self, cache: &StepCache<T>, f: &mut dyn FnMut(usize, usize, GateValue)) {
+        let h = &cache.h[..];
+        match self.activation {
+            Activation::Tanh => visit_gate_blocks(h, h.len(), &[true], f),
+            Activation::Sigmoid => visit_gate_blocks(h, h.len(), &[false], f),
+            Activation::Identity => {
+                for (j, y) in h.iter().enumerate() {
+                    let y = y.to_f64();
+                    let v = GateValue {
+                        value: y,
+                        abs_derivative: 1.0,
+                        negative: y < 0.0,
+                    };
+                    f(0, j, v);
+                }
+            }
+            act => {
+                for (j, (y, a)) in h.iter().zip(&cache.gates).enumerate() {
+                    let a = a.to_f64();
+                    let v = GateValue {
+                        value: y.to_f64(),
+                        abs_derivative: act.df(a).abs(),
+                        negative: a < 0.0,
+                    };
+                    f(0, j, v);
+                }
+            }
+        }
+    }
+
     fn pointwise_backward(
         &self,
         cache: &StepCache<T>,
@@ -129,7 +164,7 @@ impl<T: Float> RecurrentCell<T> for RnnCell<T> {
 
 simd_kernel! {
     /// d = g⊙(1 − h²).
-    fn tanh_backward(h: &[T], g: &[T], d: &mut [T]) {
+    fn tanh_backward<T: Float>(h: &[T], g: &[T], d: &mut [T]) {
         for ((d, g), h) in d.iter_mut().zip(g).zip(h) {
             *d = *g * (T::ONE - *h * *h);
         }
@@ -138,7 +173,7 @@ simd_kernel! {
 
 simd_kernel! {
     /// d = g⊙h⊙(1 − h).
-    fn sigmoid_backward(h: &[T], g: &[T], d: &mut [T]) {
+    fn sigmoid_backward<T: Float>(h: &[T], g: &[T], d: &mut [T]) {
         for ((d, g), h) in d.iter_mut().zip(g).zip(h) {
             *d = *g * *h * (T::ONE - *h);
         }

@@ -13,7 +13,7 @@ use gradscope::layer::{Layer, Linear};
 use gradscope::loss::Loss;
 use gradscope::model::Model;
 use gradscope::recurrent::spectral::{largest_singular_value, spectral_radius};
-use gradscope::recurrent::{CellKind, CellWeights, RecurrentLayer, RecurrentSpec};
+use gradscope::recurrent::{CellKind, CellWeights, RecurrentEncoder, RecurrentSpec};
 use gradscope::train::Trainer;
 use gradscope::{Activation, Rng, Tensor};
 
@@ -28,7 +28,7 @@ fn random(n: usize, scale: f64, rng: &mut Rng) -> Vec<f64> {
 /// A model `rnn/lstm/gru(I -> H) -> Linear(H -> 1)` with the given recurrent weights.
 fn model(spec: &RecurrentSpec, input: usize, w: CellWeights<f64>, rng: &mut Rng) -> Model<f64> {
     let h = spec.hidden;
-    let layer = RecurrentLayer::from_weights(spec, input, vec![w]);
+    let layer = RecurrentEncoder::from_weights(spec, input, vec![w]);
     let head = Linear::new(
         "fc.0.",
         tensor(&[1, h], random(h, 1.0, rng)),
@@ -432,6 +432,91 @@ fn lstm_gate_saturation_matches_a_hand_computation() {
         .unwrap()
         .explanation
         .contains("need the layer's input"));
+}
+
+#[test]
+fn gru_gate_saturation_matches_a_hand_computation() {
+    // I = 1, H = 2, B = 2, T = 3. Biases put unit 0 of the update gate z wide open (a ≈ 10),
+    // unit 1 of the reset gate r shut (a ≈ −10) and unit 1 of the candidate n at tanh ≈ −1
+    // (a ≈ −12, the low side); small weights keep them there.
+    let (h, t, b) = (2, 3, 2);
+    let mut rng = Rng::seed(16);
+    let w_ih = random(6, 0.1, &mut rng);
+    let w_hh = random(12, 0.1, &mut rng);
+    let b_ih = vec![0.5, -10.0, 10.0, -1.0, 0.3, -12.0];
+    let b_hh = random(6, 0.05, &mut rng);
+    let xs = vec![0.4, -1.5, 1.0, 2.0, -0.3, 0.8];
+    // Reference: the GRU equations written out per unit.
+    let mut vals = vec![vec![]; 3];
+    let mut derivs = vec![vec![]; 3];
+    let mut negs = vec![vec![]; 3];
+    for s in 0..b {
+        let mut hp = [0.0; 2];
+        for step in 0..t {
+            let x = xs[s * t + step];
+            let gi = |row: usize| w_ih[row] * x + b_ih[row];
+            let gh = |row: usize| w_hh[row * 2] * hp[0] + w_hh[row * 2 + 1] * hp[1] + b_hh[row];
+            let mut hn = [0.0; 2];
+            for j in 0..h {
+                let (ar, az) = (gi(j) + gh(j), gi(h + j) + gh(h + j));
+                let (r, z) = (sigmoid(ar), sigmoid(az));
+                let an = gi(2 * h + j) + r * gh(2 * h + j);
+                let n = an.tanh();
+                for (k, (v, aa)) in [(r, ar), (z, az), (n, an)].into_iter().enumerate() {
+                    vals[k].push(v);
+                    derivs[k].push(if k == 2 { 1.0 - v * v } else { v * (1.0 - v) });
+                    negs[k].push(aa < 0.0);
+                }
+                hn[j] = (1.0 - z) * n + z * hp[j];
+            }
+            hp = hn;
+        }
+    }
+    let spec = RecurrentSpec::new(CellKind::Gru, h);
+    let w = CellWeights::new(
+        "rnn.",
+        3,
+        tensor(&[6, 1], w_ih.clone()),
+        tensor(&[6, 2], w_hh.clone()),
+        tensor(&[6], b_ih.clone()),
+        tensor(&[6], b_hh.clone()),
+    );
+    let mut m = model(&spec, 1, w, &mut rng);
+    let x = tensor(&[b, t], xs.clone());
+    let y = tensor(&[b, 1], vec![0.5, -0.5]);
+    let r = probe(&mut m, &x, &y, true);
+    let l = &recurrent(&r).layers[0];
+    assert_eq!(l.gate_source, Some(GateSource::Input));
+    let n = (b * t * h) as f64;
+    for (k, (g, thr)) in l.gates.iter().zip([0.0025, 0.0025, 0.01]).enumerate() {
+        assert_eq!(g.gate, ["r", "z", "n"][k]);
+        let mean = vals[k].iter().sum::<f64>() / n;
+        let md = derivs[k].iter().sum::<f64>() / n;
+        let count = |neg: bool| {
+            derivs[k]
+                .iter()
+                .zip(&negs[k])
+                .filter(|(d, ng)| **d < thr && **ng == neg)
+                .count() as f64
+                / n
+        };
+        let (low, high) = (count(true), count(false));
+        assert!(
+            close(g.mean, mean, 1e-12),
+            "{} mean {} vs {mean}",
+            g.gate,
+            g.mean
+        );
+        assert!(close(g.mean_abs_derivative, md, 1e-12), "{}", g.gate);
+        assert!(close(g.saturated_low, low, 1e-15), "{} low", g.gate);
+        assert!(close(g.saturated_high, high, 1e-15), "{} high", g.gate);
+        assert!(close(g.saturated_fraction, low + high, 1e-15));
+    }
+    // The constructed cases: half the units of r shut, of z open, of n at −1.
+    let frac = |k: usize| (l.gates[k].saturated_low, l.gates[k].saturated_high);
+    assert_eq!(frac(0), (0.5, 0.0));
+    assert_eq!(frac(1), (0.0, 0.5));
+    assert_eq!(frac(2), (0.5, 0.0));
 }
 
 #[test]

@@ -291,11 +291,11 @@ fn recurrent_names_follow_a_pytorch_module_with_rnn_and_fc() {
 }
 
 /// `[model.recurrent] truncate = k` inside a model gives the same parameter gradients as
-/// running the layer chunk by chunk with `Recurrent::truncated_bptt`.
+/// running the layer chunk by chunk with `UnrolledLayer::truncated_bptt`.
 #[test]
 fn truncation_in_the_model_equals_chunked_truncated_bptt() {
     use gradscope::recurrent::{
-        CellKind, CellWeights, LstmCell, Predict, Recurrent, RecurrentLayer, RecurrentSpec,
+        CellKind, CellWeights, LstmCell, Predict, RecurrentEncoder, RecurrentSpec, UnrolledLayer,
     };
     let (b, t, i, h, k) = (2, 8, 3, 4, 3);
     let mut rng = Rng::seed(5);
@@ -303,7 +303,7 @@ fn truncation_in_the_model_equals_chunked_truncated_bptt() {
     let mut spec = RecurrentSpec::new(CellKind::Lstm, h);
     spec.predict = Predict::EveryStep;
     spec.truncate = Some(k);
-    let mut layer = RecurrentLayer::from_weights(&spec, i, vec![w.clone()]);
+    let mut layer = RecurrentEncoder::from_weights(&spec, i, vec![w.clone()]);
     let x = random(&[b, t * i], 1.0, &mut rng);
     let g = random(&[b * t, h], 1.0, &mut rng);
     layer.forward(&x);
@@ -322,7 +322,7 @@ fn truncation_in_the_model_equals_chunked_truncated_bptt() {
         }
     }
     let x_tbi = Tensor::from_vec(&[t, b, i], x_tbi).unwrap();
-    let mut reference = Recurrent::new(LstmCell::from_weights(w.clone()));
+    let mut reference = UnrolledLayer::new(LstmCell::from_weights(w.clone()));
     reference.truncated_bptt(&x_tbi, k, None, |start, out| {
         let n = out.shape()[0];
         Tensor::from_vec(
@@ -344,7 +344,7 @@ fn truncation_in_the_model_equals_chunked_truncated_bptt() {
     }
     // And truncation changes ∂W_hh compared with full BPTT.
     spec.truncate = None;
-    let mut full = RecurrentLayer::from_weights(&spec, i, vec![w]);
+    let mut full = RecurrentEncoder::from_weights(&spec, i, vec![w]);
     full.forward(&x);
     full.backward(&g, true);
     let mut f = Vec::new();

@@ -167,22 +167,22 @@ fn identity_is_eye_times_gain_and_parses() {
 #[test]
 fn recurrent_inits_set_the_spectrum_of_w_hh() {
     use gradscope::recurrent::spectral::{largest_singular_value, spectral_radius};
-    use gradscope::recurrent::{CellKind, RecurrentLayer, RecurrentSpec};
+    use gradscope::recurrent::{CellKind, RecurrentEncoder, RecurrentSpec};
     let h = 16;
-    let block = |layer: &RecurrentLayer<f64>, g: usize| -> Vec<f64> {
+    let block = |layer: &RecurrentEncoder<f64>, g: usize| -> Vec<f64> {
         layer.weights(0).weight_hh.value.data()[g * h * h..(g + 1) * h * h].to_vec()
     };
     // IRNN (Le et al. 2015): W_hh = I, biases zero.
     let mut spec = RecurrentSpec::new(CellKind::Rnn, h);
     spec.init_hh = Some(Init::Identity { gain: 1.0 });
-    let l = RecurrentLayer::<f64>::new(&spec, 3, "rnn.", &mut Rng::seed(2));
+    let l = RecurrentEncoder::<f64>::new(&spec, 3, "rnn.", &mut Rng::seed(2));
     let w = block(&l, 0);
     assert!((spectral_radius(&w, h) - 1.0).abs() < 1e-12);
     assert!(l.weights(0).bias_hh.value.data().iter().all(|&b| b == 0.0));
     // Orthogonal blocks, every gate block of an LSTM: all singular values 1.
     let mut spec = RecurrentSpec::new(CellKind::Lstm, h);
     spec.init_hh = Some(Init::Orthogonal { gain: 1.0 });
-    let l = RecurrentLayer::<f64>::new(&spec, 3, "rnn.", &mut Rng::seed(3));
+    let l = RecurrentEncoder::<f64>::new(&spec, 3, "rnn.", &mut Rng::seed(3));
     for g in 0..4 {
         let w = block(&l, g);
         assert!(
@@ -195,7 +195,7 @@ fn recurrent_inits_set_the_spectrum_of_w_hh() {
     for (cell, rho) in [(CellKind::Rnn, 1.5), (CellKind::Gru, 0.9)] {
         let mut spec = RecurrentSpec::new(cell, h);
         spec.spectral_radius = Some(rho);
-        let l = RecurrentLayer::<f64>::new(&spec, 3, "rnn.", &mut Rng::seed(4));
+        let l = RecurrentEncoder::<f64>::new(&spec, 3, "rnn.", &mut Rng::seed(4));
         for g in 0..cell.gates() {
             let r = spectral_radius(&block(&l, g), h);
             assert!((r - rho).abs() < 1e-9, "{cell:?} gate {g}: {r}");
@@ -205,7 +205,7 @@ fn recurrent_inits_set_the_spectrum_of_w_hh() {
     let mut spec = RecurrentSpec::new(CellKind::Lstm, h);
     spec.init_hh = Some(Init::Orthogonal { gain: 1.0 });
     spec.forget_bias = Some(1.0);
-    let l = RecurrentLayer::<f64>::new(&spec, 3, "rnn.", &mut Rng::seed(5));
+    let l = RecurrentEncoder::<f64>::new(&spec, 3, "rnn.", &mut Rng::seed(5));
     let b = l.weights(0).bias_ih.value.data();
     assert!(b[..h].iter().all(|&v| v == 0.0));
     assert!(b[h..2 * h].iter().all(|&v| v == 1.0));

@@ -14,6 +14,7 @@ mod parallel;
 mod properties;
 mod quadrature;
 mod recurrent;
+mod recurrent_step_grads;
 mod recurrent_train;
 mod sequence_data;
 mod tensor;

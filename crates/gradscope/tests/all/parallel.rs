@@ -1,7 +1,7 @@
 //! Work split over two cores gives the same results as on one.
 
-use gradscope::gemm::{gemm, gemm_serial, MatMut, MatRef};
-use gradscope::parallel;
+use gradscope::kernels::gemm::{gemm, gemm_serial, MatMut, MatRef};
+use gradscope::kernels::parallel;
 use gradscope::Rng;
 
 fn random(n: usize, rng: &mut Rng) -> Vec<f64> {

@@ -5,7 +5,7 @@
 
 use gradscope::init::Init;
 use gradscope::recurrent::{
-    CellWeights, GruCell, LstmCell, OutputGrad, Recurrent, RecurrentCell, RnnCell, State,
+    CellWeights, GruCell, HiddenState, LstmCell, OutputGrad, RecurrentCell, RnnCell, UnrolledLayer,
 };
 use gradscope::{Activation, Rng, Tensor};
 
@@ -55,7 +55,7 @@ impl Objective {
         }
     }
 
-    fn backward<C: RecurrentCell<f64>>(&self, layer: &mut Recurrent<f64, C>) -> Vec<f64> {
+    fn backward<C: RecurrentCell<f64>>(&self, layer: &mut UnrolledLayer<f64, C>) -> Vec<f64> {
         let g = self.grad(layer.output());
         match self {
             Objective::Last(_) => layer.backward(OutputGrad::Last(&g)),
@@ -65,9 +65,9 @@ impl Objective {
 }
 
 fn eval<C: RecurrentCell<f64>>(
-    layer: &mut Recurrent<f64, C>,
+    layer: &mut UnrolledLayer<f64, C>,
     x: &Tensor<f64>,
-    state: Option<&State<f64>>,
+    state: Option<&HiddenState<f64>>,
     obj: &Objective,
 ) -> f64 {
     let out = layer.forward(x, state).clone();
@@ -87,9 +87,9 @@ fn numeric(mut nudge: impl FnMut(f64), mut f: impl FnMut() -> f64) -> f64 {
 /// Checks every parameter, input and (given) initial-state gradient element; returns how
 /// many were checked.
 fn check<C: RecurrentCell<f64>>(
-    layer: &mut Recurrent<f64, C>,
+    layer: &mut UnrolledLayer<f64, C>,
     x: &Tensor<f64>,
-    state: Option<&State<f64>>,
+    state: Option<&HiddenState<f64>>,
     obj: &Objective,
     what: &str,
 ) -> usize {
@@ -171,11 +171,11 @@ const I: usize = 3;
 const HID: usize = 4;
 
 /// Every objective, with and without a given initial state.
-fn check_all<C: RecurrentCell<f64>>(layer: &mut Recurrent<f64, C>, what: &str, seed: u64) {
+fn check_all<C: RecurrentCell<f64>>(layer: &mut UnrolledLayer<f64, C>, what: &str, seed: u64) {
     let mut rng = Rng::seed(seed);
     let x = random(&[T, B, I], 1.0, &mut rng);
     let with_c = layer.cell.has_cell_state();
-    let state = State {
+    let state = HiddenState {
         h: random(&[B, HID], 0.5, &mut rng),
         c: with_c.then(|| random(&[B, HID], 0.5, &mut rng)),
     };
@@ -214,14 +214,14 @@ fn scaled(mut cell_weights: CellWeights<f64>, s: f64) -> CellWeights<f64> {
 #[test]
 fn rnn_tanh_gradients() {
     let w = scaled(CellWeights::uniform("", 1, I, HID, &mut Rng::seed(1)), 2.0);
-    let mut layer = Recurrent::new(RnnCell::from_weights(w, Activation::Tanh));
+    let mut layer = UnrolledLayer::new(RnnCell::from_weights(w, Activation::Tanh));
     check_all(&mut layer, "rnn tanh", 11);
 }
 
 #[test]
 fn rnn_relu_gradients() {
     let w = scaled(CellWeights::uniform("", 1, I, HID, &mut Rng::seed(2)), 2.0);
-    let mut layer = Recurrent::new(RnnCell::from_weights(w, Activation::Relu));
+    let mut layer = UnrolledLayer::new(RnnCell::from_weights(w, Activation::Relu));
     check_all(&mut layer, "rnn relu", 12);
 }
 
@@ -240,7 +240,7 @@ fn rnn_other_activations_gradients() {
             CellWeights::uniform("", 1, I, HID, &mut Rng::seed(20 + k as u64)),
             2.0,
         );
-        let mut layer = Recurrent::new(RnnCell::from_weights(w, f));
+        let mut layer = UnrolledLayer::new(RnnCell::from_weights(w, f));
         let mut rng = Rng::seed(30 + k as u64);
         let x = random(&[T, B, I], 1.0, &mut rng);
         let obj = Objective::Weighted(random(&[T, B, HID], 1.0, &mut rng));
@@ -251,14 +251,14 @@ fn rnn_other_activations_gradients() {
 #[test]
 fn lstm_gradients() {
     let w = scaled(CellWeights::uniform("", 4, I, HID, &mut Rng::seed(3)), 2.0);
-    let mut layer = Recurrent::new(LstmCell::from_weights(w));
+    let mut layer = UnrolledLayer::new(LstmCell::from_weights(w));
     check_all(&mut layer, "lstm", 13);
 }
 
 #[test]
 fn gru_gradients() {
     let w = scaled(CellWeights::uniform("", 3, I, HID, &mut Rng::seed(4)), 2.0);
-    let mut layer = Recurrent::new(GruCell::from_weights(w));
+    let mut layer = UnrolledLayer::new(GruCell::from_weights(w));
     check_all(&mut layer, "gru", 14);
 }
 
@@ -326,7 +326,7 @@ fn forward_matches_the_pytorch_formulas() {
     let xt = |t: usize, b: usize| &x.data()[(t * B + b) * I..(t * B + b + 1) * I];
 
     // LSTM, gates i, f, g, o.
-    let mut lstm = Recurrent::new(LstmCell::<f64>::new(I, HID, &mut rng));
+    let mut lstm = UnrolledLayer::new(LstmCell::<f64>::new(I, HID, &mut rng));
     let out = lstm.forward(&x, None).clone();
     let w = lstm.cell.weights.clone();
     for b in 0..B {
@@ -357,7 +357,7 @@ fn forward_matches_the_pytorch_formulas() {
     }
 
     // GRU, gates r, z, n.
-    let mut gru = Recurrent::new(GruCell::<f64>::new(I, HID, &mut rng));
+    let mut gru = UnrolledLayer::new(GruCell::<f64>::new(I, HID, &mut rng));
     let out = gru.forward(&x, None).clone();
     let w = gru.cell.weights.clone();
     for b in 0..B {
@@ -381,7 +381,7 @@ fn forward_matches_the_pytorch_formulas() {
     }
 
     // Elman RNN with relu.
-    let mut rnn = Recurrent::new(RnnCell::<f64>::with_activation(
+    let mut rnn = UnrolledLayer::new(RnnCell::<f64>::with_activation(
         I,
         HID,
         Activation::Relu,
@@ -409,7 +409,7 @@ fn forward_matches_the_pytorch_formulas() {
 
 /// Truncated BPTT: the chunks' gradients are those of Σ_c L_c(θ; s_c) with the carried
 /// states s_c held constant, checked by finite differences.
-fn check_tbptt<C: RecurrentCell<f64>>(layer: &mut Recurrent<f64, C>, what: &str, seed: u64) {
+fn check_tbptt<C: RecurrentCell<f64>>(layer: &mut UnrolledLayer<f64, C>, what: &str, seed: u64) {
     let (len, k) = (8, 3);
     let mut rng = Rng::seed(seed);
     let x = random(&[len, B, I], 1.0, &mut rng);
@@ -440,7 +440,7 @@ fn check_tbptt<C: RecurrentCell<f64>>(layer: &mut Recurrent<f64, C>, what: &str,
     let chunk = |x: &Tensor<f64>, s: usize, e: usize, d: usize| {
         Tensor::from_vec(&[e - s, B, d], x.data()[s * B * d..e * B * d].to_vec()).unwrap()
     };
-    let total = |layer: &mut Recurrent<f64, C>, x: &Tensor<f64>| -> f64 {
+    let total = |layer: &mut UnrolledLayer<f64, C>, x: &Tensor<f64>| -> f64 {
         starts
             .iter()
             .zip(&states)
@@ -496,17 +496,17 @@ fn check_tbptt<C: RecurrentCell<f64>>(layer: &mut Recurrent<f64, C>, what: &str,
 
 #[test]
 fn truncated_bptt_gradients() {
-    let mut rnn = Recurrent::new(RnnCell::from_weights(
+    let mut rnn = UnrolledLayer::new(RnnCell::from_weights(
         scaled(CellWeights::uniform("", 1, I, HID, &mut Rng::seed(8)), 2.0),
         Activation::Tanh,
     ));
     check_tbptt(&mut rnn, "rnn", 18);
-    let mut lstm = Recurrent::new(LstmCell::from_weights(scaled(
+    let mut lstm = UnrolledLayer::new(LstmCell::from_weights(scaled(
         CellWeights::uniform("", 4, I, HID, &mut Rng::seed(9)),
         2.0,
     )));
     check_tbptt(&mut lstm, "lstm", 19);
-    let mut gru = Recurrent::new(GruCell::from_weights(scaled(
+    let mut gru = UnrolledLayer::new(GruCell::from_weights(scaled(
         CellWeights::uniform("", 3, I, HID, &mut Rng::seed(10)),
         2.0,
     )));
@@ -521,7 +521,7 @@ fn rnn_grad_norms(gain: f64, f: Activation, len: usize, seed: u64) -> Vec<f64> {
     let mut w = CellWeights::<f64>::uniform("", 1, i, h, &mut rng);
     let q = Init::Orthogonal { gain }.sample(h, h, 1.0, &mut rng);
     w.weight_hh.value.data_mut().copy_from_slice(&q);
-    let mut layer = Recurrent::new(RnnCell::from_weights(w, f));
+    let mut layer = UnrolledLayer::new(RnnCell::from_weights(w, f));
     let x = random(&[len, b, i], 1.0, &mut rng);
     layer.forward(&x, None);
     let g = random(&[b, h], 1.0, &mut rng);
@@ -563,7 +563,7 @@ fn gradient_norms_follow_powers_of_the_recurrent_matrix() {
 #[test]
 fn lstm_cell_memory_gradient_norms_are_recorded() {
     let mut rng = Rng::seed(50);
-    let mut layer = Recurrent::new(LstmCell::<f64>::with_forget_bias(I, HID, 1.0, &mut rng));
+    let mut layer = UnrolledLayer::new(LstmCell::<f64>::with_forget_bias(I, HID, 1.0, &mut rng));
     let x = random(&[6, B, I], 1.0, &mut rng);
     layer.forward(&x, None);
     let g = random(&[B, HID], 1.0, &mut rng);
@@ -588,8 +588,8 @@ fn f32_matches_f64() {
         cast(&w.bias_ih.value),
         cast(&w.bias_hh.value),
     );
-    let mut a = Recurrent::new(LstmCell::from_weights(w));
-    let mut b = Recurrent::new(LstmCell::from_weights(w32));
+    let mut a = UnrolledLayer::new(LstmCell::from_weights(w));
+    let mut b = UnrolledLayer::new(LstmCell::from_weights(w32));
     let x = random(&[T, B, I], 1.0, &mut rng);
     let ya = a.forward(&x, None).to_f64_vec();
     let yb = b.forward(&x.cast(), None).to_f64_vec();
@@ -602,4 +602,123 @@ fn f32_matches_f64() {
     for (p, q) in na.iter().zip(&nb) {
         assert!((p - q).abs() < 1e-4 * p.max(1.0));
     }
+}
+
+fn sigmoid(a: f64) -> f64 {
+    1.0 / (1.0 + (-a).exp())
+}
+
+/// `visit_gates` reports, for every step, gate and element, the gate's value, |f'| at its
+/// pre-activation and the pre-activation's sign — checked against the LSTM and GRU equations
+/// written out per unit, for a batch of 21 rows (run as two halves on two cores), and the
+/// pre-activation an RNN with ReLU caches.
+/// Something that runs a gate visit with the given callback.
+type Visit<'a> =
+    &'a mut dyn FnMut(&mut dyn FnMut(usize, usize, usize, gradscope::recurrent::GateValue));
+
+// The references are built by (row, step, unit) index, as the equations are written.
+#[allow(clippy::needless_range_loop)]
+#[test]
+fn visit_gates_reports_every_gate_as_the_equations_give_it() {
+    let (i, h, t, b) = (2, 3, 4, 21);
+    let mut rng = Rng::seed(31);
+    let x = random(&[t, b, i], 1.0, &mut rng);
+    // (value, |f'|, a < 0) for step, gate, row, unit.
+    type Reference = Vec<Vec<Vec<Vec<(f64, f64, bool)>>>>;
+    let run = |l: Visit<'_>, reference: &Reference, gates: usize| {
+        let mut seen = vec![0usize; t * gates * b * h];
+        l(&mut |s, k, j, v| {
+            let (r, u) = (j / h, j % h);
+            let (y, d, neg) = reference[s][k][r][u];
+            assert!(
+                (v.value - y).abs() <= 1e-14,
+                "step {s} gate {k} ({r}, {u}): {v:?} vs {y}"
+            );
+            assert!(
+                (v.abs_derivative - d).abs() <= 1e-13,
+                "step {s} gate {k}: {v:?} vs {d}"
+            );
+            assert_eq!(v.negative, neg, "step {s} gate {k} ({r}, {u})");
+            seen[((s * gates + k) * b + r) * h + u] += 1;
+        });
+        assert!(seen.iter().all(|&c| c == 1), "every element exactly once");
+    };
+    let xv = |s: usize, r: usize, c: usize| x.data()[(s * b + r) * i + c];
+    let affine = |w: &CellWeights<f64>, s: usize, r: usize, hp: &[f64], row: usize| {
+        let wi = w.weight_ih.value.data();
+        let wh = w.weight_hh.value.data();
+        let gi = (0..i).map(|c| wi[row * i + c] * xv(s, r, c)).sum::<f64>()
+            + w.bias_ih.value.data()[row];
+        let gh = (0..h).map(|c| wh[row * h + c] * hp[c]).sum::<f64>() + w.bias_hh.value.data()[row];
+        (gi, gh)
+    };
+    let sg = |a: f64| (sigmoid(a), sigmoid(a) * (1.0 - sigmoid(a)), a < 0.0);
+    let th = |a: f64| (a.tanh(), 1.0 - a.tanh() * a.tanh(), a < 0.0);
+    // LSTM.
+    let w = CellWeights::<f64>::uniform("", 4, i, h, &mut rng);
+    let mut reference: Reference = vec![vec![vec![vec![]; b]; 4]; t];
+    for r in 0..b {
+        let (mut hp, mut cp) = (vec![0.0; h], vec![0.0; h]);
+        for s in 0..t {
+            let (mut hn, mut cn) = (vec![0.0; h], vec![0.0; h]);
+            for u in 0..h {
+                let a = |k: usize| {
+                    let (gi, gh) = affine(&w, s, r, &hp, k * h + u);
+                    gi + gh
+                };
+                let (gi_, gf, gg, go) = (sg(a(0)), sg(a(1)), th(a(2)), sg(a(3)));
+                for (k, v) in [gi_, gf, gg, go].into_iter().enumerate() {
+                    reference[s][k][r].push(v);
+                }
+                cn[u] = gf.0 * cp[u] + gi_.0 * gg.0;
+                hn[u] = go.0 * cn[u].tanh();
+            }
+            (hp, cp) = (hn, cn);
+        }
+    }
+    let mut lstm = UnrolledLayer::new(LstmCell::from_weights(w));
+    lstm.forward(&x, None);
+    run(&mut |f| lstm.visit_gates(f), &reference, 4);
+    // GRU.
+    let w = CellWeights::<f64>::uniform("", 3, i, h, &mut rng);
+    let mut reference: Reference = vec![vec![vec![vec![]; b]; 3]; t];
+    for r in 0..b {
+        let mut hp = vec![0.0; h];
+        for s in 0..t {
+            let mut hn = vec![0.0; h];
+            for u in 0..h {
+                let g = |k: usize| affine(&w, s, r, &hp, k * h + u);
+                let ((ri, rh), (zi, zh), (ni, nh)) = (g(0), g(1), g(2));
+                let (gr, gz) = (sg(ri + rh), sg(zi + zh));
+                let gn = th(ni + gr.0 * nh);
+                for (k, v) in [gr, gz, gn].into_iter().enumerate() {
+                    reference[s][k][r].push(v);
+                }
+                hn[u] = (1.0 - gz.0) * gn.0 + gz.0 * hp[u];
+            }
+            hp = hn;
+        }
+    }
+    let mut gru = UnrolledLayer::new(GruCell::from_weights(w));
+    gru.forward(&x, None);
+    run(&mut |f| gru.visit_gates(f), &reference, 3);
+    // RNN with ReLU: |f'| and the sign from the cached pre-activation.
+    let w = CellWeights::<f64>::uniform("", 1, i, h, &mut rng);
+    let mut reference: Reference = vec![vec![vec![vec![]; b]; 1]; t];
+    for r in 0..b {
+        let mut hp = vec![0.0; h];
+        for s in 0..t {
+            let mut hn = vec![0.0; h];
+            for u in 0..h {
+                let (gi, gh) = affine(&w, s, r, &hp, u);
+                let a = gi + gh;
+                hn[u] = a.max(0.0);
+                reference[s][0][r].push((hn[u], f64::from(u8::from(a > 0.0)), a < 0.0));
+            }
+            hp = hn;
+        }
+    }
+    let mut rnn = UnrolledLayer::new(RnnCell::from_weights(w, Activation::Relu));
+    rnn.forward(&x, None);
+    run(&mut |f| rnn.visit_gates(f), &reference, 1);
 }

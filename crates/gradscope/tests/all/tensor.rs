@@ -1,6 +1,6 @@
 //! Tensor basics and the GEMM wrapper.
 
-use gradscope::gemm::{gemm, MatMut, MatRef};
+use gradscope::kernels::gemm::{gemm, MatMut, MatRef};
 use gradscope::{Error, Tensor};
 
 use crate::common::normals;

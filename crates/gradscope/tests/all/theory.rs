@@ -2,7 +2,7 @@
 //! Monte Carlo, fine trapezoid rules and a wide random network.
 
 use gradscope::activation::properties;
-use gradscope::gemm::gemm;
+use gradscope::kernels::gemm::gemm;
 use gradscope::quadrature::{integrate, normal_pdf};
 use gradscope::theory::{
     self, critical_curve, critical_sigma_w2, fixed_point, length_map, mean_field,

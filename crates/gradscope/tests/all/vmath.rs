@@ -1,6 +1,6 @@
 //! The SIMD f32 kernels against f64 references.
 
-use gradscope::vmath::{exp_slice, sigmoid_slice, tanh_slice};
+use gradscope::kernels::vmath::{exp_slice, sigmoid_slice, tanh_slice};
 
 fn grid() -> Vec<f32> {
     let mut xs: Vec<f32> = (-20000..=20000).map(|i| i as f32 * 0.005).collect();

@@ -110,7 +110,7 @@ pub fn gemm<T: Float>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: 
     if m == 0 || n == 0 {
         return;
     }
-    if crate::parallel::available() && m * k * n >= PARALLEL_MIN_WORK {
+    if super::parallel::available() && m * k * n >= PARALLEL_MIN_WORK {
         // Split the larger output dimension: each half then packs only half of that operand.
         if n >= m && n >= 2 * PARALLEL_MIN_ROWS && k > 0 {
             split_cols(alpha, a, b, beta, c);
@@ -128,8 +128,10 @@ pub fn gemm<T: Float>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: 
 /// through it are disjoint).
 #[derive(Clone, Copy)]
 struct SendPtr<T>(*mut T);
-// SAFETY: only used for disjoint column blocks of one C while `split_cols` waits for both.
+// SAFETY: only used in `split_cols`, for two disjoint column blocks of one C (T: Float is
+// Send) that the caller borrows mutably and that outlive the join waiting for both halves.
 unsafe impl<T> Send for SendPtr<T> {}
+// SAFETY: as for Send: the two threads sharing it write disjoint elements only.
 unsafe impl<T> Sync for SendPtr<T> {}
 
 /// Columns `first..first+cols` of B as a view.
@@ -174,7 +176,7 @@ fn split_cols<T: Float>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c
             );
         }
     };
-    crate::parallel::join(|| run(b0, 0), || run(b1, left));
+    super::parallel::join(|| run(b0, 0), || run(b1, left));
 }
 
 /// Below this many multiply-adds a product runs on one thread (thread hand-off costs more).
@@ -211,7 +213,7 @@ fn split_rows<T: Float>(
     let (top, bottom) = c.split_at_mut(rows_per * n);
     let a_top = row_block(a, 0, rows_per);
     let a_bottom = row_block(a, rows_per, m - rows_per);
-    crate::parallel::join(
+    super::parallel::join(
         || gemm_serial(alpha, a_top, b, beta, MatMut::row_major(top, rows_per, n)),
         || split_rows(alpha, a_bottom, b, beta, bottom, n, rows_per),
     );

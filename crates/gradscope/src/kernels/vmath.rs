@@ -3,9 +3,11 @@
 //! `std`'s `f32::exp`/`tanh` are calls into libm that the compiler cannot vectorize. These
 //! versions are branch-free (both sides of every case are computed and one is selected), so a
 //! loop over a slice becomes SIMD code; the slice functions pick AVX-512 or AVX2+FMA at run
-//! time when the CPU has them. Accuracy: within a few ulp of the correctly rounded result
-//! (checked against f64 in the tests); exp underflows to 0 below −87.33 and overflows to ∞
-//! above 88.72 like `f32::exp`.
+//! time when the CPU has them (`simd_kernel!`). Accuracy: within a few ulp of the correctly
+//! rounded result (checked against f64 in the tests); exp underflows to 0 below −87.33 and
+//! overflows to ∞ above 88.72 like `f32::exp`.
+
+use super::simd_kernel;
 
 /// Taylor coefficients 1/n! of eʳ on |r| ≤ ln2/2 (degree 7: truncation error < 5e−9 relative).
 const EXP_C: [f32; 8] = [
@@ -92,85 +94,38 @@ pub fn sigmoid_f32(x: f32) -> f32 {
     }
 }
 
-macro_rules! dispatch_map {
-    ($(#[$doc:meta])* $name:ident, $f:path) => {
-        $(#[$doc])*
-        pub fn $name(x: &[f32], y: &mut [f32]) {
-            #[inline(always)]
-            fn body(x: &[f32], y: &mut [f32]) {
-                for (yi, xi) in y.iter_mut().zip(x) {
-                    *yi = $f(*xi);
-                }
-            }
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                unsafe fn avx512(x: &[f32], y: &mut [f32]) {
-                    body(x, y)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2(x: &[f32], y: &mut [f32]) {
-                    body(x, y)
-                }
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU has AVX-512F.
-                    return unsafe { avx512(x, y) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    // SAFETY: the CPU has AVX2 and FMA.
-                    return unsafe { avx2(x, y) };
-                }
-            }
-            body(x, y)
+simd_kernel! {
+    /// yᵢ = tanh xᵢ over a slice, SIMD.
+    pub fn tanh_slice(x: &[f32], y: &mut [f32]) {
+        for (yi, xi) in y.iter_mut().zip(x) {
+            *yi = tanh_f32(*xi);
         }
-    };
+    }
 }
 
-dispatch_map!(
-    /// yᵢ = tanh xᵢ over a slice, SIMD.
-    tanh_slice,
-    tanh_f32
-);
-dispatch_map!(
+simd_kernel! {
     /// yᵢ = σ(xᵢ) over a slice, SIMD.
-    sigmoid_slice,
-    sigmoid_f32
-);
-dispatch_map!(
-    /// yᵢ = e^(xᵢ) over a slice, SIMD.
-    exp_slice,
-    exp_f32
-);
+    pub fn sigmoid_slice(x: &[f32], y: &mut [f32]) {
+        for (yi, xi) in y.iter_mut().zip(x) {
+            *yi = sigmoid_f32(*xi);
+        }
+    }
+}
 
-/// xᵢ ← e^(xᵢ) in place, SIMD.
-pub fn exp_inplace(x: &mut [f32]) {
-    #[inline(always)]
-    fn body(x: &mut [f32]) {
+simd_kernel! {
+    /// yᵢ = e^(xᵢ) over a slice, SIMD.
+    pub fn exp_slice(x: &[f32], y: &mut [f32]) {
+        for (yi, xi) in y.iter_mut().zip(x) {
+            *yi = exp_f32(*xi);
+        }
+    }
+}
+
+simd_kernel! {
+    /// xᵢ ← e^(xᵢ) in place, SIMD.
+    pub fn exp_inplace(x: &mut [f32]) {
         for v in x.iter_mut() {
             *v = exp_f32(*v);
         }
     }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        unsafe fn avx512(x: &mut [f32]) {
-            body(x)
-        }
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn avx2(x: &mut [f32]) {
-            body(x)
-        }
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F.
-            return unsafe { avx512(x) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has AVX2 and FMA.
-            return unsafe { avx2(x) };
-        }
-    }
-    body(x)
 }

@@ -18,6 +18,9 @@ const SPIN: Duration = Duration::from_micros(200);
 
 /// A type-erased job living on the submitter's stack.
 struct Job {
+    /// Runs the job; called with a pointer to this very `Job`, which must be the `job` field
+    /// of a live `StackJob` of the closure type `run` was instantiated for (see
+    /// [`run_stack_job`]).
     run: unsafe fn(*const Job),
     /// 0 = pending, 1 = done, 2 = panicked.
     state: AtomicU8,
@@ -31,14 +34,26 @@ struct StackJob<F> {
     f: UnsafeCell<Option<F>>,
 }
 
+/// Runs the closure of the `StackJob<F>` whose `job` field `job` points to, and records
+/// how it ended in `state` (1 done, 2 panicked, the panic kept in `panic`).
+///
+/// # Safety
+/// `job` must point to the `job` field of a live `StackJob<F>` (with this very F) that
+/// stays alive until `state` leaves 0, and this must be the only call for that job: the
+/// closure and the panic slot are accessed without synchronization.
 unsafe fn run_stack_job<F: FnOnce()>(job: *const Job) {
-    // SAFETY: `job` is the first field of a `#[repr(C)]` StackJob<F> that outlives the run
-    // (the submitter waits for `state` to leave 0 before returning).
+    // SAFETY: `job` is the first field of a `#[repr(C)]` StackJob<F> (so the cast keeps the
+    // address and the type) that outlives the run: the submitter waits for `state` to leave
+    // 0 before returning (the function's contract).
     let sj = unsafe { &*(job as *const StackJob<F>) };
+    // SAFETY: this is the only call for this job (the contract), so nothing else reads or
+    // writes `f` while it is taken.
     let f = unsafe { (*sj.f.get()).take() }.expect("job runs once");
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(()) => sj.job.state.store(1, Ordering::Release),
         Err(p) => {
+            // SAFETY: the submitter reads `panic` only after seeing `state` = 2, stored
+            // below with Release ordering; until then this call is its only user.
             unsafe { *sj.job.panic.get() = Some(p) };
             sj.job.state.store(2, Ordering::Release);
         }
@@ -87,7 +102,10 @@ fn work(h: &'static Helper) -> ! {
     loop {
         let p = h.slot.swap(std::ptr::null_mut(), Ordering::Acquire);
         if !p.is_null() {
-            // SAFETY: a non-null slot points to a pending job whose submitter waits for it.
+            // SAFETY: a non-null slot points to the `job` field of a pending StackJob whose
+            // submitter waits for it (it only retracts a job by swapping the slot back to
+            // null, which this swap has prevented), and `run` was instantiated for its
+            // closure type; the swap hands the job to this thread alone.
             unsafe { ((*p).run)(p) };
             idle_since = Instant::now();
             continue;
@@ -145,7 +163,8 @@ pub fn join<A: FnOnce() + Send, B: FnOnce() + Send>(a: A, b: B) {
     {
         // The helper has a job already (another thread's join): run both here.
         a();
-        // SAFETY: the job was never published.
+        // SAFETY: `ptr` is the `job` field of `job`, a StackJob<B> on this stack that outlives
+        // the call; the job was never published, so this is its only run.
         unsafe { run_stack_job::<B>(ptr) };
     } else {
         if h.sleeping.load(Ordering::SeqCst) {
@@ -162,7 +181,9 @@ pub fn join<A: FnOnce() + Send, B: FnOnce() + Send>(a: A, b: B) {
             )
             .is_ok()
         {
-            // SAFETY: retracted before the helper saw it; runs exactly once, here.
+            // SAFETY: `ptr` is the `job` field of `job`, a StackJob<B> on this stack that
+            // outlives the call; it was retracted from the slot before the helper took it, so
+            // it runs exactly once, here.
             unsafe { run_stack_job::<B>(ptr) };
         }
         while job.job.state.load(Ordering::Acquire) == 0 {
@@ -173,13 +194,16 @@ pub fn join<A: FnOnce() + Send, B: FnOnce() + Send>(a: A, b: B) {
         }
     }
     if job.job.state.load(Ordering::Acquire) == 2 {
-        // SAFETY: the job is finished; nobody else touches `panic` now.
+        // SAFETY: the job is finished (`state` = 2, loaded with Acquire after the runner's
+        // Release store), so its runner no longer touches `panic`.
         if let Some(p) = unsafe { (*job.job.panic.get()).take() } {
             resume_unwind(p);
         }
     }
 }
 
-// SAFETY: the raw job pointers are only dereferenced while their submitter waits.
+// SAFETY: Helper's fields are atomics and a `Thread` handle; the raw job pointer in `slot`
+// is only dereferenced by the thread that swapped it out, while its submitter waits.
 unsafe impl Send for Helper {}
+// SAFETY: as for Send: all shared access goes through the atomics.
 unsafe impl Sync for Helper {}

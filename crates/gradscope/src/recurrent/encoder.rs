@@ -1,33 +1,36 @@
-//! [`RecurrentLayer`]: a stack of recurrent layers as one network layer. It reads batch rows
+//! [`RecurrentEncoder`]: a stack of recurrent layers as one network layer. It reads batch rows
 //! that are whole sequences (`[B, T·I]`, time-major within a row), runs every layer over
 //! time, and hands the head either h_T (`[B, H]`) or every h_t (`[B·T, H]`, rows in
 //! (sample, step) order) — so the rest of the network and the losses stay 2-D.
 
+use super::init::init_weights;
+use super::layout::{to_batch_major, to_time_major};
 use super::spec::{CellKind, Predict, RecurrentSpec};
-use super::spectral::spectral_radius;
-use super::{CellWeights, GruCell, LstmCell, OutputGrad, Recurrent, RecurrentCell, RnnCell, State};
+use super::{
+    CellWeights, GateValue, GruCell, HiddenState, LstmCell, OutputGrad, RecurrentCell, RnnCell,
+    UnrolledLayer,
+};
 use crate::activation::Activation;
 use crate::float::Float;
-use crate::init::Init;
 use crate::param::Param;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
 /// The stacked layers of one cell kind.
 #[derive(Clone, Debug)]
-enum Stack<T> {
-    Rnn(Vec<Recurrent<T, RnnCell<T>>>),
-    Lstm(Vec<Recurrent<T, LstmCell<T>>>),
-    Gru(Vec<Recurrent<T, GruCell<T>>>),
+enum CellStack<T> {
+    Rnn(Vec<UnrolledLayer<T, RnnCell<T>>>),
+    Lstm(Vec<UnrolledLayer<T, LstmCell<T>>>),
+    Gru(Vec<UnrolledLayer<T, GruCell<T>>>),
 }
 
-/// Runs `$body` with `$v` bound to the stack's `Vec<Recurrent<T, C>>`, whatever C is.
+/// Runs `$body` with `$v` bound to the stack's `Vec<UnrolledLayer<T, C>>`, whatever C is.
 macro_rules! each_stack {
     ($stack:expr, $v:ident => $body:expr) => {
         match $stack {
-            Stack::Rnn($v) => $body,
-            Stack::Lstm($v) => $body,
-            Stack::Gru($v) => $body,
+            CellStack::Rnn($v) => $body,
+            CellStack::Lstm($v) => $body,
+            CellStack::Gru($v) => $body,
         }
     };
 }
@@ -40,10 +43,10 @@ macro_rules! each_stack {
 ///   ([`Predict::Last`]) or every h_t as `[B·T, H]` ([`Predict::EveryStep`]);
 /// - backward: explicit BPTT through every layer; each layer keeps ‖∂L/∂h_t‖ for every t.
 #[derive(Clone, Debug)]
-pub struct RecurrentLayer<T> {
+pub struct RecurrentEncoder<T> {
     spec: RecurrentSpec,
     input: usize,
-    stack: Stack<T>,
+    stack: CellStack<T>,
     x_tbi: Tensor<T>,
     out: Tensor<T>,
     grad_tbh: Tensor<T>,
@@ -52,113 +55,12 @@ pub struct RecurrentLayer<T> {
     batch: usize,
 }
 
-/// `[B, T·W]` (rows of T steps) → `[T, B, W]`.
-fn to_time_major<T: Float>(src: &[T], b: usize, t: usize, w: usize, dst: &mut Tensor<T>) {
-    dst.resize(&[t, b, w]);
-    let d = dst.data_mut();
-    for (bi, row) in src.chunks_exact(t * w).enumerate() {
-        for (ti, step) in row.chunks_exact(w).enumerate() {
-            d[(ti * b + bi) * w..(ti * b + bi + 1) * w].copy_from_slice(step);
-        }
-    }
-}
-
-/// `[T, B, W]` → `[B, T·W]` (the inverse of [`to_time_major`]); `shape` is the result's.
-fn to_batch_major<T: Float>(
-    src: &[T],
-    b: usize,
-    t: usize,
-    w: usize,
-    dst: &mut Tensor<T>,
-    shape: &[usize],
-) {
-    dst.resize(shape);
-    let d = dst.data_mut();
-    for ti in 0..t {
-        for bi in 0..b {
-            let s = &src[(ti * b + bi) * w..(ti * b + bi + 1) * w];
-            d[(bi * t + ti) * w..(bi * t + ti + 1) * w].copy_from_slice(s);
-        }
-    }
-}
-
 /// Every h_t of the top layer, `[T, B, H]`.
-fn top_output<T: Float>(stack: &Stack<T>) -> &[T] {
+fn top_output<T: Float>(stack: &CellStack<T>) -> &[T] {
     each_stack!(stack, layers => layers.last().expect("layers > 0").output().data())
 }
 
-/// Overwrites every gate block of `p` (`[G·H, cols]`) with `init`, drawn block by block.
-fn init_blocks<T: Float>(p: &mut Param<T>, gates: usize, init: Init, gain: f64, rng: &mut Rng) {
-    let cols = p.value.shape()[1];
-    let h = p.value.shape()[0] / gates;
-    for g in 0..gates {
-        let w = init.sample(h, cols, gain, rng);
-        for (v, s) in p.value.data_mut()[g * h * cols..(g + 1) * h * cols]
-            .iter_mut()
-            .zip(&w)
-        {
-            *v = T::from_f64(*s);
-        }
-    }
-}
-
-/// Rescales every `[H, H]` gate block of W_hh to spectral radius `rho`.
-fn rescale_blocks<T: Float>(p: &mut Param<T>, gates: usize, rho: f64) {
-    let h = p.value.shape()[1];
-    for g in 0..gates {
-        let block = &mut p.value.data_mut()[g * h * h..(g + 1) * h * h];
-        let w: Vec<f64> = block.iter().map(|v| v.to_f64()).collect();
-        let r = spectral_radius(&w, h);
-        if r > 0.0 {
-            let s = rho / r;
-            block
-                .iter_mut()
-                .zip(&w)
-                .for_each(|(v, x)| *v = T::from_f64(x * s));
-        }
-    }
-}
-
-fn init_weights<T: Float>(
-    spec: &RecurrentSpec,
-    layer: usize,
-    prefix: &str,
-    input: usize,
-    rng: &mut Rng,
-) -> CellWeights<T> {
-    let gates = spec.cell.gates();
-    let mut w = CellWeights::uniform(prefix, gates, input, spec.hidden, rng);
-    for p in w.params_mut() {
-        p.name = p.name.replace("_l0", &format!("_l{layer}"));
-    }
-    let gain = match spec.cell {
-        CellKind::Rnn => crate::activation::properties::init_gain(&spec.activation()),
-        _ => 1.0,
-    };
-    if spec.init_ih.is_some() || spec.init_hh.is_some() {
-        // Explicit initializers: biases start at zero, as in the MLP layers.
-        w.bias_ih.value.fill(T::ZERO);
-        w.bias_hh.value.fill(T::ZERO);
-    }
-    if let Some(init) = spec.init_ih {
-        init_blocks(&mut w.weight_ih, gates, init, gain, rng);
-    }
-    if let Some(init) = spec.init_hh {
-        init_blocks(&mut w.weight_hh, gates, init, gain, rng);
-    }
-    if let Some(rho) = spec.spectral_radius {
-        rescale_blocks(&mut w.weight_hh, gates, rho);
-    }
-    if let Some(fb) = spec.forget_bias {
-        let h = spec.hidden;
-        for v in &mut w.bias_ih.value.data_mut()[h..2 * h] {
-            *v += T::from_f64(fb);
-        }
-    }
-    w
-}
-
-impl<T: Float> RecurrentLayer<T> {
+impl<T: Float> RecurrentEncoder<T> {
     /// A stack built from `spec` reading `input` features per step, parameters named
     /// `{prefix}weight_ih_l{k}`, ...; weights drawn from `rng` layer by layer (W_ih, W_hh,
     /// b_ih, b_hh from PyTorch's U[−1/√H, 1/√H], then the spec's initializers, spectral
@@ -175,26 +77,26 @@ impl<T: Float> RecurrentLayer<T> {
     /// A stack with the given weights, one [`CellWeights`] per layer (names kept as given).
     pub fn from_weights(spec: &RecurrentSpec, input: usize, weights: Vec<CellWeights<T>>) -> Self {
         let stack = match spec.cell {
-            CellKind::Rnn => Stack::Rnn(
+            CellKind::Rnn => CellStack::Rnn(
                 weights
                     .into_iter()
-                    .map(|w| Recurrent::new(RnnCell::from_weights(w, spec.activation())))
+                    .map(|w| UnrolledLayer::new(RnnCell::from_weights(w, spec.activation())))
                     .collect(),
             ),
-            CellKind::Lstm => Stack::Lstm(
+            CellKind::Lstm => CellStack::Lstm(
                 weights
                     .into_iter()
-                    .map(|w| Recurrent::new(LstmCell::from_weights(w)))
+                    .map(|w| UnrolledLayer::new(LstmCell::from_weights(w)))
                     .collect(),
             ),
-            CellKind::Gru => Stack::Gru(
+            CellKind::Gru => CellStack::Gru(
                 weights
                     .into_iter()
-                    .map(|w| Recurrent::new(GruCell::from_weights(w)))
+                    .map(|w| UnrolledLayer::new(GruCell::from_weights(w)))
                     .collect(),
             ),
         };
-        RecurrentLayer {
+        RecurrentEncoder {
             spec: spec.clone(),
             input,
             stack,
@@ -242,7 +144,7 @@ impl<T: Float> RecurrentLayer<T> {
         self.spec.activation()
     }
 
-    /// Runs forward on x `[B, T·I]`; the result is [`RecurrentLayer::output`].
+    /// Runs forward on x `[B, T·I]`; the result is [`RecurrentEncoder::output`].
     ///
     /// # Panics
     /// If the row width is not a multiple of I.
@@ -250,10 +152,10 @@ impl<T: Float> RecurrentLayer<T> {
         self.forward_from(x, None);
     }
 
-    /// Like [`RecurrentLayer::forward`], starting layer k from `states[k]` instead of the zero
+    /// Like [`RecurrentEncoder::forward`], starting layer k from `states[k]` instead of the zero
     /// state (for generation one step at a time: pass the previous call's
-    /// [`RecurrentLayer::final_states`]).
-    pub fn forward_from(&mut self, x: &Tensor<T>, states: Option<&[State<T>]>) {
+    /// [`RecurrentEncoder::final_states`]).
+    pub fn forward_from(&mut self, x: &Tensor<T>, states: Option<&[HiddenState<T>]>) {
         let (b, width) = (x.rows(), x.cols());
         let i = self.input;
         assert!(
@@ -289,7 +191,7 @@ impl<T: Float> RecurrentLayer<T> {
     }
 
     /// Runs backward from ∂L/∂output (`[B, H]` or `[B·T, H]`); ∂L/∂x `[B, T·I]` is
-    /// [`RecurrentLayer::grad_input`] (left empty unless `need_input_grad`).
+    /// [`RecurrentEncoder::grad_input`] (left empty unless `need_input_grad`).
     pub fn backward(&mut self, grad_out: &Tensor<T>, need_input_grad: bool) {
         let (b, t, h, i) = (self.batch, self.steps, self.spec.hidden, self.input);
         if self.spec.predict == Predict::EveryStep {
@@ -323,7 +225,7 @@ impl<T: Float> RecurrentLayer<T> {
     }
 
     /// The state (h, and c for an LSTM) of every layer after the last forward's final step.
-    pub fn final_states(&self) -> Vec<State<T>> {
+    pub fn final_states(&self) -> Vec<HiddenState<T>> {
         each_stack!(&self.stack, layers => layers.iter().map(|l| l.final_state()).collect())
     }
 
@@ -353,6 +255,37 @@ impl<T: Float> RecurrentLayer<T> {
         each_stack!(&self.stack, layers => layers[k].cell_grad_norms())
     }
 
+    /// Whether backward keeps every stacked layer's per-step gradients (off by default; see
+    /// [`UnrolledLayer::set_keep_step_grads`]).
+    pub fn set_keep_step_grads(&mut self, keep: bool) {
+        each_stack!(&mut self.stack, layers => {
+            for l in layers {
+                l.set_keep_step_grads(keep);
+            }
+        })
+    }
+
+    /// The last backward's total ∂L/∂h_t of layer `k` for every t, `[T, B, H]` (what layer
+    /// k + 1, or the head for the top layer, sends to h_t plus what arrives from step t+1;
+    /// see [`UnrolledLayer::grad_hidden`]); `None` unless kept
+    /// ([`RecurrentEncoder::set_keep_step_grads`]).
+    pub fn grad_hidden(&self, k: usize) -> Option<&Tensor<T>> {
+        each_stack!(&self.stack, layers => layers[k].grad_hidden())
+    }
+
+    /// The last backward's ∂L/∂c_t of LSTM layer `k` for every t, `[T, B, H]`, arriving
+    /// through c_{t+1} (see [`UnrolledLayer::grad_cell`]); `None` for RNN/GRU or unless kept.
+    pub fn grad_cell(&self, k: usize) -> Option<&Tensor<T>> {
+        each_stack!(&self.stack, layers => layers[k].grad_cell())
+    }
+
+    /// Reports every gate of layer `k` at every step of the last forward, from the cells'
+    /// own caches: `f(t, g, j, v)` for step t, gate block g, element j = r·H + u (see
+    /// [`UnrolledLayer::visit_gates`]).
+    pub fn visit_gates(&self, k: usize, f: &mut dyn FnMut(usize, usize, usize, GateValue)) {
+        each_stack!(&self.stack, layers => layers[k].visit_gates(f))
+    }
+
     /// Every step's hidden states h_t of layer `k`, `[T, B, H]`, from the last forward.
     pub fn hidden_states(&self, k: usize) -> &Tensor<T> {
         each_stack!(&self.stack, layers => layers[k].output())
@@ -373,7 +306,7 @@ impl<T: Float> RecurrentLayer<T> {
         })
     }
 
-    /// Calls `f` on each parameter, mutably, in the order of [`RecurrentLayer::visit_params`].
+    /// Calls `f` on each parameter, mutably, in the order of [`RecurrentEncoder::visit_params`].
     pub fn visit_params_mut(&mut self, f: &mut dyn FnMut(&mut Param<T>)) {
         each_stack!(&mut self.stack, layers => {
             for l in layers {

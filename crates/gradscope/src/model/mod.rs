@@ -64,6 +64,36 @@ impl<T: Float> Model<T> {
         forward_chain(&mut self.layers, x, &mut self.rng)
     }
 
+    /// Runs forward carrying the state of every recurrent encoder across calls: encoder k
+    /// (in forward order among the top-level layers) starts from `states[k]` (the zero state
+    /// when there is none yet) and `states[k]` becomes its final state. Stepping a sequence
+    /// model chunk by chunk this way continues the sequence instead of restarting it (text
+    /// generation). Returns the network's output.
+    pub fn forward_stateful<'a>(
+        &'a mut self,
+        x: &'a Tensor<T>,
+        states: &mut Vec<Vec<crate::recurrent::HiddenState<T>>>,
+    ) -> &'a Tensor<T> {
+        let mut k = 0;
+        for i in 0..self.layers.len() {
+            let (before, rest) = self.layers.split_at_mut(i);
+            let input = before.last().map_or(x, |l| l.output());
+            match rest[0].as_recurrent_mut() {
+                Some(enc) => {
+                    enc.forward_from(input, states.get(k).map(Vec::as_slice));
+                    let last = enc.final_states();
+                    match states.get_mut(k) {
+                        Some(s) => *s = last,
+                        None => states.push(last),
+                    }
+                    k += 1;
+                }
+                None => rest[0].forward(input, &mut self.rng),
+            }
+        }
+        self.layers.last().map_or(x, |l| l.output())
+    }
+
     /// Runs backward from ∂L/∂output; `x` must be the input of the last forward. Parameter
     /// gradients accumulate (call [`Model::zero_grad`] first).
     pub fn backward(&mut self, x: &Tensor<T>, grad_output: &Tensor<T>) {

@@ -5,7 +5,6 @@
 
 use crate::error::{Error, Result};
 use crate::float::Float;
-use crate::layer::{forward_chain, Layer};
 use crate::model::Model;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -59,7 +58,7 @@ pub fn generate<T: Float>(
     sampling: Sampling,
     rng: &mut Rng,
 ) -> Result<Vec<usize>> {
-    let Some(Layer::Recurrent(rec)) = model.layers.first() else {
+    let Some(rec) = model.recurrent_layers().first().copied() else {
         return Err(Error::Invalid(
             "text generation needs a recurrent model ([model.recurrent])".into(),
         ));
@@ -79,32 +78,26 @@ pub fn generate<T: Float>(
         )));
     }
     model.set_training(false);
-    let (head, rest) = model.layers.split_first_mut().expect("checked");
-    let Layer::Recurrent(rec) = head else {
-        unreachable!("checked above")
-    };
     let mut x = Tensor::<T>::zeros(&[1, prime.len() * vocab]);
     for (t, &s) in prime.iter().enumerate() {
         x.data_mut()[t * vocab + s] = T::ONE;
     }
-    let mut states = None;
+    let mut states = Vec::new();
     let mut out = Vec::with_capacity(length);
-    let mut h_last = Tensor::<T>::zeros(&[1, rec.hidden_size()]);
     for _ in 0..length {
-        rec.forward_from(&x, states.as_deref());
-        states = Some(rec.final_states());
-        // The top layer's last hidden state feeds the head.
-        h_last
-            .data_mut()
-            .copy_from_slice(states.as_ref().expect("set")[rec.num_layers() - 1].h.data());
-        let logits = forward_chain(rest, &h_last, &mut model.rng);
+        let logits = model.forward_stateful(&x, &mut states);
         if logits.cols() != vocab {
             return Err(Error::Invalid(format!(
                 "the model predicts {} classes but the vocabulary has {vocab} symbols",
                 logits.cols()
             )));
         }
-        let z: Vec<f64> = logits.data().iter().map(|v| v.to_f64()).collect();
+        // The last row: the prediction after the last step fed (every row of a
+        // many-to-many model's output is one step).
+        let z: Vec<f64> = logits.data()[(logits.rows() - 1) * vocab..]
+            .iter()
+            .map(|v| v.to_f64())
+            .collect();
         let next = draw(&softmax_with_temperature(&z, sampling.temperature), rng);
         out.push(next);
         x = Tensor::zeros(&[1, vocab]);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use gradscope::theory::{
-    self, FixedPointKind, MeanField, Phase, Transition, CRITICAL_RANGE, MAX_VARIANCE,
+    self, FixedPointKind, MeanField, Phase, Propagation, Transition, CRITICAL_RANGE, MAX_VARIANCE,
 };
 use gradscope::Activation;
 use serde_json::{json, Value};
@@ -39,7 +39,20 @@ pub struct Args {
     )]
     sigma_b2: f64,
 
-    /// Depth L for the predicted gradient-norm ratio over L layers, chi1^(L/2).
+    /// Mean square q0 of the input's entries, (1/N_0) |x|^2 (1 for standardized inputs). The
+    /// first layer's pre-activations have variance q1 = sigma_w^2 q0 + sigma_b^2, where the
+    /// length map starts: when it has several attracting fixed points (GELU, Swish, Mish at
+    /// sigma_w^2 ~ 2-3) q0 decides which one the network reaches.
+    #[arg(
+        long,
+        value_name = "Q0",
+        default_value_t = theory::DEFAULT_Q0,
+        allow_hyphen_values = true
+    )]
+    q0: f64,
+
+    /// Depth L for the predicted gradient-norm ratio over L layers: chi1^(L/2) at the fixed
+    /// point, and the product of sqrt(chi1(q_l)) over layers 1..L from the input.
     #[arg(long, value_name = "L", default_value_t = 10)]
     depth: usize,
 
@@ -117,6 +130,7 @@ fn jnum(v: f64) -> Value {
 }
 
 fn check_variance(flag: &str, v: f64) -> Result<()> {
+    // Every variance flag, and --q0 (a mean square), must be finite, >= 0 and at most 1e6.
     if !v.is_finite() {
         bail!("{flag}: {v} is not a finite number");
     }
@@ -142,6 +156,7 @@ fn parse_activation(text: &str) -> Result<Activation> {
 pub fn run(args: Args) -> Result<()> {
     let act = parse_activation(&args.activation)?;
     check_variance("--sigma-b2", args.sigma_b2)?;
+    check_variance("--q0", args.q0)?;
     if let Some(sw) = args.sigma_w2 {
         check_variance("--sigma-w2", sw)?;
     }
@@ -172,7 +187,7 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     let transition = if args.critical {
-        Some(theory::transition(&act, args.sigma_b2).context("critical sigma_w^2")?)
+        Some(theory::transition(&act, args.sigma_b2, args.q0).context("critical sigma_w^2")?)
     } else {
         None
     };
@@ -182,18 +197,21 @@ pub fn run(args: Args) -> Result<()> {
         .map(|t| t.sigma_w2);
     let sigma_w2 = args.sigma_w2.or(critical_w2);
     let analysis = match sigma_w2 {
-        Some(sw) => Some(theory::mean_field(&act, sw, args.sigma_b2)?),
+        Some(sw) => Some((
+            theory::mean_field_from(&act, sw, args.sigma_b2, args.q0)?,
+            theory::propagate(&act, sw, args.sigma_b2, args.q0, args.depth)?,
+        )),
         None => None,
     };
 
     let mut out = String::new();
     if let Some((lo, hi, n)) = sweep {
-        out = render_sweep(&act, args.sigma_b2, lo, hi, n, args.tol, args.json)?;
+        out = render_sweep(&act, args.sigma_b2, args.q0, lo, hi, n, args.tol, args.json)?;
     } else if args.json {
         out = serde_json::to_string_pretty(&report_json(
             &act,
             args.sigma_b2,
-            analysis.as_ref(),
+            analysis.as_ref().map(|(m, p)| (m, p)),
             args.depth,
             args.tol,
             transition,
@@ -202,7 +220,7 @@ pub fn run(args: Args) -> Result<()> {
         out.push_str(&report_text(
             &act,
             args.sigma_b2,
-            analysis.as_ref(),
+            analysis.as_ref().map(|(m, p)| (m, p)),
             args.depth,
             args.tol,
             transition,
@@ -211,8 +229,8 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(path) = &args.phase_plot {
         let point = analysis
             .as_ref()
-            .map(|m| (m.sigma_w2, m.sigma_b2, m.phase_with_tol(args.tol), m.chi1));
-        write_phase_plot(path, &act, args.sigma_b2, point, range)?;
+            .map(|(m, _)| (m.sigma_w2, m.sigma_b2, m.phase_with_tol(args.tol), m.chi1));
+        write_phase_plot(path, &act, args.sigma_b2, args.q0, point, range)?;
         eprintln!("wrote phase diagram to {}", path.display());
     }
     print!("{out}");
@@ -310,18 +328,21 @@ fn transition_text(act: &Activation, sigma_b2: f64, t: Option<Transition>) -> St
 fn report_text(
     act: &Activation,
     sigma_b2: f64,
-    m: Option<&MeanField>,
+    m: Option<(&MeanField, &Propagation)>,
     depth: usize,
     tol: f64,
     transition: Option<Option<Transition>>,
 ) -> String {
     let mut out = String::new();
-    if let Some(m) = m {
+    if let Some((m, p)) = m {
         out.push_str(&format!(
-            "Mean-field theory: {act}, sigma_w^2 = {}, sigma_b^2 = {}  (weights ~ N(0, \
-             sigma_w^2/fan_in), biases ~ N(0, sigma_b^2))\n\n",
+            "Mean-field theory: {act}, sigma_w^2 = {}, sigma_b^2 = {}, input mean square q0 = {}  \
+             (weights ~ N(0, sigma_w^2/fan_in), biases ~ N(0, sigma_b^2); the first layer's \
+             pre-activations have variance q1 = sigma_w^2 q0 + sigma_b^2 = {})\n\n",
             num(m.sigma_w2, 6),
-            num(m.sigma_b2, 6)
+            num(m.sigma_b2, 6),
+            num(m.q0, 6),
+            num(m.q1, 6)
         ));
         let phase = m.phase_with_tol(tol);
         let (fp_value, fp_meaning) = fixed_point_cells(m);
@@ -346,6 +367,13 @@ fn report_text(
                 &format!("chi1^(L/2): gradient norm {depth} layers down vs at the top"),
             ),
             row(
+                "... from the input",
+                num(p.grad_ratio, 4),
+                &format!(
+                    "prod sqrt(chi1(q_l)), l = 1..{depth}: the same with q_l from q1 instead of q*"
+                ),
+            ),
+            row(
                 "phase",
                 phase.to_string(),
                 &format!("critical when |chi1 - 1| < {}", num(tol, 3)),
@@ -368,7 +396,7 @@ fn report_text(
 fn report_json(
     act: &Activation,
     sigma_b2: f64,
-    m: Option<&MeanField>,
+    m: Option<(&MeanField, &Propagation)>,
     depth: usize,
     tol: f64,
     transition: Option<Option<Transition>>,
@@ -379,11 +407,13 @@ fn report_json(
         "depth": depth,
         "critical_tol": tol,
     });
-    if let Some(m) = m {
+    if let Some((m, p)) = m {
         let phase = m.phase_with_tol(tol);
         let obj = v.as_object_mut().expect("an object");
         for (k, val) in [
             ("sigma_w2", json!(m.sigma_w2)),
+            ("q0", json!(m.q0)),
+            ("q1", json!(m.q1)),
             ("q_star", jnum(m.q_star)),
             ("fixed_point", json!(m.fixed_point.kind.as_str())),
             ("iterations", json!(m.fixed_point.iterations)),
@@ -392,6 +422,7 @@ fn report_json(
             ("growth_scale", m.growth_scale.map_or(Value::Null, jnum)),
             ("grad_ratio_per_layer", jnum(m.grad_ratio_per_layer)),
             ("grad_ratio_depth", jnum(m.gradient_ratio(depth))),
+            ("grad_ratio_depth_from_input", jnum(p.grad_ratio)),
             ("phase", json!(phase.as_str())),
             ("explanation", json!(phase.explanation())),
         ] {
@@ -412,9 +443,11 @@ fn report_json(
     v
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render_sweep(
     act: &Activation,
     sigma_b2: f64,
+    q0: f64,
     lo: f64,
     hi: f64,
     n: usize,
@@ -424,7 +457,7 @@ fn render_sweep(
     let grid: Vec<f64> = (0..n)
         .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
         .collect();
-    let results = parallel_map(&grid, |&sw| theory::mean_field(act, sw, sigma_b2))
+    let results = parallel_map(&grid, |&sw| theory::mean_field_from(act, sw, sigma_b2, q0))
         .into_iter()
         .collect::<gradscope::Result<Vec<_>>>()?;
     if as_json {
@@ -515,6 +548,7 @@ fn write_phase_plot(
     path: &Path,
     act: &Activation,
     sigma_b2: f64,
+    q0: f64,
     point: Option<(f64, f64, Phase, f64)>,
     range: Option<(f64, f64)>,
 ) -> Result<()> {
@@ -525,7 +559,7 @@ fn write_phase_plot(
     let rows: Vec<f64> = (0..PLOT_ROWS)
         .map(|i| max_b2 * (i as f64 / (PLOT_ROWS - 1) as f64).powi(2))
         .collect();
-    let transitions = parallel_map(&rows, |&b| theory::transition(act, b))
+    let transitions = parallel_map(&rows, |&b| theory::transition(act, b, q0))
         .into_iter()
         .collect::<gradscope::Result<Vec<_>>>()
         .context("--phase-plot: the chi1 = 1 curve")?;
@@ -543,7 +577,7 @@ fn write_phase_plot(
     };
     // A row without a transition has one phase: the phase at mid-width.
     let row_phase = parallel_map(&rows, |&b| {
-        theory::mean_field(act, 0.5 * max_w2, b).map(|m| {
+        theory::mean_field_from(act, 0.5 * max_w2, b, q0).map(|m| {
             if m.chi1 < 1.0 {
                 Side::Ordered
             } else {

@@ -105,6 +105,61 @@ fn relu_he_is_critical_and_infinities_are_null() {
 }
 
 #[test]
+fn gelu_at_kaiming_variance_is_chaotic_and_q0_picks_the_branch() {
+    // Standardized inputs: q1 = 2.35 lies above GELU's unstable fixed point (~1.005), the
+    // variance grows without bound and chi1 -> sigma_w^2/2.
+    let v = json(&[
+        "theory",
+        "--activation",
+        "gelu",
+        "--sigma-w2",
+        "2.35",
+        "--depth",
+        "29",
+        "--json",
+    ]);
+    assert_eq!(v["fixed_point"], "divergent", "{v}");
+    assert_eq!(v["phase"], "chaotic");
+    assert_eq!(f(&v, "q0"), 1.0);
+    assert_eq!(f(&v, "q1"), 2.35);
+    assert!((f(&v, "chi1") - 1.175).abs() < 1e-12, "{v}");
+    // Layer by layer from q1 the 29 factors multiply to ~12.68 (the researcher's 12.7).
+    assert!(
+        (f(&v, "grad_ratio_depth_from_input") - 12.678).abs() < 1e-3,
+        "{v}"
+    );
+    // Inputs of mean square 0.4 start below it (q1 = 0.94) and the signal dies out.
+    let v = json(&[
+        "theory",
+        "--activation",
+        "gelu",
+        "--sigma-w2",
+        "2.35",
+        "--q0",
+        "0.4",
+        "--json",
+    ]);
+    assert_eq!(v["fixed_point"], "zero", "{v}");
+    assert_eq!(v["phase"], "ordered");
+    assert!((f(&v, "q1") - 0.94).abs() < 1e-12);
+    let out = ok(&["theory", "--activation", "gelu", "--sigma-w2", "2.35"]);
+    assert!(
+        out.contains("q0 = 1") && out.contains("q1 = sigma_w^2 q0 + sigma_b^2 = 2.35"),
+        "{out}"
+    );
+    let e = fails(&[
+        "theory",
+        "--activation",
+        "tanh",
+        "--sigma-w2",
+        "1",
+        "--q0",
+        "-1",
+    ]);
+    assert!(e.contains("--q0") && e.contains("negative"), "{e}");
+}
+
+#[test]
 fn critical_finds_the_edge_of_chaos() {
     let v = json(&[
         "theory",

@@ -10,8 +10,12 @@
 //! q_{l+1} = F(q_l) = σ_w² E[f(√q_l z)²] + σ_b²,    z ~ N(0, 1),
 //! ```
 //!
-//! which converges to a fixed point q* ([`fixed_point()`]; q* = 0 and q → ∞ are reported
-//! explicitly). Back-propagation multiplies the gradient by W_{l+1}ᵀ and f'(h_l), so at the
+//! started at the first layer's variance q¹ = σ_w² q⁰ + σ_b², where q⁰ = (1/N₀)‖x‖² is the
+//! mean squared input entry (1 for standardized inputs; the input reaches the first layer
+//! through W₁ only, not through f). It converges to a fixed point q* ([`fixed_point_from`];
+//! q* = 0 and q → ∞ are reported explicitly); when F has several attracting fixed points (GELU,
+//! Swish, Mish near σ_w² ≈ 2–3) the start decides which one ([`fixed_point`] module docs).
+//! [`propagate`] follows q^l layer by layer before it gets there. Back-propagation multiplies the gradient by W_{l+1}ᵀ and f'(h_l), so at the
 //! fixed point the mean squared gradient of the pre-activations obeys
 //!
 //! ```text
@@ -31,15 +35,19 @@
 pub mod critical;
 pub mod expectation;
 pub mod fixed_point;
+mod parallel;
+pub mod propagation;
 
 pub use critical::{
     critical_curve, critical_sigma_w2, transition, CriticalPoint, Transition, CRITICAL_RANGE,
 };
 pub use expectation::{breakpoints, length_map, mean_sq_derivative, mean_sq_output};
 pub use fixed_point::{
-    check_activation, check_variances, fixed_point, q_trajectory, FixedPoint, FixedPointKind,
-    MAX_VARIANCE, Q_MAX, Q_MIN,
+    check_activation, check_q0, check_variances, fixed_point, fixed_point_from, q_trajectory,
+    FixedPoint, FixedPointKind, DEFAULT_Q0, MAX_VARIANCE, Q_MAX, Q_MIN,
 };
+pub use parallel::THREADS;
+pub use propagation::{propagate, LayerState, Propagation};
 
 use crate::activation::Activation;
 use crate::error::Result;
@@ -118,7 +126,12 @@ pub struct MeanField {
     pub sigma_w2: f64,
     /// σ_b² (biases ~ N(0, σ_b²)).
     pub sigma_b2: f64,
-    /// The fixed point of the length map.
+    /// q⁰: the mean squared input entry (1 for standardized inputs).
+    pub q0: f64,
+    /// q¹ = σ_w² q⁰ + σ_b²: the variance of the first layer's pre-activations, where the
+    /// iteration of the length map starts.
+    pub q1: f64,
+    /// The fixed point of the length map reached from q¹.
     pub fixed_point: FixedPoint,
     /// q* (copy of `fixed_point.q_star`: 0, finite, or +∞ = `null` in JSON).
     pub q_star: f64,
@@ -162,21 +175,36 @@ pub fn depth_scale(chi1: f64) -> f64 {
     }
 }
 
-/// χ₁ = σ_w² E[f'(√q* z)²] at the fixed point of (act, σ_w², σ_b²).
-pub fn chi1(act: &Activation, sigma_w2: f64, sigma_b2: f64) -> Result<f64> {
-    mean_field(act, sigma_w2, sigma_b2).map(|m| m.chi1)
+/// χ₁ = σ_w² E[f'(√q* z)²] at the fixed point of (act, σ_w², σ_b²) reached from an input of
+/// mean square `q0`.
+pub fn chi1(act: &Activation, sigma_w2: f64, sigma_b2: f64, q0: f64) -> Result<f64> {
+    let fp = fixed_point_from(act, sigma_w2, sigma_b2, q0)?;
+    Ok(sigma_w2 * mean_sq_derivative(act, fp.q_star))
 }
 
-/// The full mean-field analysis: q*, χ₁, ξ, gradient ratio, phase. Errors for softmax and
-/// log-softmax (row-wise) and for a negative, non-finite or too large variance.
+/// [`mean_field_from`] for standardized inputs (q⁰ = [`DEFAULT_Q0`] = 1).
 pub fn mean_field(act: &Activation, sigma_w2: f64, sigma_b2: f64) -> Result<MeanField> {
-    let fp = fixed_point(act, sigma_w2, sigma_b2)?;
+    mean_field_from(act, sigma_w2, sigma_b2, DEFAULT_Q0)
+}
+
+/// The full mean-field analysis from an input whose entries have mean square `q0`: q*, χ₁,
+/// ξ, gradient ratio, phase. Errors for softmax and log-softmax (row-wise) and for a
+/// negative, non-finite or too large variance or q⁰.
+pub fn mean_field_from(
+    act: &Activation,
+    sigma_w2: f64,
+    sigma_b2: f64,
+    q0: f64,
+) -> Result<MeanField> {
+    let fp = fixed_point_from(act, sigma_w2, sigma_b2, q0)?;
     let chi1 = sigma_w2 * mean_sq_derivative(act, fp.q_star);
     let xi = depth_scale(chi1);
     Ok(MeanField {
         activation: *act,
         sigma_w2,
         sigma_b2,
+        q0,
+        q1: sigma_w2 * q0 + sigma_b2,
         fixed_point: fp,
         q_star: fp.q_star,
         chi1,

@@ -16,11 +16,12 @@
 //! q = 1 < q_u instead (as if the input were a pre-activation) lands on q* = 0 (χ₁ = σ_w²/4 =
 //! 0.59: ordered) — the wrong answer.
 //!
-//! The map is iterated from q¹ for at most [`MAX_ITER`] steps, stopping when a step changes q
-//! by less than [`REL_TOL`] relative. When it has not settled by then (slow convergence near a
-//! marginal fixed point, geometric decay to 0 or slow growth), G(q) = F(q) − q is scanned from
-//! the last iterate in the direction the iteration moves (steps in ln q doubling from 1e−4,
-//! capped at 0.05 for 1e−4 < q < 1e4) for the first sign change, which Brent's method (in
+//! The map is iterated from q¹ for [`MAX_ITER`] steps (longer, up to [`MAX_FAST_ITER`], while
+//! each step still moves q by at least 5% within 1e−4 < q < 1e4), stopping when a step changes
+//! q by less than [`REL_TOL`] relative. When it has not settled by then (slow convergence near a
+//! marginal fixed point, geometric decay to 0 or growth), G(q) = F(q) − q is scanned from the
+//! last iterate in the direction the iteration moves (steps in ln q doubling from the last
+//! iteration's step or 1e−4, capped at 0.05 for 1e−4 < q < 1e4) for the first sign change, which Brent's method (in
 //! ln q) then locates to f64 precision: the limit the iteration would reach, since an
 //! iteration that moves one way stops at the first fixed point on that side. The scan ends in
 //! two explicit outcomes instead of looping:
@@ -39,8 +40,12 @@ use crate::error::{Error, Result};
 
 use super::expectation::length_map;
 
-/// At most this many plain iterations of the map before the bracketing search.
+/// Plain iterations of the map before the bracketing search (more while q still moves by
+/// ≥ 5% per step inside 1e−4 < q < 1e4, up to [`MAX_FAST_ITER`]).
 pub const MAX_ITER: usize = 40;
+/// At most this many plain iterations in all (q moving by ≥ 5% per step crosses
+/// 1e−4 < q < 1e4 in at most 369 steps).
+pub const MAX_FAST_ITER: usize = 400;
 /// First step of the bracketing scan in ln q.
 const SCAN_STEP: f64 = 1e-4;
 /// Largest step of the scan in ln q inside [`SCAN_FINE`]: fixed points closer together than
@@ -98,7 +103,7 @@ pub struct FixedPoint {
     pub kind: FixedPointKind,
     /// q⁰: the mean squared input entry the iteration started from (q¹ = σ_w² q⁰ + σ_b²).
     pub q0: f64,
-    /// Plain iterations of the map done after the first layer (≤ [`MAX_ITER`]).
+    /// Plain iterations of the map done after the first layer (≤ [`MAX_FAST_ITER`]).
     pub iterations: usize,
     /// True when the plain iteration converged; false when the bracketing search decided.
     pub converged_by_iteration: bool,
@@ -195,7 +200,12 @@ pub fn fixed_point_from(
         return Ok(done(0.0, FixedPointKind::Zero, 0, true));
     }
     let mut iterations = 0;
-    while iterations < MAX_ITER {
+    // |Δ ln q| of the last iteration: past MAX_ITER the iteration goes on while it moves
+    // faster than the scan would (steps ≥ SCAN_MAX_STEP inside SCAN_FINE; a monotone map never
+    // carries q past a fixed point, so this skips nothing).
+    let mut last_step = 0.0f64;
+    let fast = |q: f64, step: f64| step >= SCAN_MAX_STEP && q > SCAN_FINE.0 && q < SCAN_FINE.1;
+    while iterations < MAX_ITER || (iterations < MAX_FAST_ITER && fast(q, last_step)) {
         let next = map(q);
         iterations += 1;
         if next.is_nan() {
@@ -213,6 +223,7 @@ pub fn fixed_point_from(
             return Ok(done(0.0, FixedPointKind::Zero, iterations, true));
         }
         let converged = (next - q).abs() <= REL_TOL * next.max(q);
+        last_step = (next / q).ln().abs();
         q = next;
         if converged {
             return Ok(done(q, FixedPointKind::Finite, iterations, true));
@@ -251,7 +262,7 @@ pub fn fixed_point_from(
         // is the last q with G strictly positive; q with G within rounding of 0 are passed
         // over.
         let mut pos = (q, gq);
-        let mut step = SCAN_STEP;
+        let mut step = SCAN_STEP.max(last_step);
         let mut hi = q;
         loop {
             hi *= scan_step(hi, &mut step).exp();
@@ -276,7 +287,7 @@ pub fn fixed_point_from(
     // q shrinks: the first q below with G clearly positive brackets the fixed point. `neg`
     // is the last q with G strictly negative.
     let mut neg = (q, gq);
-    let mut step = SCAN_STEP;
+    let mut step = SCAN_STEP.max(last_step);
     let mut lo = q;
     loop {
         lo *= (-scan_step(lo, &mut step)).exp();

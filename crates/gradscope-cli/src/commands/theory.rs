@@ -419,7 +419,14 @@ fn report_json(
             ("iterations", json!(m.fixed_point.iterations)),
             ("chi1", jnum(m.chi1)),
             ("depth_scale", jnum(m.depth_scale)),
-            ("growth_scale", m.growth_scale.map_or(Value::Null, jnum)),
+            (
+                "growth_scale",
+                if m.chi1 > 1.0 {
+                    jnum(m.gradient_scale)
+                } else {
+                    Value::Null
+                },
+            ),
             ("grad_ratio_per_layer", jnum(m.grad_ratio_per_layer)),
             ("grad_ratio_depth", jnum(m.gradient_ratio(depth))),
             ("grad_ratio_depth_from_input", jnum(p.grad_ratio)),

@@ -47,7 +47,7 @@ fn relu_with_he_variance_is_exactly_critical() {
     let m = mean_field(&relu, 2.0, 0.0).unwrap();
     assert!((m.chi1 - 1.0).abs() <= 1e-12, "{m:?}");
     assert_eq!(m.phase, Phase::Critical);
-    assert_eq!(m.depth_scale, f64::INFINITY);
+    assert_eq!(m.gradient_scale, f64::INFINITY);
     assert!((m.grad_ratio_per_layer - 1.0).abs() <= 1e-12);
     assert!((m.gradient_ratio(100) - 1.0).abs() <= 1e-10);
     // Every q is a fixed point of q ↦ 2·q/2: the iteration stays at the first layer's
@@ -128,7 +128,7 @@ fn tanh_without_bias_is_critical_at_sigma_w2_1_with_q_star_0() {
         assert_eq!(m.fixed_point.kind, FixedPointKind::Zero);
         assert!((m.chi1 - sw).abs() <= 1e-15);
         assert_eq!(m.phase, Phase::Ordered);
-        assert!((m.depth_scale + 1.0 / sw.ln()).abs() <= 1e-12 * m.depth_scale);
+        assert!((m.gradient_scale + 1.0 / sw.ln()).abs() <= 1e-12 * m.gradient_scale);
     }
     // Just above, q* ≈ (σ_w² − 1)/2 > 0 and χ₁ − 1 ≈ (4/3) q*² > 0 (chaotic, barely).
     let m = mean_field(&tanh, 1.02, 0.0).unwrap();
@@ -261,24 +261,35 @@ fn zero_and_divergent_fixed_points_are_reported_not_looped_on() {
 }
 
 #[test]
-fn phases_and_depth_scale_signs() {
+fn phases_and_gradient_scale() {
     let tanh = Activation::Tanh;
     let ordered = mean_field(&tanh, 1.5, 0.05).unwrap();
     assert_eq!(ordered.phase, Phase::Ordered);
-    assert!(ordered.chi1 < 1.0 && ordered.depth_scale > 0.0);
-    assert!((ordered.depth_scale + 1.0 / ordered.chi1.ln()).abs() < 1e-12);
-    assert_eq!(ordered.growth_scale, None);
+    assert!(ordered.chi1 < 1.0);
+    assert!((ordered.gradient_scale + 1.0 / ordered.chi1.ln()).abs() < 1e-12);
+    assert_eq!(ordered.depth_scale, ordered.gradient_scale);
     let chaotic = mean_field(&tanh, 4.0, 0.05).unwrap();
     assert_eq!(chaotic.phase, Phase::Chaotic);
-    assert!(chaotic.chi1 > 1.0 && chaotic.depth_scale < 0.0);
-    let g = chaotic.growth_scale.unwrap();
+    assert!(chaotic.chi1 > 1.0);
+    let g = chaotic.gradient_scale;
     assert!((g - 1.0 / chaotic.chi1.ln()).abs() < 1e-12 && g > 0.0);
+    assert_eq!(chaotic.depth_scale, -g, "the old signed value");
     assert!((chaotic.gradient_ratio(10) - chaotic.chi1.powi(5)).abs() < 1e-12);
+    // The serialized form names the gradient scale, not an ambiguous "depth scale".
+    let v = serde_json::to_value(&chaotic).unwrap();
+    assert!(
+        v.get("depth_scale").is_none() && v.get("growth_scale").is_none(),
+        "{v}"
+    );
+    assert_eq!(v["gradient_scale"].as_f64(), Some(g));
+    assert!(v["correlation"]["depth_scale"].as_f64().unwrap() > 0.0);
     assert_eq!(Phase::of(1.0005, 1e-3), Phase::Critical);
     assert_eq!(Phase::of(1.0005, 1e-4), Phase::Chaotic);
     assert_eq!(Phase::of(0.99, 1e-3), Phase::Ordered);
     assert_eq!(theory::depth_scale(0.0), 0.0);
     assert_eq!(theory::depth_scale(1.0), f64::INFINITY);
+    assert_eq!(theory::gradient_scale(2.0), 1.0 / 2f64.ln());
+    assert_eq!(theory::gradient_scale(0.5), 1.0 / 2f64.ln());
     for p in [Phase::Ordered, Phase::Critical, Phase::Chaotic] {
         assert!(p.explanation().len() > 40);
     }
@@ -655,7 +666,7 @@ fn agrees(fp: &theory::FixedPoint, it: &Iterated) -> bool {
 /// The researcher's report: at these points the search used to start at q = 1 as if the input
 /// were a pre-activation, and for the bistable activations (GELU, Swish/SiLU, Mish) it then
 /// landed on q* = 0 or a small finite q* where standardized inputs (q¹ = σ_w² + σ_b²) make
-/// the variance diverge. This test fails on that code (14 of its 300 points, e.g. GELU at
+/// the variance diverge. This test fails on that code (14 of its 380 points, e.g. GELU at
 /// σ_w² = 2.35, σ_b² = 0).
 #[test]
 fn fixed_point_matches_the_layer_by_layer_iteration_for_every_catalogue_activation() {
@@ -698,4 +709,287 @@ fn fixed_point_matches_the_layer_by_layer_iteration_for_every_catalogue_activati
         wrong.len(),
         wrong.join("\n")
     );
+}
+
+/// E[relu(u₁) relu(u₂)] and E[relu'(u₁) relu'(u₂)] in closed form (Cho & Saul's arc-cosine
+/// kernel): q/(2π)·(√(1 − c²) + (π − arccos c)·c) and (π − arccos c)/(2π).
+fn relu_pair(q: f64, c: f64) -> (f64, f64) {
+    let t = c.acos();
+    (
+        q / (2.0 * std::f64::consts::PI) * ((1.0 - c * c).sqrt() + (std::f64::consts::PI - t) * c),
+        (std::f64::consts::PI - t) / (2.0 * std::f64::consts::PI),
+    )
+}
+
+/// Monte Carlo E[f(u₁)f(u₂)] and E[f'(u₁)f'(u₂)] with their standard errors.
+fn mc_pair(a: &Activation, q: f64, c: f64, z: &[f64]) -> [(f64, f64); 2] {
+    let (r, s) = (q.sqrt(), (1.0 - c * c).sqrt());
+    let n = z.len() / 2;
+    let mut acc = [(0.0, 0.0); 2];
+    for p in z.chunks_exact(2) {
+        let (u1, u2) = (r * p[0], r * (c * p[0] + s * p[1]));
+        for (k, v) in [a.f(u1) * a.f(u2), a.df(u1) * a.df(u2)]
+            .into_iter()
+            .enumerate()
+        {
+            acc[k].0 += v;
+            acc[k].1 += v * v;
+        }
+    }
+    acc.map(|(s1, s2)| {
+        let mean = s1 / n as f64;
+        (mean, ((s2 / n as f64 - mean * mean) / n as f64).sqrt())
+    })
+}
+
+#[test]
+fn pair_moments_match_closed_forms_and_monte_carlo() {
+    for q in [0.3, 1.0, 7.0, 1e4] {
+        for c in [-1.0, -0.4, 0.0, 0.3, 0.9, 0.999, 0.999999, 1.0] {
+            let m = theory::pair_moments(&Activation::Relu, q, c);
+            let (ff, dd) = relu_pair(q, c);
+            assert!(
+                (m.ff - ff).abs() <= 1e-12 * q,
+                "relu q = {q}, c = {c}: {m:?} vs {ff}"
+            );
+            assert!(
+                (m.dd - dd).abs() <= 1e-12,
+                "relu q = {q}, c = {c}: {m:?} vs {dd}"
+            );
+            // leaky_relu(a) = relu(x) − a·relu(−x): E[ff] = (1 + a²)k(c) − 2a·k(−c); its
+            // slope is a + (1 − a)·1{x > 0}: E[f'f'] = a + (1 − a)²·P(u₁ > 0, u₂ > 0).
+            let a = 0.2;
+            let m = theory::pair_moments(&act("leaky_relu(0.2)"), q, c);
+            let ff_l = (1.0 + a * a) * ff - 2.0 * a * relu_pair(q, -c).0;
+            let dd_l = a + (1.0 - a) * (1.0 - a) * dd;
+            assert!(
+                (m.ff - ff_l).abs() <= 1e-12 * q,
+                "leaky q = {q}, c = {c}: {m:?} vs {ff_l}"
+            );
+            assert!(
+                (m.dd - dd_l).abs() <= 1e-12,
+                "leaky q = {q}, c = {c}: {m:?} vs {dd_l}"
+            );
+            let m = theory::pair_moments(&Activation::Identity, q, c);
+            assert!((m.ff - q * c).abs() <= 1e-12 * q && (m.dd - 1.0).abs() <= 1e-12);
+        }
+    }
+    // Smooth and piecewise activations against 10⁶ samples (within 5 standard errors).
+    let z = normals(2017, 2_000_000);
+    for (name, q, c) in [
+        ("tanh", 2.0, 0.5),
+        ("tanh", 50.0, 0.97),
+        ("hard_tanh", 3.0, 0.9),
+        ("hard_tanh", 3.0, -0.999),
+        ("hard_sigmoid", 20.0, 0.7),
+        ("elu", 0.7, 0.3),
+        ("gelu", 5.0, -0.9),
+        ("softsign", 1.0, 0.6),
+        ("sigmoid", 92.0, 0.94),
+    ] {
+        let a = act(name);
+        let m = theory::pair_moments(&a, q, c);
+        let [(ff, ff_se), (dd, dd_se)] = mc_pair(&a, q, c, &z);
+        assert!(
+            (m.ff - ff).abs() < 5.0 * ff_se + 1e-12,
+            "{name} q = {q}, c = {c}: E[ff] {} vs Monte Carlo {ff} ± {ff_se}",
+            m.ff
+        );
+        assert!(
+            (m.dd - dd).abs() < 5.0 * dd_se + 1e-12,
+            "{name} q = {q}, c = {c}: E[f'f'] {} vs Monte Carlo {dd} ± {dd_se}",
+            m.dd
+        );
+    }
+}
+
+#[test]
+fn correlation_fixed_point_matches_monte_carlo() {
+    let z = normals(2018, 2_000_000);
+    // Chaotic: c* < 1 solves C(c) = c, and C is attracting there (χ_c < 1).
+    for (name, sw, sb) in [
+        ("tanh", 4.0, 0.05),
+        ("hard_tanh", 2.0, 0.1),
+        ("softsign", 5.0, 0.1),
+        ("sigmoid", 200.0, 0.5),
+    ] {
+        let a = act(name);
+        let m = mean_field(&a, sw, sb).unwrap();
+        assert_eq!(m.phase, Phase::Chaotic, "{name}");
+        let corr = m.correlation.unwrap();
+        let q = m.q_star;
+        assert!(corr.c_star > 0.0 && corr.c_star < 1.0, "{name}: {corr:?}");
+        assert!(corr.chi_c > 0.0 && corr.chi_c < 1.0, "{name}: {corr:?}");
+        let [(ff, ff_se), (dd, dd_se)] = mc_pair(&a, q, corr.c_star, &z);
+        let c_mc = (sw * ff + sb) / q;
+        assert!(
+            (c_mc - corr.c_star).abs() < 5.0 * sw * ff_se / q + 1e-12,
+            "{name}: Monte Carlo C(c*) = {c_mc} vs c* = {}",
+            corr.c_star
+        );
+        assert!(
+            (sw * dd - corr.chi_c).abs() < 5.0 * sw * dd_se + 1e-12,
+            "{name}: Monte Carlo χ_c = {} vs {}",
+            sw * dd,
+            corr.chi_c
+        );
+        // The map itself: C(c*) = c*, and iterating it from c = 0.5 and c = 0.99 gets there.
+        let map = |c: f64| theory::correlation_map(&a, sw, sb, q, c);
+        assert!((map(corr.c_star) - corr.c_star).abs() < 1e-12, "{name}");
+        for start in [0.5, 0.99] {
+            let mut c = start;
+            for _ in 0..(20.0 * corr.depth_scale) as usize + 40 {
+                c = map(c);
+                if (c - corr.c_star).abs() < 1e-5 {
+                    break;
+                }
+            }
+            assert!(
+                (c - corr.c_star).abs() < 1e-5,
+                "{name} from {start}: {c} vs {corr:?}"
+            );
+        }
+        assert!((corr.depth_scale + 1.0 / corr.chi_c.ln()).abs() < 1e-12);
+        assert_eq!(corr.trainable_depth, 6.0 * corr.depth_scale);
+        // Not the gradient scale: ξ_∇ = 1/ln χ₁ is a growth length here.
+        assert!((m.gradient_scale - 1.0 / m.chi1.ln()).abs() < 1e-12);
+        assert!(
+            (corr.depth_scale - m.gradient_scale).abs() > 0.5,
+            "{name}: {m:?}"
+        );
+    }
+    // An odd activation without bias decorrelates completely: c* = 0, χ_c = σ_w² E[f']².
+    let m = mean_field(&Activation::Tanh, 2.0, 0.0).unwrap();
+    let corr = m.correlation.unwrap();
+    assert_eq!(corr.c_star, 0.0);
+    let mean_slope = mc_mean(&z, m.q_star, |x| Activation::Tanh.df(x));
+    assert!((corr.chi_c / (2.0 * mean_slope * mean_slope) - 1.0).abs() < 1e-2);
+    // Ordered: c* = 1, χ_c = χ₁, ξ_c = ξ_∇.
+    let m = mean_field(&Activation::Tanh, 1.5, 0.05).unwrap();
+    let corr = m.correlation.unwrap();
+    assert_eq!((corr.c_star, corr.chi_c), (1.0, m.chi1));
+    assert_eq!(corr.depth_scale, m.gradient_scale);
+    // q* = 0 or ∞: no correlation map.
+    assert_eq!(
+        mean_field(&Activation::Tanh, 0.5, 0.0).unwrap().correlation,
+        None
+    );
+    assert_eq!(
+        mean_field(&Activation::Relu, 3.0, 0.0).unwrap().correlation,
+        None
+    );
+}
+
+#[test]
+fn correlation_depth_diverges_at_the_tanh_edge_of_chaos() {
+    // Schoenholz et al. 2017 (Fig. 2): tanh at σ_b² = 0.05 turns chaotic at σ_w² ≈ 1.76, where
+    // ξ_c diverges; on both sides ξ_c ∝ 1/|σ_w² − σ_w²_crit|.
+    let tanh = Activation::Tanh;
+    let crit = critical_sigma_w2(&tanh, 0.05, 1.0).unwrap().unwrap();
+    assert!((crit - 1.76).abs() < 0.01, "{crit}");
+    let at = mean_field(&tanh, crit, 0.05).unwrap().correlation.unwrap();
+    assert!(at.depth_scale > 1e6, "{at:?}");
+    let xi = |d: f64| {
+        let m = mean_field(&tanh, crit * (1.0 + d), 0.05).unwrap();
+        m.correlation.unwrap().depth_scale
+    };
+    for side in [-1.0, 1.0] {
+        let (x2, x3, x4) = (xi(side * 1e-2), xi(side * 1e-3), xi(side * 1e-4));
+        eprintln!("tanh σ_b² = 0.05, σ_w² = crit·(1 {side:+e}·δ): ξ_c = {x2}, {x3}, {x4}");
+        assert!(x2 > 30.0 && x3 / x2 > 8.0 && x3 / x2 < 12.0, "{x2} {x3}");
+        assert!(x4 / x3 > 9.0 && x4 / x3 < 11.0, "{x3} {x4}");
+    }
+    // Far from it the network is only trainable to a few dozen layers (6 ξ_c).
+    let m = mean_field(&tanh, 4.0, 0.05).unwrap();
+    let corr = m.correlation.unwrap();
+    assert!(
+        corr.trainable_depth > 30.0 && corr.trainable_depth < 60.0,
+        "{corr:?}"
+    );
+}
+
+#[test]
+fn sweep_rows_are_the_mean_field_at_each_grid_point_in_order() {
+    let tanh = Activation::Tanh;
+    let s = theory::sweep(&tanh, (1.0, 4.0), 7, 0.05, 0.5).unwrap();
+    assert_eq!(s.rows.len(), 7);
+    assert_eq!(
+        theory::sweep_grid((1.0, 4.0), 7),
+        [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]
+    );
+    for (row, sw) in s.rows.iter().zip(theory::sweep_grid((1.0, 4.0), 7)) {
+        assert_eq!(*row, theory::mean_field_from(&tanh, sw, 0.05, 0.5).unwrap());
+    }
+    assert!(theory::sweep(&tanh, (2.0, 1.0), 4, 0.0, 1.0).is_err());
+    assert!(theory::sweep(&tanh, (1.0, 2.0), 1, 0.0, 1.0).is_err());
+    assert!(theory::sweep(&tanh, (1.0, 2.0), 4, 0.0, -1.0).is_err());
+    assert!(theory::sweep(&Activation::Softmax, (1.0, 2.0), 4, 0.0, 1.0).is_err());
+}
+
+#[test]
+fn phase_diagram_cells_and_boundary() {
+    // ReLU: χ₁ = σ_w²/2 whatever q does: ordered left of σ_w² = 2, chaotic right of it.
+    let relu = Activation::Relu;
+    let d = theory::PhaseDiagram::compute(&relu, (0.0, 4.0), (0.0, 1.0), 8, 1.0).unwrap();
+    assert_eq!(d.cells.len(), 64);
+    assert_eq!(d.boundary.len(), 9);
+    for (i, p) in d.boundary.iter().enumerate() {
+        assert_eq!(p.sigma_b2, (i as f64 / 8.0).powi(2));
+        let t = p.transition.unwrap();
+        assert!(t.continuous && (t.sigma_w2 - 2.0).abs() < 1e-9, "{p:?}");
+    }
+    for row in 0..8 {
+        for col in 0..8 {
+            let c = d.cell(row, col);
+            assert_eq!(c.sigma_w2, 0.25 + 0.5 * col as f64);
+            assert_eq!(c.sigma_b2, (row as f64 + 0.5) / 8.0);
+            assert!((c.chi1 - c.sigma_w2 / 2.0).abs() < 1e-12, "{c:?}");
+            let want = if col < 4 {
+                Phase::Ordered
+            } else {
+                Phase::Chaotic
+            };
+            assert_eq!(c.phase, want, "{c:?}");
+        }
+    }
+    // tanh: each cell on the side of its row's critical σ_w², and the same on a second run
+    // (the two threads return the cells in a fixed order).
+    let tanh = Activation::Tanh;
+    let d = theory::PhaseDiagram::compute(&tanh, (0.5, 4.5), (0.0, 1.5), 5, 1.0).unwrap();
+    assert_eq!(
+        d,
+        theory::PhaseDiagram::compute(&tanh, (0.5, 4.5), (0.0, 1.5), 5, 1.0).unwrap()
+    );
+    for row in 0..5 {
+        let b = d.cell(row, 0).sigma_b2;
+        let crit = critical_sigma_w2(&tanh, b, 1.0).unwrap().unwrap();
+        for col in 0..5 {
+            let c = d.cell(row, col);
+            assert_eq!(c.sigma_b2, b);
+            assert_eq!(c.chi1 < 1.0, c.sigma_w2 < crit, "{c:?} vs {crit}");
+            assert_eq!(c.chi1, theory::chi1(&tanh, c.sigma_w2, b, 1.0).unwrap());
+        }
+    }
+    // Fitted: the σ_w² axis runs to 1.6 × the largest critical σ_w² (tanh at σ_b² = 1: 3.44).
+    let d = theory::PhaseDiagram::compute_fitted(&tanh, (0.0, 1.0), 4, 1.0, None).unwrap();
+    let top = critical_sigma_w2(&tanh, 1.0, 1.0).unwrap().unwrap();
+    assert!(
+        (d.sigma_w2_range.1 - 1.6 * top).abs() < 1e-9,
+        "{:?}",
+        d.sigma_w2_range
+    );
+    let d = theory::PhaseDiagram::compute_fitted(&tanh, (0.0, 1.0), 4, 1.0, Some(10.0)).unwrap();
+    assert_eq!(d.sigma_w2_range, (0.0, 12.0));
+    // GELU at small σ_b²: the jump shows in the cells (ordered, then chaotic along σ_w²).
+    let gelu = Activation::Gelu;
+    let d = theory::PhaseDiagram::compute(&gelu, (1.9, 2.5), (0.0, 0.02), 6, 1.0).unwrap();
+    let row: Vec<Phase> = (0..6).map(|j| d.cell(0, j).phase).collect();
+    assert_eq!(row[0], Phase::Ordered, "{row:?}");
+    assert_eq!(row[5], Phase::Chaotic, "{row:?}");
+    assert!(!d.boundary[0].transition.unwrap().continuous);
+    for bad in [(2.0, 1.0), (-1.0, 1.0), (0.0, f64::NAN)] {
+        assert!(theory::PhaseDiagram::compute(&tanh, bad, (0.0, 1.0), 4, 1.0).is_err());
+        assert!(theory::PhaseDiagram::compute(&tanh, (0.0, 1.0), bad, 4, 1.0).is_err());
+    }
+    assert!(theory::PhaseDiagram::compute(&tanh, (0.0, 1.0), (0.0, 1.0), 0, 1.0).is_err());
 }

@@ -185,6 +185,12 @@ impl MeanField {
         self.chi1.powf(0.5 * depth as f64)
     }
 
+    /// 2ξ_∇: layers over which the gradient *norm* (not its square) shrinks or grows by a
+    /// factor e (+∞ at χ₁ = 1).
+    pub fn gradient_norm_scale(&self) -> f64 {
+        2.0 * self.gradient_scale
+    }
+
     /// The phase with a custom half-width `tol` of the critical band.
     pub fn phase_with_tol(&self, tol: f64) -> Phase {
         Phase::of(self.chi1, tol)

@@ -274,6 +274,7 @@ fn phases_and_gradient_scale() {
     let g = chaotic.gradient_scale;
     assert!((g - 1.0 / chaotic.chi1.ln()).abs() < 1e-12 && g > 0.0);
     assert_eq!(chaotic.depth_scale, -g, "the old signed value");
+    assert_eq!(chaotic.gradient_norm_scale(), 2.0 * g);
     assert!((chaotic.gradient_ratio(10) - chaotic.chi1.powi(5)).abs() < 1e-12);
     // The serialized form names the gradient scale, not an ambiguous "depth scale".
     let v = serde_json::to_value(&chaotic).unwrap();

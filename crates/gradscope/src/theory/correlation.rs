@@ -122,7 +122,8 @@ fn features(act: &Activation) -> Vec<f64> {
     k
 }
 
-/// The two expectations over a pair of jointly Gaussian pre-activations.
+/// The two expectations over a pair of jointly Gaussian pre-activations of variance q and
+/// correlation c: E[f(u₁) f(u₂)] and E[f'(u₁) f'(u₂)], u₁ = √q z₁, u₂ = √q (c z₁ + √(1 − c²) z₂).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct PairMoments {
     /// E[f(u₁) f(u₂)].
@@ -195,7 +196,9 @@ pub fn correlation_map(act: &Activation, sigma_w2: f64, sigma_b2: f64, q_star: f
     (sigma_w2 * pair_moments(act, q_star, c).ff + sigma_b2) / q_star
 }
 
-/// The correlation analysis at a finite fixed point q* > 0.
+/// The correlation analysis at a finite fixed point q* > 0: the attracting fixed point c* of
+/// C(c) = (σ_w² E[f(u₁)f(u₂)] + σ_b²)/q*, its slope χ_c = σ_w² E[f'(u₁)f'(u₂)] there, the
+/// correlation depth ξ_c = −1/ln χ_c and the trainable depth 6 ξ_c.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Correlation {
     /// c*: the attracting fixed point of C(c) = (σ_w² E[f(u₁)f(u₂)] + σ_b²)/q* in [0, 1] — 1

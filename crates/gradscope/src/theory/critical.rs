@@ -27,7 +27,8 @@ pub const CRITICAL_REL_TOL: f64 = 1e-12;
 /// |χ₁ − 1| at the located σ_w² beyond which the crossing is a jump, not a critical point.
 pub const CONTINUITY_TOL: f64 = 1e-6;
 
-/// Where χ₁ crosses 1 as σ_w² grows at fixed σ_b² (ordered → chaotic).
+/// Where χ₁ = σ_w² E[f'(√q* z)²] crosses 1 as σ_w² grows at fixed σ_b² and q⁰ (ordered →
+/// chaotic).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Transition {
     /// σ_b².
@@ -43,7 +44,7 @@ pub struct Transition {
     pub chi1_above: f64,
 }
 
-/// One point of the χ₁ = 1 curve.
+/// One point of the χ₁ = 1 curve, χ₁ = σ_w² E[f'(√q* z)²]: the transition at one σ_b².
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct CriticalPoint {
     /// σ_b².

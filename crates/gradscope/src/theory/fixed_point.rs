@@ -93,7 +93,8 @@ impl std::fmt::Display for FixedPointKind {
     }
 }
 
-/// The fixed point of the length map reached from the input (q¹ = σ_w² q⁰ + σ_b²).
+/// The fixed point q* = F(q*) of the length map F(q) = σ_w² E[f(√q z)²] + σ_b² reached from
+/// the input: the limit of q¹ = σ_w² q⁰ + σ_b², q^{l+1} = F(q^l).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct FixedPoint {
     /// q*: finite and > 0, 0 ([`FixedPointKind::Zero`]) or +∞ ([`FixedPointKind::Divergent`];

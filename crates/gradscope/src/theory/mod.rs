@@ -14,7 +14,7 @@
 //! mean squared input entry (1 for standardized inputs; the input reaches the first layer
 //! through W₁ only, not through f). It converges to a fixed point q* ([`fixed_point_from`];
 //! q* = 0 and q → ∞ are reported explicitly); when F has several attracting fixed points (GELU,
-//! Swish, Mish near σ_w² ≈ 2–3) the start decides which one ([`fixed_point`] module docs).
+//! Swish, Mish near σ_w² ≈ 2–3) the start decides which one ([`mod@fixed_point`] module docs).
 //! [`propagate`] follows q^l layer by layer before it gets there. Back-propagation multiplies the gradient by W_{l+1}ᵀ and f'(h_l), so at the
 //! fixed point the mean squared gradient of the pre-activations obeys
 //!
@@ -137,7 +137,9 @@ impl std::fmt::Display for Phase {
     }
 }
 
-/// The mean-field analysis of one (activation, σ_w², σ_b²).
+/// The mean-field analysis of one (activation, σ_w², σ_b², q⁰): q* = F(q*) reached from
+/// q¹ = σ_w² q⁰ + σ_b², χ₁ = σ_w² E[f'(√q* z)²], ξ_∇ = 1/|ln χ₁|, √χ₁ per layer, the
+/// correlation map at q* (c*, χ_c, ξ_c = −1/ln χ_c, 6 ξ_c) and the phase of χ₁.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct MeanField {
     /// The activation (serialized as its text form).

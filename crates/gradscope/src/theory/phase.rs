@@ -18,7 +18,8 @@ use super::{parallel, FixedPointKind, Phase, DEFAULT_CRITICAL_TOL, MAX_VARIANCE}
 /// Most cells along one axis.
 pub const MAX_RESOLUTION: usize = 400;
 
-/// One cell of the grid.
+/// One cell of the grid: q* reached from q¹ = σ_w² q⁰ + σ_b² and χ₁ = σ_w² E[f'(√q* z)²]
+/// at the cell's centre.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct PhaseCell {
     /// σ_w² at the cell's centre.
@@ -36,7 +37,8 @@ pub struct PhaseCell {
     pub phase: Phase,
 }
 
-/// The phase diagram.
+/// The phase diagram: χ₁ = σ_w² E[f'(√q* z)²] and the phase on a grid of cells over
+/// (σ_w², σ_b²), and the χ₁ = 1 boundary.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct PhaseDiagram {
     /// The activation (serialized as its text form).

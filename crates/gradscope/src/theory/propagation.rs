@@ -18,7 +18,7 @@ use crate::error::Result;
 use super::expectation::mean_sq_derivative;
 use super::fixed_point::q_trajectory;
 
-/// One layer of [`Propagation`].
+/// One layer of [`Propagation`]: q^l and χ₁(q^l) = σ_w² E[f'(√q^l z)²].
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct LayerState {
     /// The layer l (1 = the first hidden layer).
@@ -31,7 +31,8 @@ pub struct LayerState {
     pub chi1: f64,
 }
 
-/// The layer-by-layer prediction for a network of given depth.
+/// The layer-by-layer prediction for a network of given depth: q¹ = σ_w² q⁰ + σ_b²,
+/// q^{l+1} = F(q^l), and ‖δ_1‖/‖δ_{L+1}‖ = Π_{l=1}^{L} √χ₁(q^l).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Propagation {
     /// The activation (serialized as its text form).

@@ -10,7 +10,8 @@ use super::{mean_field_from, parallel, MeanField};
 /// Most grid points of one sweep.
 pub const MAX_SWEEP_POINTS: usize = 10_000;
 
-/// The rows of a sweep.
+/// The rows of a sweep: [`MeanField`] (q*, χ₁ = σ_w² E[f'(√q* z)²], ξ_∇, c*, χ_c, ξ_c, …) at
+/// σ_w²ᵢ = lo + (hi − lo)·i/(n − 1).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Sweep {
     /// The activation (serialized as its text form).
@@ -19,7 +20,7 @@ pub struct Sweep {
     pub sigma_b2: f64,
     /// q⁰, the input's mean square, the same for every row.
     pub q0: f64,
-    /// rows[i] = [`mean_field_from`](act, σ_w²ᵢ, σ_b², q⁰) with
+    /// `rows[i]` = [`mean_field_from`]`(act, σ_w²ᵢ, σ_b², q⁰)` with
     /// σ_w²ᵢ = lo + (hi − lo)·i/(n − 1), i = 0..n, in that order.
     pub rows: Vec<MeanField>,
 }

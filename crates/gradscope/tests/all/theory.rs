@@ -526,39 +526,55 @@ fn wide_network(
     (q, norms)
 }
 
-/// A wide random tanh network at σ_w² = 1.5, σ_b² = 0.05: the measured per-layer decay of
-/// E‖∂L/∂h‖² matches χ₁ within 10%.
+/// Wide random networks (width 1000, batch 8, seed 2017): after 10 layers the pre-activations
+/// have the variance q* and the measured per-layer factor of E‖∂L/∂h‖² over the next 10 layers
+/// matches χ₁ within 10% (docs/theory.md quotes the printed numbers:
+/// `cargo test -p gradscope --test all theory::wide -- --nocapture`).
 #[test]
 fn wide_random_network_gradients_decay_by_chi1_per_layer() {
     let (width, batch, burn_in, depth) = (1000usize, 8usize, 10usize, 11usize);
-    let (sigma_w2, sigma_b2) = (1.5, 0.05);
-    let tanh = Activation::Tanh;
-    let predicted = mean_field(&tanh, sigma_w2, sigma_b2).unwrap();
-    let layers = burn_in + depth;
-    let (q, norms) = wide_network(&tanh, (sigma_w2, sigma_b2), (width, batch, layers), 2017);
-    // The pre-activations have reached the fixed point.
-    let q_measured = q[burn_in];
-    assert!(
-        (q_measured / predicted.q_star - 1.0).abs() < 0.1,
-        "q = {q_measured} vs q* = {}",
-        predicted.q_star
-    );
-    // The gradient from the top layer down to layer burn_in + 1.
-    let norms = &norms[burn_in..];
-    let steps = norms.len() - 1;
-    let measured = (norms[0] / norms[steps]).powf(1.0 / steps as f64);
-    let per_layer: Vec<f64> = norms.windows(2).map(|w| w[0] / w[1]).rev().collect();
-    eprintln!(
-        "tanh σ_w² = {sigma_w2}, σ_b² = {sigma_b2}, width {width}, batch {batch}: q* = {:.4} \
-         (measured {q_measured:.4}), χ₁ predicted {:.4}, measured {measured:.4} over {steps} \
-         layers (per layer {per_layer:.3?})",
-        predicted.q_star, predicted.chi1
-    );
-    assert!(
-        (measured / predicted.chi1 - 1.0).abs() < 0.1,
-        "measured {measured} vs χ₁ = {}",
-        predicted.chi1
-    );
+    let tanh_crit = critical_sigma_w2(&Activation::Tanh, 0.05, 1.0)
+        .unwrap()
+        .unwrap();
+    for (name, sigma_w2, sigma_b2) in [
+        ("tanh", 1.5, 0.05),
+        ("tanh", tanh_crit, 0.05),
+        ("tanh", 4.0, 0.05),
+        ("relu", 2.0, 0.0),
+        ("sigmoid", 4.0, 0.5),
+        ("sigmoid", 1.0, 0.0),
+    ] {
+        let a = act(name);
+        let predicted = mean_field(&a, sigma_w2, sigma_b2).unwrap();
+        let layers = burn_in + depth;
+        let (q, norms) = wide_network(&a, (sigma_w2, sigma_b2), (width, batch, layers), 2017);
+        let q_measured = q[burn_in];
+        // The gradient from the top layer down to layer burn_in + 1.
+        let norms = &norms[burn_in..];
+        let steps = norms.len() - 1;
+        let measured = (norms[0] / norms[steps]).powf(1.0 / steps as f64);
+        eprintln!(
+            "{name} σ_w² = {sigma_w2:.4}, σ_b² = {sigma_b2}: q* = {:.4} (measured {q_measured:.4}), \
+             χ₁ predicted {:.4}, measured {measured:.4} ({:+.1}%) over {steps} layers",
+            predicted.q_star,
+            predicted.chi1,
+            100.0 * (measured / predicted.chi1 - 1.0)
+        );
+        // ReLU at σ_w² = 2 has every q as a fixed point: finite-width noise random-walks q, so
+        // only χ₁ (independent of q) is compared there.
+        if name != "relu" {
+            assert!(
+                (q_measured / predicted.q_star - 1.0).abs() < 0.1,
+                "{name} {sigma_w2}: q = {q_measured} vs q* = {}",
+                predicted.q_star
+            );
+        }
+        assert!(
+            (measured / predicted.chi1 - 1.0).abs() < 0.1,
+            "{name} {sigma_w2}: measured {measured} vs χ₁ = {}",
+            predicted.chi1
+        );
+    }
 }
 
 /// The researcher's report: a deep GELU network at its Kaiming variance σ_w² = 2.35 (σ_b² = 0)

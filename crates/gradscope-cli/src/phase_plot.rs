@@ -1,115 +1,59 @@
-//! The order-to-chaos phase diagram as SVG: the χ₁ = 1 curve in the (σ_w², σ_b²) plane with
-//! the ordered and chaotic regions shaded and labelled, and one point marked (plotters, SVG
-//! backend, text as SVG `<text>`).
+//! Draws a [`gradscope::theory::PhaseDiagram`] as SVG: its cells shaded by phase, its χ₁ = 1
+//! boundary on top, the regions labelled and one point marked (plotters, SVG backend, text as
+//! SVG `<text>`). Nothing here computes the theory: every number drawn comes from the
+//! diagram.
 
 use anyhow::{anyhow, Result};
+use gradscope::theory::{PhaseCell, PhaseDiagram};
 use plotters::prelude::*;
-
-/// One point of the phase boundary.
-#[derive(Clone, Copy, Debug)]
-pub struct BoundaryPoint {
-    /// σ_b² (the y axis).
-    pub sigma_b2: f64,
-    /// σ_w² of the transition (the x axis), if χ₁ crosses 1 in the searched range.
-    pub sigma_w2: Option<f64>,
-    /// False when χ₁ jumps across 1 here instead of passing through it (drawn dashed).
-    pub continuous: bool,
-}
-
-/// Which phase lies where, for the rows where the boundary is missing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
-    /// χ₁ < 1.
-    Ordered,
-    /// χ₁ > 1.
-    Chaotic,
-}
-
-/// A phase diagram.
-pub struct PhaseDiagram<'a> {
-    /// Title above the plot.
-    pub title: &'a str,
-    /// The boundary, by increasing σ_b² (the first at 0, the last at `max_sigma_b2`).
-    pub boundary: Vec<BoundaryPoint>,
-    /// For each boundary row without a transition: the phase of the whole row.
-    pub row_phase: Vec<Side>,
-    /// Right end of the σ_w² axis.
-    pub max_sigma_w2: f64,
-    /// Top of the σ_b² axis.
-    pub max_sigma_b2: f64,
-    /// The marked point (σ_w², σ_b²) and its label, if any.
-    pub point: Option<((f64, f64), String)>,
-}
 
 const ORDERED: RGBColor = RGBColor(214, 230, 246);
 const CHAOTIC: RGBColor = RGBColor(248, 217, 210);
 const BOUNDARY: RGBColor = RGBColor(20, 20, 20);
 const MARK: RGBColor = RGBColor(214, 39, 40);
 
-/// Renders the diagram to an SVG document (800×560).
-pub fn phase_diagram_svg(d: &PhaseDiagram<'_>) -> Result<String> {
+/// The shading side of a cell: ordered when χ₁ < 1.
+fn is_ordered(c: &PhaseCell) -> bool {
+    c.chi1 < 1.0
+}
+
+/// Renders `d` to an SVG document (800×560) titled `title`, with `point` — a (σ_w², σ_b²) and
+/// its legend label — marked if given.
+pub fn phase_diagram_svg(
+    d: &PhaseDiagram,
+    title: &str,
+    point: Option<((f64, f64), String)>,
+) -> Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (800, 560)).into_drawing_area();
-        let err = |e: &dyn std::fmt::Display| anyhow!("phase plot `{}`: {e}", d.title);
+        let err = |e: &dyn std::fmt::Display| anyhow!("phase plot `{title}`: {e}");
         root.fill(&WHITE).map_err(|e| err(&e))?;
-        let (xmax, ymax) = (d.max_sigma_w2, d.max_sigma_b2);
+        let (x0, x1) = d.sigma_w2_range;
+        let (y0, y1) = d.sigma_b2_range;
         let mut ctx = ChartBuilder::on(&root)
-            .caption(d.title, ("sans-serif", 22))
+            .caption(title, ("sans-serif", 22))
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(60)
-            .build_cartesian_2d(0.0..xmax, 0.0..ymax)
+            .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(|e| err(&e))?;
-        let clip = |x: f64| x.clamp(0.0, xmax);
-        // Regions: between consecutive boundary rows, left of the boundary is ordered and right
-        // of it chaotic; a row without a transition has one phase throughout.
+        let n = d.resolution;
+        let (dx, dy) = ((x1 - x0) / n as f64, (y1 - y0) / n as f64);
+        // Cells, one rectangle per run of equal phase along each σ_b² row.
         let mut polys: Vec<(Vec<(f64, f64)>, RGBColor)> = Vec::new();
-        for (i, w) in d.boundary.windows(2).enumerate() {
-            let (a, b) = (w[0], w[1]);
-            match (a.sigma_w2, b.sigma_w2) {
-                (Some(ca), Some(cb)) => {
-                    let (ca, cb) = (clip(ca), clip(cb));
-                    polys.push((
-                        vec![
-                            (0.0, a.sigma_b2),
-                            (ca, a.sigma_b2),
-                            (cb, b.sigma_b2),
-                            (0.0, b.sigma_b2),
-                        ],
-                        ORDERED,
-                    ));
-                    polys.push((
-                        vec![
-                            (ca, a.sigma_b2),
-                            (xmax, a.sigma_b2),
-                            (xmax, b.sigma_b2),
-                            (cb, b.sigma_b2),
-                        ],
-                        CHAOTIC,
-                    ));
+        for row in 0..n {
+            let (lo, hi) = (y0 + row as f64 * dy, y0 + (row + 1) as f64 * dy);
+            let mut start = 0;
+            for col in 1..=n {
+                let side = is_ordered(d.cell(row, start));
+                if col < n && is_ordered(d.cell(row, col)) == side {
+                    continue;
                 }
-                _ => {
-                    let side = d
-                        .row_phase
-                        .get(if a.sigma_w2.is_none() { i } else { i + 1 })
-                        .copied()
-                        .unwrap_or(Side::Ordered);
-                    let color = if side == Side::Ordered {
-                        ORDERED
-                    } else {
-                        CHAOTIC
-                    };
-                    polys.push((
-                        vec![
-                            (0.0, a.sigma_b2),
-                            (xmax, a.sigma_b2),
-                            (xmax, b.sigma_b2),
-                            (0.0, b.sigma_b2),
-                        ],
-                        color,
-                    ));
-                }
+                let (l, r) = (x0 + start as f64 * dx, x0 + col as f64 * dx);
+                let color = if side { ORDERED } else { CHAOTIC };
+                polys.push((vec![(l, lo), (r, lo), (r, hi), (l, hi)], color));
+                start = col;
             }
         }
         for (pts, color) in polys {
@@ -124,15 +68,19 @@ pub fn phase_diagram_svg(d: &PhaseDiagram<'_>) -> Result<String> {
             .draw()
             .map_err(|e| err(&e))?;
         // The boundary: solid where χ₁ passes through 1, dashed where it jumps across 1.
+        let clip = |x: f64| x.clamp(x0, x1);
         let solid = ShapeStyle::from(&BOUNDARY).stroke_width(3);
         let mut labelled_solid = false;
         let mut labelled_jump = false;
         for w in d.boundary.windows(2) {
-            let (Some(ca), Some(cb)) = (w[0].sigma_w2, w[1].sigma_w2) else {
+            let (Some(a), Some(b)) = (w[0].transition, w[1].transition) else {
                 continue;
             };
-            let seg = vec![(clip(ca), w[0].sigma_b2), (clip(cb), w[1].sigma_b2)];
-            if w[0].continuous && w[1].continuous {
+            let seg = vec![
+                (clip(a.sigma_w2), a.sigma_b2),
+                (clip(b.sigma_w2), b.sigma_b2),
+            ];
+            if a.continuous && b.continuous {
                 let s = ctx
                     .draw_series(LineSeries::new(seg, solid))
                     .map_err(|e| err(&e))?;
@@ -159,49 +107,45 @@ pub fn phase_diagram_svg(d: &PhaseDiagram<'_>) -> Result<String> {
                 }
             }
         }
-        // Region labels, at mid-height: the middle of the ordered part and of the chaotic part.
-        let mid = d
-            .boundary
-            .iter()
-            .min_by(|a, b| {
-                (a.sigma_b2 - 0.5 * ymax)
-                    .abs()
-                    .total_cmp(&(b.sigma_b2 - 0.5 * ymax).abs())
+        // Region labels at the centroid of each region's cells.
+        let centroid = |ordered: bool| {
+            let cells: Vec<&PhaseCell> = d
+                .cells
+                .iter()
+                .filter(|c| is_ordered(c) == ordered)
+                .collect();
+            (!cells.is_empty()).then(|| {
+                let k = cells.len() as f64;
+                (
+                    cells.iter().map(|c| c.sigma_w2).sum::<f64>() / k,
+                    cells.iter().map(|c| c.sigma_b2).sum::<f64>() / k,
+                )
             })
-            .and_then(|p| p.sigma_w2.map(|c| (clip(c), p.sigma_b2)));
-        let font = ("sans-serif", 18).into_font().color(&BLACK.mix(0.75));
-        let (ordered_at, chaotic_at) = match mid {
-            Some((c, y)) => ((0.5 * c, y), (0.5 * (c + xmax), y)),
-            None => ((0.25 * xmax, 0.5 * ymax), (0.75 * xmax, 0.5 * ymax)),
         };
+        let font = ("sans-serif", 18).into_font().color(&BLACK.mix(0.75));
         let centred = |(x, y): (f64, f64), text: &str| {
             // Shift left by about half the text width (≈ 0.55 em per character).
-            let px_per_x = 700.0 / xmax;
+            let px_per_x = 700.0 / (x1 - x0);
             let half = 0.5 * 0.55 * 18.0 * text.chars().count() as f64 / px_per_x;
             Text::new(
                 text.to_string(),
-                ((x - half).clamp(0.0, xmax), y),
+                ((x - half).clamp(x0, x1), y),
                 font.clone(),
             )
         };
         let mut labels = Vec::new();
-        if mid.is_some() || d.row_phase.contains(&Side::Ordered) {
-            labels.push(centred(ordered_at, "ORDERED  chi1 < 1"));
-            labels.push(centred(
-                (ordered_at.0, ordered_at.1 - 0.06 * ymax),
-                "gradients vanish",
-            ));
-        }
-        if mid.is_some() || d.row_phase.contains(&Side::Chaotic) {
-            labels.push(centred(chaotic_at, "CHAOTIC  chi1 > 1"));
-            labels.push(centred(
-                (chaotic_at.0, chaotic_at.1 - 0.06 * ymax),
-                "gradients explode",
-            ));
+        for (ordered, head, tail) in [
+            (true, "ORDERED  chi1 < 1", "gradients vanish"),
+            (false, "CHAOTIC  chi1 > 1", "gradients explode"),
+        ] {
+            if let Some((x, y)) = centroid(ordered) {
+                labels.push(centred((x, y), head));
+                labels.push(centred((x, y - 0.06 * (y1 - y0)), tail));
+            }
         }
         ctx.draw_series(labels).map_err(|e| err(&e))?;
-        if let Some(((x, y), label)) = &d.point {
-            let (x, y) = (clip(*x), y.clamp(0.0, ymax));
+        if let Some(((x, y), label)) = &point {
+            let (x, y) = (clip(*x), y.clamp(y0, y1));
             ctx.draw_series(std::iter::once(Circle::new((x, y), 6, MARK.filled())))
                 .map_err(|e| err(&e))?
                 .label(label.clone())

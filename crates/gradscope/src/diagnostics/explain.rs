@@ -283,8 +283,8 @@ pub fn theory_summary(
                 sci(p.q0),
                 sci(p.predicted_factor),
                 p.phase,
-                p.depth_scale.map_or(String::new(), |x| format!(
-                    ", depth scale {} layers",
+                p.gradient_scale.map_or(String::new(), |x| format!(
+                    ", gradient scale {} layers",
                     sci(x)
                 )),
                 sci(p.predicted_first_to_last),

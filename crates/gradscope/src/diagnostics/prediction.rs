@@ -12,7 +12,7 @@ use super::records::{LayerRecord, StepRecord};
 use super::verdict::geo_mean;
 use crate::activation::Activation;
 use crate::layer::LayerKind;
-use crate::theory::{mean_field, mean_sq_derivative, mean_sq_output};
+use crate::theory::{fixed_point_from, mean_field_from, mean_sq_derivative, mean_sq_output};
 
 /// The prediction for one hidden layer.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -68,9 +68,10 @@ pub struct Prediction {
     pub phase: String,
     /// The half-width of that critical band in χ₁ (|χ₁ − 1| below it is critical).
     pub critical_tol: f64,
-    /// Depth scale ξ = |1/ln χ₁|: layers over which the mean squared gradient changes by a
-    /// factor e (its norm over 2ξ); None at χ₁ = 1.
-    pub depth_scale: Option<f64>,
+    /// The gradient's scale ξ_∇ = 1/|ln χ₁|: layers over which the mean squared gradient
+    /// shrinks (ordered) or grows (chaotic) by a factor e (its norm over 2ξ_∇); None at
+    /// χ₁ = 1.
+    pub gradient_scale: Option<f64>,
     /// Per hidden layer but the last.
     pub layers: Vec<LayerPrediction>,
 }
@@ -145,9 +146,12 @@ pub fn predict(record: &StepRecord) -> Result<Prediction, Unavailable> {
         let sigma_w = w.sigma_w.unwrap_or(0.0);
         let sigma_w2 = sigma_w * sigma_w;
         let sigma_b2 = w.sigma_b2.unwrap_or(0.0);
-        let mf = mean_field(&act, sigma_w2, sigma_b2).map_err(|e| Unavailable::Theory {
-            message: format!("{act} at σ_w² = {sigma_w2}: {e}"),
-        })?;
+        // The fixed point reached from this network's input (q⁰), and χ₁ there.
+        let fp =
+            fixed_point_from(&act, sigma_w2, sigma_b2, q0).map_err(|e| Unavailable::Theory {
+                message: format!("{act} at σ_w² = {sigma_w2}: {e}"),
+            })?;
+        let chi1 = sigma_w2 * mean_sq_derivative(&act, fp.q_star);
         let q_layer = q;
         let transient_factor = (sigma_w2 * mean_sq_derivative(&act, q)).sqrt();
         q = sigma_w2 * mean_sq_output(&act, q) + sigma_b2;
@@ -160,9 +164,9 @@ pub fn predict(record: &StepRecord) -> Result<Prediction, Unavailable> {
             activation: act,
             sigma_w2,
             sigma_b2,
-            q_star: mf.q_star,
-            chi1: mf.chi1,
-            predicted_factor: mf.grad_ratio_per_layer,
+            q_star: fp.q_star,
+            chi1,
+            predicted_factor: chi1.sqrt(),
             q_layer,
             transient_factor,
             measured_factor: measured,
@@ -177,7 +181,7 @@ pub fn predict(record: &StepRecord) -> Result<Prediction, Unavailable> {
     let mean_w2 = layers.iter().map(|l| l.sigma_w2).sum::<f64>() / n;
     let mean_b2 = layers.iter().map(|l| l.sigma_b2).sum::<f64>() / n;
     let act = layers[0].activation;
-    let mf = mean_field(&act, mean_w2, mean_b2).map_err(|e| Unavailable::Theory {
+    let mf = mean_field_from(&act, mean_w2, mean_b2, q0).map_err(|e| Unavailable::Theory {
         message: e.to_string(),
     })?;
     let critical_tol = (2.0 * std::f64::consts::LN_2 / acts.len() as f64).exp_m1();
@@ -194,7 +198,7 @@ pub fn predict(record: &StepRecord) -> Result<Prediction, Unavailable> {
         chi1: mf.chi1,
         phase: mf.phase_with_tol(critical_tol).as_str().to_string(),
         critical_tol,
-        depth_scale: mf.depth_scale.is_finite().then(|| mf.depth_scale.abs()),
+        gradient_scale: mf.gradient_scale.is_finite().then_some(mf.gradient_scale),
         layers,
     })
 }

@@ -1,14 +1,30 @@
-//! The fixed point q* of the length map q ↦ σ_w² E[f(√q z)²] + σ_b².
+//! The fixed point q* of the length map q ↦ σ_w² E[f(√q z)²] + σ_b² reached from the input.
 //!
-//! The map is iterated from q = 1 (the variance a normalised input gives the first layer)
-//! for at most [`MAX_ITER`] steps, stopping when a step changes q by less than [`REL_TOL`]
-//! relative. When it has not settled by then (slow convergence near a marginal fixed point,
-//! geometric decay to 0 or slow growth), G(q) = F(q) − q is scanned from the last iterate in
-//! the direction the iteration moves (steps in ln q doubling from 1e−4, capped at 0.05 for
-//! 1e−4 < q < 1e4) for the first sign change, which Brent's method (in ln q) then locates to
-//! f64 precision: the limit the iteration would reach, since an iteration that moves one way
-//! stops at the first fixed point on that side. The scan ends in two explicit outcomes
-//! instead of looping:
+//! **Where the iteration starts.** The input x enters through the first linear layer, not
+//! through f: with q⁰ = (1/N₀)‖x‖² the mean squared input entry (1 for standardized inputs),
+//! the first layer's pre-activations have variance
+//!
+//! ```text
+//! q¹ = σ_w² q⁰ + σ_b²,        q^{l+1} = F(q^l) = σ_w² E[f(√q^l z)²] + σ_b²,
+//! ```
+//!
+//! (Poole et al. 2016, eq. 3). The fixed point that describes a deep network is the one this
+//! sequence converges to. That matters whenever F has more than one attracting fixed point: for
+//! GELU at σ_w² = 2.35, σ_b² = 0, q = 0 attracts every q below the unstable fixed point
+//! q_u ≈ 1.0051 and q → ∞ everything above it. Standardized inputs start at q¹ = 2.35 > q_u and
+//! the variance grows without bound (χ₁ → σ_w²/2 = 1.175: chaotic); starting the iteration at
+//! q = 1 < q_u instead (as if the input were a pre-activation) lands on q* = 0 (χ₁ = σ_w²/4 =
+//! 0.59: ordered) — the wrong answer.
+//!
+//! The map is iterated from q¹ for [`MAX_ITER`] steps (longer, up to [`MAX_FAST_ITER`], while
+//! each step still moves q by at least 5% within 1e−4 < q < 1e4), stopping when a step changes
+//! q by less than [`REL_TOL`] relative. When it has not settled by then (slow convergence near a
+//! marginal fixed point, geometric decay to 0 or growth), G(q) = F(q) − q is scanned from the
+//! last iterate in the direction the iteration moves (steps in ln q doubling from the last
+//! iteration's step or 1e−4, capped at 0.05 for 1e−4 < q < 1e4) for the first sign change, which Brent's method (in
+//! ln q) then locates to f64 precision: the limit the iteration would reach, since an
+//! iteration that moves one way stops at the first fixed point on that side. The scan ends in
+//! two explicit outcomes instead of looping:
 //!
 //! - **q* = 0** ([`FixedPointKind::Zero`]): q keeps decreasing below [`Q_MIN`] and 0 is a
 //!   fixed point (F(0) = σ_w² f(0)² + σ_b² = 0), e.g. tanh with σ_b² = 0 and σ_w² ≤ 1, or ReLU
@@ -24,8 +40,12 @@ use crate::error::{Error, Result};
 
 use super::expectation::length_map;
 
-/// At most this many plain iterations of the map before the bracketing search.
+/// Plain iterations of the map before the bracketing search (more while q still moves by
+/// ≥ 5% per step inside 1e−4 < q < 1e4, up to [`MAX_FAST_ITER`]).
 pub const MAX_ITER: usize = 40;
+/// At most this many plain iterations in all (q moving by ≥ 5% per step crosses
+/// 1e−4 < q < 1e4 in at most 369 steps).
+pub const MAX_FAST_ITER: usize = 400;
 /// First step of the bracketing scan in ln q.
 const SCAN_STEP: f64 = 1e-4;
 /// Largest step of the scan in ln q inside [`SCAN_FINE`]: fixed points closer together than
@@ -44,7 +64,7 @@ pub const Q_MAX: f64 = 1e15;
 /// Relative size of G(q) = F(q) − q that is within the quadrature's rounding.
 pub const NOISE: f64 = 1e-13;
 
-/// What the length map does from q = 1.
+/// What the length map does from the first layer's variance q¹ = σ_w² q⁰ + σ_b².
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FixedPointKind {
@@ -73,7 +93,8 @@ impl std::fmt::Display for FixedPointKind {
     }
 }
 
-/// The fixed point of the length map reached from q = 1.
+/// The fixed point q* = F(q*) of the length map F(q) = σ_w² E[f(√q z)²] + σ_b² reached from
+/// the input: the limit of q¹ = σ_w² q⁰ + σ_b², q^{l+1} = F(q^l).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct FixedPoint {
     /// q*: finite and > 0, 0 ([`FixedPointKind::Zero`]) or +∞ ([`FixedPointKind::Divergent`];
@@ -81,7 +102,9 @@ pub struct FixedPoint {
     pub q_star: f64,
     /// Which of the three outcomes.
     pub kind: FixedPointKind,
-    /// Plain iterations of the map done (≤ [`MAX_ITER`]).
+    /// q⁰: the mean squared input entry the iteration started from (q¹ = σ_w² q⁰ + σ_b²).
+    pub q0: f64,
+    /// Plain iterations of the map done after the first layer (≤ [`MAX_FAST_ITER`]).
     pub iterations: usize,
     /// True when the plain iteration converged; false when the bracketing search decided.
     pub converged_by_iteration: bool,
@@ -121,12 +144,43 @@ pub fn check_variances(sigma_w2: f64, sigma_b2: f64) -> Result<()> {
     Ok(())
 }
 
-/// The fixed point q* of the length map, reached by iterating from q = 1 (see the module
-/// docs for the algorithm and the q* = 0 and q → ∞ outcomes). Errors for a row-wise
-/// activation or a variance that is negative, non-finite or above [`MAX_VARIANCE`].
+/// The mean squared entry of a standardized input: q⁰ = 1, so q¹ = σ_w² + σ_b².
+pub const DEFAULT_Q0: f64 = 1.0;
+
+/// Checks that the input's mean square q⁰ is finite, ≥ 0 and at most [`MAX_VARIANCE`].
+pub fn check_q0(q0: f64) -> Result<()> {
+    if !q0.is_finite() || q0 < 0.0 {
+        return Err(Error::Invalid(format!(
+            "q0 = {q0}: the input's mean square must be a finite number >= 0"
+        )));
+    }
+    if q0 > MAX_VARIANCE {
+        return Err(Error::Invalid(format!(
+            "q0 = {q0}: must be at most {MAX_VARIANCE:e}"
+        )));
+    }
+    Ok(())
+}
+
+/// [`fixed_point_from`] for standardized inputs (q⁰ = [`DEFAULT_Q0`] = 1, so the first layer
+/// has variance q¹ = σ_w² + σ_b²).
 pub fn fixed_point(act: &Activation, sigma_w2: f64, sigma_b2: f64) -> Result<FixedPoint> {
+    fixed_point_from(act, sigma_w2, sigma_b2, DEFAULT_Q0)
+}
+
+/// The fixed point q* of the length map reached from an input whose entries have mean square
+/// `q0`: the limit of q¹ = σ_w² q⁰ + σ_b², q^{l+1} = F(q^l) (see the module docs for the
+/// algorithm and the q* = 0 and q → ∞ outcomes). Errors for a row-wise activation or a
+/// variance or q⁰ that is negative, non-finite or above [`MAX_VARIANCE`].
+pub fn fixed_point_from(
+    act: &Activation,
+    sigma_w2: f64,
+    sigma_b2: f64,
+    q0: f64,
+) -> Result<FixedPoint> {
     check_activation(act)?;
     check_variances(sigma_w2, sigma_b2)?;
+    check_q0(q0)?;
     let map = |q: f64| length_map(act, sigma_w2, sigma_b2, q);
     let bad = |q: f64, v: f64| {
         Error::Invalid(format!(
@@ -136,13 +190,23 @@ pub fn fixed_point(act: &Activation, sigma_w2: f64, sigma_b2: f64) -> Result<Fix
     let done = |q_star: f64, kind, iterations, converged_by_iteration| FixedPoint {
         q_star,
         kind,
+        q0,
         iterations,
         converged_by_iteration,
     };
     let f0 = map(0.0);
-    let mut q = 1.0;
+    // The first layer: the input is not passed through f.
+    let mut q = sigma_w2 * q0 + sigma_b2;
+    if q == 0.0 {
+        return Ok(done(0.0, FixedPointKind::Zero, 0, true));
+    }
     let mut iterations = 0;
-    while iterations < MAX_ITER {
+    // |Δ ln q| of the last iteration: past MAX_ITER the iteration goes on while it moves
+    // faster than the scan would (steps ≥ SCAN_MAX_STEP inside SCAN_FINE; a monotone map never
+    // carries q past a fixed point, so this skips nothing).
+    let mut last_step = 0.0f64;
+    let fast = |q: f64, step: f64| step >= SCAN_MAX_STEP && q > SCAN_FINE.0 && q < SCAN_FINE.1;
+    while iterations < MAX_ITER || (iterations < MAX_FAST_ITER && fast(q, last_step)) {
         let next = map(q);
         iterations += 1;
         if next.is_nan() {
@@ -160,6 +224,7 @@ pub fn fixed_point(act: &Activation, sigma_w2: f64, sigma_b2: f64) -> Result<Fix
             return Ok(done(0.0, FixedPointKind::Zero, iterations, true));
         }
         let converged = (next - q).abs() <= REL_TOL * next.max(q);
+        last_step = (next / q).ln().abs();
         q = next;
         if converged {
             return Ok(done(q, FixedPointKind::Finite, iterations, true));
@@ -198,7 +263,7 @@ pub fn fixed_point(act: &Activation, sigma_w2: f64, sigma_b2: f64) -> Result<Fix
         // is the last q with G strictly positive; q with G within rounding of 0 are passed
         // over.
         let mut pos = (q, gq);
-        let mut step = SCAN_STEP;
+        let mut step = SCAN_STEP.max(last_step);
         let mut hi = q;
         loop {
             hi *= scan_step(hi, &mut step).exp();
@@ -223,7 +288,7 @@ pub fn fixed_point(act: &Activation, sigma_w2: f64, sigma_b2: f64) -> Result<Fix
     // q shrinks: the first q below with G clearly positive brackets the fixed point. `neg`
     // is the last q with G strictly negative.
     let mut neg = (q, gq);
-    let mut step = SCAN_STEP;
+    let mut step = SCAN_STEP.max(last_step);
     let mut lo = q;
     loop {
         lo *= (-scan_step(lo, &mut step)).exp();
@@ -258,8 +323,9 @@ fn scan_step(q: f64, step: &mut f64) -> f64 {
     s
 }
 
-/// The pre-activation variance layer by layer, q₀ = `q0`, q_{l+1} = F(q_l), for `layers`
-/// steps (`layers + 1` values): how fast q approaches q* (the transient).
+/// The pre-activation variance layer by layer from an input whose entries have mean square
+/// `q0`: `layers` values q¹ = σ_w² q⁰ + σ_b², q^{l+1} = F(q^l) (q^l for l = 1..=layers), i.e.
+/// how fast q approaches q* (the transient). A q that overflows stays +∞.
 pub fn q_trajectory(
     act: &Activation,
     sigma_w2: f64,
@@ -269,21 +335,16 @@ pub fn q_trajectory(
 ) -> Result<Vec<f64>> {
     check_activation(act)?;
     check_variances(sigma_w2, sigma_b2)?;
-    if !(q0.is_finite() && q0 >= 0.0) {
-        return Err(Error::Invalid(format!(
-            "q0 = {q0}: a variance must be a finite number >= 0"
-        )));
-    }
-    let mut qs = Vec::with_capacity(layers + 1);
-    let mut q = q0;
-    qs.push(q);
+    check_q0(q0)?;
+    let mut qs = Vec::with_capacity(layers);
+    let mut q = sigma_w2 * q0 + sigma_b2;
     for _ in 0..layers {
+        qs.push(q);
         q = if q.is_finite() {
             length_map(act, sigma_w2, sigma_b2, q)
         } else {
             q
         };
-        qs.push(q);
     }
     Ok(qs)
 }

@@ -9,6 +9,7 @@ mod diagnostics_recurrent;
 mod gradcheck;
 mod init;
 mod loss;
+mod nonfinite;
 mod optim;
 mod parallel;
 mod properties;

@@ -21,3 +21,4 @@ mod tensor;
 mod theory;
 mod train;
 mod vmath;
+mod weights_finite;

@@ -5,9 +5,9 @@
 //!
 //! NaN follows PyTorch too (docs/reliability.md): every forward gives NaN at NaN; ReLU'(NaN)
 //! = 1 and Leaky'(NaN) = the slope (the upstream gradient is passed on, as PyTorch's
-//! backward does), ELU'(NaN) = SELU'(NaN) = NaN. The tests are written as `x <= 0` so that a
-//! NaN, for which every comparison is false, takes the positive branch: a comparison and a
-//! select, as cheap as `max` in the SIMD loops.
+//! backward does), ELU'(NaN) = SELU'(NaN) = NaN. The tests are written as `x < 0` or
+//! `x <= 0` so that a NaN, for which every comparison is false, takes the positive branch: a
+//! comparison and a select (ReLU's forward is a single `maxps`), as cheap as before.
 
 use crate::float::Float;
 
@@ -16,10 +16,10 @@ pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
 /// SELU's scale λ.
 pub const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
 
-/// ReLU: max(x, 0), NaN at NaN.
+/// ReLU: max(x, 0); NaN at NaN and −0 at −0, as PyTorch.
 #[inline(always)]
 pub fn relu<T: Float>(x: T) -> T {
-    if x <= T::ZERO {
+    if x < T::ZERO {
         T::ZERO
     } else {
         x

@@ -50,6 +50,7 @@ pub fn clamp_above<T: Float>(x: T, hi: T) -> T {
 /// x − x: 0 for finite x, NaN for ±∞ and NaN. Added to a value, it makes that value NaN
 /// wherever PyTorch's formula meets ∞ − ∞ or ∞·0.
 #[inline(always)]
+#[allow(clippy::eq_op)] // x − x is the point: 0, or NaN when x is not finite
 pub fn nan_if_infinite<T: Float>(x: T) -> T {
     x - x
 }

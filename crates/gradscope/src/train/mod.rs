@@ -140,7 +140,9 @@ impl<T: Float> Trainer<T> {
         let mut data_rng = master.fork();
         let mut init_rng = master.fork();
         let shuffle_rng = master.fork();
-        let splits = config.data.load(&loaded.base_dir, &mut data_rng)?;
+        let splits = config
+            .data
+            .load_as(&loaded.base_dir, &mut data_rng, T::DTYPE)?;
         let train = &splits.train;
         if train.is_empty() {
             return Err(Error::Config("data: the training split is empty".into()));

@@ -4,6 +4,7 @@ mod common;
 
 mod activations;
 mod data;
+mod data_limits;
 mod diagnostics;
 mod diagnostics_recurrent;
 mod gradcheck;

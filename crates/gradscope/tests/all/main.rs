@@ -13,6 +13,7 @@ mod loss;
 mod nonfinite;
 mod optim;
 mod parallel;
+mod parsers_fuzz;
 mod properties;
 mod quadrature;
 mod recurrent;

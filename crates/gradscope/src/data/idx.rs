@@ -178,7 +178,7 @@ fn verify_size(path: &Path, images: bool) -> Result<()> {
     if f.raw_len.is_some() {
         f.body_size(count, item, &describe).map(|_| ())
     } else {
-        f.stream(count, item, Some(&[]), &describe, |_| {}, |_| {})
+        f.stream(count, item, Some(&[]), &describe, None, |_| {})
     }
 }
 
@@ -357,22 +357,24 @@ impl<'a> IdxFile<'a> {
 
     /// Streams a body of `count` items of `item` bytes, handing each kept item (all when
     /// `keep` is `None`, else the sorted indices in `keep`) to `take`, and every item to
-    /// `see`. Reads exactly the promised bytes plus one, to tell a longer decompressed stream
-    /// (a gzip bomb) from a matching one.
+    /// `see` when given. Reads exactly the promised bytes plus one, to tell a longer
+    /// decompressed stream (a gzip bomb) from a matching one. An item that straddles two reads
+    /// is gathered only when it is kept or seen.
     fn stream(
         &mut self,
         count: usize,
         item: usize,
         keep: Option<&[usize]>,
         describe: &dyn Fn() -> String,
-        mut see: impl FnMut(&[u8]),
+        mut see: Option<&mut dyn FnMut(&[u8])>,
         mut take: impl FnMut(&[u8]),
     ) -> Result<()> {
         let need = self.body_size(count, item, describe)?;
         let mut chunk = vec![0u8; CHUNK.min(need as usize).max(1)];
-        let mut pos = 0u64; // body bytes read
-        let mut next_keep = 0; // index into `keep`
-                               // The bytes of the current item seen so far (items may straddle chunks).
+        // Body bytes read, and the position in `keep` of the next kept item.
+        let mut pos = 0u64;
+        let mut next_keep = 0;
+        // The bytes of the current item gathered so far.
         let mut partial: Vec<u8> = Vec::new();
         while pos < need {
             let want = chunk.len().min((need - pos) as usize);
@@ -392,14 +394,18 @@ impl<'a> IdxFile<'a> {
                 let kept = keep.is_none_or(|k| k.get(next_keep) == Some(&i));
                 let whole = offset == 0 && n == item;
                 if whole {
-                    see(&data[..n]);
+                    if let Some(see) = see.as_mut() {
+                        see(&data[..n]);
+                    }
                     if kept {
                         take(&data[..n]);
                     }
-                } else {
+                } else if kept || see.is_some() {
                     partial.extend_from_slice(&data[..n]);
                     if partial.len() == item {
-                        see(&partial);
+                        if let Some(see) = see.as_mut() {
+                            see(&partial);
+                        }
                         if kept {
                             take(&partial);
                         }
@@ -447,14 +453,9 @@ impl<'a> IdxFile<'a> {
                 (kept as u128) * (pixels_per as u128) * 8
             )));
         }
-        self.stream(
-            count,
-            pixels_per,
-            keep,
-            &describe,
-            |_| {},
-            |img| pixels.extend(img.iter().map(|&b| f64::from(b) / 255.0)),
-        )?;
+        self.stream(count, pixels_per, keep, &describe, None, |img| {
+            pixels.extend(img.iter().map(|&b| f64::from(b) / 255.0))
+        })?;
         Ok(IdxImages {
             count: kept,
             rows,
@@ -481,7 +482,7 @@ impl<'a> IdxFile<'a> {
             1,
             keep,
             &describe,
-            |l| max = max.max(Some(l[0])),
+            Some(&mut |l: &[u8]| max = max.max(Some(l[0]))),
             |l| labels.push(l[0]),
         )?;
         Ok((labels, max.map_or(0, |m| usize::from(m) + 1)))

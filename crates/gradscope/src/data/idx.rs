@@ -199,6 +199,9 @@ struct IdxFile<'a> {
     header_len: usize,
 }
 
+/// A callback that sees every item of a body (the labels' maximum).
+type SeeItem<'f> = dyn FnMut(&[u8]) + 'f;
+
 /// Bytes read per call while streaming a body.
 const CHUNK: usize = 1 << 16;
 
@@ -366,7 +369,7 @@ impl<'a> IdxFile<'a> {
         item: usize,
         keep: Option<&[usize]>,
         describe: &dyn Fn() -> String,
-        mut see: Option<&mut dyn FnMut(&[u8])>,
+        mut see: Option<&mut SeeItem>,
         mut take: impl FnMut(&[u8]),
     ) -> Result<()> {
         let need = self.body_size(count, item, describe)?;

@@ -10,6 +10,11 @@
 //!
 //! Derivatives at kinks follow PyTorch: ReLU'(0) = 0, LeakyReLU'(0) = slope, ELU'(0) = α,
 //! hard-tanh and hard-sigmoid have derivative 0 at their corners.
+//!
+//! NaN and ±∞ also follow PyTorch, on every path (scalar, tensor, SIMD): f and f' at NaN, +∞
+//! and −∞ are what PyTorch's forward and backward (upstream gradient 1) give, so a NaN weight
+//! can never produce a finite model (`relu(NaN)` is NaN). Clamps are written as comparisons
+//! ([`clamp`]), never with `min`/`max`, which drop NaN. See docs/reliability.md.
 
 pub mod properties;
 pub mod relu;
@@ -24,6 +29,31 @@ pub use properties::{properties, Properties};
 pub use tensor_fn::ActivationFn;
 
 use crate::float::Float;
+
+/// clamp(x, lo, hi) that keeps NaN (`f64::max`/`min` would return a bound). Written as two
+/// compare-and-select steps, which vectorize like `max`/`min`.
+#[inline(always)]
+pub fn clamp<T: Float>(x: T, lo: T, hi: T) -> T {
+    clamp_above(if x < lo { lo } else { x }, hi)
+}
+
+/// min(x, hi) that keeps NaN.
+#[inline(always)]
+pub fn clamp_above<T: Float>(x: T, hi: T) -> T {
+    if x > hi {
+        hi
+    } else {
+        x
+    }
+}
+
+/// x − x: 0 for finite x, NaN for ±∞ and NaN. Added to a value, it makes that value NaN
+/// wherever PyTorch's formula meets ∞ − ∞ or ∞·0.
+#[inline(always)]
+#[allow(clippy::eq_op)] // x − x is the point: 0, or NaN when x is not finite
+pub fn nan_if_infinite<T: Float>(x: T) -> T {
+    x - x
+}
 
 /// One activation function with its parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]

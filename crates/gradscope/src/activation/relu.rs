@@ -2,6 +2,12 @@
 //!
 //! Derivatives at the kink x = 0 follow PyTorch: ReLU'(0) = 0; Leaky/PReLU/RReLU'(0) = the
 //! negative slope; ELU'(0) = α; SELU'(0) = λα.
+//!
+//! NaN follows PyTorch too (docs/reliability.md): every forward gives NaN at NaN; ReLU'(NaN)
+//! = 1 and Leaky'(NaN) = the slope (the upstream gradient is passed on, as PyTorch's
+//! backward does), ELU'(NaN) = SELU'(NaN) = NaN. The tests are written as `x < 0` or
+//! `x <= 0` so that a NaN, for which every comparison is false, takes the positive branch: a
+//! comparison and a select (ReLU's forward is a single `maxps`), as cheap as before.
 
 use crate::float::Float;
 
@@ -10,23 +16,23 @@ pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
 /// SELU's scale λ.
 pub const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
 
-/// ReLU: max(x, 0).
+/// ReLU: max(x, 0); NaN at NaN and −0 at −0, as PyTorch.
 #[inline(always)]
 pub fn relu<T: Float>(x: T) -> T {
-    if x > T::ZERO {
-        x
-    } else {
+    if x < T::ZERO {
         T::ZERO
+    } else {
+        x
     }
 }
 
-/// ReLU derivative: 1 for x > 0, 0 for x ≤ 0.
+/// ReLU derivative: 0 for x ≤ 0, 1 otherwise (also at NaN, as PyTorch).
 #[inline(always)]
 pub fn relu_grad<T: Float>(x: T) -> T {
-    if x > T::ZERO {
-        T::ONE
-    } else {
+    if x <= T::ZERO {
         T::ZERO
+    } else {
+        T::ONE
     }
 }
 

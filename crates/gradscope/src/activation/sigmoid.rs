@@ -21,16 +21,15 @@ pub fn sigmoid<T: Float>(x: T) -> T {
 pub fn sigmoid_grad<T: Float>(x: T) -> T {
     let e = (-x.abs()).exp();
     let d = T::ONE + e;
-    // Rounding can land one ulp above the exact maximum 1/4 near 0.
-    (e / (d * d)).min(T::from_f64(0.25))
+    // Rounding can land one ulp above the exact maximum 1/4 near 0. (A comparison, not
+    // `min`, which would turn NaN into 1/4.)
+    super::clamp_above(e / (d * d), T::from_f64(0.25))
 }
 
-/// Hard sigmoid (PyTorch `Hardsigmoid`): clamp(x/6 + 1/2, 0, 1).
+/// Hard sigmoid (PyTorch `Hardsigmoid`): clamp(x/6 + 1/2, 0, 1); NaN at NaN.
 #[inline(always)]
 pub fn hard_sigmoid<T: Float>(x: T) -> T {
-    (x / T::from_f64(6.0) + T::from_f64(0.5))
-        .max(T::ZERO)
-        .min(T::ONE)
+    super::clamp(x / T::from_f64(6.0) + T::from_f64(0.5), T::ZERO, T::ONE)
 }
 
 /// Hard sigmoid derivative: 1/6 on the open interval (−3, 3), 0 elsewhere (0 at ±3, as
@@ -45,30 +44,44 @@ pub fn hard_sigmoid_grad<T: Float>(x: T) -> T {
     }
 }
 
+/// k·x, except that a zero parameter k removes the term (0 rather than 0·∞ = NaN at x = ±∞).
+#[inline(always)]
+fn scaled<T: Float>(k: T, x: T) -> T {
+    if k == T::ZERO {
+        T::ZERO
+    } else {
+        k * x
+    }
+}
+
 /// The seeds' improved sigmoid: f(x) = σ(αx) + βx. With β > 0 it is unbounded in both
-/// directions (range (−∞, ∞)), whatever the seed's table says.
+/// directions (range (−∞, ∞)), whatever the seed's table says. NaN at NaN; f(±∞) = ±∞ for
+/// β > 0; a zero α or β drops its term (β = 0 is the sigmoid σ(αx), limits 1 and 0).
 #[inline(always)]
 pub fn improved_sigmoid<T: Float>(x: T, alpha: T, beta: T) -> T {
-    sigmoid(alpha * x) + beta * x
+    sigmoid(scaled(alpha, x)) + scaled(beta, x)
 }
 
 /// f'(x) = α σ(αx)(1 − σ(αx)) + β: never below β, so it does not saturate when β > 0.
+/// NaN at NaN, β at ±∞.
 #[inline(always)]
 pub fn improved_sigmoid_grad<T: Float>(x: T, alpha: T, beta: T) -> T {
-    alpha * sigmoid_grad(alpha * x) + beta
+    alpha * sigmoid_grad(scaled(alpha, x)) + beta
 }
 
-/// Swish: f(x) = x σ(βx) (SiLU is β = 1).
+/// Swish: f(x) = x σ(βx) (SiLU is β = 1). As PyTorch's SiLU: NaN at NaN, f(+∞) = +∞,
+/// f(−∞) = −∞·0 = NaN (for β > 0; β = 0 is x/2).
 #[inline(always)]
 pub fn swish<T: Float>(x: T, beta: T) -> T {
-    x * sigmoid(beta * x)
+    x * sigmoid(scaled(beta, x))
 }
 
-/// Swish derivative: σ(βx) + βx σ(βx)(1 − σ(βx)).
+/// Swish derivative: σ(βx) + βx σ(βx)(1 − σ(βx)). As PyTorch's SiLU backward, NaN at NaN
+/// and at ±∞ (∞·0); a finite x whose βx overflows gets the finite limits 1 and 0.
 #[inline(always)]
 pub fn swish_grad<T: Float>(x: T, beta: T) -> T {
-    let bx = beta * x;
-    if !bx.is_finite() {
+    let bx = scaled(beta, x);
+    if !bx.is_finite() && x.is_finite() {
         // βx overflowed (|x| near the largest float): the limits 1 (βx → ∞) and 0 (→ −∞).
         return if bx > T::ZERO { T::ONE } else { T::ZERO };
     }

@@ -37,7 +37,8 @@ pub fn gelu_grad<T: Float>(x: T) -> T {
 #[inline(always)]
 pub fn gelu_tanh<T: Float>(x: T) -> T {
     if x.abs() > T::from_f64(GELU_TANH_CUTOFF) {
-        return if x > T::ZERO { x } else { T::ZERO };
+        // x·0 rather than 0: −∞ gives NaN, as PyTorch.
+        return if x > T::ZERO { x } else { x * T::ZERO };
     }
     let u = T::from_f64(SQRT_2_OVER_PI) * (x + T::from_f64(GELU_TANH_C) * x * x * x);
     // ½(1 + tanh u) = σ(2u), which keeps its relative precision for very negative u.
@@ -48,7 +49,9 @@ pub fn gelu_tanh<T: Float>(x: T) -> T {
 #[inline(always)]
 pub fn gelu_tanh_grad<T: Float>(x: T) -> T {
     if x.abs() > T::from_f64(GELU_TANH_CUTOFF) {
-        return if x > T::ZERO { T::ONE } else { T::ZERO };
+        // NaN at ±∞, as PyTorch (∞·0 in its formula).
+        let limit = if x > T::ZERO { T::ONE } else { T::ZERO };
+        return limit + super::nan_if_infinite(x);
     }
     let c = T::from_f64(GELU_TANH_C);
     let k = T::from_f64(SQRT_2_OVER_PI);

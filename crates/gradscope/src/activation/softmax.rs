@@ -79,26 +79,35 @@ pub fn log_softmax_rows_backward<T: Float>(y: &[T], g: &[T], cols: usize, gx: &m
     }
 }
 
-/// Scalar view of softmax: softmax([x, 0])₀ = σ(x).
+/// NaN when the row [x, 0]'s maximum is +∞ (x = +∞), 0 otherwise: the row form subtracts
+/// the maximum, and ∞ − ∞ is NaN there, in PyTorch as here.
+#[inline(always)]
+fn nan_if_max_infinite<T: Float>(x: T) -> T {
+    super::nan_if_infinite(x.max(T::ZERO))
+}
+
+/// Scalar view of softmax: softmax([x, 0])₀ = σ(x) (NaN at NaN and at +∞, 0 at −∞, as the
+/// row form and PyTorch).
 #[inline(always)]
 pub fn softmax_scalar<T: Float>(x: T) -> T {
-    sigmoid(x)
+    sigmoid(x) + nan_if_max_infinite(x)
 }
 
 /// Its derivative ∂y₀/∂x₀ = y₀(1 − y₀) = σ'(x).
 #[inline(always)]
 pub fn softmax_scalar_grad<T: Float>(x: T) -> T {
-    sigmoid_grad(x)
+    sigmoid_grad(x) + nan_if_max_infinite(x)
 }
 
-/// Scalar view of log-softmax: log-softmax([x, 0])₀ = −ln(1 + e⁻ˣ), computed stably.
+/// Scalar view of log-softmax: log-softmax([x, 0])₀ = −ln(1 + e⁻ˣ), computed stably (NaN at
+/// NaN and +∞, −∞ at −∞).
 #[inline(always)]
 pub fn log_softmax_scalar<T: Float>(x: T) -> T {
-    -((-x).max(T::ZERO) + (-x.abs()).exp().ln_1p())
+    -((-x).max(T::ZERO) + (-x.abs()).exp().ln_1p()) + nan_if_max_infinite(x)
 }
 
 /// Its derivative 1 − σ(x) = σ(−x).
 #[inline(always)]
 pub fn log_softmax_scalar_grad<T: Float>(x: T) -> T {
-    sigmoid(-x)
+    sigmoid(-x) + nan_if_max_infinite(x)
 }

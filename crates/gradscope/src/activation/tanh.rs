@@ -14,8 +14,9 @@ pub fn tanh<T: Float>(x: T) -> T {
 pub fn tanh_grad<T: Float>(x: T) -> T {
     let e = (-(x.abs() + x.abs())).exp();
     let d = T::ONE + e;
-    // Rounding can land one ulp above the exact maximum 1 near 0.
-    (T::from_f64(4.0) * e / (d * d)).min(T::ONE)
+    // Rounding can land one ulp above the exact maximum 1 near 0 (a comparison, not `min`,
+    // which would turn NaN into 1).
+    super::clamp_above(T::from_f64(4.0) * e / (d * d), T::ONE)
 }
 
 /// Softsign: x / (1 + |x|).
@@ -24,26 +25,27 @@ pub fn softsign<T: Float>(x: T) -> T {
     x / (T::ONE + x.abs())
 }
 
-/// Softsign derivative: 1 / (1 + |x|)².
+/// Softsign derivative: 1 / (1 + |x|)². NaN at ±∞, as PyTorch (whose backward of
+/// x/(1 + |x|) meets ∞/∞ there).
 #[inline(always)]
 pub fn softsign_grad<T: Float>(x: T) -> T {
     let d = T::ONE + x.abs();
-    T::ONE / (d * d)
+    T::ONE / (d * d) + super::nan_if_infinite(x)
 }
 
-/// Hard tanh: clamp(x, min, max).
+/// Hard tanh: clamp(x, min, max); NaN at NaN.
 #[inline(always)]
 pub fn hard_tanh<T: Float>(x: T, min: T, max: T) -> T {
-    x.max(min).min(max)
+    super::clamp(x, min, max)
 }
 
-/// Hard tanh derivative: 1 on the open interval (min, max), 0 elsewhere (0 at the kinks, as
-/// PyTorch).
+/// Hard tanh derivative: 0 at and outside the kinks (as PyTorch), 1 inside, and 1 at NaN
+/// (PyTorch's scalar loop; see docs/reliability.md).
 #[inline(always)]
 pub fn hard_tanh_grad<T: Float>(x: T, min: T, max: T) -> T {
-    if x > min && x < max {
-        T::ONE
-    } else {
+    if x <= min || x >= max {
         T::ZERO
+    } else {
+        T::ONE
     }
 }

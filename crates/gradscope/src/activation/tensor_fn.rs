@@ -136,7 +136,8 @@ impl<T: Float> ActivationFn<T> {
         match self.act {
             Identity => gz.copy_from_slice(g),
             Relu => parallel::map2(zs, g, gz, &|z, g, o| {
-                map2(z, g, o, |x, g| if x > T::ZERO { g } else { T::ZERO })
+                // `x <= 0`: at NaN the gradient is passed on, as PyTorch.
+                map2(z, g, o, |x, g| if x <= T::ZERO { T::ZERO } else { g })
             }),
             // 1 − a² and a(1 − a) from the stored output, as PyTorch does: exact derivatives
             // that cost no transcendental call.

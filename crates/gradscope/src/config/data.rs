@@ -6,6 +6,7 @@ use crate::data::csv::{CsvOptions, Header, LabelColumn, LabelKind};
 use crate::data::sequence::{self, ts};
 use crate::data::{self, Dataset, Standardizer};
 use crate::error::{Error, Result};
+use crate::float::DType;
 use crate::rng::Rng;
 
 /// Where the samples come from.
@@ -378,8 +379,15 @@ impl DataConfig {
     }
 
     /// Loads the data set, splits it with `rng` and standardizes it; relative paths are
-    /// resolved against `base_dir`.
+    /// resolved against `base_dir`. Values are checked against f64; a run in f32 uses
+    /// [`DataConfig::load_as`].
     pub fn load(&self, base_dir: &Path, rng: &mut Rng) -> Result<Splits> {
+        self.load_as(base_dir, rng, DType::F64)
+    }
+
+    /// [`DataConfig::load`] for a run in `dtype`: a CSV value beyond its range (1e300 in an
+    /// f32 run) is an error naming the file, line and column.
+    pub fn load_as(&self, base_dir: &Path, rng: &mut Rng, dtype: DType) -> Result<Splits> {
         let resolve = |p: &PathBuf| {
             if p.is_absolute() {
                 p.clone()
@@ -423,6 +431,7 @@ impl DataConfig {
                         Task::Regression => LabelKind::Regression,
                     },
                     delimiter: self.delimiter.as_ref().map_or(b',', |d| d.as_bytes()[0]),
+                    dtype,
                     ..CsvOptions::default()
                 };
                 match self.seq_len {
@@ -434,10 +443,14 @@ impl DataConfig {
             DataSource::Idx => {
                 let images = resolve(self.images.as_ref().expect("validated"));
                 let labels = resolve(self.labels.as_ref().expect("validated"));
+                // `limit` is applied while reading (with the same draws from `rng` as below),
+                // so the samples it drops are never converted.
+                let train = data::idx::load_idx_pair_limited(images, labels, self.limit, rng)?;
                 if let (Some(ti), Some(tl)) = (&self.test_images, &self.test_labels) {
-                    test_set = Some(data::idx::load_idx_pair(resolve(ti), resolve(tl))?);
+                    let k = train.num_classes().expect("a classification set");
+                    test_set = Some(data::idx::load_idx_test_pair(resolve(ti), resolve(tl), k)?);
                 }
-                data::idx::load_idx_pair(images, labels)?
+                train
             }
             DataSource::Adding => sequence::adding_problem(
                 self.n.unwrap_or(DEFAULT_SEQ_N),
@@ -462,16 +475,17 @@ impl DataConfig {
                             || path.display().to_string(),
                             |s| s.to_string_lossy().into_owned(),
                         );
-                        (name, sequence::load_text(&path)?)
+                        // Only the first max_chars characters are read.
+                        (name, sequence::load_text_prefix(&path, self.max_chars)?)
                     }
-                    None => (
-                        sequence::SHAKESPEARE_SAMPLE_NAME.to_string(),
-                        sequence::shakespeare_sample().to_string(),
-                    ),
-                };
-                let text = match self.max_chars {
-                    Some(m) => text.chars().take(m).collect(),
-                    None => text,
+                    None => {
+                        let text = sequence::shakespeare_sample();
+                        let text = match self.max_chars {
+                            Some(m) => text.chars().take(m).collect(),
+                            None => text.to_string(),
+                        };
+                        (sequence::SHAKESPEARE_SAMPLE_NAME.to_string(), text)
+                    }
                 };
                 let t = self.seq_len.unwrap_or(DEFAULT_TEXT_SEQ_LEN);
                 sequence::char_lm(name, &text, t, self.stride.unwrap_or(t))?
@@ -495,11 +509,8 @@ impl DataConfig {
             },
         };
         if let Some(limit) = self.limit {
-            if limit < full.len() {
-                let mut idx: Vec<usize> = (0..full.len()).collect();
-                rng.shuffle(&mut idx);
-                idx.truncate(limit);
-                idx.sort_unstable();
+            // (IDX applied it while reading: then `full` is already that small.)
+            if let Some(idx) = data::limit_indices(full.len(), limit, rng)? {
                 full = full.subset(&idx);
             }
         }

@@ -4,6 +4,10 @@
 //! quoted fields may hold delimiters and line breaks). Whitespace around fields is ignored,
 //! blank lines are skipped, a UTF-8 byte-order mark is dropped, and `\r\n` line ends are
 //! accepted. Every error names the source, and where it applies the 1-based line and column.
+//!
+//! Every value must be a finite number that fits the run's precision ([`CsvOptions::dtype`]):
+//! `nan`, `inf` and, in an f32 run, `1e300` are errors at their line and column (features are
+//! held as f64 and converted when a batch is built, where they would silently become ±∞).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -11,6 +15,7 @@ use std::path::Path;
 
 use super::Dataset;
 use crate::error::{Error, Result};
+use crate::float::DType;
 
 /// Whether the first row holds column names.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -63,6 +68,9 @@ pub struct CsvOptions {
     pub delimiter: u8,
     /// Data set name (default: the file stem, or the source name given to [`read_csv`]).
     pub name: Option<String>,
+    /// The precision the values will be trained in (default f64): a numeric value beyond its
+    /// range (|v| > 3.4e38 for f32) is an error naming its line and column.
+    pub dtype: DType,
 }
 
 impl Default for CsvOptions {
@@ -73,6 +81,7 @@ impl Default for CsvOptions {
             label_kind: LabelKind::Classes,
             delimiter: b',',
             name: None,
+            dtype: DType::F64,
         }
     }
 }
@@ -215,6 +224,33 @@ fn parse_number(s: &str) -> Option<f64> {
     s.trim().parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
+/// Why a numeric field was refused, if it was.
+fn check_value(f: &str, dtype: DType) -> std::result::Result<f64, String> {
+    let Ok(v) = f.trim().parse::<f64>() else {
+        return Err(format!("non-numeric value `{f}`"));
+    };
+    if v.is_nan() {
+        return Err(format!(
+            "`{f}` is not a number (NaN); values must be finite"
+        ));
+    }
+    let fits = match dtype {
+        DType::F64 => v.is_finite(),
+        DType::F32 => (v as f32).is_finite(),
+    };
+    if !fits {
+        let largest = match dtype {
+            DType::F64 => f64::MAX,
+            DType::F32 => f64::from(f32::MAX),
+        };
+        return Err(format!(
+            "value `{f}` does not fit {} (largest finite magnitude {largest:e})",
+            dtype.name()
+        ));
+    }
+    Ok(v)
+}
+
 fn looks_like_header(records: &[Record]) -> bool {
     let first = &records[0].fields;
     match records.get(1) {
@@ -314,12 +350,8 @@ fn build(records: Vec<Record>, source: &str, opts: &CsvOptions) -> Result<Datase
                 raw_labels.push(f);
                 continue;
             }
-            let v = parse_number(f).ok_or_else(|| {
-                Error::Data(format!(
-                    "{source}, line {}, {}: non-numeric value `{f}`",
-                    r.line,
-                    col_desc(c)
-                ))
+            let v = check_value(f, opts.dtype).map_err(|why| {
+                Error::Data(format!("{source}, line {}, {}: {why}", r.line, col_desc(c)))
             })?;
             if c == label {
                 y.push(v);

@@ -500,6 +500,46 @@ pub fn split_indices(
     Ok((order, val, test))
 }
 
+/// The samples `data.limit` keeps of `n`: `None` when `limit >= n` (keep all, `rng` unused),
+/// else the first `limit` of a shuffle of `0..n` with `rng`, sorted. Loaders that stream
+/// ([`idx::load_idx_pair_limited`]) call it with the count from a file header to convert only
+/// those samples; the index list is reserved with `try_reserve`, so an absurd count is an
+/// error, not an abort.
+pub fn limit_indices(n: usize, limit: usize, rng: &mut Rng) -> Result<Option<Vec<usize>>> {
+    if limit >= n {
+        return Ok(None);
+    }
+    let mut idx: Vec<usize> = Vec::new();
+    idx.try_reserve_exact(n).map_err(|_| {
+        Error::Data(format!(
+            "cannot allocate memory to choose data.limit = {limit} of {n} samples"
+        ))
+    })?;
+    idx.extend(0..n);
+    rng.shuffle(&mut idx);
+    idx.truncate(limit);
+    idx.sort_unstable();
+    Ok(Some(idx))
+}
+
+/// An empty `Vec` with room for the product of `dims` elements, or an error naming `what`
+/// when the product overflows or that much memory cannot be had (`Vec::with_capacity` would
+/// panic or abort the process instead).
+pub(crate) fn try_vec<T>(dims: &[usize], what: impl FnOnce() -> String) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    let len = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    if len.is_none_or(|len| v.try_reserve_exact(len).is_err()) {
+        let shape: Vec<String> = dims.iter().map(usize::to_string).collect();
+        return Err(Error::Data(format!(
+            "cannot allocate memory for {}: {} values of {} bytes",
+            what(),
+            shape.join(" × "),
+            std::mem::size_of::<T>()
+        )));
+    }
+    Ok(v)
+}
+
 fn check_x(x: &[f64], n: usize, d: usize) -> Result<()> {
     if x.len() != n * d {
         return Err(Error::Data(format!(

@@ -17,7 +17,7 @@ use crate::rng::Rng;
 /// parameter t ∈ (0, 1) sits at radius t and angle 2πj/k + 4t radians.
 pub fn spiral(n: usize, arms: usize, noise: f64, rng: &mut Rng) -> Result<Dataset> {
     check(noise, arms)?;
-    let mut b = Builder::new(n);
+    let mut b = Builder::new(n)?;
     for (j, m) in per_class(n, arms).into_iter().enumerate() {
         for i in 0..m {
             let t = (i as f64 + 0.5) / m as f64;
@@ -37,7 +37,7 @@ pub fn circles(n: usize, factor: f64, noise: f64, rng: &mut Rng) -> Result<Datas
             "circles: factor {factor} must lie in (0, 1)"
         )));
     }
-    let mut b = Builder::new(n);
+    let mut b = Builder::new(n)?;
     for (j, m) in per_class(n, 2).into_iter().enumerate() {
         let r = if j == 0 { 1.0 } else { factor };
         for _ in 0..m {
@@ -53,7 +53,7 @@ pub fn circles(n: usize, factor: f64, noise: f64, rng: &mut Rng) -> Result<Datas
 /// classes are balanced.
 pub fn xor(n: usize, noise: f64, rng: &mut Rng) -> Result<Dataset> {
     check(noise, 2)?;
-    let mut b = Builder::new(n);
+    let mut b = Builder::new(n)?;
     for (j, m) in per_class(n, 2).into_iter().enumerate() {
         for _ in 0..m {
             let sx = if rng.below(2) == 0 { 1.0 } else { -1.0 };
@@ -70,7 +70,7 @@ pub fn xor(n: usize, noise: f64, rng: &mut Rng) -> Result<Dataset> {
 /// 2πj/k (a single blob sits at the origin).
 pub fn gaussians(n: usize, k: usize, noise: f64, rng: &mut Rng) -> Result<Dataset> {
     check(noise, k)?;
-    let mut b = Builder::new(n);
+    let mut b = Builder::new(n)?;
     for (j, m) in per_class(n, k).into_iter().enumerate() {
         let (cx, cy) = gaussian_centre(j, k);
         for _ in 0..m {
@@ -93,7 +93,7 @@ pub fn gaussian_centre(j: usize, k: usize) -> (f64, f64) {
 /// (cos t, sin t), class 1 on (1 − cos t, 0.5 − sin t), t uniform in [0, π].
 pub fn moons(n: usize, noise: f64, rng: &mut Rng) -> Result<Dataset> {
     check(noise, 2)?;
-    let mut b = Builder::new(n);
+    let mut b = Builder::new(n)?;
     for (j, m) in per_class(n, 2).into_iter().enumerate() {
         for _ in 0..m {
             let t = rng.uniform(0.0, PI);
@@ -130,11 +130,12 @@ struct Builder {
 }
 
 impl Builder {
-    fn new(n: usize) -> Self {
-        Builder {
-            x: Vec::with_capacity(2 * n),
-            labels: Vec::with_capacity(n),
-        }
+    fn new(n: usize) -> Result<Self> {
+        let what = || format!("a synthetic set of n = {n} points");
+        Ok(Builder {
+            x: crate::data::try_vec(&[n, 2], what)?,
+            labels: crate::data::try_vec(&[n], what)?,
+        })
     }
 
     fn push(&mut self, x: f64, y: f64, label: usize, noise: f64, rng: &mut Rng) {

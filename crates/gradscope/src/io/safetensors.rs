@@ -1,5 +1,10 @@
 //! Reading and writing named tensors in the safetensors format (F32 or F64 on disk; read
 //! into either precision), with string metadata.
+//!
+//! Reading rejects a tensor that holds NaN or ±∞, or a value that does not fit the run's
+//! precision (an F64 1e300 read as f32): weights, checkpoints and batches are all read here,
+//! and a non-finite weight would silently poison every later step. The error names the file,
+//! the tensor, the element and its value.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -124,9 +129,38 @@ pub fn deserialize<T: Float>(bytes: &[u8], source: &str) -> Result<TensorFile<T>
         let shape: Vec<usize> = view.shape().to_vec();
         let t = Tensor::<T>::from_f64_slice(&shape, &values)
             .map_err(|e| bad(format!("tensor `{name}`: {e}")))?;
+        if let Some(i) = t.data().iter().position(|v| !v.is_finite()) {
+            let what = if values[i].is_finite() {
+                format!(
+                    "the value {:e}, which does not fit {} (stored as {:?})",
+                    values[i],
+                    T::DTYPE.name(),
+                    view.dtype()
+                )
+            } else {
+                format!("a non-finite value ({})", values[i])
+            };
+            return Err(bad(format!(
+                "tensor `{name}` holds {what} at index {} of shape {shape:?}; weights, \
+                 checkpoints and batches must be finite",
+                multi_index(i, &shape)
+            )));
+        }
         tensors.push((name, t));
     }
     Ok(TensorFile { tensors, metadata })
+}
+
+/// The row-major multi-index of flat element `i` in `shape`, as `[i0, i1, ...]`.
+fn multi_index(mut i: usize, shape: &[usize]) -> String {
+    let mut idx = vec![0; shape.len()];
+    for (d, &n) in shape.iter().enumerate().rev() {
+        if n > 0 {
+            idx[d] = i % n;
+            i /= n;
+        }
+    }
+    format!("{idx:?}")
 }
 
 fn f16_to_f64(h: u16) -> f64 {

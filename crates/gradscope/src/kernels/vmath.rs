@@ -5,7 +5,8 @@
 //! loop over a slice becomes SIMD code; the slice functions pick AVX-512 or AVX2+FMA at run
 //! time when the CPU has them (`simd_kernel!`). Accuracy: within a few ulp of the correctly
 //! rounded result (checked against f64 in the tests); exp underflows to 0 below −87.33 and
-//! overflows to ∞ above 88.72 like `f32::exp`.
+//! overflows to ∞ above 88.72 like `f32::exp`. NaN in gives NaN out, and ±∞ the limits, as
+//! `std` does.
 
 use super::simd_kernel;
 
@@ -67,10 +68,13 @@ const TANH_C: [f32; 8] = [
     -929_569.0 / 638_512_875.0,
 ];
 
-/// tanh x = sign(x)·(1 − 2/(e^(2|x|) + 1)), with the Taylor series near 0.
+/// tanh x = sign(x)·(1 − 2/(e^(2|x|) + 1)), with the Taylor series near 0. NaN at NaN.
 #[inline(always)]
 pub fn tanh_f32(x: f32) -> f32 {
-    let a = x.abs().min(9.5);
+    // A compare-and-select, not `f32::min` (which would turn NaN into 9.5 and tanh(NaN) into
+    // ±1); it is a single `minps` in the SIMD loop.
+    let a = x.abs();
+    let a = if a > 9.5 { 9.5 } else { a };
     let big = 1.0 - 2.0 / (exp_f32(a + a) + 1.0);
     let a2 = a * a;
     let mut p = TANH_C[7];

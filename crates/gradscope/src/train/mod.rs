@@ -140,7 +140,9 @@ impl<T: Float> Trainer<T> {
                 T::DTYPE.name()
             )));
         }
-        let mut t = Self::assemble(config, |c, rng| c.data.load(&loaded.base_dir, rng))?;
+        let mut t = Self::assemble(config, |c, rng| {
+            c.data.load_as(&loaded.base_dir, rng, T::DTYPE)
+        })?;
         t.source = loaded.source.clone();
         Ok(t)
     }
@@ -156,7 +158,9 @@ impl<T: Float> Trainer<T> {
     pub fn from_config(mut config: Config) -> Result<Self> {
         config.dtype = T::DTYPE;
         config.validate()?;
-        Self::assemble(config, |c, rng| c.data.load(std::path::Path::new("."), rng))
+        Self::assemble(config, |c, rng| {
+            c.data.load_as(std::path::Path::new("."), rng, T::DTYPE)
+        })
     }
 
     /// A fresh run of `config` on data already split in memory (`config.data` is not read).

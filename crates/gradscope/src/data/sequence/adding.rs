@@ -34,8 +34,9 @@ pub fn adding_problem(n: usize, seq_len: usize, rng: &mut Rng) -> Result<Dataset
     }
     let t = seq_len;
     let half = t / 2;
-    let mut x = Vec::with_capacity(n * 2 * t);
-    let mut y = Vec::with_capacity(n);
+    let what = || format!("the adding problem (n = {n}, seq_len = {t})");
+    let mut x = crate::data::try_vec(&[n, 2, t], what)?;
+    let mut y = crate::data::try_vec(&[n], what)?;
     for _ in 0..n {
         let start = x.len();
         for _ in 0..t {

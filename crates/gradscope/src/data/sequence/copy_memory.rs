@@ -35,9 +35,10 @@ pub fn copy_memory(n: usize, delay: usize, rng: &mut Rng) -> Result<Dataset> {
     if delay == 0 {
         return Err(Error::Invalid("copy memory: delay must be >= 1".into()));
     }
-    let steps = delay + 2 * COPY_LENGTH;
-    let mut x = Vec::with_capacity(n * steps * COPY_INPUT_DIM);
-    let mut labels = Vec::with_capacity(n * steps);
+    let steps = delay.saturating_add(2 * COPY_LENGTH);
+    let what = || format!("the copy memory problem (n = {n}, delay = {delay})");
+    let mut x = crate::data::try_vec(&[n, steps, COPY_INPUT_DIM], what)?;
+    let mut labels = crate::data::try_vec(&[n, steps], what)?;
     let mut symbols = [0usize; COPY_LENGTH];
     for _ in 0..n {
         for s in &mut symbols {

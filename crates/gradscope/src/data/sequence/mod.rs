@@ -40,7 +40,8 @@ pub use temporal_order::{
     temporal_order, temporal_order_windows, TEMPORAL_ORDER_CLASSES, TEMPORAL_ORDER_SYMBOLS,
 };
 pub use text::{
-    char_lm, char_lm_with_vocab, load_text, shakespeare_sample, SHAKESPEARE_SAMPLE_NAME,
+    char_lm, char_lm_with_vocab, load_text, load_text_prefix, shakespeare_sample,
+    SHAKESPEARE_SAMPLE_NAME,
 };
 pub use vocab::CharVocab;
 

@@ -48,9 +48,11 @@ pub fn temporal_order(n: usize, seq_len: usize, rng: &mut Rng) -> Result<Dataset
     let t = seq_len;
     let v = TEMPORAL_ORDER_SYMBOLS.len();
     let (w1, w2) = temporal_order_windows(t);
-    let mut x = Vec::with_capacity(n * t * v);
-    let mut labels = Vec::with_capacity(n);
-    let mut symbols = vec![0usize; t];
+    let what = || format!("the temporal order problem (n = {n}, seq_len = {t})");
+    let mut x = crate::data::try_vec(&[n, t, v], what)?;
+    let mut labels = crate::data::try_vec(&[n], what)?;
+    let mut symbols: Vec<usize> = crate::data::try_vec(&[t], what)?;
+    symbols.resize(t, 0);
     for _ in 0..n {
         let class = rng.below(4);
         let t1 = w1.start() + rng.below(w1.end() - w1.start() + 1);

@@ -1,5 +1,6 @@
 //! Character-level language modelling data from text.
 
+use std::io::Read;
 use std::path::Path;
 
 use super::{push_one_hot, CharVocab, Dataset};
@@ -23,18 +24,67 @@ pub fn shakespeare_sample() -> &'static str {
 
 /// Reads a UTF-8 text file for [`char_lm`]: a leading byte-order mark is dropped and `\r\n`
 /// line ends become `\n` (so a file gives the same vocabulary on every platform). Errors name
-/// the file, and for invalid UTF-8 the 1-based line.
+/// the file, and for invalid UTF-8 the 1-based line; an empty file (no characters) is an
+/// error.
 pub fn load_text(path: impl AsRef<Path>) -> Result<String> {
+    load_text_prefix(path, None)
+}
+
+/// [`load_text`] that reads only what the first `max_chars` characters need (at most
+/// 4·`max_chars` + 4 bytes, whatever the file's size), and returns those characters.
+/// Invalid UTF-8 after them is not looked at.
+pub fn load_text_prefix(path: impl AsRef<Path>, max_chars: Option<usize>) -> Result<String> {
     let path = path.as_ref();
     let src = path.display();
-    let bytes = std::fs::read(path).map_err(|e| Error::Data(format!("{src}: cannot read: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let line = 1 + e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
-        Error::Data(format!("{src}, line {line}: not valid UTF-8 text"))
-    })?;
+    let cannot = |e: std::io::Error| Error::Data(format!("{src}: cannot read: {e}"));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    let complete = match max_chars {
+        None => {
+            std::io::BufReader::new(file)
+                .read_to_end(&mut bytes)
+                .map_err(cannot)?;
+            true
+        }
+        Some(m) => {
+            // A character takes at most 4 bytes, a `\r\n` pair 2 for one character, plus a
+            // 3-byte BOM and the `\n` after a last `\r`.
+            let cap = (m as u64).saturating_mul(4).saturating_add(4);
+            std::io::BufReader::new(file)
+                .take(cap)
+                .read_to_end(&mut bytes)
+                .map_err(cannot)?;
+            (bytes.len() as u64) < cap
+        }
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            // A character cut by the read limit is not an error: drop it.
+            let cut = !complete && e.utf8_error().error_len().is_none();
+            if !cut {
+                let line = 1 + e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
+                return Err(Error::Data(format!(
+                    "{src}, line {line}: not valid UTF-8 text"
+                )));
+            }
+            let mut bytes = e.into_bytes();
+            bytes.truncate(at);
+            String::from_utf8(bytes).expect("valid up to here")
+        }
+    };
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    Ok(text.replace("\r\n", "\n"))
+    let text = text.replace("\r\n", "\n");
+    if text.is_empty() {
+        return Err(Error::Data(format!(
+            "{src}: empty text file (no characters to learn from)"
+        )));
+    }
+    Ok(match max_chars {
+        Some(m) => text.chars().take(m).collect(),
+        None => text,
+    })
 }
 
 /// A character-level language-modelling set from `text`, with the vocabulary of the text
@@ -97,8 +147,9 @@ pub fn char_lm_with_vocab(
             bytes as f64 / 1e9
         )));
     }
-    let mut x = Vec::with_capacity(windows * seq_len * v);
-    let mut labels = Vec::with_capacity(windows * seq_len);
+    let what = || format!("{name}: {windows} windows of {seq_len} characters");
+    let mut x = crate::data::try_vec(&[windows, seq_len, v], what)?;
+    let mut labels = crate::data::try_vec(&[windows, seq_len], what)?;
     for w in 0..windows {
         let s = w * stride;
         for &c in &ids[s..s + seq_len] {

@@ -7,9 +7,10 @@ use clap::ValueEnum;
 use gradscope::activation::{properties, spec, ActivationFn, Properties};
 use gradscope::{Activation, DType, Float, Rng, Tensor};
 
+use crate::chart::frame::Scale;
+use crate::chart::{Dash, LineChart, Series};
 use crate::output::parse_numbers;
 use crate::output::{csv_table, markdown_table, num, text_table, write_atomic};
-use crate::plot::{line_chart_svg, Chart, Series};
 
 /// Output format of the properties table.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -353,8 +354,23 @@ fn curve(act: &Activation, lo: f64, hi: f64, deriv: bool) -> Vec<(f64, f64)> {
         .collect()
 }
 
-fn write_svg(dir: &Path, stem: &str, chart: &Chart<'_>) -> Result<()> {
-    let svg = line_chart_svg(chart)?;
+/// An activation plot: x against the series' values, with the axes through the origin.
+fn plot<'a>(title: &'a str, y_label: &'a str, series: Vec<Series>) -> LineChart<'a> {
+    LineChart {
+        title,
+        x_label: "x",
+        y_label,
+        x_name: "x",
+        y_name: y_label,
+        series,
+        y_scale: Scale::Linear,
+        y_range: None,
+        size: (800, 500),
+    }
+}
+
+fn write_svg(dir: &Path, stem: &str, chart: &LineChart<'_>) -> Result<()> {
+    let svg = chart.render_with_origin()?;
     write_atomic(&dir.join(format!("{stem}.svg")), svg.as_bytes())
 }
 
@@ -369,23 +385,14 @@ fn write_plots(dir: &Path, acts: &[Activation], lo: f64, hi: f64) -> Result<usiz
         } else {
             name.clone()
         };
-        let chart = Chart {
-            title: &title,
-            x_label: "x",
-            y_label: "value",
-            series: vec![
-                Series {
-                    label: "f(x)".into(),
-                    points: curve(act, lo, hi, false),
-                    dashed: false,
-                },
-                Series {
-                    label: "f'(x)".into(),
-                    points: curve(act, lo, hi, true),
-                    dashed: true,
-                },
+        let chart = plot(
+            &title,
+            "value",
+            vec![
+                Series::new("f(x)", curve(act, lo, hi, false), 0),
+                Series::new("f'(x)", curve(act, lo, hi, true), 1).dash(Dash::Dashed),
             ],
-        };
+        );
         write_svg(dir, &file_stem(act), &chart)?;
         n += 1;
     }
@@ -445,20 +452,19 @@ fn write_plots(dir: &Path, acts: &[Activation], lo: f64, hi: f64) -> Result<usiz
         ),
     ];
     for (stem, title, deriv, set, clo, chi) in comparisons {
-        let chart = Chart {
-            title,
-            x_label: "x",
-            y_label: if deriv { "f'(x)" } else { "f(x)" },
-            series: set
-                .iter()
-                .enumerate()
-                .map(|(i, a)| Series {
-                    label: a.to_string(),
-                    points: curve(a, clo, chi, deriv),
-                    dashed: i == 0 && set.len() == 2,
-                })
-                .collect(),
-        };
+        let series = set
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let s = Series::new(a.to_string(), curve(a, clo, chi, deriv), i);
+                if i == 0 && set.len() == 2 {
+                    s.dash(Dash::Dashed)
+                } else {
+                    s
+                }
+            })
+            .collect();
+        let chart = plot(title, if deriv { "f'(x)" } else { "f(x)" }, series);
         write_svg(dir, stem, &chart)?;
         n += 1;
     }

@@ -258,7 +258,7 @@ pub struct Comparison {
     pub quick: bool,
     /// Samples used (None = the whole data set).
     pub samples: Option<usize>,
-    /// Wall time of the whole comparison (training, evaluation, reports), seconds.
+    /// Wall time of the whole comparison (training and evaluating every variant), seconds.
     pub wall_s: f64,
     /// The variants.
     pub variants: Vec<Variant>,

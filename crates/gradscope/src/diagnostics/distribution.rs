@@ -4,13 +4,15 @@
 //! activations ([`LayerRecord::act_hist`](super::LayerRecord::act_hist), linear bins).
 
 use super::records::{Quantiles, StepRecord};
+use super::stats::Histogram;
 
 /// One measured step of a [`LayerDistribution`].
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DistributionPoint {
     /// The measured training step.
     pub step: u64,
-    /// Quantiles of |∂L/∂z| from the gradient histogram (absent without one).
+    /// Quantiles of the non-zero |∂L/∂z| from the gradient histogram (the samples below its
+    /// first edge, exact zeros included, are left out: see `gradient_below`).
     pub gradient: Option<Quantiles>,
     /// Quantiles of the activations a from the activation histogram.
     pub activation: Option<Quantiles>,
@@ -25,7 +27,7 @@ pub struct LayerDistribution {
     pub depth: usize,
     /// Its description, e.g. `activation(sigmoid)`.
     pub name: String,
-    /// The lower edge of the gradient histograms (quantiles in the zeros sit at it).
+    /// The lower edge of the gradient histograms.
     pub gradient_floor: Option<f64>,
     /// One point per measured step that recorded histograms.
     pub points: Vec<DistributionPoint>,
@@ -55,7 +57,13 @@ pub fn distributions(records: &[StepRecord]) -> Vec<LayerDistribution> {
                     }
                     Some(DistributionPoint {
                         step: r.step,
-                        gradient: g.and_then(|h| h.quantiles(true)),
+                        gradient: g.and_then(|h| {
+                            Histogram {
+                                below: 0,
+                                ..h.clone()
+                            }
+                            .quantiles(true)
+                        }),
                         activation: l.act_hist.as_ref().and_then(|h| h.quantiles(false)),
                         gradient_below: g
                             .filter(|h| h.total() > 0)

@@ -1,0 +1,10 @@
+//! Each command's [`Document`](crate::render::Document), built from the library's values:
+//! `diagnose` ([`diagnose`], with its charts in [`depth_charts`] and [`through_time`]), `demo`
+//! ([`demo`], [`demo_charts`]). Views choose, order and format; they compute no analysis.
+
+pub mod cells;
+pub mod demo;
+pub mod demo_charts;
+pub mod depth_charts;
+pub mod diagnose;
+pub mod through_time;

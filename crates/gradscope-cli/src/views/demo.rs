@@ -98,13 +98,14 @@ pub fn document(c: &Comparison) -> Result<Document> {
     doc.list(false, c.findings.iter().map(|f| f.text.clone()).collect());
     doc.h2("Verdicts");
     for v in &c.variants {
+        doc.h3(describe(v));
         doc.verdict(
             vec![
                 Badge::new("At initialization", v.flow_init.name()),
                 Badge::new("Over the run", v.verdict.flow.name()),
             ],
             "",
-            describe(v),
+            "",
         );
         doc.p(explain::variant_ratios(v));
         doc.p(v.verdict.explanation.clone());

@@ -36,7 +36,7 @@ pub struct Heatmap<'a> {
 /// About `n` round values spanning [lo, hi].
 pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
     let span = hi - lo;
-    if !(span > 0.0) || !span.is_finite() {
+    if span.is_nan() || span <= 0.0 || span.is_infinite() {
         return vec![lo];
     }
     let raw = span / n.max(1) as f64;

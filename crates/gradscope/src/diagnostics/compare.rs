@@ -5,7 +5,6 @@
 use super::explain;
 use super::prediction::{predict, Factor, Prediction, Unavailable};
 use super::verdict::{judge, Flow, Verdict};
-use super::DiagnosticsConfig;
 use crate::activation::Activation;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -395,9 +394,5 @@ pub fn findings(variants: &[Variant]) -> Vec<Finding> {
 
 /// The thresholds a variant was judged with.
 pub fn thresholds_of(config: &Config) -> super::Thresholds {
-    config
-        .diagnostics
-        .clone()
-        .unwrap_or_else(DiagnosticsConfig::default)
-        .thresholds
+    config.diagnostics.clone().unwrap_or_default().thresholds
 }

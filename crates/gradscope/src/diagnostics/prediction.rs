@@ -157,7 +157,7 @@ fn covered(kind: LayerKind) -> bool {
     }
 }
 
-fn weight_between<'a>(layers: &'a [LayerRecord]) -> Option<&'a LayerRecord> {
+fn weight_between(layers: &[LayerRecord]) -> Option<&LayerRecord> {
     layers.iter().find(|l| l.sigma_w.is_some())
 }
 

@@ -243,6 +243,7 @@ pub fn draw(frame: &Frame<'_>, size: (u32, u32)) -> Result<(String, Mapping)> {
             .y_label_formatter(&y_fmt)
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
+            .max_light_lines(4)
             .light_line_style(RGBColor(238, 238, 238))
             .bold_line_style(RGBColor(220, 220, 220));
         if !frame.grid {

@@ -10,7 +10,11 @@ use gradscope::{Activation, DType, Float, Rng, Tensor};
 use crate::chart::frame::Scale;
 use crate::chart::{Dash, LineChart, Series};
 use crate::output::parse_numbers;
-use crate::output::{csv_table, markdown_table, num, text_table, write_atomic};
+use crate::output::{csv_table, write_atomic};
+use crate::render::markdown::Markdown;
+use crate::render::text::Text;
+use crate::render::{Document, Exporter};
+use crate::views;
 
 /// Output format of the properties table.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -217,55 +221,15 @@ fn eval_json<T: Float>(act: Activation, xs: &[f64]) -> serde_json::Value {
     }
 }
 
-fn opt(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| num(v, 4))
-}
-
 fn render(props: &[Properties], format: Format) -> Result<String> {
-    let header = [
-        "activation",
-        "range",
-        "f(0)",
-        "f'(0)",
-        "max|f'|",
-        "at x",
-        "f' range",
-        "monotonic",
-        "E[f(z)]",
-        "saturation |x|",
-        "E[f'(z)^2]",
-        "gain",
-    ];
-    let rows: Vec<Vec<String>> = props
-        .iter()
-        .map(|p| {
-            vec![
-                p.name.clone(),
-                p.range_text.clone(),
-                num(p.f0, 4),
-                num(p.df0, 4),
-                num(p.max_abs_derivative, 4),
-                match p.argmax_derivative {
-                    Some(x) => num(x, 4),
-                    None if p.argmax_derivative_interval[0].is_none() => "-inf".into(),
-                    None => "inf".into(),
-                },
-                format!(
-                    "[{}, {}]",
-                    num(p.derivative_range[0], 3),
-                    num(p.derivative_range[1], 4)
-                ),
-                if p.monotonic { "yes" } else { "no" }.into(),
-                num(p.zero_centered_mean, 3),
-                opt(p.saturation_x),
-                num(p.mean_sq_derivative, 4),
-                num(p.gain, 4),
-            ]
-        })
-        .collect();
+    let doc = || {
+        let mut d = Document::default();
+        d.table(views::activations::properties_table(props));
+        d
+    };
     Ok(match format {
-        Format::Table => text_table(&header, &rows),
-        Format::Markdown => markdown_table(&header, &rows),
+        Format::Table => Text.export(&doc()),
+        Format::Markdown => Markdown.export(&doc()),
         Format::Json => serde_json::to_string_pretty(props)? + "\n",
         Format::Csv => {
             let end = |v: Option<f64>, inf: &str| v.map_or(inf.to_string(), |v| v.to_string());

@@ -8,7 +8,11 @@ pub struct Markdown;
 
 impl Exporter for Markdown {
     fn export(&self, doc: &Document) -> String {
-        let mut s = format!("# {}\n\n", doc.title);
+        let mut s = if doc.title.is_empty() {
+            String::new()
+        } else {
+            format!("# {}\n\n", doc.title)
+        };
         for b in &doc.blocks {
             match b {
                 Block::Heading { level, text } => {
@@ -56,6 +60,6 @@ impl Exporter for Markdown {
         if doc.charts().next().is_some() {
             s.push_str("The same report with the charts inline: `report.html`.\n");
         }
-        s
+        s.trim_end().to_string() + "\n"
     }
 }

@@ -1,7 +1,9 @@
 //! Each command's [`Document`](crate::render::Document), built from the library's values:
 //! `diagnose` ([`diagnose`], with its charts in [`depth_charts`] and [`through_time`]), `demo`
-//! ([`demo`], [`demo_charts`]). Views choose, order and format; they compute no analysis.
+//! ([`demo`], [`demo_charts`]), `activations` ([`activations`]). Views choose, order and
+//! format; they compute no analysis.
 
+pub mod activations;
 pub mod cells;
 pub mod demo;
 pub mod demo_charts;

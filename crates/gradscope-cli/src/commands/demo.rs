@@ -97,12 +97,14 @@ with the same seed, data split, optimizer (SGD, lr 0.01, momentum 0.9, batch 32)
 The configs are examples/demo/*.toml (embedded: no files needed). Each run measures every
 layer at step 1 (initialization) and every 10 steps.
 
-Prints a comparison table (test accuracy, |dL/dz| first/last hidden layer at initialization
-and at the end, mean-field prediction, verdicts) and writes into DIR:
+Prints a comparison table (test accuracy; the ratio |dL/dz1|/|dL/dzL| of the first hidden
+layer's gradient to the last's at step 1, as the geometric mean over the run and at the end;
+the mean-field prediction; the verdicts at step 1 and over the run) and writes into DIR:
   demo.json     every number of the table, verdicts with explanations, per-layer norms,
-                loss curves, wall time
-  report.md     the table and the generated \"what this shows\" paragraph
-  report.html   self-contained report with the charts inline (opens offline)
+                loss curves, the findings with their sentences, wall time
+  report.md     the table, \"what this shows\", each variant's verdicts at step 1 and over
+                the run with explanation and remedies; links the charts
+  report.html   the same report, self-contained with the charts inline (opens offline)
   *.svg         the charts
 
 Examples:

@@ -18,7 +18,18 @@ fn lower_first(s: &str) -> String {
 impl Exporter for Text {
     fn export(&self, doc: &Document) -> String {
         let mut s = String::new();
+        let mut previous: Option<&Block> = None;
         for b in &doc.blocks {
+            // A blank line between a paragraph and a table, and after a table.
+            match (previous, b) {
+                (Some(Block::Paragraph(_)), Block::Table(_))
+                | (
+                    Some(Block::Table(_)),
+                    Block::Paragraph(_) | Block::Note(_) | Block::List { .. },
+                ) => s.push('\n'),
+                _ => {}
+            }
+            previous = Some(b);
             match b {
                 Block::Heading { text, .. } => {
                     s.push_str(&format!("\n{}:\n", lower_first(text)));

@@ -1,20 +1,19 @@
 //! The `diagnose` charts by depth of the hidden activation layers: ‖∂L/∂z‖ by depth with the
 //! mean-field prediction, the layer × step heatmap, the saturated and dead shares the verdict
-//! judges, the recorded distributions of |∂L/∂z| and of the activations, and the loss.
+//! judges, the recorded distributions ([`super::distribution_charts`]), and the loss.
 
 use anyhow::Result;
-use gradscope::diagnostics::distribution::{distributions, LayerDistribution};
-use gradscope::diagnostics::{
-    judges_saturation, Diagnosis, Factor, Quantiles, StepRecord, Thresholds,
-};
+use gradscope::diagnostics::{judges_saturation, Diagnosis, Factor, StepRecord, Thresholds};
 
 use super::cells::spread;
+use super::distribution_charts;
 use crate::chart::frame::Scale;
-use crate::chart::style::{color, GREY};
-use crate::chart::{Band, Bands, Dash, Heatmap, LineChart, Panel, Series};
+use crate::chart::style::GREY;
+use crate::chart::{Dash, Heatmap, LineChart, Series};
 use crate::render::{Chart, Document};
 
-fn chart(doc: &mut Document, title: &str, file: &str, svg: String, caption: &str) {
+/// Adds a chart to `doc`.
+pub fn chart(doc: &mut Document, title: &str, file: &str, svg: String, caption: &str) {
     doc.chart(Chart {
         title: title.into(),
         file: file.into(),
@@ -37,7 +36,7 @@ pub fn charts(
     grad_norms(doc, d, records)?;
     heatmap(doc, records)?;
     saturation(doc, d, t)?;
-    distribution_charts(doc, records)
+    distribution_charts::charts(doc, records)
 }
 
 fn grad_norms(doc: &mut Document, d: &Diagnosis, records: &[StepRecord]) -> Result<()> {
@@ -210,99 +209,6 @@ fn saturation(doc: &mut Document, d: &Diagnosis, t: &Thresholds) -> Result<()> {
          their dead units); dead — share of units whose output is 0 for every sample of the \
          batch. Dotted: the thresholds above which a layer is called saturated or dead.",
     );
-    Ok(())
-}
-
-fn band(step: u64, q: &Quantiles, note: String) -> Band {
-    Band {
-        step: step as f64,
-        q: [q.p02, q.p25, q.p50, q.p75, q.p98],
-        note,
-    }
-}
-
-fn panels(
-    ds: &[LayerDistribution],
-    get: impl Fn(&gradscope::diagnostics::distribution::DistributionPoint) -> Option<Band>,
-) -> Vec<Panel> {
-    spread(ds, 12)
-        .into_iter()
-        .map(|l| Panel {
-            title: format!(
-                "layer {} ({})",
-                l.depth,
-                l.name
-                    .strip_prefix("activation(")
-                    .and_then(|s| s.strip_suffix(')'))
-                    .unwrap_or(&l.name)
-            ),
-            bands: spread(&l.points, 40).into_iter().filter_map(&get).collect(),
-        })
-        .filter(|p| !p.bands.is_empty())
-        .collect()
-}
-
-fn distribution_charts(doc: &mut Document, records: &[StepRecord]) -> Result<()> {
-    let ds = distributions(records);
-    let grads = panels(&ds, |p| {
-        let note = p.gradient_below.map_or(String::new(), |z| {
-            format!("; {:.1}% exactly 0 or below the histogram", 100.0 * z)
-        });
-        Some(band(p.step, p.gradient.as_ref()?, note))
-    });
-    if !grads.is_empty() {
-        let title = "Distribution of |dL/dz| per layer over training";
-        let svg = Bands {
-            title,
-            x_label: "step",
-            y_label: "|dL/dz|",
-            value_name: "|dL/dz|",
-            y_scale: Scale::Log,
-            columns: grads.len().clamp(1, 3),
-            size: (900, 200),
-            color: color(0),
-            panels: grads,
-        }
-        .render()?;
-        chart(
-            doc,
-            title,
-            "grad_distribution.svg",
-            svg,
-            "The recorded histogram of |∂L/∂z| of each hidden layer (log-spaced bins) at every \
-             measured step, as quantile bands: 2–98% and 25–75% of the non-zero samples and the \
-             median (TensorBoard's distribution view). One panel per layer on a shared axis: \
-             panels sinking towards layer 1 are a vanishing gradient. Exact zeros (inactive \
-             units) are counted apart, in the hover title.",
-        );
-    }
-    let acts = panels(&ds, |p| {
-        Some(band(p.step, p.activation.as_ref()?, String::new()))
-    });
-    if !acts.is_empty() {
-        let title = "Distribution of activations per layer over training";
-        let svg = Bands {
-            title,
-            x_label: "step",
-            y_label: "a = f(z)",
-            value_name: "a",
-            y_scale: Scale::Linear,
-            columns: acts.len().clamp(1, 3),
-            size: (900, 200),
-            color: color(2),
-            panels: acts,
-        }
-        .render()?;
-        chart(
-            doc,
-            title,
-            "act_distribution.svg",
-            svg,
-            "The recorded histogram of each hidden layer's output a = f(z) at every measured \
-             step, as quantile bands (2–98%, 25–75%, median). Bands pressed against the ends of \
-             f's range (0 and 1 for a sigmoid, ±1 for tanh) are saturated units.",
-        );
-    }
     Ok(())
 }
 

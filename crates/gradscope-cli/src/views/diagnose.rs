@@ -6,7 +6,7 @@ use anyhow::Result;
 use gradscope::diagnostics::{explain, Diagnosis, LayerRow, StepRecord, Thresholds};
 
 use super::cells::{opt, pct, sci};
-use super::{depth_charts, through_time};
+use super::{depth_charts, through_time, through_time_charts};
 use crate::render::{Badge, Document, Table};
 
 /// The per-layer table's header.
@@ -118,7 +118,7 @@ pub fn document(d: &Diagnosis, records: &[StepRecord], t: &Thresholds) -> Result
     }
     doc.h2("Charts");
     if !v.recurrent.is_empty() {
-        through_time::charts(&mut doc, d, records)?;
+        through_time_charts::charts(&mut doc, d, records)?;
     }
     if records.first().is_some_and(|r| !r.deltas().is_empty()) {
         depth_charts::charts(&mut doc, d, records, t)?;

@@ -1,5 +1,6 @@
 //! Each command's [`Document`](crate::render::Document), built from the library's values:
-//! `diagnose` ([`diagnose`], with its charts in [`depth_charts`] and [`through_time`]), `demo`
+//! `diagnose` ([`diagnose`], with its charts in [`depth_charts`], [`distribution_charts`],
+//! [`through_time_charts`] and its recurrent tables in [`through_time`]), `demo`
 //! ([`demo`], [`demo_charts`]), `activations` ([`activations`]). Views choose, order and
 //! format; they compute no analysis.
 
@@ -9,4 +10,6 @@ pub mod demo;
 pub mod demo_charts;
 pub mod depth_charts;
 pub mod diagnose;
+pub mod distribution_charts;
 pub mod through_time;
+pub mod through_time_charts;

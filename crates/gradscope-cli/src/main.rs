@@ -1,10 +1,12 @@
 //! The `gradscope` command: build, train and diagnose neural networks from the terminal.
 
+mod chart;
 mod commands;
 mod output;
 mod phase_plot;
-mod plot;
-mod report;
+mod progress;
+mod render;
+mod views;
 
 use std::process::ExitCode;
 

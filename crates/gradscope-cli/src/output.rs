@@ -148,3 +148,15 @@ pub fn parse_numbers(flag: &str, text: &str) -> Result<Vec<f64>> {
         })
         .collect()
 }
+
+/// Writes `text` to stdout; a closed pipe (`gradscope demo | head`) is not an error — the
+/// report files are still written — but other write errors are.
+pub fn emit(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::anyhow!("cannot write to stdout: {e}"))
+        }
+        _ => Ok(()),
+    }
+}

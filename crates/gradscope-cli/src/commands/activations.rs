@@ -7,9 +7,14 @@ use clap::ValueEnum;
 use gradscope::activation::{properties, spec, ActivationFn, Properties};
 use gradscope::{Activation, DType, Float, Rng, Tensor};
 
+use crate::chart::frame::Scale;
+use crate::chart::{Dash, LineChart, Series};
 use crate::output::parse_numbers;
-use crate::output::{csv_table, markdown_table, num, text_table, write_atomic};
-use crate::plot::{line_chart_svg, Chart, Series};
+use crate::output::{csv_table, write_atomic};
+use crate::render::markdown::Markdown;
+use crate::render::text::Text;
+use crate::render::{Document, Exporter};
+use crate::views;
 
 /// Output format of the properties table.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -216,55 +221,15 @@ fn eval_json<T: Float>(act: Activation, xs: &[f64]) -> serde_json::Value {
     }
 }
 
-fn opt(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| num(v, 4))
-}
-
 fn render(props: &[Properties], format: Format) -> Result<String> {
-    let header = [
-        "activation",
-        "range",
-        "f(0)",
-        "f'(0)",
-        "max|f'|",
-        "at x",
-        "f' range",
-        "monotonic",
-        "E[f(z)]",
-        "saturation |x|",
-        "E[f'(z)^2]",
-        "gain",
-    ];
-    let rows: Vec<Vec<String>> = props
-        .iter()
-        .map(|p| {
-            vec![
-                p.name.clone(),
-                p.range_text.clone(),
-                num(p.f0, 4),
-                num(p.df0, 4),
-                num(p.max_abs_derivative, 4),
-                match p.argmax_derivative {
-                    Some(x) => num(x, 4),
-                    None if p.argmax_derivative_interval[0].is_none() => "-inf".into(),
-                    None => "inf".into(),
-                },
-                format!(
-                    "[{}, {}]",
-                    num(p.derivative_range[0], 3),
-                    num(p.derivative_range[1], 4)
-                ),
-                if p.monotonic { "yes" } else { "no" }.into(),
-                num(p.zero_centered_mean, 3),
-                opt(p.saturation_x),
-                num(p.mean_sq_derivative, 4),
-                num(p.gain, 4),
-            ]
-        })
-        .collect();
+    let doc = || {
+        let mut d = Document::default();
+        d.table(views::activations::properties_table(props));
+        d
+    };
     Ok(match format {
-        Format::Table => text_table(&header, &rows),
-        Format::Markdown => markdown_table(&header, &rows),
+        Format::Table => Text.export(&doc()),
+        Format::Markdown => Markdown.export(&doc()),
         Format::Json => serde_json::to_string_pretty(props)? + "\n",
         Format::Csv => {
             let end = |v: Option<f64>, inf: &str| v.map_or(inf.to_string(), |v| v.to_string());
@@ -353,8 +318,23 @@ fn curve(act: &Activation, lo: f64, hi: f64, deriv: bool) -> Vec<(f64, f64)> {
         .collect()
 }
 
-fn write_svg(dir: &Path, stem: &str, chart: &Chart<'_>) -> Result<()> {
-    let svg = line_chart_svg(chart)?;
+/// An activation plot: x against the series' values, with the axes through the origin.
+fn plot<'a>(title: &'a str, y_label: &'a str, series: Vec<Series>) -> LineChart<'a> {
+    LineChart {
+        title,
+        x_label: "x",
+        y_label,
+        x_name: "x",
+        y_name: y_label,
+        series,
+        y_scale: Scale::Linear,
+        y_range: None,
+        size: (800, 500),
+    }
+}
+
+fn write_svg(dir: &Path, stem: &str, chart: &LineChart<'_>) -> Result<()> {
+    let svg = chart.render_with_origin()?;
     write_atomic(&dir.join(format!("{stem}.svg")), svg.as_bytes())
 }
 
@@ -369,23 +349,14 @@ fn write_plots(dir: &Path, acts: &[Activation], lo: f64, hi: f64) -> Result<usiz
         } else {
             name.clone()
         };
-        let chart = Chart {
-            title: &title,
-            x_label: "x",
-            y_label: "value",
-            series: vec![
-                Series {
-                    label: "f(x)".into(),
-                    points: curve(act, lo, hi, false),
-                    dashed: false,
-                },
-                Series {
-                    label: "f'(x)".into(),
-                    points: curve(act, lo, hi, true),
-                    dashed: true,
-                },
+        let chart = plot(
+            &title,
+            "value",
+            vec![
+                Series::new("f(x)", curve(act, lo, hi, false), 0),
+                Series::new("f'(x)", curve(act, lo, hi, true), 1).dash(Dash::Dashed),
             ],
-        };
+        );
         write_svg(dir, &file_stem(act), &chart)?;
         n += 1;
     }
@@ -445,20 +416,19 @@ fn write_plots(dir: &Path, acts: &[Activation], lo: f64, hi: f64) -> Result<usiz
         ),
     ];
     for (stem, title, deriv, set, clo, chi) in comparisons {
-        let chart = Chart {
-            title,
-            x_label: "x",
-            y_label: if deriv { "f'(x)" } else { "f(x)" },
-            series: set
-                .iter()
-                .enumerate()
-                .map(|(i, a)| Series {
-                    label: a.to_string(),
-                    points: curve(a, clo, chi, deriv),
-                    dashed: i == 0 && set.len() == 2,
-                })
-                .collect(),
-        };
+        let series = set
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let s = Series::new(a.to_string(), curve(a, clo, chi, deriv), i);
+                if i == 0 && set.len() == 2 {
+                    s.dash(Dash::Dashed)
+                } else {
+                    s
+                }
+            })
+            .collect();
+        let chart = plot(title, if deriv { "f'(x)" } else { "f(x)" }, series);
         write_svg(dir, stem, &chart)?;
         n += 1;
     }

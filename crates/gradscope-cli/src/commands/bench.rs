@@ -50,7 +50,7 @@ fn median_time(n: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
 
 fn diagnostics_overhead(json: bool) -> Result<()> {
     use gradscope::config::{Config, LoadedConfig};
-    use gradscope::diagnostics::{DiagnosticsConfig, Probe};
+    use gradscope::diagnostics::{DiagnosticsConfig, Probe, StepContext};
     use gradscope::train::{gather, Trainer};
     let text = include_str!("../../../../examples/digits-mlp.toml");
     let loaded = LoadedConfig {
@@ -72,7 +72,14 @@ fn diagnostics_overhead(json: bool) -> Result<()> {
     let every = config.every;
     let mut probe = Probe::new(config);
     let measure = median_time(500, || {
-        probe.measure(model, 1, 0, 0.0, 0.0);
+        // As the trainer measures: with the batch.
+        let at = StepContext {
+            step: 1,
+            epoch: 1,
+            loss: 0.0,
+            grad_norm: 0.0,
+        };
+        probe.measure(model, Some(&x), at);
         probe.finish(model);
         Ok(())
     })?;

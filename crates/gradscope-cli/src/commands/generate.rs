@@ -77,7 +77,7 @@ pub fn run(args: Args) -> Result<()> {
     let text = std::fs::read_to_string(&config_path)
         .with_context(|| format!("cannot read `{}`", config_path.display()))?;
     let config = Config::parse(&text, &config_path.display().to_string(), &[])?;
-    match config.model.recurrent.as_ref().map(|r| r.predict) {
+    match config.model.recurrent().map(|r| r.predict) {
         Some(Predict::EveryStep) => {}
         _ => bail!(
             "`{}`: generation needs a recurrent model that predicts every step \
@@ -108,8 +108,8 @@ fn sample<T: Float>(
     args: &Args,
 ) -> Result<Vec<usize>> {
     let mut spec = config.model.clone();
-    spec.input = vocab.len();
-    spec.output = vocab.len();
+    spec.set_input(vocab.len());
+    spec.set_output(vocab.len());
     let mut model = spec.build::<T>(&mut Rng::seed(0))?;
     let weights = dir.join("model.safetensors");
     let source = weights.display().to_string();

@@ -15,7 +15,7 @@ use gradscope::layer::Layer;
 use gradscope::layer::LayerKind;
 use gradscope::loss::Loss;
 use gradscope::model::grads::activation_grads;
-use gradscope::model::MlpSpec;
+use gradscope::model::ModelSpec;
 use gradscope::recurrent::{to_time_major, CellKind, Predict, RecurrentEncoder};
 use gradscope::{DType, Float, Rng, Tensor};
 
@@ -114,7 +114,7 @@ pub fn run(args: Args) -> Result<()> {
     let config = loaded.config;
     let spec = &config.model;
     let source = args.model.display();
-    for (key, value) in [("input", spec.input), ("output", spec.output)] {
+    for (key, value) in [("input", spec.input()), ("output", spec.output())] {
         if value == 0 {
             bail!(
                 "{source}: model.{key} must be set (> 0) for `grads`, which has no data set to \
@@ -124,11 +124,11 @@ pub fn run(args: Args) -> Result<()> {
     }
     // MlpSpec::validate checks PReLU channels of the hidden layers only; a head PReLU with
     // the wrong count would trip an assertion in the forward pass.
-    if let gradscope::Activation::Prelu { channels, .. } = spec.head {
-        if channels != 1 && channels != spec.output {
+    if let gradscope::Activation::Prelu { channels, .. } = spec.mlp().head {
+        if channels != 1 && channels != spec.output() {
             bail!(
                 "{source}: model.head prelu channels = {channels} must be 1 or model.output = {}",
-                spec.output
+                spec.output()
             );
         }
     }
@@ -161,7 +161,7 @@ pub fn run(args: Args) -> Result<()> {
 
 struct Run<'a> {
     args: &'a Args,
-    spec: &'a MlpSpec,
+    spec: &'a ModelSpec,
     loss: Loss,
     seed: u64,
 }
@@ -290,11 +290,10 @@ impl Run<'_> {
     /// predicts every step) and brings it to the layout the loss takes.
     fn shape_targets<T: Float>(&self, y: Tensor<T>, n: usize, steps: usize) -> Result<Tensor<T>> {
         let bsrc = self.args.batch.display();
-        let out_w = self.spec.output;
+        let out_w = self.spec.output();
         let every = self
             .spec
-            .recurrent
-            .as_ref()
+            .recurrent()
             .is_some_and(|r| r.predict == Predict::EveryStep);
         let rows = if every { n * steps } else { n };
         let shape = y.shape().to_vec();
@@ -379,8 +378,8 @@ impl Run<'_> {
         let x = take(&mut batch, "x", bpath)?;
         let y = take(&mut batch, "y", bpath)?;
         let mut steps = 1;
-        if self.spec.recurrent.is_some() {
-            let i = self.spec.input;
+        if self.spec.recurrent().is_some() {
+            let i = self.spec.input();
             let s = x.shape();
             if s.len() != 2 || s[0] == 0 || s[1] == 0 || s[1] % i != 0 {
                 bail!(
@@ -391,7 +390,7 @@ impl Run<'_> {
             }
             steps = s[1] / i;
         } else {
-            let input = model.input_width().unwrap_or(self.spec.input);
+            let input = model.input_width().unwrap_or(self.spec.input());
             if x.shape().len() != 2 || x.shape()[1] != input || x.shape()[0] == 0 {
                 bail!(
                     "{bsrc}: tensor `x` has shape {:?}; the model of {model_src} needs [N, \
@@ -447,7 +446,7 @@ impl Run<'_> {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-        if self.spec.recurrent.is_some() {
+        if self.spec.recurrent().is_some() {
             metadata.insert("steps".to_string(), steps.to_string());
         }
         safetensors::write(&args.out, &out, &metadata)

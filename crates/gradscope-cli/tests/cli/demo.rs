@@ -44,9 +44,15 @@ fn quick_demo_compares_five_variants() {
         assert_eq!(v["grad_norms_init"].as_array().unwrap().len(), 10);
     }
     assert_eq!(d["samples"], 600);
-    assert!(!d["findings"].as_array().unwrap().is_empty());
+    assert_eq!(d["schema_version"], 1);
+    let findings = d["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    assert!(findings
+        .iter()
+        .all(|f| f["finding"].is_string() && f["text"].is_string()));
+    assert_eq!(sig["grad_norms_init"][0]["depth"], 1);
     // The table on stdout and the generated paragraph.
-    assert!(out.contains("sigmoid + standard init") && out.contains("What this shows:"));
+    assert!(out.contains("sigmoid + standard init") && out.contains("what this shows:"));
     assert!(dir.0.join("report.md").exists());
     check_report_html(
         &dir.0.join("report.html"),

@@ -304,7 +304,7 @@ fn vanilla_rnn_vanishes_through_time_with_the_chart_and_the_spectral_verdict() {
     ] {
         assert!(out.contains(s), "stdout lacks `{s}`:\n{out}");
     }
-    let rv = &d["verdict"]["recurrent"];
+    let rv = &d["verdict"]["recurrent"][0];
     assert_eq!(rv["flow"], "vanishing");
     assert_eq!(d["verdict"]["flow"], "vanishing");
     let l = &rv["layers"][0];
@@ -315,7 +315,8 @@ fn vanilla_rnn_vanishes_through_time_with_the_chart_and_the_spectral_verdict() {
     );
     // PyTorch's default init: ρ(W_hh) well below 1, σ_max about 2/√3.
     assert!(num(&l["spectral_radius_first"]) < 0.8, "{l}");
-    let tt = &d["through_time"]["layers"][0];
+    let tt = &d["through_time"][0]["layers"][0];
+    assert_eq!(d["through_time"][0]["path"], "rnn");
     let g = tt["grad_norms_first"].as_array().unwrap();
     let bound = tt["bound_first"].as_array().unwrap();
     assert_eq!((g.len(), bound.len()), (100, 100));
@@ -328,7 +329,9 @@ fn vanilla_rnn_vanishes_through_time_with_the_chart_and_the_spectral_verdict() {
     for (a, b) in g.iter().zip(bound) {
         assert!(num(a) <= num(b) * (1.0 + 1e-6));
     }
-    assert!(d["theory_unavailable"].as_str().unwrap().contains("W_hh"));
+    assert_eq!(d["theory_unavailable"]["reason"], "layer");
+    assert_eq!(d["theory_unavailable"]["kind"], "recurrent");
+    assert!(d["theory_summary"].as_str().unwrap().contains("W_hh"));
     let lines = std::fs::read_to_string(dir.0.join("diagnostics.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 3);
     assert!(lines.lines().all(|l| l.contains("\"recurrent\"")));
@@ -355,7 +358,7 @@ fn rnn_with_spectral_radius_one_and_a_half_explodes_through_time() {
     let (dir, d, out) = diagnose_with("diagnose-rnn-exploding.toml", "3", &["data.n=200"]);
     assert!(out.contains("verdict: EXPLODING through time"), "{out}");
     assert!(out.contains("σ_max(W_hh) = 1.500 > 1/γ = 1.000"), "{out}");
-    let rv = &d["verdict"]["recurrent"];
+    let rv = &d["verdict"]["recurrent"][0];
     assert_eq!(rv["flow"], "exploding");
     let l = &rv["layers"][0];
     assert!((num(&l["sigma_max_first"]) - 1.5).abs() < 1e-4, "{l}");
@@ -363,7 +366,8 @@ fn rnn_with_spectral_radius_one_and_a_half_explodes_through_time() {
         num(&l["per_step_factor"]) > 1.0 && num(&l["first_to_last"]) > 100.0,
         "{l}"
     );
-    assert!(rv["remedies"][0].as_str().unwrap().contains("clip"));
+    assert!(rv["remedies"][0]["text"].as_str().unwrap().contains("clip"));
+    assert_eq!(rv["remedies"][0]["remedy"], "clip_norm");
     check_report_html(&dir.0.join("report.html"), &TIME_TITLES);
 }
 
@@ -378,7 +382,7 @@ fn lstm_with_forget_bias_reports_its_gates_and_a_slower_decay() {
     ] {
         assert!(out.contains(s), "stdout lacks `{s}`:\n{out}");
     }
-    let l = &d["verdict"]["recurrent"]["layers"][0];
+    let l = &d["verdict"]["recurrent"][0]["layers"][0];
     let gates = l["gates"].as_array().unwrap();
     let names: Vec<&str> = gates.iter().map(|g| g["gate"].as_str().unwrap()).collect();
     assert_eq!(names, ["i", "f", "g", "o"]);
@@ -392,4 +396,117 @@ fn lstm_with_forget_bias_reports_its_gates_and_a_slower_decay() {
     check_report_html(&dir.0.join("report.html"), &TIME_TITLES);
     let html = std::fs::read_to_string(dir.0.join("report.html")).unwrap();
     assert!(html.contains("|dL/dc_t|, step 1"));
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The text of every `<tag>…</tag>` element of `html`, in order.
+fn elements(html: &str, tag: &str) -> Vec<String> {
+    let (open, close) = (format!("<{tag}"), format!("</{tag}>"));
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(&open) {
+        let after = &rest[i + open.len()..];
+        if !after.starts_with(['>', ' ']) {
+            rest = after;
+            continue;
+        }
+        let start = after.find('>').unwrap() + 1;
+        let end = after.find(&close).unwrap();
+        out.push(unescape(&after[start..end]));
+        rest = &after[end..];
+    }
+    out
+}
+
+#[test]
+fn report_md_and_html_say_the_same() {
+    let (dir, d, _) = diagnose("diagnose-sigmoid-deep.toml", "4");
+    let md = std::fs::read_to_string(dir.0.join("report.md")).unwrap();
+    let html = std::fs::read_to_string(dir.0.join("report.html")).unwrap();
+    // The same headings, in the same order.
+    let md_headings: Vec<String> = md
+        .lines()
+        .filter_map(|l| l.strip_prefix("## ").or_else(|| l.strip_prefix("### ")))
+        .map(str::to_string)
+        .collect();
+    let mut html_headings = Vec::new();
+    for l in html.lines() {
+        for tag in ["h2", "h3"] {
+            if l.starts_with(&format!("<{tag}>")) {
+                html_headings.extend(elements(l, tag));
+            }
+        }
+    }
+    assert!(md_headings.len() >= 4, "{md_headings:?}");
+    assert_eq!(md_headings, html_headings);
+    // The same verdict line and explanation.
+    let verdict = md
+        .lines()
+        .find(|l| l.starts_with("**Verdict: vanishing**"))
+        .expect("verdict line");
+    let headline = verdict.split(" — ").nth(1).expect("headline");
+    assert!(headline.contains("‖δ_1‖/‖δ_L‖ = "), "{headline}");
+    let html_text = unescape(&html);
+    assert!(
+        html_text.contains(headline),
+        "report.html lacks `{headline}`"
+    );
+    let explanation = d["verdict"]["explanation"].as_str().unwrap();
+    assert!(md.contains(explanation) && html_text.contains(explanation));
+    // The same table cells, in the same order.
+    let md_cells: Vec<String> = md
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| depth") && !l.starts_with("| ---"))
+        .flat_map(|l| {
+            l.trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let html_cells = elements(&html, "td");
+    assert_eq!(md_cells.len(), 10 * 12, "ten layers of twelve columns");
+    assert_eq!(md_cells, html_cells);
+}
+
+#[test]
+fn every_chart_has_hover_titles() {
+    let (dir, _, _) = diagnose("diagnose-sigmoid-deep.toml", "3");
+    let html = std::fs::read_to_string(dir.0.join("report.html")).unwrap();
+    let figures: Vec<&str> = html.split("<figure>").skip(1).collect();
+    assert!(figures.len() >= 6, "{} charts", figures.len());
+    for f in figures {
+        let svg = &f[..f.find("</figure>").unwrap()];
+        assert!(svg.contains("<svg"), "a figure without a chart");
+        let caption = elements(svg, "figcaption");
+        assert!(
+            svg.contains("<title>"),
+            "no hover titles in the chart of `{caption:?}`"
+        );
+    }
+    for f in [
+        "grad_norms.svg",
+        "heatmap.svg",
+        "saturation.svg",
+        "grad_distribution.svg",
+        "act_distribution.svg",
+        "loss.svg",
+    ] {
+        let svg = std::fs::read_to_string(dir.0.join(f)).unwrap();
+        assert!(svg.contains("<title>"), "{f} has no hover titles");
+    }
+    // The heatmap: one titled cell per layer and measured step.
+    let heat = std::fs::read_to_string(dir.0.join("heatmap.svg")).unwrap();
+    assert_eq!(
+        heat.matches("shape-rendering=\"crispEdges\"><title>")
+            .count(),
+        10 * 3
+    );
 }

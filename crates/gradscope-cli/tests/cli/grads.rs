@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use gradscope::io::safetensors::{read, write, TensorFile};
-use gradscope::model::MlpSpec;
+use gradscope::model::ModelSpec;
 use gradscope::{Activation, Rng, Tensor};
 
 use crate::{fails, ok, TempDir};
@@ -162,7 +162,7 @@ fn fixtures_cover_every_activation() {
     for name in FIXTURES {
         let path = fixtures().join(format!("{name}.toml"));
         let cfg = gradscope::config::Config::load(&path, &[]).expect("fixture config");
-        let m = &cfg.config.model;
+        let m = cfg.config.model.mlp();
         for i in 0..m.hidden.len() {
             seen.insert(m.activation_of(i).name());
         }
@@ -212,7 +212,7 @@ impl Setup {
         std::fs::create_dir_all(&dir.0).unwrap();
         std::fs::write(dir.0.join("model.toml"), model).unwrap();
         let cfg = gradscope::config::Config::parse(model, "model.toml", &[]).unwrap();
-        let spec: MlpSpec = cfg.model;
+        let spec: ModelSpec = cfg.model;
         let m = spec.build::<f64>(&mut Rng::seed(11)).unwrap();
         let state = m.state_dict();
         let setup = Setup { dir };

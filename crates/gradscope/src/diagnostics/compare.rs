@@ -2,9 +2,9 @@
 //! numbers ([`Variant`]) and what the comparison shows ([`Finding`]), as typed values; the
 //! sentences are rendered by [`super::explain::finding`].
 
-use super::prediction::{predict, Prediction, Unavailable};
+use super::explain;
+use super::prediction::{predict, Factor, Prediction, Unavailable};
 use super::verdict::{judge, Flow, Verdict};
-use super::DiagnosticsConfig;
 use crate::activation::Activation;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -75,7 +75,35 @@ pub struct Variant {
     pub wall_s: f64,
 }
 
+/// The version of the `demo.json` schema ([`Comparison`]).
+pub const DEMO_SCHEMA_VERSION: u32 = 1;
+
+/// ‖∂L/∂z‖ of each hidden layer over that of the last hidden layer, as (depth, ratio).
+fn relative(norms: &[DepthNorm]) -> Vec<(usize, f64)> {
+    let last = norms.last().map_or(f64::NAN, |n| n.norm);
+    norms.iter().map(|n| (n.depth, n.norm / last)).collect()
+}
+
 impl Variant {
+    /// ‖∂L/∂z_l‖/‖∂L/∂z_L‖ per hidden layer at step 1, as (depth, ratio).
+    pub fn relative_norms_init(&self) -> Vec<(usize, f64)> {
+        relative(&self.grad_norms_init)
+    }
+
+    /// ‖∂L/∂z_l‖/‖∂L/∂z_L‖ per hidden layer at the last measured step.
+    pub fn relative_norms_end(&self) -> Vec<(usize, f64)> {
+        relative(&self.grad_norms_end)
+    }
+
+    /// The mean-field prediction of [`Variant::relative_norms_init`] with each layer's own
+    /// variance q_l (None without a prediction).
+    pub fn theory_relative_init(&self) -> Option<Vec<(usize, f64)>> {
+        let depths: Vec<usize> = self.grad_norms_init.iter().map(|n| n.depth).collect();
+        self.theory
+            .as_ref()?
+            .profile(&depths, 1.0, Factor::Transient)
+    }
+
     /// The per-layer factor at initialization: ratio_init^(1/(L−1)).
     pub fn factor_init(&self) -> Option<f64> {
         let n = self.grad_norms_init.len().saturating_sub(1).max(1) as f64;
@@ -208,6 +236,57 @@ pub enum Finding {
     },
 }
 
+/// A [`Finding`] with its sentence.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExplainedFinding {
+    /// The finding.
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// It as a sentence ([`explain::finding`]).
+    pub text: String,
+}
+
+/// A comparison of variants trained on one budget: `demo.json`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Comparison {
+    /// [`DEMO_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Epochs per variant.
+    pub epochs: usize,
+    /// Reduced budget.
+    pub quick: bool,
+    /// Samples used (None = the whole data set).
+    pub samples: Option<usize>,
+    /// Wall time of the whole comparison (training and evaluating every variant), seconds.
+    pub wall_s: f64,
+    /// The variants.
+    pub variants: Vec<Variant>,
+    /// What the comparison shows.
+    pub findings: Vec<ExplainedFinding>,
+}
+
+impl Comparison {
+    /// The comparison of `variants`, with its findings; `wall_s` is 0 until set.
+    pub fn new(epochs: usize, quick: bool, samples: Option<usize>, variants: Vec<Variant>) -> Self {
+        let findings = findings(&variants)
+            .into_iter()
+            .map(|f| ExplainedFinding {
+                text: explain::finding(&f),
+                finding: f,
+            })
+            .collect();
+        Comparison {
+            schema_version: DEMO_SCHEMA_VERSION,
+            epochs,
+            quick,
+            samples,
+            wall_s: 0.0,
+            variants,
+            findings,
+        }
+    }
+}
+
 /// What the comparison of `variants` shows.
 pub fn findings(variants: &[Variant]) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -315,9 +394,5 @@ pub fn findings(variants: &[Variant]) -> Vec<Finding> {
 
 /// The thresholds a variant was judged with.
 pub fn thresholds_of(config: &Config) -> super::Thresholds {
-    config
-        .diagnostics
-        .clone()
-        .unwrap_or_else(DiagnosticsConfig::default)
-        .thresholds
+    config.diagnostics.clone().unwrap_or_default().thresholds
 }

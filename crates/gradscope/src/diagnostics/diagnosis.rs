@@ -13,7 +13,7 @@ use super::verdict::{judge, Flow, Severity, Verdict};
 use crate::error::{Error, Result};
 use crate::train::{Evaluation, LossPoint, Outcome, Run};
 
-/// The version of the `diagnosis.json` schema (docs/outputs.md).
+/// The version of the `diagnosis.json` schema (docs/diagnostics.md, "Reading the output").
 pub const DIAGNOSIS_SCHEMA_VERSION: u32 = 2;
 
 /// The verdict on the first measured step alone (step 1: the initialization).

@@ -2,13 +2,17 @@
 //! ([`Verdict`], [`RecurrentVerdict`](super::recurrent::RecurrentVerdict)) and
 //! [`Remedy`] values. The maths modules compute numbers; only this module writes prose.
 
-use super::compare::Finding;
+use super::compare::{Finding, Variant};
+use super::diagnosis::InitVerdict;
 use super::prediction::{Prediction, Unavailable};
 use super::records::StepRecord;
+use super::recurrent::{DecayMeasure, RecurrentVerdict};
 use super::remedy::Remedy;
 use super::verdict::{mean, ranges, sci, Advice, Flow, Verdict};
 use super::Thresholds;
 use crate::layer::LayerKind;
+use crate::recurrent::{CellKind, Predict};
+use crate::train::Outcome;
 
 /// The numbers a remedy's sentence may quote, from the verdict that recommends it.
 #[derive(Clone, Debug, Default)]
@@ -160,8 +164,8 @@ pub fn depth(v: &Verdict, t: &Thresholds) -> String {
     let dead = v.dead_depths();
     if n >= 2 {
         s.push_str(&format!(
-            "∂L/∂z at layer 1 is {} of layer {n}: the gradient changes ×{} per layer going \
-             towards the input. ",
+            "∂L/∂z at layer 1 is {} of layer {n} (geometric mean over the measured steps): the \
+             gradient changes ×{} per layer going towards the input. ",
             sci(v.first_to_last),
             sci(v.per_layer_factor)
         ));
@@ -451,4 +455,184 @@ pub fn finding(f: &Finding) -> String {
             format!("Best test accuracy: {label} ({}).", acc(Some(*accuracy)))
         }
     }
+}
+
+/// The depth verdict's numbers in one line: ‖δ_1‖/‖δ_L‖ as the geometric mean over the
+/// measured steps (the number the verdict judges), the factor per layer and the largest global
+/// gradient norm.
+pub fn depth_headline(v: &Verdict) -> String {
+    format!(
+        "‖δ_1‖/‖δ_L‖ = {} (geometric mean over the measured steps), ×{} per layer towards the \
+         input, max global gradient norm {}",
+        sci(v.first_to_last),
+        sci(v.per_layer_factor),
+        sci(v.max_grad_norm)
+    )
+}
+
+/// The verdict on the first measured step alone, with its ratio: "At initialization (step 1):
+/// vanishing — ‖δ_1‖/‖δ_L‖ = …, ×… per layer."
+pub fn init_verdict(i: &InitVerdict) -> String {
+    format!(
+        "At {} (step {}): {} — ‖δ_1‖/‖δ_L‖ = {}, ×{} per layer.",
+        if i.step == 1 {
+            "initialization"
+        } else {
+            "the first measured step"
+        },
+        i.step,
+        i.flow.name(),
+        sci(i.first_to_last),
+        sci(i.per_layer_factor)
+    )
+}
+
+/// The three values of ‖δ_1‖/‖δ_L‖ a comparison variant carries, each labelled by when it was
+/// taken.
+pub fn variant_ratios(v: &Variant) -> String {
+    format!(
+        "‖δ_1‖/‖δ_L‖ = {} at step 1 (initialization: verdict {}), {} as the geometric mean over \
+         the measured steps (verdict over the run: {}), {} at step {} (the last measured).",
+        opt(v.ratio_init),
+        v.flow_init.name(),
+        sci(v.verdict.first_to_last),
+        v.verdict.flow.name(),
+        opt(v.ratio_end),
+        v.end_step
+    )
+}
+
+/// How a diverged run ended, as a sentence (None for any other outcome).
+pub fn outcome(o: &Outcome) -> Option<String> {
+    match o {
+        Outcome::Diverged {
+            step,
+            location,
+            detail,
+        } => Some(format!(
+            "Training diverged at step {step}: non-finite value first in {location} ({detail}). \
+             The verdict uses the steps measured before."
+        )),
+        _ => None,
+    }
+}
+
+/// A recurrent model's prediction mode in a few words.
+pub fn predict_mode(p: Predict) -> &'static str {
+    match p {
+        Predict::Last => "many-to-one: only h_T feeds the head",
+        Predict::EveryStep => "many-to-many: every h_t feeds the head",
+    }
+}
+
+/// The encoder a recurrent model's verdict leads with: the first that is not healthy, else
+/// the first.
+pub fn lead_encoder(v: &Verdict) -> Option<&RecurrentVerdict> {
+    v.recurrent
+        .iter()
+        .find(|r| r.flow != Flow::Healthy)
+        .or(v.recurrent.first())
+}
+
+/// Where a recurrent model's verdict comes from: "through time", or what decided it when the
+/// gradient through time is within the thresholds ("" for a feed-forward model).
+pub fn verdict_scope(v: &Verdict) -> &'static str {
+    match lead_encoder(v) {
+        None => "",
+        Some(rv) if rv.flow != v.flow => "in the head's hidden layers (through time: healthy)",
+        Some(rv) if rv.main_layer().is_some_and(|l| l.flow != rv.flow) => {
+            "by the global gradient norm (through time: within the thresholds)"
+        }
+        Some(_) => "through time",
+    }
+}
+
+/// The numbers of the through-time verdict in one line: the decay over the main layer's span,
+/// the factor per step, the spectrum of W_hh (RNN) or the mean forget/update gate.
+pub fn through_time_headline(v: &RecurrentVerdict, max_grad_norm: f64) -> String {
+    let Some(l) = v.main_layer() else {
+        return String::new();
+    };
+    let what = match l.measure {
+        DecayMeasure::Jacobian => "Jacobian product, step T → 1".to_string(),
+        // Truncated BPTT: the decay is taken over the last chunk.
+        _ if l.span + 1 < v.steps => format!("‖∂L/∂h_{}‖/‖∂L/∂h_T‖", v.steps - l.span),
+        _ => "‖∂L/∂h_1‖/‖∂L/∂h_T‖".to_string(),
+    };
+    let mut s = format!(
+        "{what} = {}, ×{} per step over {} steps",
+        sci(l.first_to_last),
+        sci(l.per_step_factor),
+        l.span
+    );
+    match v.cell {
+        CellKind::Rnn => s.push_str(&format!(
+            "; at step {}: σ_max(W_hh) = {}, ρ = {}, 1/γ = {}",
+            l.first_step,
+            sci(l.sigma_max_first),
+            opt(l.spectral_radius_first),
+            opt(l.pascanu_threshold)
+        )),
+        CellKind::Lstm | CellKind::Gru => {
+            let g = if v.cell == CellKind::Lstm { "f" } else { "z" };
+            if let Some(m) = l.gates.iter().find(|x| x.gate == g) {
+                s.push_str(&format!("; mean {g} gate {}", sci(m.mean)));
+            }
+            s.push_str(&format!("; σ_max(W_hh) = {}", sci(l.sigma_max_first)));
+        }
+    }
+    s.push_str(&format!(
+        "; max global gradient norm {}",
+        sci(max_grad_norm)
+    ));
+    s
+}
+
+/// Which measured steps the gate values are means over: every measured step, or those at
+/// which the probe could recompute them.
+pub fn gates_when(v: &RecurrentVerdict) -> String {
+    let Some(l) = v.layers.iter().find(|l| !l.gates.is_empty()) else {
+        return "means over the measured steps".into();
+    };
+    if l.gate_steps.len() == l.measured_steps {
+        return "means over the measured steps".into();
+    }
+    let list: Vec<String> = l.gate_steps.iter().map(u64::to_string).collect();
+    format!(
+        "means over measured steps {} only: the probe could not recompute the gates at the \
+         others",
+        list.join(", ")
+    )
+}
+
+/// Why some stacked layers have no gate values, if any has none.
+pub fn gates_note(v: &RecurrentVerdict) -> Option<String> {
+    let missing: Vec<String> = v
+        .layers
+        .iter()
+        .filter(|l| l.gates.is_empty())
+        .map(|l| (l.layer + 1).to_string())
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "Gate values of layer {} are not available: recomputing them needs the layer's \
+             input, which the probe was not given (Probe::measure with an input).",
+            missing.join(", ")
+        )
+    })
+}
+
+/// The long name of a gate of `cell`: "f (forget)", "h (hidden units)".
+pub fn gate_name(cell: CellKind, gate: &str) -> String {
+    let long = match (cell, gate) {
+        (CellKind::Lstm, "i") => "input",
+        (CellKind::Lstm, "f") => "forget",
+        (CellKind::Lstm, "g") => "cell candidate",
+        (CellKind::Lstm, "o") => "output",
+        (CellKind::Gru, "r") => "reset",
+        (CellKind::Gru, "z") => "update",
+        (CellKind::Gru, "n") => "candidate",
+        _ => "hidden units",
+    };
+    format!("{gate} ({long})")
 }

@@ -7,11 +7,14 @@
 //!   spectrum of W_hh and Pascanu et al.'s threshold. The results are typed records
 //!   ([`StepRecord`], [`LayerRecord`]): the lines of `diagnostics.jsonl`.
 //! - [`verdict`] judges records: vanishing, exploding or healthy, saturated and dead layers.
+//! - [`Diagnosis`] concludes a run; [`compare`] compares runs; [`distribution`] summarizes
+//!   the recorded histograms; every sentence is written by [`explain`].
 //! - The configuration is the `[diagnostics]` table ([`DiagnosticsConfig`], [`Thresholds`]).
 
 pub mod compare;
 mod config;
 mod diagnosis;
+pub mod distribution;
 pub mod explain;
 pub mod prediction;
 mod probe;
@@ -25,13 +28,13 @@ pub mod verdict;
 
 pub use config::{DiagnosticsConfig, Thresholds};
 pub use diagnosis::{Diagnosis, InitVerdict, DIAGNOSIS_SCHEMA_VERSION};
-pub use prediction::{predict, Prediction, Unavailable};
+pub use prediction::{predict, Factor, Prediction, Unavailable};
 pub use probe::{Probe, StepContext};
-pub use profile::ThroughTime;
+pub use profile::{ProfileRow, ThroughTime};
 pub use records::{LayerRecord, Quantiles, StepRecord};
 pub use remedy::Remedy;
 pub use stats::{
     linear_histogram, log_abs_histogram, mean_std, norm_and_max, quantiles, Histogram,
 };
 pub use table::{layer_rows, LayerRow};
-pub use verdict::{judge, Advice, Confidence, Flow, Severity, Verdict};
+pub use verdict::{judge, judges_saturation, Advice, Confidence, Flow, Severity, Verdict};

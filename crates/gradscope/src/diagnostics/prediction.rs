@@ -76,6 +76,54 @@ pub struct Prediction {
     pub layers: Vec<LayerPrediction>,
 }
 
+/// Which per-layer factor of a [`Prediction`] a profile multiplies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Factor {
+    /// √χ₁ at the fixed point q* ([`LayerPrediction::predicted_factor`]).
+    FixedPoint,
+    /// With each layer's own variance q_l ([`LayerPrediction::transient_factor`]).
+    Transient,
+}
+
+impl Prediction {
+    /// The predicted ‖δ_l‖ by depth as (depth, value) over the hidden layers `depths` (in
+    /// order): `anchor` at the last of them, multiplied by the per-layer `factor` towards the
+    /// input. None when a layer has no prediction.
+    pub fn profile(
+        &self,
+        depths: &[usize],
+        anchor: f64,
+        factor: Factor,
+    ) -> Option<Vec<(usize, f64)>> {
+        let (&last, rest) = depths.split_last()?;
+        let mut pts = vec![(last, anchor)];
+        let mut cur = anchor;
+        for &depth in rest.iter().rev() {
+            let l = self.layers.iter().find(|l| l.depth == depth)?;
+            cur *= match factor {
+                Factor::FixedPoint => l.predicted_factor,
+                Factor::Transient => l.transient_factor,
+            };
+            pts.push((depth, cur));
+        }
+        pts.reverse();
+        Some(pts)
+    }
+
+    /// [`Prediction::profile`] anchored at the measured ‖δ‖ of the last hidden layer of
+    /// `record` (normally the step the prediction was made at).
+    pub fn anchored_profile(
+        &self,
+        record: &StepRecord,
+        factor: Factor,
+    ) -> Option<Vec<(usize, f64)>> {
+        let d = record.deltas();
+        let &(_, last) = d.last()?;
+        let depths: Vec<usize> = d.iter().map(|x| x.0).collect();
+        self.profile(&depths, last, factor)
+    }
+}
+
 /// Why a record has no mean-field prediction.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
@@ -110,7 +158,7 @@ fn covered(kind: LayerKind) -> bool {
     }
 }
 
-fn weight_between<'a>(layers: &'a [LayerRecord]) -> Option<&'a LayerRecord> {
+fn weight_between(layers: &[LayerRecord]) -> Option<&LayerRecord> {
     layers.iter().find(|l| l.sigma_w.is_some())
 }
 

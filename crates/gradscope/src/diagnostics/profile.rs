@@ -33,6 +33,63 @@ pub struct ThroughTimeLayer {
     pub jacobian_first: Option<Vec<f64>>,
 }
 
+/// One sampled time step of a [`ThroughTimeLayer`]'s profiles: the norms and their ratios to
+/// the last step's ‖∂L/∂h_T‖ at the first measured step.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ProfileRow {
+    /// The time step t (1-based; T is where the loss enters).
+    pub t: usize,
+    /// ‖∂L/∂h_t‖ at the first measured step.
+    pub grad_first: f64,
+    /// ‖∂L/∂h_t‖ at the last measured step.
+    pub grad_last: Option<f64>,
+    /// ‖∂L/∂h_t‖/‖∂L/∂h_T‖ at the first measured step.
+    pub ratio_first: f64,
+    /// RNN: Pascanu et al.'s bound (γ·σ_max)^(T−t) (the bound over ‖∂L/∂h_T‖).
+    pub bound_ratio: Option<f64>,
+    /// RNN whose steps each receive their own gradient: the Jacobian product from T, relative
+    /// to ‖∂L/∂h_T‖.
+    pub jacobian_ratio: Option<f64>,
+    /// LSTM: ‖∂L/∂c_t‖ at the first measured step.
+    pub cell_grad_first: Option<f64>,
+}
+
+impl ThroughTimeLayer {
+    /// The profiles at about 11 time steps from T down to 1 ([`sampled_steps`]).
+    pub fn sampled_rows(&self) -> Vec<ProfileRow> {
+        let last = self.grad_norms_first.last().copied().unwrap_or(f64::NAN);
+        sampled_steps(self.steps)
+            .into_iter()
+            .filter(|t| *t <= self.grad_norms_first.len())
+            .map(|t| {
+                let i = t - 1;
+                let g = self.grad_norms_first[i];
+                ProfileRow {
+                    t,
+                    grad_first: g,
+                    grad_last: self.grad_norms_last.get(i).copied(),
+                    ratio_first: g / last,
+                    bound_ratio: self
+                        .bound_first
+                        .as_ref()
+                        .and_then(|b| b.get(i))
+                        .map(|b| b / last),
+                    jacobian_ratio: self
+                        .jacobian_first
+                        .as_ref()
+                        .and_then(|j| j.get(i))
+                        .map(|j| j / last),
+                    cell_grad_first: self
+                        .cell_grad_norms_first
+                        .as_ref()
+                        .and_then(|c| c.get(i))
+                        .copied(),
+                }
+            })
+            .collect()
+    }
+}
+
 /// The profiles of one recurrent encoder.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ThroughTime {

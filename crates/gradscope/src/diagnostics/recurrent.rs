@@ -668,6 +668,28 @@ pub struct RecurrentVerdict {
     pub remedies: Vec<Advice>,
 }
 
+impl RecurrentVerdict {
+    /// The layer the verdict is mostly about (its explanation and headline): the first
+    /// layer with the overall flow among those judged on a reliable measure (not
+    /// [`DecayMeasure::MixedGradient`], unless every layer is), else the last of them.
+    pub fn main_layer(&self) -> Option<&RecurrentLayerVerdict> {
+        let reliable: Vec<&RecurrentLayerVerdict> = self
+            .layers
+            .iter()
+            .filter(|l| l.measure != DecayMeasure::MixedGradient)
+            .collect();
+        let pool = if reliable.is_empty() {
+            self.layers.iter().collect()
+        } else {
+            reliable
+        };
+        pool.iter()
+            .find(|l| l.flow == self.flow)
+            .or(pool.last())
+            .copied()
+    }
+}
+
 fn mean_gates(per_record: &[&[GateStats]]) -> Vec<GateStats> {
     let Some(first) = per_record.iter().find(|g| !g.is_empty()) else {
         return Vec::new();
@@ -840,13 +862,6 @@ pub fn judge_through_time(
     } else {
         Flow::Healthy
     };
-    // The layer the explanation is about: the first judged layer with the overall flow.
-    let main = pool
-        .iter()
-        .find(|l| l.flow == flow)
-        .or(pool.last())
-        .map(|l| l.layer)
-        .unwrap_or(0);
     let steps = first.layers.first().map_or(0, |l| l.steps);
     let mut v = RecurrentVerdict {
         flow,
@@ -859,6 +874,7 @@ pub fn judge_through_time(
         explanation: String::new(),
         remedies: Vec::new(),
     };
+    let main = v.main_layer().map_or(0, |l| l.layer);
     v.explanation = explain(&v, main, first, max_grad_norm, t);
     v.remedies = remedies(&v, main);
     Some(v)

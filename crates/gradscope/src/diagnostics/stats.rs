@@ -16,6 +16,55 @@ pub struct Histogram {
     pub above: u64,
 }
 
+impl Histogram {
+    /// Samples counted, inside the edges and outside.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum::<u64>() + self.below + self.above
+    }
+
+    /// The `p`-quantile (p in [0, 1]) of the histogram's samples, interpolated within its bin
+    /// (geometrically when `log`, for log-spaced bins); samples below the first edge count at
+    /// it, those above the last edge at the last. None for an empty histogram.
+    pub fn quantile(&self, p: f64, log: bool) -> Option<f64> {
+        let total = self.total();
+        let (first, last) = (*self.edges.first()?, *self.edges.last()?);
+        if total == 0 || self.counts.is_empty() {
+            return None;
+        }
+        let target = p.clamp(0.0, 1.0) * total as f64;
+        let mut below = self.below as f64;
+        if target <= below {
+            return Some(first);
+        }
+        for (i, &c) in self.counts.iter().enumerate() {
+            let c = c as f64;
+            if c > 0.0 && target <= below + c {
+                let f = (target - below) / c;
+                let (a, b) = (self.edges[i], self.edges[i + 1]);
+                return Some(if log && a > 0.0 && b > 0.0 {
+                    a * (b / a).powf(f)
+                } else {
+                    a + (b - a) * f
+                });
+            }
+            below += c;
+        }
+        Some(last)
+    }
+
+    /// Five quantiles of the histogram's samples (see [`Histogram::quantile`]).
+    pub fn quantiles(&self, log: bool) -> Option<super::Quantiles> {
+        let q = |p| self.quantile(p, log);
+        Some(super::Quantiles {
+            p02: q(0.02)?,
+            p25: q(0.25)?,
+            p50: q(0.50)?,
+            p75: q(0.75)?,
+            p98: q(0.98)?,
+        })
+    }
+}
+
 /// L2 norm √Σxᵢ² and max |xᵢ|, accumulated in f64.
 pub fn norm_and_max<T: Float>(x: &[T]) -> (f64, f64) {
     // Eight independent accumulators so the loop vectorizes (a single running sum would be a

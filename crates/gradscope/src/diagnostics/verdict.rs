@@ -162,6 +162,13 @@ impl Verdict {
     }
 }
 
+/// Whether the verdict judges a layer with this activation by its saturated share: every
+/// activation but a rectifier, whose flat side is not saturation in the vanishing sense — its
+/// failure mode is dead units, judged for every layer alike.
+pub fn judges_saturation(activation: Option<Activation>) -> bool {
+    activation.is_none_or(|a| a.family() != Family::Rectifier)
+}
+
 pub(crate) fn geo_mean(xs: impl Iterator<Item = f64>) -> f64 {
     let (mut s, mut n) = (0.0, 0usize);
     for x in xs {
@@ -319,10 +326,7 @@ pub fn judge(records: &[StepRecord], t: &Thresholds) -> Verdict {
                 dead_fraction: dead,
                 mean_abs_derivative: mean(recs.iter().map(|l| l.mean_abs_derivative)),
                 rms_derivative: mean(recs.iter().map(|l| l.mean_sq_derivative)).map(f64::sqrt),
-                // A rectifier's flat side is not saturation in the vanishing sense: its
-                // failure mode is dead units, reported separately.
-                saturated: activation.is_none_or(|a| a.family() != Family::Rectifier)
-                    && sat.is_some_and(|s| s > t.saturated),
+                saturated: judges_saturation(activation) && sat.is_some_and(|s| s > t.saturated),
                 dead: dead.is_some_and(|s| s > t.dead),
             }
         })

@@ -116,3 +116,66 @@ fn records_hold_every_measurement() {
         lin.sigma_w
     );
 }
+
+#[test]
+fn histogram_quantiles_interpolate_within_bins() {
+    use gradscope::diagnostics::Histogram;
+    // 10 samples: 2 below the first edge, 4 in [1, 2), 4 in [2, 4).
+    let h = Histogram {
+        edges: vec![1.0, 2.0, 4.0],
+        counts: vec![4, 4],
+        below: 2,
+        above: 0,
+    };
+    assert_eq!(h.total(), 10);
+    assert_eq!(
+        h.quantile(0.1, false),
+        Some(1.0),
+        "in the zeros: the first edge"
+    );
+    assert_eq!(h.quantile(0.4, false), Some(1.5));
+    assert_eq!(
+        h.quantile(0.8, true),
+        Some(2.0 * 2f64.sqrt()),
+        "geometric in log bins"
+    );
+    assert_eq!(h.quantile(1.0, false), Some(4.0));
+    let empty = Histogram {
+        edges: vec![0.0, 1.0],
+        counts: vec![0],
+        below: 0,
+        above: 0,
+    };
+    assert_eq!(empty.quantile(0.5, false), None);
+}
+
+#[test]
+fn distributions_follow_every_hidden_layer_and_prediction_profiles_anchor_at_the_last() {
+    use gradscope::diagnostics::distribution::distributions;
+    use gradscope::diagnostics::{predict, Factor};
+    let recs = records(
+        "hidden = [16, 16, 16]\nactivation = \"tanh\"\ninit = \"xavier_normal\"",
+        3,
+    );
+    let d = distributions(&recs);
+    assert_eq!(d.len(), 3);
+    for l in &d {
+        assert_eq!(l.points.len(), 3);
+        let g = l.points[0].gradient.expect("gradient quantiles");
+        assert!(g.p02 <= g.p50 && g.p50 <= g.p98 && g.p50 > 0.0);
+        let a = l.points[0].activation.expect("activation quantiles");
+        assert!(a.p02 >= -1.0 && a.p98 <= 1.0);
+    }
+    let p = predict(&recs[0]).unwrap();
+    let prof = p.anchored_profile(&recs[0], Factor::Transient).unwrap();
+    let deltas = recs[0].deltas();
+    assert_eq!(prof.len(), 3);
+    assert_eq!(prof[2], deltas[2], "anchored at the last hidden layer");
+    let f = p
+        .layers
+        .iter()
+        .find(|l| l.depth == 2)
+        .unwrap()
+        .transient_factor;
+    assert!((prof[1].1 / prof[2].1 - f).abs() < 1e-12);
+}

@@ -22,6 +22,7 @@ pub mod io;
 pub mod kernels;
 pub mod layer;
 pub mod loss;
+pub mod memory;
 pub mod model;
 pub mod optim;
 pub mod param;

@@ -45,6 +45,13 @@ pub fn read_idx_images(path: impl AsRef<Path>) -> Result<IdxImages> {
     file.images(&header, None)
 }
 
+/// The header of an IDX image file, raw or gzip: `(count, rows, cols)`, read without the
+/// pixels (for estimating the memory a run needs before loading it).
+pub fn read_idx_images_header(path: impl AsRef<Path>) -> Result<(usize, usize, usize)> {
+    let h = IdxFile::open(path.as_ref())?.images_header()?;
+    Ok((h.count, h.rows, h.cols))
+}
+
 /// Reads an IDX label file (`0x00000801`), raw or gzip.
 pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<u8>> {
     let path = path.as_ref();

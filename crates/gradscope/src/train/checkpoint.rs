@@ -6,11 +6,13 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
+use super::limits::RUN_ID_KEY;
 use super::{EpochAccum, Trainer};
 use crate::config::LoadedConfig;
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::io::safetensors;
+use crate::memory::MemoryLimit;
 use crate::optim::{LrScheduleState, OptimizerCounters};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -37,6 +39,7 @@ impl<T: Float> Trainer<T> {
         let mut meta = HashMap::new();
         meta.insert("format".to_string(), CHECKPOINT_FORMAT.to_string());
         meta.insert("dtype".into(), T::DTYPE.name().into());
+        meta.insert(RUN_ID_KEY.into(), self.run_id.clone());
         meta.insert(
             "config".into(),
             toml::to_string(&self.config).map_err(|e| Error::Io(format!("config: {e}")))?,
@@ -64,6 +67,16 @@ impl<T: Float> Trainer<T> {
     /// The config must describe the same run (seed, dtype, data, model, loss, optimizer);
     /// `training.epochs` and `training.max_steps` may differ.
     pub fn resume(loaded: &LoadedConfig, path: &Path) -> Result<Self> {
+        Self::resume_limited(loaded, path, None)
+    }
+
+    /// [`Trainer::resume`], with the run's memory checked against `limit` once its data is
+    /// loaded.
+    pub(super) fn resume_limited(
+        loaded: &LoadedConfig,
+        path: &Path,
+        limit: Option<&MemoryLimit>,
+    ) -> Result<Self> {
         let source = path.display().to_string();
         let mut file = safetensors::read::<T>(path)?;
         let meta = &file.metadata;
@@ -123,7 +136,11 @@ impl<T: Float> Trainer<T> {
                 loaded.source
             )));
         }
-        let mut t = Trainer::<T>::new(loaded)?;
+        let mut t = Trainer::<T>::new_limited(loaded, limit)?;
+        // The run goes on: it keeps the id of the run that wrote the checkpoint.
+        if let Some(id) = meta.get(RUN_ID_KEY) {
+            t.run_id = id.clone();
+        }
         let mut model_tensors = Vec::new();
         let mut optim_tensors = Vec::new();
         for (name, tensor) in std::mem::take(&mut file.tensors) {

@@ -8,11 +8,13 @@
 mod batch;
 mod checkpoint;
 mod collect;
+mod limits;
 mod records;
 
 pub use batch::{check_targets, correct, gather, output_width};
 pub use checkpoint::CHECKPOINT_FORMAT;
 pub use collect::{Collect, LossPoint, Run};
+pub use limits::checkpoint_run_id;
 pub use records::{BestVal, EpochRecord, Evaluation, Outcome, Summary};
 
 use std::path::PathBuf;
@@ -24,6 +26,7 @@ use crate::diagnostics::{Probe, StepContext, StepRecord};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::loss::Loss;
+use crate::memory::MemoryLimit;
 use crate::model::Model;
 use crate::optim::{
     clip_coef, clip_param_norm, clip_param_value, ClipConfig, LrSchedule, Optimizer, SchedulePer,
@@ -119,6 +122,8 @@ pub struct Trainer<T: Float> {
     probe: Option<Probe>,
     last_diagnostics: Option<StepRecord>,
     source: String,
+    /// Names this run in its checkpoints (kept across resumes).
+    run_id: String,
 }
 
 fn nonfinite(t: &Tensor<impl Float>) -> Option<String> {
@@ -132,6 +137,12 @@ impl<T: Float> Trainer<T> {
     /// Loads the data of a config file (paths relative to the file), builds the model and
     /// optimizer for a fresh run. The file's `dtype` must be T's.
     pub fn new(loaded: &LoadedConfig) -> Result<Self> {
+        Self::new_limited(loaded, None)
+    }
+
+    /// [`Trainer::new`], refusing a run whose estimated memory
+    /// ([`crate::memory::estimate`]) is above `limit` once its data is loaded.
+    fn new_limited(loaded: &LoadedConfig, limit: Option<&MemoryLimit>) -> Result<Self> {
         let config = loaded.config.clone();
         if config.dtype != T::DTYPE {
             return Err(Error::Config(format!(
@@ -140,9 +151,11 @@ impl<T: Float> Trainer<T> {
                 T::DTYPE.name()
             )));
         }
-        let mut t = Self::assemble(config, |c, rng| {
-            c.data.load_as(&loaded.base_dir, rng, T::DTYPE)
-        })?;
+        let mut t = Self::assemble(
+            config,
+            |c, rng| c.data.load_as(&loaded.base_dir, rng, T::DTYPE),
+            limit,
+        )?;
         t.source = loaded.source.clone();
         Ok(t)
     }
@@ -158,9 +171,11 @@ impl<T: Float> Trainer<T> {
     pub fn from_config(mut config: Config) -> Result<Self> {
         config.dtype = T::DTYPE;
         config.validate()?;
-        Self::assemble(config, |c, rng| {
-            c.data.load_as(std::path::Path::new("."), rng, T::DTYPE)
-        })
+        Self::assemble(
+            config,
+            |c, rng| c.data.load_as(std::path::Path::new("."), rng, T::DTYPE),
+            None,
+        )
     }
 
     /// A fresh run of `config` on data already split in memory (`config.data` is not read).
@@ -168,7 +183,7 @@ impl<T: Float> Trainer<T> {
     pub fn with_splits(mut config: Config, splits: Splits) -> Result<Self> {
         config.dtype = T::DTYPE;
         config.validate()?;
-        Self::assemble(config, |_, _| Ok(splits))
+        Self::assemble(config, |_, _| Ok(splits), None)
     }
 
     /// Builds the run: `load` gets the data from the config with the data generator (the
@@ -177,6 +192,7 @@ impl<T: Float> Trainer<T> {
     fn assemble(
         config: Config,
         load: impl FnOnce(&Config, &mut Rng) -> Result<Splits>,
+        limit: Option<&MemoryLimit>,
     ) -> Result<Self> {
         let mut master = Rng::seed(config.seed);
         let mut data_rng = master.fork();
@@ -206,6 +222,9 @@ impl<T: Float> Trainer<T> {
             spec.set_output(output_width(train, loss));
         }
         check_targets(train, loss, spec.output())?;
+        if let Some(limit) = limit {
+            crate::memory::check_loaded(&config, &spec, &splits, limit)?;
+        }
         let model = spec.build::<T>(&mut init_rng).map_err(|e| match e {
             Error::Invalid(m) => Error::Config(m),
             other => other,
@@ -250,6 +269,7 @@ impl<T: Float> Trainer<T> {
             probe: config_probe,
             last_diagnostics: None,
             source: "<config>".into(),
+            run_id: limits::fresh_run_id(),
         })
     }
 

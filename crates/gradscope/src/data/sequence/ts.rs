@@ -51,30 +51,38 @@ pub struct TsOptions {
     pub missing: Option<f64>,
     /// Data set name (default: the `@problemName`, else the file stem or source name).
     pub name: Option<String>,
+    /// The most bytes of text read, after gunzipping (default [`DEFAULT_MAX_TS_BYTES`]): a
+    /// longer raw file is refused by its length before it is read, a gzip stream is inflated
+    /// only this far plus one byte (a gzip bomb is an error, not an allocation).
+    pub max_bytes: Option<u64>,
 }
+
+/// Default of [`TsOptions::max_bytes`]: 1 GiB of text (the UCR/UEA archive's files are at
+/// most a few hundred MB).
+pub const DEFAULT_MAX_TS_BYTES: u64 = 1 << 30;
 
 /// Loads a `.ts` file, raw or gzipped (see the [module docs](self)); errors name the file and
 /// line. The data set is named by [`TsOptions::name`], else `@problemName`, else the file stem.
 pub fn load_ts(path: impl AsRef<Path>, opts: &TsOptions) -> Result<Dataset> {
     let path = path.as_ref();
     let src = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| Error::Data(format!("{src}: cannot read: {e}")))?;
+    let cannot = |e: std::io::Error| Error::Data(format!("{src}: cannot read: {e}"));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let len = file.metadata().map_err(cannot)?.len();
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| src.clone());
-    parse(&decode(bytes, &src)?, &src, opts, stem)
+    let text = read_text(std::io::BufReader::new(file), Some(len), &src, opts)?;
+    parse(&text, &src, opts, stem)
 }
 
 /// Reads `.ts` text from any reader (gunzipped when it starts with the gzip magic bytes);
 /// `source` names it in errors and is the name when neither [`TsOptions::name`] nor
 /// `@problemName` gives one.
-pub fn read_ts<R: Read>(mut reader: R, source: &str, opts: &TsOptions) -> Result<Dataset> {
-    let mut bytes = Vec::new();
-    reader
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::Data(format!("{source}: read error: {e}")))?;
-    parse(&decode(bytes, source)?, source, opts, source.to_string())
+pub fn read_ts<R: Read>(reader: R, source: &str, opts: &TsOptions) -> Result<Dataset> {
+    let text = read_text(std::io::BufReader::new(reader), None, source, opts)?;
+    parse(&text, source, opts, source.to_string())
 }
 
 /// Parses `.ts` text; `source` names it in errors (and the set, failing a better name).
@@ -82,14 +90,60 @@ pub fn parse_ts(text: &str, source: &str, opts: &TsOptions) -> Result<Dataset> {
     parse(text, source, opts, source.to_string())
 }
 
-/// Gunzips (when the bytes start with the gzip magic) and checks UTF-8.
-fn decode(mut bytes: Vec<u8>, source: &str) -> Result<String> {
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_end(&mut out)
-            .map_err(|e| Error::Data(format!("{source}: corrupt gzip data: {e}")))?;
-        bytes = out;
+/// Reads at most [`TsOptions::max_bytes`] of text, gunzipped on the fly when the data starts
+/// with the gzip magic; `raw_len` is the length of a file (a longer raw file is refused
+/// before it is read). The buffer grows with `try_reserve`: memory short is an error. Then
+/// checks UTF-8.
+fn read_text<R: std::io::BufRead>(
+    mut reader: R,
+    raw_len: Option<u64>,
+    source: &str,
+    opts: &TsOptions,
+) -> Result<String> {
+    let cap = opts.max_bytes.unwrap_or(DEFAULT_MAX_TS_BYTES);
+    let start = reader
+        .fill_buf()
+        .map_err(|e| Error::Data(format!("{source}: cannot read: {e}")))?;
+    let gz = start.starts_with(&[0x1f, 0x8b]);
+    if let Some(len) = raw_len.filter(|&l| !gz && l > cap) {
+        return Err(Error::Data(format!(
+            "{source}: {len} bytes, more than the {cap} bytes of text a .ts file may have \
+             (TsOptions::max_bytes)"
+        )));
+    }
+    let mut input: Box<dyn Read + '_> = if gz {
+        Box::new(flate2::bufread::MultiGzDecoder::new(reader))
+    } else {
+        Box::new(reader)
+    };
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        let n = match input.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if gz => return Err(Error::Data(format!("{source}: corrupt gzip data: {e}"))),
+            Err(e) => return Err(Error::Data(format!("{source}: read error: {e}"))),
+        };
+        if bytes.len() as u64 + n as u64 > cap {
+            let what = if gz {
+                "the gzip stream inflates to"
+            } else {
+                "the data holds"
+            };
+            return Err(Error::Data(format!(
+                "{source}: {what} more than the {cap} bytes of text a .ts file may have \
+                 (TsOptions::max_bytes; reading stopped there)"
+            )));
+        }
+        if bytes.try_reserve(n).is_err() {
+            return Err(Error::Data(format!(
+                "{source}: cannot allocate memory for the text ({} bytes read so far)",
+                bytes.len()
+            )));
+        }
+        bytes.extend_from_slice(&chunk[..n]);
     }
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
@@ -204,8 +258,15 @@ fn parse(text: &str, source: &str, opts: &TsOptions, fallback_name: String) -> R
     let mut series_length: Option<(usize, usize)> = None;
     let mut data_line: Option<usize> = None;
 
-    // Rows: (line, values per dimension, label text).
+    // Rows: (line, values per dimension, label text). Every value is followed by a `,` or
+    // a `:`, so their count bounds the values: reserved up front (memory short is an error).
     let mut x: Vec<f64> = Vec::new();
+    let bound = text.bytes().filter(|&b| b == b',' || b == b':').count();
+    if x.try_reserve_exact(bound).is_err() {
+        return Err(Error::Data(format!(
+            "{source}: cannot allocate memory for up to {bound} values (8 bytes each)"
+        )));
+    }
     let mut raw_labels: Vec<(usize, String)> = Vec::new();
     let mut shape: Option<(usize, usize, usize)> = None; // (steps, dims, first line)
     let mut dims_buf: Vec<Vec<f64>> = Vec::new();

@@ -3,6 +3,8 @@
 //! from softmax(logits / temperature) and feed it back, one step at a time with the
 //! recurrent state carried (no recomputation of the prefix).
 
+use std::ops::ControlFlow;
+
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::model::Model;
@@ -49,7 +51,8 @@ pub fn draw(p: &[f64], rng: &mut Rng) -> usize {
 /// Continues `prime` (symbol indices, at least one) by `length` symbols drawn from `model`, a
 /// recurrent model whose input at each step is the one-hot code of the previous symbol
 /// (`vocab` wide) and whose output at each step is `vocab` logits. Returns only the new
-/// symbols. Randomness comes from `rng` (same seed, same text).
+/// symbols. Randomness comes from `rng` (same seed, same text). For long outputs use
+/// [`generate_each`], which holds none of them.
 pub fn generate<T: Float>(
     model: &mut Model<T>,
     vocab: usize,
@@ -58,6 +61,26 @@ pub fn generate<T: Float>(
     sampling: Sampling,
     rng: &mut Rng,
 ) -> Result<Vec<usize>> {
+    let mut out = Vec::new();
+    generate_each(model, vocab, prime, length, sampling, rng, |s| {
+        out.push(s);
+        ControlFlow::Continue(())
+    })?;
+    Ok(out)
+}
+
+/// [`generate`], handing each new symbol to `each` as soon as it is drawn instead of
+/// collecting them (memory does not grow with `length`); `each` returns
+/// [`ControlFlow::Break`] to stop early. Returns the number of symbols generated.
+pub fn generate_each<T: Float>(
+    model: &mut Model<T>,
+    vocab: usize,
+    prime: &[usize],
+    length: usize,
+    sampling: Sampling,
+    rng: &mut Rng,
+    mut each: impl FnMut(usize) -> ControlFlow<()>,
+) -> Result<usize> {
     let Some(rec) = model.recurrent_layers().first().copied() else {
         return Err(Error::Invalid(
             "text generation needs a recurrent model ([model.recurrent])".into(),
@@ -83,8 +106,7 @@ pub fn generate<T: Float>(
         x.data_mut()[t * vocab + s] = T::ONE;
     }
     let mut states = Vec::new();
-    let mut out = Vec::with_capacity(length);
-    for _ in 0..length {
+    for k in 0..length {
         let logits = model.forward_stateful(&x, &mut states);
         if logits.cols() != vocab {
             return Err(Error::Invalid(format!(
@@ -99,9 +121,11 @@ pub fn generate<T: Float>(
             .map(|v| v.to_f64())
             .collect();
         let next = draw(&softmax_with_temperature(&z, sampling.temperature), rng);
-        out.push(next);
+        if each(next).is_break() {
+            return Ok(k + 1);
+        }
         x = Tensor::zeros(&[1, vocab]);
         x.data_mut()[next] = T::ONE;
     }
-    Ok(out)
+    Ok(length)
 }

@@ -358,6 +358,9 @@ impl Config {
         if t.epochs == 0 && t.max_steps.is_none() {
             return bad("training.epochs must be >= 1".into());
         }
+        if t.max_steps == Some(0) {
+            return bad("training.max_steps must be >= 1 (or absent for no step limit)".into());
+        }
         if t.checkpoint_every == 0 {
             return bad("training.checkpoint_every must be >= 1".into());
         }

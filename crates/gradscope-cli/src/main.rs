@@ -6,6 +6,7 @@ mod output;
 mod phase_plot;
 mod progress;
 mod render;
+mod rundir;
 mod views;
 
 use std::process::ExitCode;
@@ -70,11 +71,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => match err.downcast_ref::<commands::ExitStatus>() {
             Some(status) => {
-                eprintln!("{}", status.message);
+                output::note(&status.message);
                 ExitCode::from(status.code)
             }
             None => {
-                eprintln!("error: {err:#}");
+                output::note(&format!("error: {err:#}"));
                 ExitCode::FAILURE
             }
         },

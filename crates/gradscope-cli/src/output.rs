@@ -3,6 +3,7 @@
 use std::fs;
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 
@@ -149,14 +150,63 @@ pub fn parse_numbers(flag: &str, text: &str) -> Result<Vec<f64>> {
         .collect()
 }
 
-/// Writes `text` to stdout; a closed pipe (`gradscope demo | head`) is not an error — the
-/// report files are still written — but other write errors are.
+/// Set once stdout turned out to be closed (`gradscope … | head`): later output is dropped.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes `text` to stdout. A closed pipe (`gradscope demo | head`) is not an error: the
+/// output stops quietly and the command goes on (its files are still written); other write
+/// errors are.
 pub fn emit(text: &str) -> Result<()> {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(anyhow::anyhow!("cannot write to stdout: {e}"))
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
         }
-        _ => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("cannot write to stdout: {e}")),
     }
+}
+
+/// True once a write to stdout found the pipe closed.
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::Relaxed)
+}
+
+/// [`emit`] for output that must not stop the work (a training run's epoch lines): any write
+/// error ends the printing, with one warning on stderr unless the pipe was simply closed.
+pub fn emit_or_stop(text: &str) {
+    if let Err(e) = emit(text) {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        note(&format!("warning: {e:#}; no more output on stdout"));
+    }
+}
+
+/// Writes a line to stderr; never panics (`eprintln!` does when stderr is closed) and
+/// ignores write errors: there is nowhere left to report them.
+pub fn note(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err
+        .write_all(text.as_bytes())
+        .and_then(|_| err.write_all(b"\n"));
+}
+
+/// `println!` through [`emit`]: returns an error only for a write error other than a
+/// closed pipe.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::output::emit(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `eprintln!` through [`note`]: never panics.
+#[macro_export]
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::output::note(&format!($($arg)*))
+    };
 }

@@ -138,7 +138,7 @@ pub fn run(args: Args) -> Result<()> {
             DType::F32 => eval_json::<f32>(act, &xs),
             DType::F64 => eval_json::<f64>(act, &xs),
         };
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&json)?)?;
         return Ok(());
     }
     let acts = match &args.only {
@@ -173,9 +173,9 @@ pub fn run(args: Args) -> Result<()> {
             bail!("--plot-range: |LO| and |HI| must be at most 1e100 (got {lo},{hi})");
         }
         let written = write_plots(dir, &acts, lo, hi)?;
-        eprintln!("wrote {} SVG plots to {}", written, dir.display());
+        crate::errln!("wrote {} SVG plots to {}", written, dir.display());
     }
-    print!("{}", render(&props, args.format)?);
+    crate::output::emit(&render(&props, args.format)?)?;
     Ok(())
 }
 

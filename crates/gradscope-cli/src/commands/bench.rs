@@ -85,7 +85,7 @@ fn diagnostics_overhead(json: bool) -> Result<()> {
     })?;
     let overhead = measure / (every as f64 * step);
     if json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::json!({
                 "workload": "diagnostics-overhead",
@@ -94,14 +94,14 @@ fn diagnostics_overhead(json: bool) -> Result<()> {
                 "every": every,
                 "overhead": overhead,
             })
-        );
+        )?;
     } else {
-        println!(
+        crate::outln!(
             "digits-mlp step {:.4} ms, one diagnostic measurement {:.4} ms; at every = {every}: overhead {:.2}%",
             step * 1e3,
             measure * 1e3,
             100.0 * overhead
-        );
+        )?;
     }
     Ok(())
 }
@@ -282,6 +282,9 @@ fn sgd_step(model: &mut Model<f32>, opt: &mut Optimizer<f32>, lr: f64) -> Result
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> Result<()> {
+    if args.steps == 0 {
+        bail!("--steps must be >= 1 (training steps per timed block), got 0");
+    }
     if args.diagnostics_overhead {
         return diagnostics_overhead(args.json);
     }
@@ -331,17 +334,17 @@ pub fn run(args: Args) -> Result<()> {
         let mut blocks = Vec::new();
         for _ in 0..5 {
             let t0 = Instant::now();
-            for _ in 0..args.steps.max(1) {
+            for _ in 0..args.steps {
                 step()?;
             }
-            blocks.push(t0.elapsed().as_secs_f64() / args.steps.max(1) as f64);
+            blocks.push(t0.elapsed().as_secs_f64() / args.steps as f64);
         }
         blocks.sort_by(f64::total_cmp);
         let ms = blocks[2] * 1e3;
         let flops = w.flops();
         let gflops = flops / (ms * 1e-3) / 1e9;
         if args.json {
-            println!(
+            crate::outln!(
                 "{}",
                 serde_json::json!({
                     "workload": w.name,
@@ -352,12 +355,13 @@ pub fn run(args: Args) -> Result<()> {
                     "gflops": gflops,
                     "description": w.description,
                 })
-            );
+            )?;
         } else {
-            println!(
+            crate::outln!(
                 "{}  {ms:8.3} ms/step  {gflops:7.2} GFLOP/s  ({})",
-                w.name, w.description
-            );
+                w.name,
+                w.description
+            )?;
         }
     }
     Ok(())

@@ -1,13 +1,14 @@
 //! `gradscope generate`: text from a trained character-level model (a run directory written by
 //! `gradscope train` on `[data] source = "text"`).
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use gradscope::config::Config;
 use gradscope::data::sequence::CharVocab;
 use gradscope::io::safetensors;
-use gradscope::recurrent::generate::{generate, Sampling};
+use gradscope::recurrent::generate::{generate_each, Sampling};
 use gradscope::recurrent::Predict;
 use gradscope::{DType, Float, Rng};
 
@@ -91,13 +92,48 @@ pub fn run(args: Args) -> Result<()> {
     if prime.is_empty() {
         bail!("--prime must have at least one character");
     }
-    let out = match config.dtype {
-        DType::F32 => sample::<f32>(&config, dir, &vocab, &prime, &args)?,
-        DType::F64 => sample::<f64>(&config, dir, &vocab, &prime, &args)?,
-    };
-    let text = vocab.decode(&out)?;
-    println!("{}{}", args.prime, text);
-    Ok(())
+    let mut out = Stream::new();
+    out.write(&args.prime)?;
+    match config.dtype {
+        DType::F32 => sample::<f32>(&config, dir, &vocab, &prime, &args, &mut out)?,
+        DType::F64 => sample::<f64>(&config, dir, &vocab, &prime, &args, &mut out)?,
+    }
+    out.write("\n")?;
+    out.flush()
+}
+
+/// The generated text on its way to stdout: characters are written as they are drawn, in
+/// blocks of 8 KiB, so memory does not grow with --length; a closed pipe
+/// (`gradscope generate … | head`) ends the generation quietly.
+struct Stream {
+    buf: String,
+    closed: bool,
+}
+
+impl Stream {
+    fn new() -> Self {
+        Stream {
+            buf: String::new(),
+            closed: false,
+        }
+    }
+
+    fn write(&mut self, text: &str) -> Result<()> {
+        self.buf.push_str(text);
+        if self.buf.len() >= 8192 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if !self.closed {
+            crate::output::emit(&self.buf)?;
+            self.closed = crate::output::stdout_closed();
+        }
+        self.buf.clear();
+        Ok(())
+    }
 }
 
 fn sample<T: Float>(
@@ -106,7 +142,8 @@ fn sample<T: Float>(
     vocab: &CharVocab,
     prime: &[usize],
     args: &Args,
-) -> Result<Vec<usize>> {
+    out: &mut Stream,
+) -> Result<()> {
     let mut spec = config.model.clone();
     spec.set_input(vocab.len());
     spec.set_output(vocab.len());
@@ -120,12 +157,25 @@ fn sample<T: Float>(
         temperature: args.temperature,
     };
     let mut rng = Rng::seed(args.seed);
-    Ok(generate(
+    let mut failed = None;
+    generate_each(
         &mut model,
         vocab.len(),
         prime,
         args.length,
         sampling,
         &mut rng,
-    )?)
+        |s| {
+            let written = vocab.decode(&[s]).map_err(anyhow::Error::from);
+            match written.and_then(|c| out.write(&c)) {
+                Ok(()) if !out.closed => ControlFlow::Continue(()),
+                Ok(()) => ControlFlow::Break(()),
+                Err(e) => {
+                    failed = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
+        },
+    )?;
+    failed.map_or(Ok(()), Err)
 }

@@ -242,9 +242,9 @@ pub fn run(args: Args) -> Result<()> {
     };
     if let Some(path) = &args.phase_plot {
         write_phase_plot(path, &act, &args, analysis.as_ref().map(|a| &a.m), range)?;
-        eprintln!("wrote phase diagram to {}", path.display());
+        crate::errln!("wrote phase diagram to {}", path.display());
     }
-    print!("{out}");
+    crate::output::emit(&out)?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 
 use anyhow::Result;
 use gradscope::config::LoadedConfig;
+use gradscope::memory::MemoryLimit;
 use gradscope::train::{Flow, Observer, Run, StepInfo, Trainer};
 use gradscope::{DType, Float};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -68,16 +69,18 @@ impl Observer for Progress {
     }
 }
 
-/// Trains `loaded` from scratch, reporting on `progress`. With `min_steps`, the epoch budget
-/// is raised when needed so that `training.max_steps` can be reached.
+/// Trains `loaded` from scratch, reporting on `progress`, within the memory `limit`. With
+/// `min_steps`, the epoch budget is raised when needed so that `training.max_steps` can be
+/// reached.
 pub fn run_config(
     loaded: &LoadedConfig,
     progress: &mut Progress,
     min_steps: Option<u64>,
+    limit: &MemoryLimit,
 ) -> Result<Run> {
     match loaded.config.dtype {
-        DType::F32 => run::<f32>(loaded, progress, min_steps),
-        DType::F64 => run::<f64>(loaded, progress, min_steps),
+        DType::F32 => run::<f32>(loaded, progress, min_steps, limit),
+        DType::F64 => run::<f64>(loaded, progress, min_steps, limit),
     }
 }
 
@@ -85,8 +88,10 @@ fn run<T: Float>(
     loaded: &LoadedConfig,
     progress: &mut Progress,
     min_steps: Option<u64>,
+    limit: &MemoryLimit,
 ) -> Result<Run> {
-    let mut trainer = Trainer::<T>::new(loaded)?;
+    let mut trainer = Trainer::<T>::new_within(loaded, limit)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", loaded.source))?;
     let per_epoch = trainer.batches_per_epoch().max(1) as u64;
     if let Some(n) = min_steps {
         let t = &mut trainer.config.training;

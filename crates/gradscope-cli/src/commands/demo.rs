@@ -7,18 +7,19 @@
 //! The five configs are `examples/demo/*.toml`, embedded in the binary: the demo needs no
 //! files.
 
-use std::fs;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use gradscope::config::{Config, LoadedConfig};
 use gradscope::diagnostics::compare::{self, Comparison};
+use gradscope::memory::MemoryLimit;
 
 use crate::output::emit;
 use crate::progress::{run_config, Progress};
 use crate::render::text::Text;
 use crate::render::{write_json, write_report, Exporter};
+use crate::rundir::{self, RunDir};
 use crate::views;
 use crate::views::cells::acc;
 
@@ -84,6 +85,8 @@ pub struct Args {
     /// No progress bar and no per-variant lines.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    memory: super::MemoryArgs,
 }
 
 const AFTER_HELP: &str = "\
@@ -106,6 +109,9 @@ the mean-field prediction; the verdicts at step 1 and over the run) and writes i
                 the run with explanation and remedies; links the charts
   report.html   the same report, self-contained with the charts inline (opens offline)
   *.svg         the charts
+
+DIR may be new, empty, or hold an earlier demo (replaced once the new one is written); a DIR
+with other files is refused. One gradscope command at a time may use DIR.
 
 Examples:
   gradscope demo
@@ -137,22 +143,43 @@ pub fn run(args: Args) -> Result<()> {
         bail!("--epochs must be >= 1");
     }
     let epochs = args.epochs.or(args.quick.then_some(QUICK_EPOCHS));
-    let limit = args.quick.then_some(QUICK_SAMPLES);
+    let limit_samples = args.quick.then_some(QUICK_SAMPLES);
     let loaded: Vec<LoadedConfig> = VARIANTS
         .iter()
-        .map(|v| load(v, epochs, limit))
+        .map(|v| load(v, epochs, limit_samples))
         .collect::<Result<_>>()?;
-    fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create output directory `{}`", args.out.display()))?;
+    let limit = args.memory.limit()?;
+    for l in &loaded {
+        gradscope::memory::check_config(&l.config, &l.base_dir, &limit)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", l.source))?;
+    }
+    let dir = rundir::prepare_report_dir(&args.out, "demo", rundir::DEMO_OUTPUTS, &[], args.quiet)?;
+    match demo(&args, &loaded, &limit, &dir, start, limit_samples) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            dir.abandon();
+            Err(e)
+        }
+    }
+}
+
+fn demo(
+    args: &Args,
+    loaded: &[LoadedConfig],
+    limit: &MemoryLimit,
+    dir: &RunDir,
+    start: Instant,
+    limit_samples: Option<usize>,
+) -> Result<()> {
     let mut progress = Progress::new(args.quiet);
     let mut variants = Vec::new();
-    for (v, l) in VARIANTS.iter().zip(&loaded) {
+    for (v, l) in VARIANTS.iter().zip(loaded) {
         progress.set_prefix(&format!("{}: ", v.label));
-        let run = run_config(l, &mut progress, None)?;
+        let run = run_config(l, &mut progress, None, limit)?;
         let result = compare::Variant::from_run(v.key, v.label, v.file, &l.config, &run)?;
         if !args.quiet {
             progress.suspend(|| {
-                eprintln!(
+                crate::errln!(
                     "{:<28} {} steps in {:.2} s, test accuracy {}",
                     result.label,
                     result.steps,
@@ -167,7 +194,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut comparison = Comparison::new(
         loaded[0].config.training.epochs,
         args.quick,
-        limit,
+        limit_samples,
         variants,
     );
     comparison.wall_s = start.elapsed().as_secs_f64();
@@ -176,6 +203,9 @@ pub fn run(args: Args) -> Result<()> {
     emit(&Text.export(&terminal))?;
     write_json(&args.out.join("demo.json"), &comparison)?;
     write_report(&args.out, &doc)?;
+    let mut written: Vec<String> = rundir::DEMO_OUTPUTS.iter().map(|s| s.to_string()).collect();
+    written.extend(doc.charts().map(|c| c.file.clone()));
+    dir.remove_leftovers(&written)?;
     emit(&format!(
         "\n{} variants x {} epochs in {:.1} s\n",
         comparison.variants.len(),
@@ -183,7 +213,7 @@ pub fn run(args: Args) -> Result<()> {
         comparison.wall_s
     ))?;
     if !args.quiet {
-        eprintln!(
+        crate::errln!(
             "wrote demo.json, report.md, report.html -> {}",
             args.out.display()
         );

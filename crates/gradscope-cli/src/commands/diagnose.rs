@@ -3,18 +3,19 @@
 //! per-layer table, the mean-field prediction next to the measurement, and a self-contained
 //! HTML report with the plots.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use gradscope::config::{Config, LoadedConfig};
 use gradscope::diagnostics::{Diagnosis, DiagnosticsConfig};
+use gradscope::memory::MemoryLimit;
 use gradscope::train::Outcome;
 
 use crate::output::{emit, write_atomic};
 use crate::progress::{run_config, Progress};
 use crate::render::text::Text;
 use crate::render::{write_json, write_report, Exporter};
+use crate::rundir::{self, RunDir};
 use crate::views;
 
 /// Arguments of `gradscope diagnose`.
@@ -39,6 +40,8 @@ pub struct Args {
     /// No progress bar, no "wrote" line.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    memory: super::MemoryArgs,
 }
 
 const AFTER_HELP: &str = "\
@@ -60,6 +63,10 @@ Writes into DIR:
   *.svg              the report's charts
 
 Thresholds come from [diagnostics.thresholds] (see docs/diagnostics.md).
+
+DIR may be new, empty, or hold an earlier diagnose report (replaced once the new one is
+written); a DIR with other files (a train run, your files) is refused, as is an output that
+is an input (the config, a data file). One gradscope command at a time may use DIR.
 
 Examples:
   gradscope diagnose examples/diagnose-sigmoid-deep.toml --out runs/sigmoid-deep
@@ -102,10 +109,36 @@ pub fn load_for_diagnosis(
 pub fn run(args: Args) -> Result<()> {
     let loaded = load_for_diagnosis(&args.config, &args.sets, args.steps, args.every)?;
     let diag = loaded.config.diagnostics.clone().expect("set above");
-    fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create output directory `{}`", args.out.display()))?;
+    let limit = args.memory.limit()?;
+    gradscope::memory::check_config(&loaded.config, &loaded.base_dir, &limit)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", loaded.source))?;
+    let mut inputs = vec![("the config".to_string(), args.config.clone())];
+    inputs.extend(rundir::data_inputs(&loaded));
+    let dir = rundir::prepare_report_dir(
+        &args.out,
+        "diagnose",
+        rundir::DIAGNOSE_OUTPUTS,
+        &inputs,
+        args.quiet,
+    )?;
+    match diagnose(&args, &loaded, &diag, &limit, &dir) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            dir.abandon();
+            Err(e)
+        }
+    }
+}
+
+fn diagnose(
+    args: &Args,
+    loaded: &LoadedConfig,
+    diag: &DiagnosticsConfig,
+    limit: &MemoryLimit,
+    dir: &RunDir,
+) -> Result<()> {
     let mut progress = Progress::new(args.quiet);
-    let run = run_config(&loaded, &mut progress, Some(args.steps))?;
+    let run = run_config(loaded, &mut progress, Some(args.steps), limit)?;
     progress.finish();
     let mut jsonl = String::new();
     for r in &run.records {
@@ -119,19 +152,25 @@ pub fn run(args: Args) -> Result<()> {
         detail,
     } = &run.outcome
     {
-        eprintln!(
+        crate::errln!(
             "warning: training diverged at step {step} (non-finite value first in {location}: \
              {detail}); diagnosing the {} measured steps before it",
             run.records.len()
         );
     }
-    let diagnosis = Diagnosis::from_run(&loaded.source, &diag, &run)?;
+    let diagnosis = Diagnosis::from_run(&loaded.source, diag, &run)?;
     let doc = views::diagnose::document(&diagnosis, &run.records, &diag.thresholds)?;
     emit(&Text.export(&doc.without_section("Charts")))?;
     write_json(&args.out.join("diagnosis.json"), &diagnosis)?;
     write_report(&args.out, &doc)?;
+    let mut written: Vec<String> = rundir::DIAGNOSE_OUTPUTS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    written.extend(doc.charts().map(|c| c.file.clone()));
+    dir.remove_leftovers(&written)?;
     if !args.quiet {
-        eprintln!(
+        crate::errln!(
             "wrote diagnosis.json, report.md, report.html, diagnostics.jsonl -> {}",
             args.out.display()
         );

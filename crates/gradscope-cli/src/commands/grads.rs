@@ -110,6 +110,15 @@ Examples:
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> Result<()> {
+    crate::rundir::refuse_inputs_as_outputs(
+        "--out",
+        std::slice::from_ref(&args.out),
+        &[
+            ("the --model config".to_string(), args.model.clone()),
+            ("the --weights file".to_string(), args.weights.clone()),
+            ("the --batch file".to_string(), args.batch.clone()),
+        ],
+    )?;
     let loaded = Config::load(&args.model, &args.sets)?;
     let config = loaded.config;
     let spec = &config.model;
@@ -147,7 +156,7 @@ pub fn run(args: Args) -> Result<()> {
         DType::F32 => run.go::<f32>()?,
         DType::F64 => run.go::<f64>()?,
     };
-    println!(
+    crate::outln!(
         "loss {:e} ({}, {} mode, {}); wrote {} tensors to {}",
         summary.loss,
         config.training.loss.name(),
@@ -155,7 +164,7 @@ pub fn run(args: Args) -> Result<()> {
         dtype.name(),
         summary.tensors,
         args.out.display()
-    );
+    )?;
     Ok(())
 }
 
@@ -402,10 +411,22 @@ impl Run<'_> {
         let n = x.shape()[0];
         let y = self.shape_targets(y, n, steps)?;
         let training = args.mode == Mode::Train;
-        if training && n < 2 && model.contains(LayerKind::BatchNorm1d) {
+        // A BatchNorm1d in train mode needs two rows or more: N, or N·T in the head of a
+        // recurrent model that predicts every step (its head reads every h_t).
+        let every = self
+            .spec
+            .recurrent()
+            .is_some_and(|r| r.predict == Predict::EveryStep);
+        let bn_rows = if every { n * steps } else { n };
+        if training && bn_rows < 2 && model.contains(LayerKind::BatchNorm1d) {
+            let rows = if every {
+                format!("N·T = {n}·{steps} = {bn_rows} row")
+            } else {
+                format!("N = {n} row")
+            };
             bail!(
-                "{bsrc}: a batch of one sample has no batch statistics: BatchNorm1d in train \
-                 mode needs N >= 2 (use --mode eval)"
+                "{bsrc}: BatchNorm1d in train mode needs at least 2 rows to have batch \
+                 statistics, but {rows} reaches it (use --mode eval, or a batch of 2 or more)"
             );
         }
 

@@ -8,14 +8,17 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use gradscope::config::{Config, LoadedConfig};
+use gradscope::memory::MemoryLimit;
 use gradscope::train::{EpochRecord, Flow, Observer, Outcome, StepInfo, Trainer};
 use gradscope::{DType, Float};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::ExitStatus;
-use crate::output::write_atomic;
+use crate::errln;
+use crate::output::{emit_or_stop, write_atomic};
+use crate::rundir::{self, RunDir};
 
 /// Arguments of `gradscope train`.
 #[derive(clap::Args, Debug)]
@@ -31,8 +34,15 @@ pub struct Args {
     sets: Vec<String>,
     /// Continue the run in DIR from DIR/checkpoint.safetensors (bit-identical to never
     /// stopping); `training.epochs` may be raised to train longer.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "force")]
     resume: bool,
+    /// Replace the earlier run in DIR: its files (config.toml, metrics.jsonl, checkpoint,
+    /// model, summary, ...) are removed once the new run's data and model are ready. Without
+    /// it, a DIR that holds files is refused.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    memory: super::MemoryArgs,
     /// No progress bar and no per-epoch lines.
     #[arg(long, short)]
     quiet: bool,
@@ -52,8 +62,15 @@ Writes into DIR:
   summary.json              outcome (completed / interrupted / diverged), final train, val
                             and test loss and accuracy, best validation accuracy
 
+DIR must be empty (or not exist) unless --resume continues the run in it or --force replaces
+it; one gradscope command at a time may use DIR (it holds a lock, DIR/.gradscope.lock, with
+its pid). Temporary files a killed run left in DIR are removed at the start. A config inside
+DIR is never overwritten.
+
 Exit status: 0 completed, 1 error or divergence (NaN/inf: the step and the first layer where
-it appeared are named, the last good checkpoint is kept), 130 interrupted by Ctrl-C.
+it appeared are named, the last good checkpoint of this run is kept), 130 interrupted by
+Ctrl-C, 143 stopped by SIGTERM (both write a checkpoint and summary.json first; a second
+signal ends the process at once). A closed stdout (`| head`) only stops the printing.
 
 Examples:
   gradscope train examples/digits-mlp.toml --out runs/digits
@@ -79,37 +96,138 @@ fn out_dir(args_out: &Option<PathBuf>, loaded: &LoadedConfig, config_path: &Path
     PathBuf::from("runs").join(stem)
 }
 
+/// The stop requests: SIGINT (Ctrl-C) and SIGTERM (a scheduler's preemption) set a flag the
+/// training loop reads after every step; a second signal of either kind ends the process at
+/// once (130, 143).
+struct Signals {
+    interrupt: Arc<AtomicBool>,
+    terminate: Arc<AtomicBool>,
+}
+
+impl Signals {
+    fn install() -> Result<Signals> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        use signal_hook::flag;
+        let stopping = Arc::new(AtomicBool::new(false));
+        let s = Signals {
+            interrupt: Arc::new(AtomicBool::new(false)),
+            terminate: Arc::new(AtomicBool::new(false)),
+        };
+        // Registered first, so they see `stopping` before this signal sets it.
+        flag::register_conditional_shutdown(SIGINT, 130, stopping.clone())?;
+        flag::register_conditional_shutdown(SIGTERM, 143, stopping.clone())?;
+        for (sig, which) in [(SIGINT, &s.interrupt), (SIGTERM, &s.terminate)] {
+            flag::register(sig, which.clone())?;
+            flag::register(sig, stopping.clone())?;
+        }
+        Ok(s)
+    }
+
+    fn requested(&self) -> bool {
+        self.interrupt.load(Ordering::SeqCst) || self.terminate.load(Ordering::SeqCst)
+    }
+}
+
+/// The outputs of `train` in `dir` that would overwrite an input, and the run directory's
+/// state: refuses a non-empty DIR without --resume or --force, and outputs that are inputs.
+fn check_dir(args: &Args, loaded: &LoadedConfig, dir: &Path) -> Result<bool> {
+    let mut inputs = vec![("the config".to_string(), args.config.clone())];
+    inputs.extend(crate::rundir::data_inputs(loaded));
+    // `train DIR/config.toml --out DIR --resume` continues the run with its own (perhaps
+    // edited) config: that file is read, not rewritten.
+    let config_in_dir = rundir::same_file(&args.config, &dir.join("config.toml"));
+    if config_in_dir && !args.resume {
+        bail!(
+            "--out `{}`: writing the resolved config would overwrite the input config `{}`; \
+             choose another --out (or continue that run with --resume)",
+            dir.display(),
+            args.config.display()
+        );
+    }
+    let outputs: Vec<PathBuf> = rundir::TRAIN_OUTPUTS
+        .iter()
+        .filter(|n| !(config_in_dir && **n == "config.toml"))
+        .filter(|n| !(args.resume && **n == CHECKPOINT))
+        .map(|n| dir.join(n))
+        .collect();
+    rundir::refuse_inputs_as_outputs("--out", &outputs, &inputs)?;
+    Ok(config_in_dir)
+}
+
 /// Runs the subcommand.
 pub fn run(args: Args) -> Result<()> {
     let loaded = Config::load(&args.config, &args.sets)?;
     let dir = out_dir(&args.out, &loaded, &args.config);
-    fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create output directory `{}`", dir.display()))?;
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // A second Ctrl-C while stopping kills the process the usual way.
-        let _ = ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-        });
+    let config_in_dir = check_dir(&args, &loaded, &dir)?;
+    // The memory a run needs is estimated before anything is created or allocated.
+    let limit = args.memory.limit()?;
+    gradscope::memory::check_config(&loaded.config, &loaded.base_dir, &limit)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", loaded.source))?;
+    let run_dir = RunDir::lock(&dir, "train")?;
+    let stale = run_dir.remove_stale_temps()?;
+    if !stale.is_empty() && !args.quiet {
+        errln!(
+            "removed temporary files a killed run left in {}: {}",
+            dir.display(),
+            rundir::list(&stale)
+        );
     }
-    match loaded.config.dtype {
-        DType::F32 => train::<f32>(&args, &loaded, &dir, stop),
-        DType::F64 => train::<f64>(&args, &loaded, &dir, stop),
+    let earlier = run_dir.contents()?;
+    if !args.resume && !args.force && !earlier.is_empty() {
+        let what = if earlier
+            .iter()
+            .any(|n| rundir::TRAIN_OUTPUTS.contains(&n.as_str()))
+        {
+            "an earlier run"
+        } else {
+            "files"
+        };
+        bail!(
+            "--out `{}` already holds {what} ({}); continue it with --resume, replace it with \
+             --force, or choose another --out",
+            dir.display(),
+            rundir::list(&earlier)
+        );
     }
+    let signals = Signals::install()?;
+    let ctx = Ctx {
+        args: &args,
+        loaded: &loaded,
+        dir: &run_dir,
+        limit: &limit,
+        config_in_dir,
+        signals,
+    };
+    let result = match loaded.config.dtype {
+        DType::F32 => train::<f32>(&ctx),
+        DType::F64 => train::<f64>(&ctx),
+    };
+    drop(ctx);
+    if result.is_err() {
+        run_dir.abandon();
+    }
+    result
 }
 
-struct Progress {
+/// What `train` works with.
+struct Ctx<'a> {
+    args: &'a Args,
+    loaded: &'a LoadedConfig,
+    dir: &'a RunDir,
+    limit: &'a MemoryLimit,
+    config_in_dir: bool,
+    signals: Signals,
+}
+
+struct Progress<'a> {
     bar: ProgressBar,
     metrics: fs::File,
     diagnostics: Option<fs::File>,
     quiet: bool,
-    stop: Arc<AtomicBool>,
+    signals: &'a Signals,
 }
 
-impl Observer for Progress {
+impl Observer for Progress<'_> {
     fn on_diagnostics(&mut self, r: &gradscope::diagnostics::StepRecord) -> gradscope::Result<()> {
         if let Some(f) = &mut self.diagnostics {
             let line = serde_json::to_string(r).expect("serializable");
@@ -130,7 +248,7 @@ impl Observer for Progress {
                 info.grad_norm
             ));
         }
-        if self.stop.load(Ordering::SeqCst) {
+        if self.signals.requested() {
             Flow::Stop
         } else {
             Flow::Continue
@@ -155,7 +273,7 @@ impl Observer for Progress {
                 r.lr,
                 r.grad_norm
             );
-            self.bar.suspend(|| println!("{text}"));
+            self.bar.suspend(|| emit_or_stop(&format!("{text}\n")));
         }
         Ok(())
     }
@@ -177,32 +295,43 @@ fn truncate_metrics(path: &Path, epoch: usize) -> Result<()> {
     write_atomic(path, body.as_bytes())
 }
 
-fn train<T: Float>(
-    args: &Args,
-    loaded: &LoadedConfig,
-    dir: &Path,
-    stop: Arc<AtomicBool>,
-) -> Result<()> {
+fn train<T: Float>(ctx: &Ctx) -> Result<()> {
+    let Ctx { args, loaded, .. } = *ctx;
+    let dir = ctx.dir.path();
     let ckpt = dir.join(CHECKPOINT);
     let metrics_path = dir.join("metrics.jsonl");
     let mut trainer = if args.resume {
         if !ckpt.exists() {
-            anyhow::bail!(
+            bail!(
                 "--resume: no checkpoint at `{}` (train without --resume first)",
                 ckpt.display()
             );
         }
-        let t = Trainer::<T>::resume(loaded, &ckpt)?;
+        let t = Trainer::<T>::resume_within(loaded, &ckpt, ctx.limit)?;
         truncate_metrics(&metrics_path, t.epoch)?;
         t
     } else {
-        let t = Trainer::<T>::new(loaded)?;
+        let t = Trainer::<T>::new_within(loaded, ctx.limit)?;
+        if args.force {
+            // The data and model are ready: now the earlier run's files go, so none of them
+            // is mixed with this run's.
+            let removed = ctx.dir.remove_outputs(rundir::TRAIN_OUTPUTS, false)?;
+            if !removed.is_empty() && !args.quiet {
+                errln!(
+                    "--force: removed the earlier run's {} from {}",
+                    rundir::list(&removed),
+                    dir.display()
+                );
+            }
+        }
         write_atomic(&metrics_path, b"")?;
         t
     };
     trainer.set_checkpoint_path(Some(ckpt.clone()));
-    let resolved = toml::to_string(&trainer.config).context("serializing the config")?;
-    write_atomic(&dir.join("config.toml"), resolved.as_bytes())?;
+    if !ctx.config_in_dir {
+        let resolved = toml::to_string(&trainer.config).context("serializing the config")?;
+        write_atomic(&dir.join("config.toml"), resolved.as_bytes())?;
+    }
     if trainer.config.data.source == gradscope::config::DataSource::Text {
         // What `gradscope generate` needs to turn indices back into characters.
         let vocab = gradscope::data::sequence::CharVocab::from_dataset(&trainer.splits.train)?;
@@ -234,7 +363,7 @@ fn train<T: Float>(
     };
     bar.set_position(trainer.step.min(total));
     if !args.quiet {
-        eprintln!(
+        errln!(
             "training {} parameters ({}), {} train / {} val / {} test samples, {} steps per epoch -> {}",
             trainer.model.num_params(),
             T::DTYPE.name(),
@@ -266,7 +395,7 @@ fn train<T: Float>(
         metrics,
         diagnostics,
         quiet: args.quiet,
-        stop,
+        signals: &ctx.signals,
     };
     let outcome = trainer.run(&mut progress)?;
     progress.bar.finish_and_clear();
@@ -288,40 +417,56 @@ fn train<T: Float>(
                 &Default::default(),
             )?;
             if !args.quiet {
-                println!(
-                    "done: {} epochs, {} steps; test loss {}, test accuracy {} -> {}",
+                emit_or_stop(&format!(
+                    "done: {} epochs, {} steps; test loss {}, test accuracy {} -> {}\n",
                     trainer.epoch,
                     trainer.step,
-                    summary.test.map_or("-".into(), |e| format!("{:.4}", e.loss)),
+                    summary
+                        .test
+                        .map_or("-".into(), |e| format!("{:.4}", e.loss)),
                     pct(summary.test),
                     dir.display()
-                );
+                ));
             }
             Ok(())
         }
-        Outcome::Interrupted { step } => Err(ExitStatus {
-            code: 130,
-            message: format!(
-                "interrupted at step {step} (epoch {}); checkpoint written to {}; continue with --resume",
-                trainer.epoch + 1,
-                ckpt.display()
-            ),
+        Outcome::Interrupted { step } => {
+            let (code, what) = if ctx.signals.interrupt.load(Ordering::SeqCst) {
+                (130, "interrupted (Ctrl-C)")
+            } else {
+                (143, "terminated (SIGTERM)")
+            };
+            Err(ExitStatus {
+                code,
+                message: format!(
+                    "{what} at step {step} (epoch {}); checkpoint written to {}; continue with \
+                     --resume",
+                    trainer.epoch + 1,
+                    ckpt.display()
+                ),
+            }
+            .into())
         }
-        .into()),
         Outcome::Diverged {
             step,
             location,
             detail,
-        } => Err(ExitStatus {
-            code: 1,
-            message: format!(
-                "training diverged at step {step}: non-finite value first in {location} ({detail}); \
-                 the last good checkpoint is {} ({}). Try a smaller learning rate, gradient clipping \
-                 (training.clip = {{ kind = \"norm\", max_norm = 1.0 }}) or a smaller init.",
-                ckpt.display(),
-                if ckpt.exists() { "kept" } else { "none was written yet" }
-            ),
+        } => {
+            // Only a checkpoint this run wrote (or the run it resumes) is its last good one.
+            let kept = if trainer.wrote_checkpoint(&ckpt) {
+                format!("the last good checkpoint is {} (kept)", ckpt.display())
+            } else {
+                "no checkpoint was written by this run yet".to_string()
+            };
+            Err(ExitStatus {
+                code: 1,
+                message: format!(
+                    "training diverged at step {step}: non-finite value first in {location} \
+                     ({detail}); {kept}. Try a smaller learning rate, gradient clipping \
+                     (training.clip = {{ kind = \"norm\", max_norm = 1.0 }}) or a smaller init."
+                ),
+            }
+            .into())
         }
-        .into()),
     }
 }

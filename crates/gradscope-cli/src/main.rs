@@ -2,6 +2,7 @@
 
 mod chart;
 mod commands;
+mod oom;
 mod output;
 mod phase_plot;
 mod progress;
@@ -12,6 +13,10 @@ mod views;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// Out of memory is a clean error naming what was being built, not an abort.
+#[global_allocator]
+static ALLOCATOR: oom::Guarded = oom::Guarded;
 
 /// gradscope: see where the gradient dies or blows up, why, and what fixes it.
 ///
@@ -57,6 +62,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    oom::stage("reading the command line and the config");
     let result = match cli.command {
         Command::Activations(args) => commands::activations::run(args),
         Command::Bench(args) => commands::bench::run(args),

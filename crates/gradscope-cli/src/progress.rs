@@ -90,6 +90,10 @@ fn run<T: Float>(
     min_steps: Option<u64>,
     limit: &MemoryLimit,
 ) -> Result<Run> {
+    crate::oom::stage(format!(
+        "loading the data and building the model of {}",
+        loaded.source
+    ));
     let mut trainer = Trainer::<T>::new_within(loaded, limit)
         .map_err(|e| anyhow::anyhow!("{}: {e}", loaded.source))?;
     let per_epoch = trainer.batches_per_epoch().max(1) as u64;
@@ -101,5 +105,6 @@ fn run<T: Float>(
     progress
         .bar
         .inc_length((per_epoch * t.epochs as u64).min(t.max_steps.unwrap_or(u64::MAX)));
+    crate::oom::stage(format!("training {}", loaded.source));
     Ok(trainer.run_collecting(progress)?)
 }

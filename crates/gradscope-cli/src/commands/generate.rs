@@ -92,6 +92,7 @@ pub fn run(args: Args) -> Result<()> {
     if prime.is_empty() {
         bail!("--prime must have at least one character");
     }
+    crate::oom::stage(format!("generating text from {}", dir.display()));
     let mut out = Stream::new();
     out.write(&args.prime)?;
     match config.dtype {

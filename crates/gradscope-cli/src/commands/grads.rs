@@ -357,6 +357,11 @@ impl Run<'_> {
             .build::<T>(&mut Rng::seed(self.seed))
             .with_context(|| format!("{model_src}: cannot build the model"))?;
 
+        crate::oom::stage(format!(
+            "reading the weights {} and the batch {}",
+            args.weights.display(),
+            args.batch.display()
+        ));
         // Weights: every tensor of the state dict, with its shape, and nothing else.
         let mut weights = safetensors::read::<T>(&args.weights)?;
         let wsrc = args.weights.display().to_string();

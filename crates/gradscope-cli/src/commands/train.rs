@@ -190,6 +190,10 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     let signals = Signals::install()?;
+    crate::oom::stage(format!(
+        "loading the data and building the model of {}",
+        loaded.source
+    ));
     let ctx = Ctx {
         args: &args,
         loaded: &loaded,
@@ -390,6 +394,11 @@ fn train<T: Float>(ctx: &Ctx) -> Result<()> {
         }
         None => None,
     };
+    crate::oom::stage(format!(
+        "training {} ({} parameters)",
+        loaded.source,
+        trainer.model.num_params()
+    ));
     let mut progress = Progress {
         bar,
         metrics,

@@ -4,6 +4,7 @@ mod activations;
 mod demo;
 mod diagnose;
 mod grads;
+mod hostile;
 mod theory;
 
 use std::path::PathBuf;

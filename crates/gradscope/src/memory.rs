@@ -81,9 +81,9 @@ pub struct Part {
 /// The memory a run needs, by part (bytes; see the [module docs](self) for what each holds).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MemoryEstimate {
-    /// Learnable scalars.
+    /// Learnable scalars (as [`crate::model::Model::num_params`] counts them).
     pub num_params: u64,
-    /// The parameters' values.
+    /// The parameters' values (and BatchNorm's running statistics).
     pub parameters: Part,
     /// Their gradients.
     pub gradients: Part,
@@ -686,6 +686,7 @@ pub fn estimate(config: &Config, data: &DataShape) -> MemoryEstimate {
     let steps = data.steps.max(1);
 
     let mut params = 0u64;
+    let mut buffers = 0u64; // BatchNorm's running statistics
     let mut acts = 0u64; // elements
     let mut keep = |fwd_rows: u64, fwd: u64, bwd_rows: u64, bwd: u64| {
         acts = acts
@@ -762,7 +763,8 @@ pub fn estimate(config: &Config, data: &DataShape) -> MemoryEstimate {
         // Linear (output; ∂L/∂input) and activation (output; ∂L/∂input).
         let (mut fwd, mut bwd) = (mul(2, h), prev.size.saturating_add(h));
         if mlp.norm == Norm::Batchnorm {
-            params = params.saturating_add(mul(4, h)); // γ, β, running mean and variance
+            params = params.saturating_add(mul(2, h)); // γ, β
+            buffers = buffers.saturating_add(mul(2, h)); // running mean and variance
             fwd = fwd.saturating_add(mul(2, h));
             bwd = bwd.saturating_add(h);
         }
@@ -814,7 +816,7 @@ pub fn estimate(config: &Config, data: &DataShape) -> MemoryEstimate {
     let batch_elems = mul(rows, data.features.saturating_add(data.targets));
     MemoryEstimate {
         num_params: params,
-        parameters: part(mul(params, elem), &param_cause),
+        parameters: part(mul(params.saturating_add(buffers), elem), &param_cause),
         gradients: part(mul(params, elem), &param_cause),
         optimizer: part(mul(mul(params, opt), elem), &param_cause),
         activations: part(mul(acts, elem), &act_cause),

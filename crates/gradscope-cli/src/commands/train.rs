@@ -440,16 +440,16 @@ fn train<T: Float>(ctx: &Ctx) -> Result<()> {
             Ok(())
         }
         Outcome::Interrupted { step } => {
-            let (code, what) = if ctx.signals.interrupt.load(Ordering::SeqCst) {
-                (130, "interrupted (Ctrl-C)")
+            let (code, what, by) = if ctx.signals.interrupt.load(Ordering::SeqCst) {
+                (130, "interrupted", "Ctrl-C")
             } else {
-                (143, "terminated (SIGTERM)")
+                (143, "terminated", "SIGTERM")
             };
             Err(ExitStatus {
                 code,
                 message: format!(
-                    "{what} at step {step} (epoch {}); checkpoint written to {}; continue with \
-                     --resume",
+                    "{what} at step {step} (epoch {}) by {by}; checkpoint written to {}; \
+                     continue with --resume",
                     trainer.epoch + 1,
                     ckpt.display()
                 ),

@@ -760,7 +760,9 @@ fn sigterm_stops_like_ctrl_c_and_stale_temporary_files_are_removed() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(143), "{err}");
     assert!(
-        err.contains("terminated (SIGTERM)") && err.contains("--resume"),
+        err.contains("terminated at step")
+            && err.contains("by SIGTERM")
+            && err.contains("--resume"),
         "{err}"
     );
     let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap();

@@ -9,6 +9,7 @@ mod diagnostics;
 mod diagnostics_recurrent;
 mod gradcheck;
 mod init;
+mod limits;
 mod loss;
 mod nonfinite;
 mod optim;

@@ -56,7 +56,8 @@ enum Command {
     /// critical / chaotic) of an activation and init; the critical sigma_w^2; phase diagram.
     Theory(commands::theory::Args),
     /// Train a network from a TOML config: progress bar, metrics.jsonl, summary.json,
-    /// safetensors checkpoints, --resume, clean stop on Ctrl-C and NaN.
+    /// safetensors checkpoints, --resume, clean stop on Ctrl-C, SIGTERM and NaN, one run per
+    /// directory, a memory guard (--max-memory).
     Train(commands::train::Args),
 }
 

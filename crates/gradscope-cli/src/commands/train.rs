@@ -299,6 +299,16 @@ fn truncate_metrics(path: &Path, epoch: usize) -> Result<()> {
     write_atomic(path, body.as_bytes())
 }
 
+/// A config error (a field path first) prefixed with the config file, as `Config::load` does.
+fn with_source(e: gradscope::Error, loaded: &LoadedConfig) -> anyhow::Error {
+    match e {
+        gradscope::Error::Config(m) if !m.starts_with(&loaded.source) => {
+            anyhow::anyhow!("{}: {m}", loaded.source)
+        }
+        other => other.into(),
+    }
+}
+
 fn train<T: Float>(ctx: &Ctx) -> Result<()> {
     let Ctx { args, loaded, .. } = *ctx;
     let dir = ctx.dir.path();
@@ -311,11 +321,12 @@ fn train<T: Float>(ctx: &Ctx) -> Result<()> {
                 ckpt.display()
             );
         }
-        let t = Trainer::<T>::resume_within(loaded, &ckpt, ctx.limit)?;
+        let t = Trainer::<T>::resume_within(loaded, &ckpt, ctx.limit)
+            .map_err(|e| with_source(e, loaded))?;
         truncate_metrics(&metrics_path, t.epoch)?;
         t
     } else {
-        let t = Trainer::<T>::new_within(loaded, ctx.limit)?;
+        let t = Trainer::<T>::new_within(loaded, ctx.limit).map_err(|e| with_source(e, loaded))?;
         if args.force {
             // The data and model are ready: now the earlier run's files go, so none of them
             // is mixed with this run's.

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Cross-check `gradscope grads` against PyTorch autograd (see docs/torch-check.md).
 
-Usage (a dev tool; needs torch, numpy and safetensors, e.g. /opt/torchenv/bin/python):
+Usage (a dev tool; needs an interpreter that can import torch, numpy and safetensors):
 
-    python scripts/torch_check.py                  # gradscope in f64: 12 fixed + 80 random MLP
+    PYTHON=python-with-torch
+    $PYTHON scripts/torch_check.py                 # gradscope in f64: 12 fixed + 80 random MLP
                                                    # + 48 random recurrent models
-    python scripts/torch_check.py --dtype f32      # gradscope in f32
-    python scripts/torch_check.py --models 1000 --seed 7 -q
-    python scripts/torch_check.py --models 0 --rec-models 1000 -q
-    python scripts/torch_check.py --models 0 --rec-models 0 \
+    $PYTHON scripts/torch_check.py --dtype f32     # gradscope in f32
+    $PYTHON scripts/torch_check.py --models 1000 --seed 7 -q
+    $PYTHON scripts/torch_check.py --models 0 --rec-models 1000 -q
+    $PYTHON scripts/torch_check.py --models 0 --rec-models 0 \
         --write-fixtures crates/gradscope/tests/fixtures/torch
 
 For every case the script builds the network in PyTorch float64 exactly as gradscope's
@@ -102,6 +103,7 @@ CATALOGUE = [
     "softsign",
     "mish",
     "hard_sigmoid",
+    "hard_swish",
     "hard_tanh",
     "identity",
 ]
@@ -187,6 +189,7 @@ ACTIVATION_MODULES = (
     nn.Softsign,
     nn.Mish,
     nn.Hardsigmoid,
+    nn.Hardswish,
     nn.Hardtanh,
     nn.Identity,
     Swish,
@@ -253,6 +256,8 @@ class Act:
             return nn.Mish()
         if n == "hard_sigmoid":
             return nn.Hardsigmoid() if USE_TORCH_BUILTIN else HardsigmoidExact()
+        if n == "hard_swish":
+            return nn.Hardswish()
         if n == "hard_tanh":
             return nn.Hardtanh(p["min"], p["max"])
         if n == "identity":
@@ -724,6 +729,8 @@ def derivative_terms(m: nn.Module, z, a):
     elif isinstance(m, nn.Mish):  # tanh(sp) + z s(z) (1 - tanh(sp)^2)
         t = torch.tanh(nn.functional.softplus(z))
         terms = t.abs() + z.abs() * s(z) * (1 + t * t)
+    elif isinstance(m, nn.Hardswish):  # z/3 + 1/2 on (-3, 3): 0 at z = -3/2
+        terms = torch.where((z > -3.0) & (z < 3.0), z.abs() / 3.0 + 0.5, fprime.abs())
     return torch.maximum(terms, fprime.abs())
 
 

@@ -15,9 +15,9 @@ use crate::tensor::Tensor;
 /// statistics, no train/eval difference, and a batch of one row is as well defined as any.
 #[derive(Clone, Debug)]
 pub struct LayerNorm<T> {
-    /// γ, shape [C] (PyTorch `weight`); None without elementwise affine.
+    /// γ, shape `[C]` (PyTorch `weight`); None without elementwise affine.
     pub weight: Option<Param<T>>,
-    /// β, shape [C] (PyTorch `bias`); None without elementwise affine.
+    /// β, shape `[C]` (PyTorch `bias`); None without elementwise affine.
     pub bias: Option<Param<T>>,
     /// ε added to the variance.
     pub eps: f64,

@@ -91,6 +91,7 @@ ELEMENTWISE = [
     ("softsign", "nn.Softsign()", lambda: nn.Softsign()),
     ("mish", "nn.Mish()", lambda: nn.Mish()),
     ("hard_sigmoid", "nn.Hardsigmoid()", lambda: nn.Hardsigmoid()),
+    ("hard_swish", "nn.Hardswish()", lambda: nn.Hardswish()),
     ("hard_tanh", "nn.Hardtanh(-1, 1)", lambda: nn.Hardtanh(-1.0, 1.0)),
     ("hard_tanh(min=-2, max=0.5)", "nn.Hardtanh(-2, 0.5)", lambda: nn.Hardtanh(-2.0, 0.5)),
 ]

@@ -1,21 +1,23 @@
 #!/usr/bin/env python3
 """Cross-check `gradscope grads` against PyTorch autograd (see docs/torch-check.md).
 
-Usage (a dev tool; needs torch, numpy and safetensors, e.g. /opt/torchenv/bin/python):
+Usage (a dev tool; needs an interpreter that can import torch, numpy and safetensors):
 
-    python scripts/torch_check.py                  # gradscope in f64: 12 fixed + 80 random MLP
+    PYTHON=python-with-torch
+    $PYTHON scripts/torch_check.py                 # gradscope in f64: 14 fixed + 80 random MLP
                                                    # + 48 random recurrent models
-    python scripts/torch_check.py --dtype f32      # gradscope in f32
-    python scripts/torch_check.py --models 1000 --seed 7 -q
-    python scripts/torch_check.py --models 0 --rec-models 1000 -q
-    python scripts/torch_check.py --models 0 --rec-models 0 \
+    $PYTHON scripts/torch_check.py --dtype f32     # gradscope in f32
+    $PYTHON scripts/torch_check.py --models 1000 --seed 7 -q
+    $PYTHON scripts/torch_check.py --models 0 --rec-models 1000 -q
+    $PYTHON scripts/torch_check.py --models 0 --rec-models 0 \
         --write-fixtures crates/gradscope/tests/fixtures/torch
 
 For every case the script builds the network in PyTorch float64 exactly as gradscope's
-`MlpSpec::build` lays it out (nn.Sequential: Linear -> [BatchNorm1d] -> activation ->
-[Dropout] per hidden layer, width-keeping blocks wrapped as `Residual` modules whose `block`
-is an nn.Sequential, output Linear, optional head activation), draws random non-trivial
-weights (PReLU slopes, BatchNorm affine parameters and running statistics included), and
+`MlpSpec::build` lays it out (nn.Sequential: Linear -> [BatchNorm1d | LayerNorm] ->
+activation -> [Dropout] per hidden layer, width-keeping blocks wrapped as `Residual` modules
+whose `block` is an nn.Sequential, output Linear, optional head activation), draws random
+non-trivial weights (PReLU slopes, BatchNorm and LayerNorm affine parameters and BatchNorm's
+running statistics included), and
 writes into a temporary directory:
 
     <case>.toml                the gradscope config ([model] and [training].loss)
@@ -102,6 +104,7 @@ CATALOGUE = [
     "softsign",
     "mish",
     "hard_sigmoid",
+    "hard_swish",
     "hard_tanh",
     "identity",
 ]
@@ -187,6 +190,7 @@ ACTIVATION_MODULES = (
     nn.Softsign,
     nn.Mish,
     nn.Hardsigmoid,
+    nn.Hardswish,
     nn.Hardtanh,
     nn.Identity,
     Swish,
@@ -253,6 +257,8 @@ class Act:
             return nn.Mish()
         if n == "hard_sigmoid":
             return nn.Hardsigmoid() if USE_TORCH_BUILTIN else HardsigmoidExact()
+        if n == "hard_swish":
+            return nn.Hardswish()
         if n == "hard_tanh":
             return nn.Hardtanh(p["min"], p["max"])
         if n == "identity":
@@ -305,8 +311,10 @@ class Case:
     mode: str  # train | eval
     n: int
     seed: int
-    norm: bool = False
+    norm: str = "none"  # none | batchnorm | layernorm
     bn_eps: float = 1e-5
+    ln_eps: float = 1e-5
+    ln_affine: bool = True
     residual: bool = False
     dropout: float = 0.0
     bias: bool = True
@@ -327,8 +335,12 @@ class Case:
             f"output = {self.output}",
             f"activations = [{acts}]",
             f'head = "{self.head.text()}"',
-            f'norm = "{"batchnorm" if self.norm else "none"}"',
+            f'norm = "{self.norm}"',
             f"bn_eps = {self.bn_eps!r}",
+        ]
+        if self.norm == "layernorm":
+            lines += [f"ln_eps = {self.ln_eps!r}", f"ln_affine = {str(self.ln_affine).lower()}"]
+        lines += [
             f"dropout = {self.dropout!r}",
             f"residual = {str(self.residual).lower()}",
             f"bias = {str(self.bias).lower()}",
@@ -339,11 +351,18 @@ class Case:
         ]
         return "\n".join(lines)
 
+    def norm_short(self) -> str:
+        if self.norm == "batchnorm":
+            return " bn"
+        if self.norm == "layernorm":
+            return " ln" if self.ln_affine else " ln-noaffine"
+        return ""
+
     def describe(self) -> str:
         parts = []
         prev = self.input
         for h, a in zip(self.hidden, self.acts):
-            inner = f"{h}" + (" bn" if self.norm else "") + f" {a.short()}"
+            inner = f"{h}" + self.norm_short() + f" {a.short()}"
             if self.dropout > 0:
                 inner += f" drop{self.dropout}"
             parts.append(f"res[{inner}]" if self.residual and prev == h else f"[{inner}]")
@@ -375,7 +394,7 @@ def fixture_cases() -> list:
         Case(
             "catalogue_train_batchnorm",
             4, [3] * len(cat_train), 2, cat_train, Act("identity"),
-            "mse", "train", 5, 2, norm=True,
+            "mse", "train", 5, 2, norm="batchnorm",
             note="every activation but RReLU after Linear -> BatchNorm1d (batch statistics)",
         ),
         Case(
@@ -383,7 +402,7 @@ def fixture_cases() -> list:
             5, [4, 4, 3], 2,
             [Act("prelu", {"init": 0.2, "channels": 4}), Act("tanh"),
              Act("prelu", {"init": 0.1, "channels": 1})],
-            Act("identity"), "bce_with_logits", "eval", 6, 3, norm=True, residual=True,
+            Act("identity"), "bce_with_logits", "eval", 6, 3, norm="batchnorm", residual=True,
             bn_eps=1e-3, note="BatchNorm1d running statistics, per-channel and shared PReLU",
         ),
         Case(
@@ -413,6 +432,19 @@ def fixture_cases() -> list:
             3, [2], 2, [Act("elu", {"alpha": 0.7})], Act("identity"),
             "cross_entropy", "train", 1, 8, note="a batch of one sample",
         ),
+        Case(
+            "layernorm_train_residual",
+            4, [5, 5, 5, 3], 3,
+            [Act("tanh"), Act("gelu"), Act("hard_swish"), Act("sigmoid")], Act("identity"),
+            "cross_entropy", "train", 6, 9, norm="layernorm", residual=True,
+            note="Linear -> LayerNorm(eps=1e-5, affine) -> activation, residual blocks",
+        ),
+        Case(
+            "layernorm_noaffine_single_sample",
+            3, [4, 4], 2, [Act("relu"), Act("softplus", {"beta": 1.5, "threshold": 3.0})],
+            Act("tanh"), "mse", "train", 1, 10, norm="layernorm", ln_eps=0.1,
+            ln_affine=False, note="LayerNorm(eps=0.1, elementwise_affine=False) on one sample",
+        ),
     ]
 
 
@@ -438,7 +470,8 @@ def random_case(i: int, rng: np.random.Generator) -> Case:
     if loss == "mse" and rng.random() < 0.6:
         choices = [n for n in CATALOGUE if output >= 2 or n not in ("softmax", "log_softmax")]
         head = random_act(choices[int(rng.integers(len(choices)))], output, rng)
-    norm = bool(rng.random() < 0.35)
+    r = rng.random()
+    norm = "batchnorm" if r < 0.3 else ("layernorm" if r < 0.5 else "none")
     case = Case(
         f"random_{i:03d}",
         int(rng.integers(1, 8)), hidden, output, acts, head, loss, mode,
@@ -450,7 +483,10 @@ def random_case(i: int, rng: np.random.Generator) -> Case:
         case.dropout = rnd(rng, 0.1, 0.6, 2)  # only evaluated in eval mode
     if needs_eval(case):
         case.mode = "eval"
-    if case.mode == "train" and norm and case.n < 2:
+    if norm == "layernorm":
+        case.ln_eps = case.bn_eps
+        case.ln_affine = bool(rng.random() < 0.7)
+    if case.mode == "train" and norm == "batchnorm" and case.n < 2:
         case.n = 2 + int(rng.integers(0, 6))
     if loss == "cross_entropy" and rng.random() < 0.25:
         case.y_layout = "column"
@@ -622,8 +658,10 @@ def build_torch(case: Case) -> nn.Sequential:
     prev = case.input
     for h, act in zip(case.hidden, case.acts):
         block = [nn.Linear(prev, h, bias=case.bias)]
-        if case.norm:
+        if case.norm == "batchnorm":
             block.append(nn.BatchNorm1d(h, eps=case.bn_eps, momentum=0.1))
+        elif case.norm == "layernorm":
+            block.append(nn.LayerNorm(h, eps=case.ln_eps, elementwise_affine=case.ln_affine))
         block.append(act.module())
         if case.dropout > 0:
             block.append(nn.Dropout(case.dropout))
@@ -660,6 +698,11 @@ def randomize(model: nn.Module, gen: torch.Generator, wscale: float = 1.0) -> No
                 m.running_mean.copy_(torch.randn(c, generator=gen) * 0.7)
                 m.running_var.copy_(u(c, 0.2, 3.0))
                 m.num_batches_tracked.fill_(int(torch.randint(0, 1000, (), generator=gen)))
+            elif isinstance(m, nn.LayerNorm) and m.weight is not None:
+                c = m.weight.shape[0]
+                sign = torch.where(torch.rand(c, generator=gen) < 0.2, -1.0, 1.0)
+                m.weight.copy_(u(c, 0.4, 2.0) * sign)
+                m.bias.copy_(torch.randn(c, generator=gen) * 0.5)
             elif isinstance(m, nn.PReLU):
                 m.weight.copy_(u(m.weight.shape, -0.3, 0.8))
 
@@ -724,6 +767,8 @@ def derivative_terms(m: nn.Module, z, a):
     elif isinstance(m, nn.Mish):  # tanh(sp) + z s(z) (1 - tanh(sp)^2)
         t = torch.tanh(nn.functional.softplus(z))
         terms = t.abs() + z.abs() * s(z) * (1 + t * t)
+    elif isinstance(m, nn.Hardswish):  # z/3 + 1/2 on (-3, 3): 0 at z = -3/2
+        terms = torch.where((z > -3.0) & (z < 3.0), z.abs() / 3.0 + 0.5, fprime.abs())
     return torch.maximum(terms, fprime.abs())
 
 
@@ -763,6 +808,19 @@ def term_bounds(steps: list, bound, training: bool, bounds: dict):
                 bound = k / n * (n * bound + bound.sum(0) + xhat * (bound * xhat).sum(0))
             else:
                 bound = k * bound
+        elif isinstance(m, nn.LayerNorm):
+            # Per row: dx = r (g' - mean(g') - xhat mean(g' xhat)), g' = gamma g.
+            mean = inp.mean(1, keepdim=True)
+            inv_std = 1.0 / torch.sqrt(inp.var(1, unbiased=False, keepdim=True) + m.eps)
+            xhat = (inp.abs() + mean.abs()) * inv_std
+            if m.weight is not None:
+                bounds[f"grad.{name}.weight"] = (bound * xhat).sum(0)
+                bounds[f"grad.{name}.bias"] = bound.sum(0)
+                bound = bound * m.weight.detach().abs()
+            c = inp.shape[1]
+            bound = inv_std / c * (
+                c * bound + bound.sum(1, keepdim=True) + xhat * (bound * xhat).sum(1, keepdim=True)
+            )
         elif isinstance(m, ACTIVATION_MODULES):
             bounds[f"da.{name}"] = bound
             a = out.detach()

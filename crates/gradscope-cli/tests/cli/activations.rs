@@ -21,7 +21,7 @@ const KEYS: [&str; 11] = [
 ];
 
 /// The default catalogue's base names, in display order (for counting and lookup).
-const NAMES: [&str; 21] = [
+const NAMES: [&str; 22] = [
     "sigmoid",
     "improved_sigmoid",
     "tanh",
@@ -41,6 +41,7 @@ const NAMES: [&str; 21] = [
     "softsign",
     "mish",
     "hard_sigmoid",
+    "hard_swish",
     "hard_tanh",
     "identity",
 ];

@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use gradscope::io::safetensors::{read, write, TensorFile};
+use gradscope::layer::LayerKind;
 use gradscope::model::ModelSpec;
 use gradscope::{Activation, Rng, Tensor};
 
@@ -140,6 +141,8 @@ fixture_tests!(
     logistic_flat_targets,
     dropout_eval_residual,
     single_sample_train,
+    layernorm_train_residual,
+    layernorm_noaffine_single_sample,
     rnn_tanh_last_cross_entropy,
     rnn_relu_two_layers_every_step_mse,
     gru_two_layers_every_step_cross_entropy,
@@ -169,6 +172,27 @@ fn fixtures_cover_every_activation() {
         seen.insert(m.head.name());
     }
     let all: BTreeSet<&str> = Activation::catalogue().iter().map(|a| a.name()).collect();
+    assert_eq!(seen, all);
+}
+
+/// Every kind of layer is in some PyTorch fixture (a new layer needs one: see
+/// docs/architecture.md, "Adding a layer").
+#[test]
+fn fixtures_cover_every_layer_kind() {
+    let mut seen = BTreeSet::new();
+    for name in FIXTURES {
+        let path = fixtures().join(format!("{name}.toml"));
+        let cfg = gradscope::config::Config::load(&path, &[]).expect("fixture config");
+        let model = cfg
+            .config
+            .model
+            .build::<f64>(&mut Rng::seed(0))
+            .expect("fixture model");
+        model.visit_modules(None, &mut |m| {
+            seen.insert(m.kind.name());
+        });
+    }
+    let all: BTreeSet<&str> = LayerKind::ALL.iter().map(|k| k.name()).collect();
     assert_eq!(seen, all);
 }
 

@@ -9,7 +9,8 @@
 //! `elu(alpha=1.0)`, `improved_sigmoid(alpha=2, beta=0.1)`); see [`spec`].
 //!
 //! Derivatives at kinks follow PyTorch: ReLU'(0) = 0, LeakyReLU'(0) = slope, ELU'(0) = α,
-//! hard-tanh and hard-sigmoid have derivative 0 at their corners.
+//! hard-tanh and hard-sigmoid have derivative 0 at their corners, hard-swish has the
+//! one-sided derivatives 0 at −3 (left) and 1 at 3 (right).
 //!
 //! NaN and ±∞ also follow PyTorch, on every path (scalar, tensor, SIMD): f and f' at NaN, +∞
 //! and −∞ are what PyTorch's forward and backward (upstream gradient 1) give, so a NaN weight
@@ -121,6 +122,9 @@ pub enum Activation {
     Mish,
     /// f(x) = clamp(x/6 + 1/2, 0, 1).
     HardSigmoid,
+    /// f(x) = x·relu6(x + 3)/6 = x·clamp(x + 3, 0, 6)/6 (PyTorch `Hardswish`): 0 for x ≤ −3,
+    /// x for x ≥ 3, x(x + 3)/6 between; f' = x/3 + 1/2 on (−3, 3).
+    HardSwish,
     /// f(x) = clamp(x, min, max).
     HardTanh {
         /// Lower clamp (default −1).
@@ -170,7 +174,8 @@ impl Activation {
         }
     }
 
-    /// Points where f or f' is not smooth (used to split quadrature panels).
+    /// Points where f or f' is not smooth (used to split quadrature panels and by the tests'
+    /// finite differences). Exhaustive: a new activation must say whether it has kinks.
     pub fn kinks(&self) -> Vec<f64> {
         match *self {
             Activation::Relu
@@ -181,10 +186,20 @@ impl Activation {
             | Activation::Selu => vec![0.0],
             // f'' jumps from +2 to −2 at 0.
             Activation::Softsign => vec![0.0],
-            Activation::HardSigmoid => vec![-3.0, 3.0],
+            Activation::HardSigmoid | Activation::HardSwish => vec![-3.0, 3.0],
             Activation::HardTanh { min, max } => vec![min, max],
             Activation::Softplus { beta, threshold } => vec![threshold / beta],
-            _ => vec![],
+            Activation::Identity
+            | Activation::Sigmoid
+            | Activation::Tanh
+            | Activation::Softmax
+            | Activation::LogSoftmax
+            | Activation::Swish { .. }
+            | Activation::Silu
+            | Activation::Gelu
+            | Activation::GeluTanh
+            | Activation::Mish
+            | Activation::ImprovedSigmoid { .. } => vec![],
         }
     }
 
@@ -214,6 +229,7 @@ impl Activation {
             Softsign => tanh::softsign(x),
             Mish => smooth::mish(x),
             HardSigmoid => sigmoid::hard_sigmoid(x),
+            HardSwish => sigmoid::hard_swish(x),
             HardTanh { min, max } => tanh::hard_tanh(x, p(min), p(max)),
             ImprovedSigmoid { alpha, beta } => sigmoid::improved_sigmoid(x, p(alpha), p(beta)),
         }
@@ -244,6 +260,7 @@ impl Activation {
             Softsign => tanh::softsign_grad(x),
             Mish => smooth::mish_grad(x),
             HardSigmoid => sigmoid::hard_sigmoid_grad(x),
+            HardSwish => sigmoid::hard_swish_grad(x),
             HardTanh { min, max } => tanh::hard_tanh_grad(x, p(min), p(max)),
             ImprovedSigmoid { alpha, beta } => sigmoid::improved_sigmoid_grad(x, p(alpha), p(beta)),
         }

@@ -1,4 +1,5 @@
-//! The logistic family: sigmoid, hard-sigmoid, the seeds' improved sigmoid, Swish/SiLU.
+//! The logistic family: sigmoid, hard-sigmoid, the seeds' improved sigmoid, Swish/SiLU and
+//! hard-swish.
 
 use crate::float::Float;
 
@@ -41,6 +42,38 @@ pub fn hard_sigmoid_grad<T: Float>(x: T) -> T {
         T::ONE / T::from_f64(6.0)
     } else {
         T::ZERO
+    }
+}
+
+/// Hard swish (PyTorch `Hardswish`): x·clamp(x + 3, 0, 6)/6, evaluated in PyTorch's order
+/// (x times the clamp, then divided by 6, so the results are PyTorch's to the bit). NaN at
+/// NaN; +∞ at +∞; NaN at −∞ (−∞·0, as PyTorch). A finite x above MAX/6, where x·6
+/// overflows (PyTorch returns +∞ there), gives x itself.
+#[inline(always)]
+pub fn hard_swish<T: Float>(x: T) -> T {
+    let six = T::from_f64(6.0);
+    let y = x * super::clamp(x + T::from_f64(3.0), T::ZERO, six) / six;
+    if y.is_finite() || !x.is_finite() {
+        y
+    } else {
+        x
+    }
+}
+
+/// Hard swish derivative: 0 for x ≤ −3, x/3 + 1/2 on (−3, 3), 1 for x ≥ 3 — PyTorch's
+/// one-sided values at the kinks, f'(−3) = 0 and f'(3) = 1 (not the interior limits
+/// −1/2 and 3/2). NaN at NaN (PyTorch's vectorized loop; its scalar loop gives 1).
+#[inline(always)]
+pub fn hard_swish_grad<T: Float>(x: T) -> T {
+    let three = T::from_f64(3.0);
+    if x <= -three {
+        T::ZERO
+    } else if x < three {
+        x / three + T::from_f64(0.5)
+    } else if x >= three {
+        T::ONE
+    } else {
+        x // NaN
     }
 }
 

@@ -41,7 +41,8 @@ pub enum Family {
     /// PReLU, RReLU, ELU, SELU. Does not saturate for x > 0; fails by dead units (f' = 0
     /// for every sample).
     Rectifier,
-    /// Smooth approximations of ReLU: swish/SiLU, GELU, softplus, mish.
+    /// Smooth approximations of ReLU: swish/SiLU, GELU, softplus, mish, and hard-swish
+    /// (swish's piecewise version: f' = 1 far right, 0 far left, a dip below 0 between).
     SmoothRectifier,
     /// The identity.
     Linear,
@@ -232,6 +233,14 @@ pub static SPECS: &[ActivationSpec] = &[
         params: &[],
         default: Activation::HardSigmoid,
         formula: "clamp(x/6+1/2, 0, 1)",
+    },
+    ActivationSpec {
+        name: "hard_swish",
+        family: Family::SmoothRectifier,
+        aliases: &["hardswish"],
+        params: &[],
+        default: Activation::HardSwish,
+        formula: "x*clamp(x+3, 0, 6)/6",
     },
     ActivationSpec {
         name: "hard_tanh",

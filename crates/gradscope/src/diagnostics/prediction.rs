@@ -151,6 +151,15 @@ pub enum Unavailable {
 fn covered(kind: LayerKind) -> bool {
     match kind {
         LayerKind::Linear | LayerKind::Activation => true,
+        // Not covered. LayerNorm divides each row by its own standard deviation: in the
+        // wide limit it resets the length map to q = 1 (γ = 1, β = 0 at initialization) at
+        // every layer instead of following q_{l+1} = σ_w² E[f(√q_l z)²] + σ_b² to q*, and
+        // its backward divides δ by that row's std √(σ_w² E[f²] + σ_b²), which cancels the
+        // σ_w in √χ₁ = σ_w √E[f'²]. The per-layer factor is then a different formula
+        // (≈ √(E[f'(z)²] / E[f(z)²]) at q = 1 for σ_b = 0), not the χ₁ this module
+        // predicts; reporting χ₁ for such a network would be wrong, so the prediction says
+        // "unavailable" as it does for BatchNorm.
+        LayerKind::LayerNorm => false,
         LayerKind::BatchNorm1d
         | LayerKind::Dropout
         | LayerKind::Residual

@@ -127,6 +127,7 @@ impl Probe {
             loss: at.loss,
             grad_norm: at.grad_norm,
             input_q0,
+            batch_size: input.filter(|x| !x.is_empty()).map(|x| x.rows()),
             layers,
             recurrent,
         });

@@ -164,6 +164,11 @@ pub struct StepRecord {
     /// (1 for standardized inputs); absent when the probe did not see the input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_q0: Option<f64>,
+    /// Rows of the model's input at this step (samples, or sequences for a sequence model):
+    /// the batch a BatchNorm layer would take its statistics from; absent when the probe did
+    /// not see the input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
     /// Per layer, in walk order.
     pub layers: Vec<LayerRecord>,
     /// The gradient through time of each recurrent encoder, in walk order.

@@ -129,6 +129,11 @@ pub struct Verdict {
     pub sigma_w: Option<f64>,
     /// Mean √E[f'(z)²] of the hidden layers (the chain rule's activation factor).
     pub rms_derivative: Option<f64>,
+    /// The training batch: the largest number of input rows of a measured step (a last,
+    /// partial batch is smaller); absent when the records do not say. It decides the
+    /// normalization a remedy recommends ([`norm_for`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
     /// Per hidden layer.
     pub layers: Vec<LayerVerdict>,
     /// Plain-language explanation with the numbers (rendered by [`super::explain`]).
@@ -159,6 +164,37 @@ impl Verdict {
             .filter(|l| l.dead)
             .map(|l| l.depth)
             .collect()
+    }
+}
+
+/// Training batches of fewer rows than this get LayerNorm instead of BatchNorm as the
+/// normalization remedy ([`norm_for`]).
+pub const SMALL_BATCH: usize = 16;
+
+/// The normalization a remedy recommends: LayerNorm for a training batch of fewer than
+/// [`SMALL_BATCH`] rows or for a sequence model (its head), BatchNorm otherwise — also when
+/// the batch size is unknown.
+///
+/// Why. BatchNorm normalizes each unit by its mean and variance over the N rows of the
+/// batch. For Gaussian z those estimates are off by σ/√N and σ²·√(2/(N − 1)): 25% and 37%
+/// at N = 16, 35% and 53% at N = 8, and a single row has no variance at all (gradscope's
+/// BatchNorm1d then outputs β and passes no gradient back; PyTorch refuses the batch). So
+/// below 16 rows each step normalizes by noise that changes with every batch, and
+/// evaluation (running averages) computes a noticeably different function from training;
+/// Wu & He (2018, Group Normalization) measured BatchNorm's error growing as the batch per
+/// device shrinks below 16. LayerNorm normalizes each row over its own units: no batch
+/// statistics, the same function in training and evaluation, at any batch size.
+///
+/// A sequence model's head reads the encoder's hidden states: with `predict = "every_step"`
+/// its batch is the N·T steps of N sequences, rows that are far from independent, and
+/// `gradscope generate` runs it on one sequence at a time, where BatchNorm would only have
+/// its running averages. LayerNorm, which Ba et al. (2016) introduced for recurrent
+/// networks, has neither problem.
+pub fn norm_for(batch_size: Option<usize>, sequence_model: bool) -> Norm {
+    if sequence_model || batch_size.is_some_and(|n| n < SMALL_BATCH) {
+        Norm::Layernorm
+    } else {
+        Norm::Batchnorm
     }
 }
 
@@ -355,20 +391,21 @@ pub fn judge(records: &[StepRecord], t: &Thresholds) -> Verdict {
         activation: layers.first().and_then(|l| l.activation),
         sigma_w,
         rms_derivative: mean(layers.iter().map(|l| l.rms_derivative)),
+        batch_size: records.iter().filter_map(|r| r.batch_size).max(),
         layers,
         explanation: String::new(),
         remedies: Vec::new(),
         recurrent: Vec::new(),
     };
+    let encoders = records.first().map_or(0, |r| r.recurrent.len());
+    v.recurrent = (0..encoders)
+        .filter_map(|k| super::recurrent::judge_through_time(records, k, t, max_grad_norm))
+        .collect();
     let remedies = depth_remedies(&v);
     v.explanation = explain::depth(&v, t);
     v.remedies = remedies
         .into_iter()
         .map(|r| explain::advice(r, &v))
-        .collect();
-    let encoders = records.first().map_or(0, |r| r.recurrent.len());
-    v.recurrent = (0..encoders)
-        .filter_map(|k| super::recurrent::judge_through_time(records, k, t, max_grad_norm))
         .collect();
     if !v.recurrent.is_empty() {
         combine_through_time(&mut v);
@@ -414,8 +451,11 @@ fn combine_through_time(v: &mut Verdict) {
     v.remedies = list;
 }
 
-/// The depth remedies, most promising first.
+/// The depth remedies, most promising first (the normalization by [`norm_for`]).
 fn depth_remedies(v: &Verdict) -> Vec<Remedy> {
+    let norm = Remedy::Norm {
+        norm: norm_for(v.batch_size, !v.recurrent.is_empty()),
+    };
     let family = v.activation.map(|a| a.family());
     let saturating = family == Some(Family::Squashing) || !v.saturated_depths().is_empty();
     let rectifier = family == Some(Family::Rectifier);
@@ -435,17 +475,13 @@ fn depth_remedies(v: &Verdict) -> Vec<Remedy> {
                     activation: Activation::Relu,
                     init: he,
                 });
-                r.push(Remedy::Norm {
-                    norm: Norm::Batchnorm,
-                });
+                r.push(norm.clone());
                 r.push(Remedy::Init {
                     init: variance_preserving(v.activation),
                 });
             } else {
                 r.push(Remedy::Init { init: he });
-                r.push(Remedy::Norm {
-                    norm: Norm::Batchnorm,
-                });
+                r.push(norm.clone());
             }
             r.push(Remedy::Residual);
             if dead || rectifier {
@@ -457,9 +493,7 @@ fn depth_remedies(v: &Verdict) -> Vec<Remedy> {
             r.push(Remedy::Init {
                 init: variance_preserving(v.activation),
             });
-            r.push(Remedy::Norm {
-                norm: Norm::Batchnorm,
-            });
+            r.push(norm.clone());
             r.push(Remedy::LowerLearningRate { factor: 0.1 });
             r.push(Remedy::WeightDecay { weight_decay: 1e-4 });
         }
@@ -468,9 +502,7 @@ fn depth_remedies(v: &Verdict) -> Vec<Remedy> {
                 r.push(leaky);
             }
             if !v.saturated_depths().is_empty() {
-                r.push(Remedy::Norm {
-                    norm: Norm::Batchnorm,
-                });
+                r.push(norm.clone());
             }
         }
     }

@@ -10,6 +10,7 @@
 mod activation;
 mod batchnorm;
 mod dropout;
+mod layer_norm;
 mod linear;
 mod module;
 mod recurrent;
@@ -18,6 +19,7 @@ mod residual;
 pub use activation::ActivationLayer;
 pub use batchnorm::BatchNorm1d;
 pub use dropout::Dropout;
+pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use module::{Module, Weight};
 pub use residual::Residual;
@@ -95,6 +97,8 @@ layers! {
     Activation(ActivationLayer) = "activation",
     /// Batch normalization over the batch dimension.
     BatchNorm1d(BatchNorm1d) = "batchnorm1d",
+    /// Layer normalization over each row.
+    LayerNorm(LayerNorm) = "layernorm",
     /// Inverted dropout.
     Dropout(Dropout) = "dropout",
     /// y = x + F(x).

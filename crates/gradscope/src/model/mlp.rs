@@ -6,7 +6,7 @@ use crate::activation::{properties::init_gain, Activation};
 use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::init::Init;
-use crate::layer::{ActivationLayer, BatchNorm1d, Dropout, Layer, Linear, Residual};
+use crate::layer::{ActivationLayer, BatchNorm1d, Dropout, Layer, LayerNorm, Linear, Residual};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
@@ -19,14 +19,17 @@ pub enum Norm {
     None,
     /// `BatchNorm1d` between the linear layer and the activation.
     Batchnorm,
+    /// `LayerNorm` (over each row's units) between the linear layer and the activation.
+    Layernorm,
 }
 
 impl Norm {
-    /// The config's text for it: `none`, `batchnorm`.
+    /// The config's text for it: `none`, `batchnorm`, `layernorm`.
     pub fn name(self) -> &'static str {
         match self {
             Norm::None => "none",
             Norm::Batchnorm => "batchnorm",
+            Norm::Layernorm => "layernorm",
         }
     }
 }
@@ -56,6 +59,10 @@ pub struct MlpSpec {
     pub bn_eps: f64,
     /// BatchNorm momentum.
     pub bn_momentum: f64,
+    /// LayerNorm ε.
+    pub ln_eps: f64,
+    /// LayerNorm has the learnable γ and β (PyTorch's `elementwise_affine`).
+    pub ln_affine: bool,
     /// Dropout probability after each hidden activation (0 = none).
     pub dropout: f64,
     /// Wrap width-keeping hidden blocks as residual blocks.
@@ -93,6 +100,8 @@ impl MlpSpec {
             norm: Norm::None,
             bn_eps: 1e-5,
             bn_momentum: 0.1,
+            ln_eps: 1e-5,
+            ln_affine: true,
             dropout: 0.0,
             residual: false,
             init: Init::Standard,
@@ -137,6 +146,9 @@ impl MlpSpec {
         }
         if self.bn_eps.is_nan() || self.bn_eps <= 0.0 {
             return bad(format!("model.bn_eps = {} must be > 0", self.bn_eps));
+        }
+        if self.ln_eps.is_nan() || self.ln_eps <= 0.0 {
+            return bad(format!("model.ln_eps = {} must be > 0", self.ln_eps));
         }
         if !(0.0..=1.0).contains(&self.bn_momentum) {
             return bad(format!(
@@ -196,13 +208,20 @@ impl MlpSpec {
             };
             let mut block: Vec<Layer<T>> = Vec::new();
             block.push(linear(&name(0), prev, h, init_gain(&act), rng));
-            if self.norm == Norm::Batchnorm {
-                block.push(Layer::BatchNorm1d(BatchNorm1d::new(
+            match self.norm {
+                Norm::None => {}
+                Norm::Batchnorm => block.push(Layer::BatchNorm1d(BatchNorm1d::new(
                     &name(block.len()),
                     h,
                     self.bn_eps,
                     self.bn_momentum,
-                )));
+                ))),
+                Norm::Layernorm => block.push(Layer::LayerNorm(LayerNorm::new(
+                    &name(block.len()),
+                    h,
+                    self.ln_eps,
+                    self.ln_affine,
+                ))),
             }
             block.push(Layer::Activation(ActivationLayer::new(
                 &name(block.len()),

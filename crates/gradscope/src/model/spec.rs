@@ -175,6 +175,9 @@ fn default_bn_eps() -> f64 {
 fn default_bn_momentum() -> f64 {
     0.1
 }
+fn default_ln_eps() -> f64 {
+    1e-5
+}
 
 /// The `[model]` table as written in a config (docs/config.md): the MLP's keys, and a
 /// `[model.recurrent]` sub-table for a sequence model (then `input` is the features per
@@ -209,6 +212,12 @@ pub struct ModelTable {
     /// BatchNorm momentum.
     #[serde(default = "default_bn_momentum")]
     pub bn_momentum: f64,
+    /// LayerNorm ε.
+    #[serde(default = "default_ln_eps")]
+    pub ln_eps: f64,
+    /// LayerNorm's learnable γ and β (PyTorch's `elementwise_affine`).
+    #[serde(default = "default_true")]
+    pub ln_affine: bool,
     /// Dropout probability after each hidden activation.
     #[serde(default)]
     pub dropout: f64,
@@ -238,6 +247,8 @@ impl From<ModelTable> for ModelSpec {
             norm: t.norm,
             bn_eps: t.bn_eps,
             bn_momentum: t.bn_momentum,
+            ln_eps: t.ln_eps,
+            ln_affine: t.ln_affine,
             dropout: t.dropout,
             residual: t.residual,
             init: t.init,
@@ -274,6 +285,8 @@ impl From<ModelSpec> for ModelTable {
             norm: m.norm,
             bn_eps: m.bn_eps,
             bn_momentum: m.bn_momentum,
+            ln_eps: m.ln_eps,
+            ln_affine: m.ln_affine,
             dropout: m.dropout,
             residual: m.residual,
             init: m.init,

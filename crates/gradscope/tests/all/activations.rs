@@ -40,6 +40,7 @@ fn catalogue_lists_every_documented_activation_once() {
         "softsign",
         "mish",
         "hard_sigmoid",
+        "hard_swish",
         "hard_tanh",
         "identity",
     ] {
@@ -152,6 +153,14 @@ fn kink_conventions_follow_pytorch() {
     );
     assert_eq!(Activation::HardSigmoid.df(-3.0), 0.0);
     assert_eq!(Activation::HardSigmoid.df(3.0), 0.0);
+    // PyTorch 2.15's Hardswish backward, measured: 0 at −3 and 1 at 3 (the one-sided
+    // derivatives from outside (−3, 3), not the interior limits −1/2 and 3/2), in f64 and f32.
+    assert_eq!(Activation::HardSwish.df(-3.0), 0.0);
+    assert_eq!(Activation::HardSwish.df(3.0), 1.0);
+    assert_eq!(Activation::HardSwish.df(-3.0f32), 0.0);
+    assert_eq!(Activation::HardSwish.df(3.0f32), 1.0);
+    assert_eq!(Activation::HardSwish.df(2.5), 2.5 / 3.0 + 0.5);
+    assert_eq!(Activation::HardSwish.df(-2.5), -2.5 / 3.0 + 0.5);
     let ht = Activation::HardTanh {
         min: -2.0,
         max: 0.5,
@@ -162,6 +171,30 @@ fn kink_conventions_follow_pytorch() {
     // On either side of the kinks, the one-sided derivatives.
     assert_eq!(Activation::Relu.df(1e-300), 1.0);
     assert_eq!(Activation::LeakyRelu { slope: 0.2 }.df(-1e-300), 0.2);
+}
+
+/// Hard swish is PyTorch's x·clamp(x + 3, 0, 6)/6 to the bit (the order of the operations
+/// matters: (x·6)/6 is not x for one double in seven), except where x·6 overflows, where
+/// PyTorch gives +∞ and gradscope x.
+#[test]
+fn hard_swish_follows_pytorchs_formula_and_stays_finite() {
+    let hs = Activation::HardSwish;
+    let reference = |x: f64| x * (x + 3.0).clamp(0.0, 6.0) / 6.0;
+    let mut xs = grid(200, 0x5A5);
+    xs.extend([1e10, 123456.789, 3.0, 3.0000000000000004, -3.0, 1e300]);
+    for x in xs {
+        assert_eq!(hs.f(x).to_bits(), reference(x).to_bits(), "hard_swish({x})");
+        let x32 = x as f32;
+        let r32 = x32 * (x32 + 3.0).clamp(0.0, 6.0) / 6.0;
+        if r32.is_finite() {
+            assert_eq!(hs.f(x32).to_bits(), r32.to_bits(), "hard_swish({x32}f32)");
+        }
+    }
+    assert!(reference(f64::MAX).is_infinite());
+    assert_eq!(hs.f(f64::MAX), f64::MAX);
+    assert_eq!(hs.f(f32::MAX), f32::MAX);
+    assert_eq!(hs.f(1e38f32), 1e38f32);
+    assert_eq!(hs.f(-f64::MAX), 0.0);
 }
 
 /// `kinks()` is documented as "points where f or f' is not smooth"; softsign's
@@ -186,6 +219,7 @@ fn kinks_cover_the_non_smooth_points() {
         (Activation::Elu { alpha: 0.5 }, vec![0.0]),
         (Activation::Selu, vec![0.0]),
         (Activation::HardSigmoid, vec![-3.0, 3.0]),
+        (Activation::HardSwish, vec![-3.0, 3.0]),
         (
             Activation::HardTanh {
                 min: -2.0,
@@ -756,6 +790,11 @@ fn closed_forms_at_simple_points() {
         (Activation::Softsign, -3.0, -0.75, 1.0 / 16.0),
         (Activation::HardSigmoid, 1.5, 0.75, 1.0 / 6.0),
         (Activation::HardSigmoid, 4.0, 1.0, 0.0),
+        (Activation::HardSwish, 0.0, 0.0, 0.5),
+        (Activation::HardSwish, 1.5, 1.125, 1.0),
+        (Activation::HardSwish, -1.5, -0.375, 0.0),
+        (Activation::HardSwish, 4.0, 4.0, 1.0),
+        (Activation::HardSwish, -4.0, 0.0, 0.0),
         (Activation::Gelu, 0.0, 0.0, 0.5),
         (Activation::GeluTanh, 0.0, 0.0, 0.5),
         (Activation::Mish, 0.0, 0.0, 0.6),
@@ -1474,6 +1513,8 @@ fn spellings_of_the_same_activation_parse_the_same() {
     assert_eq!(parse("none"), Activation::Identity);
     assert_eq!(parse("LogSoftmax"), Activation::LogSoftmax);
     assert_eq!(parse("Hard-Sigmoid"), Activation::HardSigmoid);
+    assert_eq!(parse("hardswish"), Activation::HardSwish);
+    assert_eq!(parse("Hard-Swish"), Activation::HardSwish);
     assert_eq!(
         parse("hardtanh"),
         Activation::HardTanh {

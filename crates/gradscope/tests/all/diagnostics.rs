@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 
 use gradscope::config::{Config, LoadedConfig};
+use gradscope::diagnostics::Remedy;
 use gradscope::diagnostics::StepRecord;
 use gradscope::diagnostics::{judge, Flow, Thresholds};
 use gradscope::layer::LayerKind;
+use gradscope::model::Norm;
 use gradscope::train::Trainer;
 
 use crate::common::Collect;
@@ -178,4 +180,126 @@ fn distributions_follow_every_hidden_layer_and_prediction_profiles_anchor_at_the
         .unwrap()
         .transient_factor;
     assert!((prof[1].1 / prof[2].1 - f).abs() < 1e-12);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which normalization the verdict recommends
+// ---------------------------------------------------------------------------------------------
+
+fn run_config(text: &str) -> (Config, Vec<StepRecord>) {
+    let cfg = LoadedConfig {
+        config: Config::parse(text, "t.toml", &[]).unwrap(),
+        source: "t.toml".into(),
+        base_dir: PathBuf::from("."),
+    };
+    let mut t = Trainer::<f32>::new(&cfg).unwrap();
+    let mut c = Collect::default();
+    t.run(&mut c).unwrap();
+    (cfg.config, c.0)
+}
+
+fn norm_remedies(v: &gradscope::diagnostics::Verdict) -> Vec<(Norm, String)> {
+    v.remedies
+        .iter()
+        .filter_map(|a| match &a.remedy {
+            Remedy::Norm { norm } => Some((*norm, a.text.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_normalization_rule() {
+    use gradscope::diagnostics::verdict::{norm_for, SMALL_BATCH};
+    assert_eq!(SMALL_BATCH, 16);
+    assert_eq!(norm_for(Some(1), false), Norm::Layernorm);
+    assert_eq!(norm_for(Some(15), false), Norm::Layernorm);
+    assert_eq!(norm_for(Some(16), false), Norm::Batchnorm);
+    assert_eq!(norm_for(Some(256), false), Norm::Batchnorm);
+    assert_eq!(norm_for(None, false), Norm::Batchnorm);
+    assert_eq!(norm_for(None, true), Norm::Layernorm);
+    assert_eq!(norm_for(Some(256), true), Norm::Layernorm);
+}
+
+/// The deep sigmoid network of `deep_sigmoid_with_standard_init_vanishes`, trained on batches
+/// of 8 rows: the normalization remedy is LayerNorm, with the batch in its sentence; with
+/// batches of 64 it stays BatchNorm. Applying the remedy builds a LayerNorm model.
+#[test]
+fn small_batches_get_layernorm_as_the_remedy() {
+    let config = |batch: usize| {
+        format!(
+            "seed = 3\n[data]\nsource = \"digits\"\n[model]\nhidden = [64, 64, 64, 64, 64, 64, 64, 64]\n\
+             activation = \"sigmoid\"\ninit = \"standard\"\n[training]\nepochs = 100\nmax_steps = 3\n\
+             batch_size = {batch}\noptimizer = {{ kind = \"sgd\", lr = 0.01 }}\n[diagnostics]\nevery = 1\n"
+        )
+    };
+    let (cfg, recs) = run_config(&config(8));
+    assert!(
+        recs.iter().all(|r| r.batch_size == Some(8)),
+        "{:?}",
+        recs[0].batch_size
+    );
+    let v = judge(&recs, &Thresholds::default());
+    assert_eq!(v.flow, Flow::Vanishing, "{}", v.explanation);
+    assert_eq!(v.batch_size, Some(8));
+    let norms = norm_remedies(&v);
+    assert_eq!(norms.len(), 1, "{:?}", v.remedies);
+    let (norm, text) = &norms[0];
+    assert_eq!(*norm, Norm::Layernorm);
+    assert!(
+        text.contains("layernorm") && text.contains("8 rows") && text.contains("fewer than 16"),
+        "{text}"
+    );
+    let advice = v
+        .remedies
+        .iter()
+        .find(|a| matches!(a.remedy, Remedy::Norm { .. }))
+        .unwrap();
+    assert_eq!(advice.overrides, ["model.norm=\"layernorm\""]);
+    let fixed = advice.remedy.apply(&cfg).unwrap();
+    assert_eq!(fixed.model.mlp().norm, Norm::Layernorm);
+    let mut spec = fixed.model.clone();
+    spec.set_input(64);
+    spec.set_output(10);
+    let model = spec.build::<f32>(&mut gradscope::Rng::seed(1)).unwrap();
+    assert!(model.contains(LayerKind::LayerNorm));
+    // The records say the batch; without it (another front end) the rule keeps BatchNorm.
+    let unknown: Vec<StepRecord> = recs
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            r.batch_size = None;
+            r
+        })
+        .collect();
+    let v = judge(&unknown, &Thresholds::default());
+    assert_eq!(norm_remedies(&v)[0].0, Norm::Batchnorm);
+
+    let (_, recs) = run_config(&config(64));
+    let v = judge(&recs, &Thresholds::default());
+    assert_eq!(v.flow, Flow::Vanishing, "{}", v.explanation);
+    assert_eq!(v.batch_size, Some(64));
+    let norms = norm_remedies(&v);
+    assert_eq!(norms.len(), 1, "{:?}", v.remedies);
+    assert_eq!(norms[0].0, Norm::Batchnorm);
+    assert!(norms[0].1.contains("batchnorm"), "{}", norms[0].1);
+}
+
+/// A sequence model whose deep sigmoid head vanishes: the head's normalization remedy is
+/// LayerNorm even with batches of 32.
+#[test]
+fn a_sequence_models_head_gets_layernorm() {
+    let (_, recs) = run_config(
+        "seed = 4\n[data]\nsource = \"adding\"\nn = 64\nseq_len = 6\n[model]\n\
+         hidden = [32, 32, 32, 32, 32, 32, 32, 32]\nactivation = \"sigmoid\"\ninit = \"standard\"\n\
+         [model.recurrent]\ncell = \"lstm\"\nhidden = 8\n\
+         [training]\nloss = \"mse\"\nepochs = 10\nmax_steps = 3\nbatch_size = 32\n[diagnostics]\nevery = 1\n",
+    );
+    let v = judge(&recs, &Thresholds::default());
+    assert_eq!(v.batch_size, Some(32));
+    assert_eq!(v.recurrent.len(), 1);
+    let norms = norm_remedies(&v);
+    assert_eq!(norms.len(), 1, "{} {:?}", v.explanation, v.remedies);
+    assert_eq!(norms[0].0, Norm::Layernorm);
+    assert!(norms[0].1.contains("sequence model"), "{}", norms[0].1);
 }

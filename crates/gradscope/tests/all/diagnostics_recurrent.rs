@@ -598,7 +598,15 @@ fn mlp_records_and_verdicts_have_no_recurrent_part() {
         let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
         assert_eq!(
             keys,
-            ["epoch", "grad_norm", "input_q0", "layers", "loss", "step"]
+            [
+                "batch_size",
+                "epoch",
+                "grad_norm",
+                "input_q0",
+                "layers",
+                "loss",
+                "step"
+            ]
         );
         // It reads back.
         let back: StepRecord = serde_json::from_value(json).unwrap();

@@ -1,6 +1,6 @@
 //! Finite-difference gradient checks in f64 for every layer and loss, through whole models.
 
-use gradscope::layer::{backward_chain, forward_chain, Layer};
+use gradscope::layer::{backward_chain, forward_chain, Layer, LayerNorm};
 use gradscope::loss::Loss;
 use gradscope::model::{MlpSpec, Model, ModelSpec, Norm, SequenceSpec};
 use gradscope::{Activation, Rng, Tensor};
@@ -163,6 +163,136 @@ fn batchnorm_train_and_eval() {
     }
     m.set_training(false);
     check(&mut m, &x, &y, Loss::Mse, "batchnorm eval");
+}
+
+/// L = Σ g ⊙ layer(x): checks ∂L/∂x and every parameter gradient of one layer by central
+/// differences (so a layer without parameters is checked too).
+fn check_layer(layer: &mut Layer<f64>, x: &Tensor<f64>, g: &Tensor<f64>, what: &str) {
+    let mut rng = Rng::seed(0);
+    let loss = |layer: &mut Layer<f64>, x: &Tensor<f64>, rng: &mut Rng| -> f64 {
+        layer.forward(x, rng);
+        layer
+            .output()
+            .data()
+            .iter()
+            .zip(g.data())
+            .map(|(y, g)| y * g)
+            .sum()
+    };
+    layer.forward(x, &mut rng);
+    layer.visit_params_mut(&mut |p| p.zero_grad());
+    layer.backward(x, g, true);
+    let gx = layer.grad_input().to_f64_vec();
+    let mut analytic = Vec::new();
+    layer.visit_params(&mut |p| analytic.push((p.name.clone(), p.grad.to_f64_vec())));
+    let mut xp = x.clone();
+    for (e, &a) in gx.iter().enumerate() {
+        xp.data_mut()[e] += H;
+        let lp = loss(layer, &xp, &mut rng);
+        xp.data_mut()[e] -= 2.0 * H;
+        let lm = loss(layer, &xp, &mut rng);
+        xp.data_mut()[e] += H;
+        let numeric = (lp - lm) / (2.0 * H);
+        assert!(
+            close(a, numeric),
+            "{what}: ∂L/∂x[{e}] analytic {a} vs numeric {numeric}"
+        );
+    }
+    for (pi, (name, grads)) in analytic.iter().enumerate() {
+        for (e, &a) in grads.iter().enumerate() {
+            let nudge = |delta: f64, layer: &mut Layer<f64>| {
+                let mut i = 0;
+                layer.visit_params_mut(&mut |p| {
+                    if i == pi {
+                        p.value.data_mut()[e] += delta;
+                    }
+                    i += 1;
+                });
+            };
+            nudge(H, layer);
+            let lp = loss(layer, x, &mut rng);
+            nudge(-2.0 * H, layer);
+            let lm = loss(layer, x, &mut rng);
+            nudge(H, layer);
+            let numeric = (lp - lm) / (2.0 * H);
+            assert!(
+                close(a, numeric),
+                "{what}: ∂L/∂{name}[{e}] analytic {a} vs numeric {numeric}"
+            );
+        }
+    }
+}
+
+#[test]
+fn layernorm_alone_affine_and_not() {
+    let mut rng = Rng::seed(21);
+    for affine in [true, false] {
+        // ε = 1e-5 (PyTorch's default) and a large ε, where dropping it from the backward
+        // would show; rows of width 1 (x̂ = 0), 2 and 7; a constant row (σ² = 0).
+        for (c, eps) in [(7, 1e-5), (7, 0.5), (2, 1e-5), (1, 1e-5)] {
+            let mut layer = Layer::LayerNorm(LayerNorm::new("0.", c, eps, affine));
+            layer.visit_params_mut(&mut |p| {
+                for v in p.value.data_mut() {
+                    *v = 0.5 + rng.normal();
+                }
+            });
+            let mut x = random(&[4, c], 2.0, &mut rng);
+            for v in x.data_mut().iter_mut().skip(3 * c) {
+                *v = 0.7;
+            }
+            let g = random(&[4, c], 1.0, &mut rng);
+            check_layer(
+                &mut layer,
+                &x,
+                &g,
+                &format!("layernorm({c}, eps={eps}, affine={affine})"),
+            );
+            let mut names = Vec::new();
+            layer.visit_params(&mut |p| names.push(p.name.clone()));
+            assert_eq!(
+                names,
+                if affine {
+                    vec!["0.weight", "0.bias"]
+                } else {
+                    vec![]
+                }
+            );
+        }
+    }
+}
+
+#[test]
+fn layernorm_inside_mlps() {
+    let mut rng = Rng::seed(23);
+    for (affine, act, residual, loss, n) in [
+        (true, Activation::Tanh, false, Loss::Mse, 6),
+        (false, Activation::Tanh, false, Loss::CrossEntropy, 5),
+        (true, Activation::Gelu, true, Loss::BceWithLogits, 4),
+        (false, Activation::Relu, true, Loss::Mse, 3),
+        // One sample: LayerNorm needs no batch statistics.
+        (true, Activation::Sigmoid, false, Loss::CrossEntropy, 1),
+    ] {
+        let mut spec = MlpSpec::new(3, &[6, 6, 4], 3, act);
+        spec.norm = Norm::Layernorm;
+        spec.ln_affine = affine;
+        spec.residual = residual;
+        let mut m = mlp(&spec, 24);
+        assert!(m.contains(gradscope::layer::LayerKind::LayerNorm));
+        // Non-trivial γ and β (and weights).
+        m.visit_params_mut(&mut |_, p| {
+            for v in p.value.data_mut() {
+                *v += 0.3 * rng.normal();
+            }
+        });
+        let x = random(&[n, 3], 1.5, &mut rng);
+        let y = targets(loss, n, 3, &mut rng);
+        let what = format!("layernorm mlp affine={affine} {act} residual={residual} n={n}");
+        check(&mut m, &x, &y, loss, &what);
+        // Evaluation mode computes the same function.
+        let train = m.forward(&x).clone();
+        m.set_training(false);
+        assert_eq!(m.forward(&x), &train, "{what}: eval differs from train");
+    }
 }
 
 #[test]

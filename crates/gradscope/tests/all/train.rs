@@ -258,6 +258,62 @@ fn config_errors_name_the_field_and_line() {
 }
 
 #[test]
+fn layernorm_config_keys() {
+    use gradscope::layer::LayerKind;
+    use gradscope::model::Norm;
+    let base = "[model]\ninput = 3\nhidden = [4, 4]\noutput = 2\nnorm = \"layernorm\"\n";
+    let c = loaded(base, &[]);
+    let m = c.config.model.mlp();
+    assert_eq!(
+        (m.norm, m.ln_eps, m.ln_affine),
+        (Norm::Layernorm, 1e-5, true)
+    );
+    let model = c
+        .config
+        .model
+        .build::<f64>(&mut gradscope::Rng::seed(1))
+        .unwrap();
+    assert!(model.contains(LayerKind::LayerNorm) && !model.contains(LayerKind::BatchNorm1d));
+    let names: Vec<String> = model.state_dict().into_iter().map(|(n, _)| n).collect();
+    // Linear, LayerNorm (γ, β and no buffers), activation; twice; output Linear.
+    assert_eq!(
+        names,
+        [
+            "0.weight", "0.bias", "1.weight", "1.bias", "3.weight", "3.bias", "4.weight", "4.bias",
+            "6.weight", "6.bias"
+        ]
+    );
+    let c = loaded(&format!("{base}ln_eps = 1e-3\nln_affine = false\n"), &[]);
+    let m = c.config.model.mlp();
+    assert_eq!((m.ln_eps, m.ln_affine), (1e-3, false));
+    let model = c
+        .config
+        .model
+        .build::<f64>(&mut gradscope::Rng::seed(1))
+        .unwrap();
+    let names: Vec<String> = model.state_dict().into_iter().map(|(n, _)| n).collect();
+    // The parameter-free LayerNorm keeps its place in the nn.Sequential (index 1, 4).
+    assert_eq!(
+        names,
+        ["0.weight", "0.bias", "3.weight", "3.bias", "6.weight", "6.bias"]
+    );
+    // What a remedy's override writes.
+    let c = loaded("[model]\nhidden = [4]\n", &["model.norm=\"layernorm\""]);
+    assert_eq!(c.config.model.mlp().norm, Norm::Layernorm);
+    for bad in ["0.0", "-1e-5", "nan"] {
+        let e = parse_err(&format!("{base}ln_eps = {bad}\n"), &[]);
+        assert!(e.contains("model.ln_eps") && e.contains("> 0"), "{e}");
+    }
+    let e = parse_err("[model]\nnorm = \"layer_norm\"\n", &[]);
+    assert!(
+        e.contains("line 2") && e.contains("layernorm") && e.contains("batchnorm"),
+        "{e}"
+    );
+    let e = parse_err("[model]\nln_afine = false\n", &[]);
+    assert!(e.contains("line 2") && e.contains("ln_afine"), "{e}");
+}
+
+#[test]
 fn set_overrides_any_field() {
     let c = loaded(
         DIGITS,

@@ -1,7 +1,8 @@
 //! Remedies as sentences: what to change, why, and the config keys that change it.
 
 use crate::diagnostics::remedy::Remedy;
-use crate::diagnostics::verdict::{sci, Advice, Verdict};
+use crate::diagnostics::verdict::{sci, Advice, Verdict, SMALL_BATCH};
+use crate::model::Norm;
 
 /// The numbers a remedy's sentence may quote, from the verdict that recommends it.
 #[derive(Clone, Debug, Default)]
@@ -18,6 +19,10 @@ pub struct RemedyContext {
     pub span: Option<usize>,
     /// The LSTM's current forget bias.
     pub forget_bias: Option<f64>,
+    /// The training batch's rows (why a normalization remedy is LayerNorm).
+    pub batch_size: Option<usize>,
+    /// The model is a sequence model (its head gets the normalization).
+    pub sequence_model: bool,
 }
 
 /// The remedy with its sentence and overrides.
@@ -30,8 +35,13 @@ pub fn advice_with(remedy: Remedy, ctx: &RemedyContext) -> Advice {
 }
 
 /// A depth remedy with its sentence.
-pub fn advice(remedy: Remedy, _v: &Verdict) -> Advice {
-    advice_with(remedy, &RemedyContext::default())
+pub fn advice(remedy: Remedy, v: &Verdict) -> Advice {
+    let ctx = RemedyContext {
+        batch_size: v.batch_size,
+        sequence_model: !v.recurrent.is_empty(),
+        ..RemedyContext::default()
+    };
+    advice_with(remedy, &ctx)
 }
 
 fn overrides_text(r: &Remedy) -> String {
@@ -52,11 +62,39 @@ pub fn remedy_text(r: &Remedy, ctx: &RemedyContext) -> String {
              {activation} with {init}{keys}: f'(z) = 1 on active units, so the activations no \
              longer shrink the gradient."
         ),
-        Remedy::Norm { norm } => format!(
-            "Normalize before each activation ({}){keys}: it keeps z in the high-slope region \
-             of f whatever the weights do.",
-            norm.name()
-        ),
+        Remedy::Norm { norm } => match norm {
+            Norm::None => format!("Use no normalization layer{keys}."),
+            Norm::Batchnorm => format!(
+                "Normalize before each activation (batchnorm){keys}: it keeps z in the \
+                 high-slope region of f whatever the weights do."
+            ),
+            Norm::Layernorm => {
+                let why = if ctx.sequence_model {
+                    "the normalization of recurrent networks (Ba et al. 2016), for a sequence \
+                     model's head whatever its batch"
+                        .to_string()
+                } else {
+                    match ctx.batch_size {
+                        Some(1) => {
+                            "batches of one row have no batch variance for BatchNorm".to_string()
+                        }
+                        Some(n) => format!(
+                            "with batches of {n} rows (fewer than {SMALL_BATCH}) BatchNorm's \
+                             batch mean and variance would be off by about {:.0}% of σ and \
+                             {:.0}% of σ²",
+                            100.0 / (n as f64).sqrt(),
+                            100.0 * (2.0 / (n as f64 - 1.0)).sqrt()
+                        ),
+                        None => "BatchNorm needs larger batches".to_string(),
+                    }
+                };
+                format!(
+                    "Normalize each sample over its units before each activation \
+                     (layernorm){keys}: it keeps z in the high-slope region of f whatever the \
+                     weights do, from the sample's own mean and variance — {why}."
+                )
+            }
+        },
         Remedy::Residual => format!(
             "Add residual connections{keys}: the identity path carries the gradient past each \
              layer."

@@ -347,6 +347,7 @@ fn remedies(v: &RecurrentVerdict, main: usize) -> Vec<Advice> {
         sigma_max: Some(l.sigma_max_first),
         span: Some(l.span),
         forget_bias: v.forget_bias,
+        ..RemedyContext::default()
     };
     let clip = Remedy::ClipNorm { max_norm: 1.0 };
     let truncate = Remedy::Truncate {

@@ -127,8 +127,9 @@ impl ModelSpec {
             ModelSpec::Sequence(s) => {
                 s.encoder.validate()?;
                 if s.input == 0 {
-                    return Err(crate::error::Error::Invalid(
-                        "model.input must be > 0 (or taken from the data)".into(),
+                    return Err(crate::error::Error::at_field(
+                        "model.input",
+                        "must be > 0 (or taken from the data)",
                     ));
                 }
                 let mut head = s.head.clone();

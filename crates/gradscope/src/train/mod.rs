@@ -134,11 +134,14 @@ impl<T: Float> Trainer<T> {
     pub fn new(loaded: &LoadedConfig) -> Result<Self> {
         let config = loaded.config.clone();
         if config.dtype != T::DTYPE {
-            return Err(Error::Config(format!(
-                "dtype = \"{}\" but the trainer was built for {}",
-                config.dtype.name(),
-                T::DTYPE.name()
-            )));
+            return Err(Error::config_field(
+                "dtype",
+                format!(
+                    "dtype = \"{}\" but the trainer was built for {}",
+                    config.dtype.name(),
+                    T::DTYPE.name()
+                ),
+            ));
         }
         let mut t = Self::assemble(config, |c, rng| {
             c.data.load_as(&loaded.base_dir, rng, T::DTYPE)
@@ -185,7 +188,7 @@ impl<T: Float> Trainer<T> {
         let splits = load(&config, &mut data_rng)?;
         let train = &splits.train;
         if train.is_empty() {
-            return Err(Error::Config("data: the training split is empty".into()));
+            return Err(Error::config("data: the training split is empty"));
         }
         let loss = config.training.loss;
         let mut spec = config.model.clone();
@@ -196,27 +199,30 @@ impl<T: Float> Trainer<T> {
         } else if spec.input() == 0 {
             spec.set_input(train.dim());
         } else if spec.input() != train.dim() {
-            return Err(Error::Config(format!(
-                "model.input = {} but the data has {} features",
-                spec.input(),
-                train.dim()
-            )));
+            return Err(Error::at_field(
+                "model.input",
+                format_args!(
+                    "= {} but the data has {} features",
+                    spec.input(),
+                    train.dim()
+                ),
+            ));
         }
         if spec.output() == 0 {
             spec.set_output(output_width(train, loss));
         }
         check_targets(train, loss, spec.output())?;
         let model = spec.build::<T>(&mut init_rng).map_err(|e| match e {
-            Error::Invalid(m) => Error::Config(m),
+            Error::Invalid(m) => Error::config(m),
             other => other,
         })?;
-        let optimizer = Optimizer::new(&config.training.optimizer())
-            .map_err(|e| Error::Config(format!("training.optimizer: {e}")))?;
+        let optimizer = Optimizer::new(&config.training.optimizer()).map_err(|e| {
+            Error::config_field("training.optimizer", format!("training.optimizer: {e}"))
+        })?;
         let schedule = match &config.training.schedule {
-            Some(s) => Some(
-                LrSchedule::new(s, optimizer.base_lr())
-                    .map_err(|e| Error::Config(format!("training.schedule: {e}")))?,
-            ),
+            Some(s) => Some(LrSchedule::new(s, optimizer.base_lr()).map_err(|e| {
+                Error::config_field("training.schedule", format!("training.schedule: {e}"))
+            })?),
             None => None,
         };
         let n = train.len();
@@ -595,34 +601,42 @@ fn check_sequence_fit(
     use crate::recurrent::Predict;
     if *input == 0 {
         if train.seq_len().is_none() {
-            return Err(Error::Config(format!(
-                "model.recurrent reads rows as sequences, but the data's {} features have no \
+            return Err(Error::config_field(
+                "model.input",
+                format!(
+                    "model.recurrent reads rows as sequences, but the data's {} features have no \
                  time axis: set model.input to the features per step (or data.seq_len)",
-                train.dim()
-            )));
+                    train.dim()
+                ),
+            ));
         }
         *input = train.step_dim();
     } else if !train.dim().is_multiple_of(*input) {
-        return Err(Error::Config(format!(
-            "model.input = {} features per step does not divide the data's {} features per row",
-            input,
-            train.dim()
-        )));
+        return Err(Error::at_field(
+            "model.input",
+            format_args!(
+                "= {input} features per step does not divide the data's {} features per row",
+                train.dim()
+            ),
+        ));
     }
     let steps = train.dim() / *input;
     match (rec.predict, train.target_steps()) {
         (Predict::Last, 1) => Ok(()),
-        (Predict::Last, s) => Err(Error::Config(format!(
-            "the data labels every time step ({s} per sample): set \
-             model.recurrent.predict = \"every_step\""
-        ))),
-        (Predict::EveryStep, s) if s == steps => Ok(()),
-        (Predict::EveryStep, 1) => Err(Error::Config(
-            "model.recurrent.predict = \"every_step\" needs a label per time step, but the data \
-             has one target per sample (use predict = \"last\")"
-                .into(),
+        (Predict::Last, s) => Err(Error::config_field(
+            "model.recurrent.predict",
+            format!(
+                "the data labels every time step ({s} per sample): set \
+                 model.recurrent.predict = \"every_step\""
+            ),
         )),
-        (Predict::EveryStep, s) => Err(Error::Config(format!(
+        (Predict::EveryStep, s) if s == steps => Ok(()),
+        (Predict::EveryStep, 1) => Err(Error::config_field(
+            "model.recurrent.predict",
+            "model.recurrent.predict = \"every_step\" needs a label per time step, but the data \
+             has one target per sample (use predict = \"last\")",
+        )),
+        (Predict::EveryStep, s) => Err(Error::config(format!(
             "the data has {s} labels per sample but its rows have {steps} steps of {input} \
              features"
         ))),

@@ -3,6 +3,7 @@
 mod common;
 
 mod activations;
+mod config_errors;
 mod data;
 mod data_limits;
 mod diagnostics;

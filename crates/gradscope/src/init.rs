@@ -1,4 +1,4 @@
-//! Weight initializers, with the text form `name(key=value, ...)` (see [`crate::textform`]).
+//! Weight initializers, with the text form `name(key=value, ...)`.
 //!
 //! For a weight of shape [fan_out, fan_in] (PyTorch's `nn.Linear` layout):
 //!
@@ -20,7 +20,7 @@
 //!
 //! `fan` is fan_in (default) or fan_out (`mode=fan_out`). For Kaiming, `gain=auto` (the
 //! default; `gain=0` is read the same way) means "the gain of the activation that follows", computed as 1/√E[f(z)²] (√2 for ReLU; see
-//! [`crate::activation::properties`]).
+//! [`crate::activation::properties()`]).
 
 use crate::error::{Error, Result};
 use crate::rng::Rng;

@@ -4,7 +4,7 @@
 //! vanishing and exploding gradients.
 //!
 //! - [`activation`]: the activation catalogue, each with an exact hand-derived derivative, and
-//!   the properties computed from them ([`activation::properties`]).
+//!   the properties computed from them ([`activation::properties()`]).
 //! - [`tensor`], [`float`]: the dense numeric core (its kernels, matrix products included,
 //!   live in the internal `kernels` module).
 //! - [`quadrature`]: Gaussian expectations E[g(z)], z ~ N(0, 1), exact at kinks.
@@ -29,7 +29,7 @@ pub mod quadrature;
 pub mod recurrent;
 pub mod rng;
 pub mod tensor;
-pub mod textform;
+mod textform;
 pub mod theory;
 pub mod train;
 

@@ -9,7 +9,7 @@ mod data;
 mod locate;
 
 pub use data::{DataConfig, DataSource, HeaderSpec, LabelSpec, Splits, Task};
-pub use locate::line_of;
+use locate::line_of;
 
 use std::path::{Path, PathBuf};
 

@@ -1,5 +1,5 @@
 //! Every sentence the scope says: explanations and remedies rendered from the typed verdicts
-//! ([`Verdict`], [`RecurrentVerdict`](super::recurrent::RecurrentVerdict)) and
+//! ([`Verdict`], [`RecurrentVerdict`]) and
 //! [`Remedy`] values. The maths modules compute numbers; only this module writes prose.
 
 use super::compare::{Finding, Variant};

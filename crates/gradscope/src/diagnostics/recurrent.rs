@@ -18,7 +18,7 @@
 //! Measured per stacked layer: ‖∂L/∂h_t‖ for every t (and ‖∂L/∂c_t‖ for an LSTM) as kept by
 //! the layer's backward, the decay over time, every gate's mean value, mean |f'| and saturated
 //! share (recomputed from the layer's input and its kept hidden states with
-//! [`CellWeights::project`]), the spectral radius ρ and largest singular value σ_max of W_hh
+//! [`CellWeights::project`](crate::recurrent::CellWeights::project)), the spectral radius ρ and largest singular value σ_max of W_hh
 //! (whole, and per gate block for LSTM/GRU), γ from the activation catalogue's computed
 //! properties and the threshold 1/γ; for an RNN also the Jacobian product applied to a fixed
 //! unit vector injected at the last step (the decay through time alone, when every step

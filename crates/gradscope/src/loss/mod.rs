@@ -37,8 +37,8 @@ impl Loss {
         }
     }
 
-    /// Computes the mean loss of `logits` [N, K] against `target` and writes ∂L/∂logits into
-    /// `grad`. Targets: class indices [N] (cross-entropy), values in [0, 1] of the logits'
+    /// Computes the mean loss of `logits` `[N, K]` against `target` and writes ∂L/∂logits into
+    /// `grad`. Targets: class indices `[N]` (cross-entropy), values in [0, 1] of the logits'
     /// shape (BCE), or real values of the logits' shape (MSE).
     pub fn forward_backward<T: Float>(
         self,

@@ -31,8 +31,8 @@ impl Norm {
     }
 }
 
-/// A multi-layer perceptron. Each hidden block is Linear → [norm] → activation →
-/// [Dropout], wrapped as x + block(x) when `residual` is set and the block keeps the width;
+/// A multi-layer perceptron. Each hidden block is Linear → (norm) → activation →
+/// (Dropout), wrapped as x + block(x) when `residual` is set and the block keeps the width;
 /// then a Linear output layer and the head activation (identity = raw logits, which the
 /// cross-entropy and BCE losses expect). In a config it is the `[model]` table
 /// ([`super::ModelSpec`]).

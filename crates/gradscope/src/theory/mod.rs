@@ -63,7 +63,6 @@ pub use fixed_point::{
     check_activation, check_q0, check_variances, fixed_point, fixed_point_from, q_trajectory,
     FixedPoint, FixedPointKind, DEFAULT_Q0, MAX_VARIANCE, Q_MAX, Q_MIN,
 };
-pub use parallel::THREADS;
 pub use phase::{PhaseCell, PhaseDiagram};
 pub use propagation::{propagate, LayerState, Propagation};
 pub use sweep::{sweep, sweep_grid, Sweep};

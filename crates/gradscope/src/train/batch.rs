@@ -52,9 +52,9 @@ pub fn check_targets(data: &Dataset, loss: Loss, width: usize) -> Result<()> {
     }
 }
 
-/// Writes rows `idx` of `data` into `x` [b, d] and the targets into `y`: class indices [b]
-/// (cross-entropy), 0/1 [b, 1] (binary BCE) or one-hot [b, K] (BCE, MSE on classes), real
-/// targets [b, k] (MSE on regression data). Reuses the tensors' allocations.
+/// Writes rows `idx` of `data` into `x` `[b, d]` and the targets into `y`: class indices `[b]`
+/// (cross-entropy), 0/1 `[b, 1]` (binary BCE) or one-hot `[b, K]` (BCE, MSE on classes), real
+/// targets `[b, k]` (MSE on regression data). Reuses the tensors' allocations.
 pub fn gather<T: Float>(
     data: &Dataset,
     idx: &[usize],

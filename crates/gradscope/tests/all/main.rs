@@ -8,6 +8,7 @@ mod data;
 mod data_limits;
 mod diagnostics;
 mod diagnostics_recurrent;
+mod doc_snippets;
 mod gradcheck;
 mod init;
 mod loss;

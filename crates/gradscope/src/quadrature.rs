@@ -91,6 +91,14 @@ pub fn integrate(h: impl Fn(f64) -> f64, a: f64, b: f64, breakpoints: &[f64]) ->
 
 /// E[g(z)] for z ~ N(0, 1), exact to quadrature precision when every kink of g is listed in
 /// `breakpoints`.
+///
+/// ```
+/// use gradscope::quadrature::gaussian_expectation;
+///
+/// // E[z²] = 1; E[relu(z)²] = 1/2, with the kink at 0 named.
+/// assert!((gaussian_expectation(|z| z * z, &[]) - 1.0).abs() < 1e-14);
+/// assert!((gaussian_expectation(|z| z.max(0.0).powi(2), &[0.0]) - 0.5).abs() < 1e-14);
+/// ```
 pub fn gaussian_expectation(g: impl Fn(f64) -> f64, breakpoints: &[f64]) -> f64 {
     integrate(|x| g(x) * normal_pdf(x), -TAIL, TAIL, breakpoints)
 }

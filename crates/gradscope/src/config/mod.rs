@@ -39,6 +39,25 @@ fn default_one() -> usize {
 }
 
 /// The whole run.
+///
+/// Built in code with [`Config::new`] and the `with_*` builders (every table not given keeps
+/// its defaults), or parsed from TOML with [`Config::parse`] / [`Config::load`]:
+///
+/// ```
+/// use gradscope::config::{Config, TrainingConfig};
+/// use gradscope::model::MlpSpec;
+/// use gradscope::Activation;
+///
+/// let config = Config::new(MlpSpec::new(0, &[32, 32], 0, Activation::Relu))
+///     .with_seed(7)
+///     .with_training(TrainingConfig::default().with_epochs(3).with_lr(0.01));
+/// config.validate()?;
+/// assert_eq!(config.training.optimizer().lr(), 0.01);
+/// // The same config as the CLI's TOML file:
+/// let text = toml::to_string(&config).expect("serializable");
+/// assert_eq!(Config::parse(&text, "same.toml", &[])?, config);
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -112,6 +131,22 @@ impl Config {
 }
 
 /// The `[training]` table.
+///
+/// Its defaults: cross-entropy, 10 epochs, batches of 32, shuffled, Adam with PyTorch's
+/// defaults (lr = 1e-3), no schedule, no clipping.
+///
+/// ```
+/// use gradscope::config::TrainingConfig;
+/// use gradscope::optim::{AdamConfig, ClipConfig, OptimizerConfig};
+///
+/// let t = TrainingConfig::default();
+/// assert_eq!(t.optimizer(), OptimizerConfig::Adam(AdamConfig::default()));
+/// assert_eq!(t.optimizer().lr(), 1e-3);
+/// assert_eq!((t.epochs, t.batch_size), (10, 32));
+///
+/// let t = t.with_lr(0.05).with_clip(ClipConfig::Norm { max_norm: 1.0 });
+/// assert_eq!(t.optimizer().lr(), 0.05);
+/// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainingConfig {
@@ -279,6 +314,25 @@ fn apply_set(root: &mut toml::Value, assignment: &str) -> Result<()> {
 impl Config {
     /// Parses TOML text, applies `--set` overrides, and validates. `source` names the file
     /// in errors.
+    ///
+    /// ```
+    /// use gradscope::config::Config;
+    ///
+    /// let text = r#"
+    /// seed = 1
+    /// [model]
+    /// hidden = [64, 64]
+    /// activation = "elu(alpha=0.5)"
+    /// [training]
+    /// optimizer = { kind = "sgd", lr = 0.1, momentum = 0.9 }
+    /// "#;
+    /// let sets = ["model.activation=\"tanh\"".to_string()];
+    /// let config = Config::parse(text, "run.toml", &sets)?;
+    /// assert_eq!(config.model.mlp().hidden, [64, 64]);
+    /// assert_eq!(config.model.mlp().activation.to_string(), "tanh");
+    /// assert_eq!(config.training.optimizer().kind(), "sgd");
+    /// # Ok::<(), gradscope::Error>(())
+    /// ```
     pub fn parse(text: &str, source: &str, sets: &[String]) -> Result<Config> {
         let config: Config = toml::from_str(text).map_err(|e| toml_error(source, text, e))?;
         let config = if sets.is_empty() {

@@ -122,6 +122,17 @@ pub fn transition(act: &Activation, sigma_b2: f64, q0: f64) -> Result<Option<Tra
 /// Known values: ReLU 2 (He init) for every σ_b²; tanh 1 at σ_b² = 0 and ≈ 1.761 at
 /// σ_b² = 0.05; identity 1 for every σ_b² (χ₁ = σ_w²; for σ_b² > 0 q diverges at σ_w² = 1
 /// and χ₁ = 1 holds as the q → ∞ limit).
+///
+/// ```
+/// use gradscope::theory::critical_sigma_w2;
+/// use gradscope::Activation;
+///
+/// let relu = critical_sigma_w2(&Activation::Relu, 0.0, 1.0)?.expect("critical");
+/// assert!((relu - 2.0).abs() < 1e-9); // He's initialization
+/// let tanh = critical_sigma_w2(&Activation::Tanh, 0.05, 1.0)?.expect("critical");
+/// assert!((tanh - 1.761).abs() < 1e-3);
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 pub fn critical_sigma_w2(act: &Activation, sigma_b2: f64, q0: f64) -> Result<Option<f64>> {
     Ok(transition(act, sigma_b2, q0)?
         .filter(|t| t.continuous)

@@ -90,6 +90,28 @@ struct EpochAccum {
 }
 
 /// A training run in progress.
+///
+/// Built from a config value ([`Trainer::from_config`]), a loaded file ([`Trainer::new`]) or a
+/// config with data already in memory ([`Trainer::with_splits`]); the precision is `T`.
+/// [`Trainer::run`] reports to an [`Observer`]; [`Trainer::run_collecting`] keeps everything
+/// as a [`Run`]; [`Trainer::diagnose`] judges the gradient flow.
+///
+/// ```
+/// use gradscope::config::{Config, TrainingConfig};
+/// use gradscope::model::MlpSpec;
+/// use gradscope::train::{Outcome, Silent, Trainer};
+/// use gradscope::Activation;
+///
+/// let training = TrainingConfig::default().with_epochs(2).with_lr(0.01);
+/// let config = Config::new(MlpSpec::new(0, &[32], 0, Activation::Relu)).with_training(training);
+/// let mut trainer = Trainer::<f32>::from_config(config)?;
+/// let run = trainer.run_collecting(&mut Silent)?;
+/// assert_eq!(run.outcome, Outcome::Completed);
+/// assert_eq!(run.epochs.len(), 2);
+/// let val = run.summary.val.expect("the digits have a validation split");
+/// assert!(val.accuracy.unwrap() > 0.8, "{val:?}");
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 pub struct Trainer<T: Float> {
     /// The configuration it runs.
     pub config: Config,
@@ -168,6 +190,34 @@ impl<T: Float> Trainer<T> {
 
     /// A fresh run of `config` on data already split in memory (`config.data` is not read).
     /// Model sizes left at 0 are taken from the data; the precision is T.
+    ///
+    /// ```
+    /// use gradscope::config::{Config, Splits};
+    /// use gradscope::data::Dataset;
+    /// use gradscope::model::MlpSpec;
+    /// use gradscope::train::{Silent, Trainer};
+    /// use gradscope::{Activation, Rng};
+    ///
+    /// // XOR-like points: the class is whether x and y have the same sign.
+    /// let mut rng = Rng::seed(1);
+    /// let (mut x, mut labels) = (Vec::new(), Vec::new());
+    /// for _ in 0..400 {
+    ///     let (a, b) = (rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0));
+    ///     x.extend([a, b]);
+    ///     labels.push(usize::from(a * b > 0.0));
+    /// }
+    /// let all = Dataset::classification("xor", x, 2, labels, 2)?;
+    /// let (train, val, test) = all.split((0.8, 0.2, 0.0), &mut rng)?;
+    /// let splits = Splits { train, val, test, standardizer: None };
+    ///
+    /// let mut config = Config::new(MlpSpec::new(0, &[16, 16], 0, Activation::Tanh));
+    /// config.training = config.training.with_epochs(30).with_lr(0.02);
+    /// let mut trainer = Trainer::<f64>::with_splits(config, splits)?;
+    /// let run = trainer.run_collecting(&mut Silent)?;
+    /// let accuracy = run.summary.val.and_then(|v| v.accuracy).unwrap();
+    /// assert!(accuracy > 0.9, "{accuracy}");
+    /// # Ok::<(), gradscope::Error>(())
+    /// ```
     pub fn with_splits(mut config: Config, splits: Splits) -> Result<Self> {
         config.dtype = T::DTYPE;
         config.validate()?;

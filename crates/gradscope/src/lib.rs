@@ -73,7 +73,7 @@
 //!
 //! gradscope trains networks, and much of its code is generic (`Trainer<T>`, `Model<T>`):
 //! it is compiled in *your* crate, with your crate's optimization level. A debug build
-//! without optimization runs a diagnosis about 28× slower than a release build (measured in
+//! without optimization runs a diagnosis about 27× slower (CPU time) than a release build (measured in
 //! `docs/library.md`); add to your `Cargo.toml`:
 //!
 //! ```toml

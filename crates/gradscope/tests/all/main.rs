@@ -11,6 +11,7 @@ mod diagnostics_recurrent;
 mod doc_snippets;
 mod gradcheck;
 mod init;
+mod library_guide;
 mod loss;
 mod nonfinite;
 mod optim;

@@ -27,7 +27,7 @@ fn main() -> gradscope::Result<()> {
         .with_diagnostics(probe);
 
     // Train 300 steps, the probe measuring every 10th; the records are judged.
-    let mut trainer = Trainer::<f32>::from_config(config)?;
+    let mut trainer = Trainer::<f32>::from_config(config.clone())?;
     let diagnosis = trainer.diagnose(300)?;
     let verdict = &diagnosis.verdict;
     println!(
@@ -47,7 +47,7 @@ fn main() -> gradscope::Result<()> {
     let accuracy = diagnosis.val.and_then(|v| v.accuracy).unwrap_or(0.0);
     println!("validation accuracy: {:.1}%", 100.0 * accuracy);
     if let Some(first) = verdict.remedies.first() {
-        let _next: Config = first.remedy.apply(&trainer.config)?;
+        let _next: Config = first.remedy.apply(&config)?;
         println!("next: {}", first.overrides.join(" "));
     }
     Ok(())

@@ -302,9 +302,9 @@ fn truncate_metrics(path: &Path, epoch: usize) -> Result<()> {
 /// A config error (a field path first) prefixed with the config file, as `Config::load` does.
 fn with_source(e: gradscope::Error, loaded: &LoadedConfig) -> anyhow::Error {
     match e {
-        gradscope::Error::Config(m) if !m.starts_with(&loaded.source) => {
-            anyhow::anyhow!("{}: {m}", loaded.source)
-        }
+        gradscope::Error::Config(c) if c.file().is_none() => gradscope::Error::Config(c)
+            .in_file(&loaded.source, None)
+            .into(),
         other => other.into(),
     }
 }

@@ -191,6 +191,18 @@ fn crossing(act: &Activation, mut inside: f64, mut outside: f64, thr: f64) -> f6
 }
 
 /// Computes every property of `act` from its f and f'.
+///
+/// ```
+/// use gradscope::activation::properties;
+/// use gradscope::Activation;
+///
+/// let p = properties(&Activation::Tanh);
+/// assert_eq!(p.range, [Some(-1.0), Some(1.0)]);
+/// assert!((p.max_abs_derivative - 1.0).abs() < 1e-12);
+/// assert!(p.monotonic);
+/// // E[f'(z)²], z ~ N(0, 1): the activation's share of the gradient factor χ₁ at q = 1.
+/// assert!(p.mean_sq_derivative > 0.4 && p.mean_sq_derivative < 0.5);
+/// ```
 pub fn properties(act: &Activation) -> Properties {
     let (s, central) = sample(act);
     let f = |x: f64| act.f(x);

@@ -173,6 +173,24 @@ fn weight_between(layers: &[LayerRecord]) -> Option<&LayerRecord> {
 
 /// Predicts the per-layer gradient factors of the network measured in `record` (normally the
 /// step-1 record).
+///
+/// ```
+/// use gradscope::config::Config;
+/// use gradscope::diagnostics::{predict, DiagnosticsConfig};
+/// use gradscope::model::MlpSpec;
+/// use gradscope::train::{Silent, Trainer};
+/// use gradscope::Activation;
+///
+/// let mut config = Config::new(MlpSpec::new(0, &[64; 6], 0, Activation::Tanh))
+///     .with_diagnostics(DiagnosticsConfig { every: 1, ..DiagnosticsConfig::default() });
+/// config.training.max_steps = Some(1);
+/// let run = Trainer::<f32>::from_config(config)?.run_collecting(&mut Silent)?;
+/// let p = predict(&run.records[0]).expect("tanh layers the theory covers");
+/// assert_eq!(p.layers.len(), 5);
+/// // The theory's per-layer factor ‖δ_l‖/‖δ_l+1‖ against the measured one.
+/// assert!((p.transient_factor / p.measured_factor - 1.0).abs() < 0.25, "{p:?}");
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 pub fn predict(record: &StepRecord) -> Result<Prediction, Unavailable> {
     if let Some(l) = record.layers.iter().find(|l| !covered(l.kind)) {
         return Err(Unavailable::Layer { kind: l.kind });

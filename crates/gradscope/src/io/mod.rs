@@ -1,6 +1,6 @@
-//! Files: safetensors tensors and atomic writes.
+//! Files: safetensors tensors, written atomically (a reader sees the old file or the whole new one).
 
-pub mod atomic;
+mod atomic;
 pub mod safetensors;
 
-pub use atomic::write_atomic;
+pub(crate) use atomic::write_atomic;

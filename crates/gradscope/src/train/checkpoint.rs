@@ -130,11 +130,15 @@ impl<T: Float> Trainer<T> {
             ("training.clip", saved.training.clip != c.training.clip),
         ];
         if let Some((field, _)) = differs.iter().find(|(_, d)| *d) {
-            return Err(Error::Config(format!(
-                "{}: `{field}` differs from the run that wrote {source}; resume needs the same config \
-                 (only training.epochs, training.max_steps and training.checkpoint_every may change)",
-                loaded.source
-            )));
+            return Err(Error::config_field(
+                *field,
+                format!(
+                    "`{field}` differs from the run that wrote {source}; resume needs the same \
+                     config (only training.epochs, training.max_steps and \
+                     training.checkpoint_every may change)"
+                ),
+            )
+            .in_file(&loaded.source, None));
         }
         let mut t = Trainer::<T>::new_limited(loaded, limit)?;
         // The run goes on: it keeps the id of the run that wrote the checkpoint.

@@ -3,12 +3,15 @@
 mod common;
 
 mod activations;
+mod config_errors;
 mod data;
 mod data_limits;
 mod diagnostics;
 mod diagnostics_recurrent;
+mod doc_snippets;
 mod gradcheck;
 mod init;
+mod library_guide;
 mod limits;
 mod loss;
 mod nonfinite;

@@ -126,7 +126,7 @@ pub struct RecurrentLayerRecord {
     pub pascanu_threshold: Option<f64>,
 }
 
-/// The recurrent part of a [`super::StepRecord`].
+/// The recurrent part of a [`StepRecord`](crate::diagnostics::StepRecord).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RecurrentRecord {
     /// Position of the recurrent encoder in the model's walk.

@@ -24,5 +24,6 @@ mod sequence_data;
 mod tensor;
 mod theory;
 mod train;
+mod verdict_clauses;
 mod vmath;
 mod weights_finite;

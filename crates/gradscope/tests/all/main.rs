@@ -19,6 +19,7 @@ mod quadrature;
 mod recurrent;
 mod recurrent_step_grads;
 mod recurrent_train;
+mod recurrent_values;
 mod scope_values;
 mod sequence_data;
 mod tensor;

@@ -737,10 +737,12 @@ fn global_norm_is_exact_in_every_branch_of_the_overflow_safe_sum() {
     );
     // The clipper agrees, and scales to max_norm.
     let mut c = GlobalNormClipper::new(2.0).unwrap();
+    assert_eq!((c.max_norm(), c.coef()), (2.0, 1.0));
     let mut p = Param::new("p", Tensor::<f64>::zeros(&[2]));
     p.grad = Tensor::from_vec(&[2], vec![1.5e154, 1e154]).unwrap();
     c.observe(&p);
     check(c.finish().unwrap(), 1e154 * 3.25f64.sqrt(), "clipper");
+    check(c.coef(), 2.0 / (1e154 * 3.25f64.sqrt()), "coefficient");
     c.apply(&mut p);
     check(global_grad_norm([&p]), 2.0, "clipped");
 }

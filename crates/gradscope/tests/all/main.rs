@@ -7,6 +7,7 @@ mod data;
 mod data_limits;
 mod diagnostics;
 mod diagnostics_recurrent;
+mod diagnostics_values;
 mod gradcheck;
 mod init;
 mod loss;

@@ -693,3 +693,57 @@ fn variants_and_the_findings_of_a_comparison() {
         worst_healthy: 0.9
     }));
 }
+
+/// The distribution view: per measured step, quantiles of the gradient histogram without its
+/// below-the-first-edge samples (reported as a share instead), and of the activations.
+#[test]
+fn distributions_of_the_recorded_histograms() {
+    use gradscope::diagnostics::distribution::distributions;
+    use gradscope::diagnostics::Histogram;
+    let grad = Histogram {
+        edges: vec![1e-4, 1e-3, 1e-2],
+        counts: vec![2, 2],
+        below: 4,
+        above: 0,
+    };
+    let act = Histogram {
+        edges: vec![0.0, 0.5, 1.0],
+        counts: vec![5, 5],
+        below: 0,
+        above: 0,
+    };
+    let mut recs: Vec<StepRecord> = (1..=3)
+        .map(|s| relu_stack(s, [0.2, 0.5, 1.0], [0.0; 4]))
+        .collect();
+    for r in &mut recs[..2] {
+        r.layers[1].grad_hist = Some(grad.clone());
+        r.layers[1].act_hist = Some(act.clone());
+        r.layers[3].act_hist = Some(act.clone());
+    }
+    let d = distributions(&recs);
+    assert_eq!(
+        d.iter().map(|l| l.depth).collect::<Vec<_>>(),
+        [1, 2],
+        "layer 3 has none"
+    );
+    let l1 = &d[0];
+    assert_eq!((l1.name.as_str(), l1.gradient_floor), ("relu", Some(1e-4)));
+    assert_eq!(l1.points.iter().map(|p| p.step).collect::<Vec<_>>(), [1, 2]);
+    let p = &l1.points[0];
+    // 4 of 8 samples below the first edge; the median of the other 4 is the edge 1e-3.
+    assert_eq!(p.gradient_below, Some(0.5));
+    let g = p.gradient.unwrap();
+    assert_close(g.p50, 1e-3, 1e-12, 0.0, "gradient median");
+    assert_close(
+        g.p25,
+        10f64.powf(-3.5),
+        1e-12,
+        0.0,
+        "geometric within the bin",
+    );
+    assert_eq!(p.activation.unwrap().p50, 0.5);
+    let p2 = &d[1].points[0];
+    assert_eq!((p2.gradient, p2.gradient_below), (None, None));
+    assert!(p2.activation.is_some());
+    assert!(distributions(&[]).is_empty());
+}

@@ -188,7 +188,7 @@ fn rnn_gate_saturation_jacobian_product_and_spectrum_by_hand() {
     // Π_{s > t} W·tanh'(a_s), and the injected vector has |v_b| = 1/√B.
     let jn = l.jacobian_norms.as_ref().unwrap();
     assert_eq!(jn.len(), T_LEN);
-    for s in 0..T_LEN {
+    for (s, got) in jn.iter().enumerate() {
         let sq: f64 = hs
             .iter()
             .map(|h| {
@@ -199,7 +199,7 @@ fn rnn_gate_saturation_jacobian_product_and_spectrum_by_hand() {
             })
             .sum();
         assert_close(
-            jn[s],
+            *got,
             (sq / B as f64).sqrt(),
             1e-11,
             0.0,

@@ -747,3 +747,79 @@ fn distributions_of_the_recorded_histograms() {
     assert!(p2.activation.is_some());
     assert!(distributions(&[]).is_empty());
 }
+
+/// The summary statistics on inputs long enough for the eight-lane loop of `norm_and_max`
+/// and its remainder, with the largest |x| in either part.
+#[test]
+fn norms_means_histograms_and_quantiles_by_hand() {
+    use gradscope::diagnostics::{
+        linear_histogram, log_abs_histogram, mean_std, norm_and_max, quantiles,
+    };
+    // 19 values: 1..=19 with signs alternating; the largest |x| first in the lanes, then in
+    // the remainder.
+    let mut x: Vec<f64> = (1..=19)
+        .map(|i| if i % 2 == 0 { -(i as f64) } else { i as f64 })
+        .collect();
+    let sum_sq: f64 = (1..=19).map(|i| (i * i) as f64).sum();
+    let (n, m) = norm_and_max(&x);
+    assert_eq!((n, m), (sum_sq.sqrt(), 19.0));
+    x.swap(18, 3);
+    assert_eq!(norm_and_max(&x), (sum_sq.sqrt(), 19.0));
+    let (n, m) = norm_and_max(&x[..16]);
+    assert!(
+        (n - (1..=16)
+            .filter(|i| *i != 4)
+            .map(|i| (i * i) as f64)
+            .sum::<f64>()
+            .add_sq(19.0)
+            .sqrt())
+        .abs()
+            < 1e-12
+    );
+    assert_eq!(m, 19.0);
+    assert_eq!(norm_and_max::<f64>(&[]), (0.0, 0.0));
+    let (n, m) = norm_and_max(&[1.0, f64::NAN, 2.0]);
+    assert!(n.is_nan() && m.is_nan(), "a NaN is reported in both");
+    // Mean and population standard deviation.
+    assert_eq!(mean_std(&[1.0, 2.0, 3.0, 6.0]), (3.0, 3.5f64.sqrt()));
+    assert_eq!(mean_std::<f64>(&[]), (0.0, 0.0));
+    // |x| on 4 bins over 1e-4 … 1e4 (two decades each): 0 and NaN below, 1e4 and above above.
+    let h = log_abs_histogram(&[0.0, f64::NAN, 5e-4, -3e-2, 0.5, 20.0, 1e4, 2e5], -4, 4, 4);
+    assert_eq!(h.edges.len(), 5);
+    assert_eq!(
+        (h.counts.clone(), h.below, h.above),
+        (vec![1, 2, 1, 0], 2, 2)
+    );
+    assert_eq!(h.total(), 8);
+    // Linear bins over [min, max]; a constant input spans one unit; infinities are `above`.
+    let h = linear_histogram(&[0.0, 1.0, 2.0, 3.0, 4.0, f64::INFINITY], 4);
+    assert_eq!(h.edges, [0.0, 1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(
+        (h.counts.clone(), h.below, h.above),
+        (vec![1, 1, 1, 2], 0, 1)
+    );
+    let h = linear_histogram(&[2.0, 2.0], 2);
+    assert_eq!(
+        (h.edges.clone(), h.counts.clone()),
+        (vec![2.0, 2.5, 3.0], vec![2, 0])
+    );
+    // Nearest-rank quantiles over 101 values 0..=100 (shuffled): exactly 2, 25, 50, 75, 98.
+    let v: Vec<f64> = (0..=100).map(|i| ((i * 37) % 101) as f64).collect();
+    let mut buf = Vec::new();
+    let q = quantiles(&v, &mut buf).unwrap();
+    assert_eq!(
+        [q.p02, q.p25, q.p50, q.p75, q.p98],
+        [2.0, 25.0, 50.0, 75.0, 98.0]
+    );
+    assert_eq!(quantiles(&[f64::NAN], &mut buf), None);
+}
+
+trait AddSq {
+    fn add_sq(self, x: f64) -> f64;
+}
+
+impl AddSq for f64 {
+    fn add_sq(self, x: f64) -> f64 {
+        self + x * x
+    }
+}

@@ -29,7 +29,8 @@ use crate::loss::Loss;
 use crate::memory::MemoryLimit;
 use crate::model::Model;
 use crate::optim::{
-    clip_coef, clip_param_norm, clip_param_value, ClipConfig, LrSchedule, Optimizer, SchedulePer,
+    clip_param_norm, clip_param_value, ClipConfig, GlobalNormClipper, LrSchedule, Optimizer,
+    SchedulePer,
 };
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -424,29 +425,34 @@ impl<T: Float> Trainer<T> {
                 detail,
             }));
         }
-        // Global gradient norm, and the first place a non-finite gradient appeared.
-        let mut sq = 0.0f64;
-        let mut bad_param: Option<String> = None;
-        self.model.visit_params(&mut |_, p| {
-            for v in p.grad.data() {
-                let g = v.to_f64();
-                sq += g * g;
+        // The global gradient norm by the library's clipper (`optim::clip`, tested against
+        // PyTorch's `clip_grad_norm_`): the same overflow-safe sum, and with
+        // `clip = { kind = "norm" }` the same coefficient, as `clip_grad_norm`. The threshold
+        // only matters when the clipper is applied (kind = "norm", below).
+        let max_norm = match self.config.training.clip {
+            Some(ClipConfig::Norm { max_norm }) => max_norm,
+            _ => 1.0,
+        };
+        let mut clipper = GlobalNormClipper::new(max_norm)?;
+        self.model.visit_params(&mut |_, p| clipper.observe(p));
+        let norm = match clipper.finish() {
+            Ok(norm) => norm,
+            Err(_) => {
+                // A NaN/∞ gradient (or a norm beyond f64::MAX): the first parameter holding
+                // one, for the report.
+                let bad_param = self
+                    .model
+                    .params()
+                    .into_iter()
+                    .find_map(|p| nonfinite(&p.grad).map(|d| format!("{}: {d}", p.name)));
+                let (location, detail) = self.locate_backward_nonfinite(bad_param);
+                return Ok(Some(Outcome::Diverged {
+                    step,
+                    location,
+                    detail,
+                }));
             }
-            if bad_param.is_none() {
-                if let Some(d) = nonfinite(&p.grad) {
-                    bad_param = Some(format!("{}: {d}", p.name));
-                }
-            }
-        });
-        let norm = sq.sqrt();
-        if bad_param.is_some() || !norm.is_finite() {
-            let (location, detail) = self.locate_backward_nonfinite(bad_param);
-            return Ok(Some(Outcome::Diverged {
-                step,
-                location,
-                detail,
-            }));
-        }
+        };
         let measured = match &mut self.probe {
             Some(p) if p.config().due(step) => {
                 // With the batch, a recurrent layer's gates are recomputed exactly.
@@ -465,14 +471,9 @@ impl<T: Float> Trainer<T> {
             _ => false,
         };
         match self.config.training.clip {
-            Some(ClipConfig::Norm { max_norm }) => {
-                let coef = clip_coef(norm, max_norm);
-                if coef < 1.0 {
-                    let c = T::from_f64(coef);
-                    self.model.visit_params_mut(&mut |_, p| {
-                        p.grad.data_mut().iter_mut().for_each(|g| *g *= c)
-                    });
-                }
+            Some(ClipConfig::Norm { .. }) => {
+                // g ← g·min(1, max_norm / (‖g‖ + 1e-6)) with ‖g‖ over every parameter.
+                self.model.visit_params_mut(&mut |_, p| clipper.apply(p));
             }
             Some(ClipConfig::PerParamNorm { max_norm }) => {
                 let mut err = None;

@@ -58,7 +58,8 @@ Writes into DIR:
                             grad_norm_max, elapsed_s
   checkpoint.safetensors    the last good checkpoint (model, optimizer, RNG states), written
                             atomically every training.checkpoint_every epochs and on Ctrl-C
-  model.safetensors         final weights with PyTorch nn.Sequential names
+  model.safetensors         final weights with PyTorch nn.Sequential names; the input
+                            standardization (input_mean, input_std) as metadata
   summary.json              outcome (completed / interrupted / diverged), final train, val
                             and test loss and accuracy, best validation accuracy
 
@@ -428,14 +429,7 @@ fn train<T: Float>(ctx: &Ctx) -> Result<()> {
     };
     match outcome {
         Outcome::Completed => {
-            let state = trainer.model.state_dict();
-            let named: Vec<(String, &gradscope::Tensor<T>)> =
-                state.iter().map(|(n, t)| (n.clone(), t)).collect();
-            gradscope::io::safetensors::write(
-                &dir.join("model.safetensors"),
-                &named,
-                &Default::default(),
-            )?;
+            trainer.save_model(&dir.join("model.safetensors"))?;
             if !args.quiet {
                 emit_or_stop(&format!(
                     "done: {} epochs, {} steps; test loss {}, test accuracy {} -> {}\n",

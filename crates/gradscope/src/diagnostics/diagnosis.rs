@@ -13,8 +13,9 @@ use super::verdict::{judge, Flow, Severity, Verdict};
 use crate::error::{Error, Result};
 use crate::train::{Evaluation, LossPoint, Outcome, Run};
 
-/// The version of the `diagnosis.json` schema (docs/diagnostics.md, "Reading the output").
-pub const DIAGNOSIS_SCHEMA_VERSION: u32 = 2;
+/// The version of the `diagnosis.json` schema: the output schema's
+/// [`crate::io::SCHEMA_VERSION`] (docs/outputs.md).
+pub const DIAGNOSIS_SCHEMA_VERSION: u32 = crate::io::SCHEMA_VERSION;
 
 /// The verdict on the first measured step alone (step 1: the initialization).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -12,7 +12,7 @@ mod limits;
 mod records;
 
 pub use batch::{check_targets, correct, gather, output_width};
-pub use checkpoint::CHECKPOINT_FORMAT;
+pub use checkpoint::{CHECKPOINT_FORMAT, INPUT_MEAN_KEY, INPUT_STD_KEY, MODEL_FORMAT};
 pub use collect::{Collect, LossPoint, Run};
 pub use limits::checkpoint_run_id;
 pub use records::{BestVal, EpochRecord, Evaluation, Outcome, Summary};

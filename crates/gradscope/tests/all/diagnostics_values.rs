@@ -43,6 +43,7 @@ fn relu(index: usize, depth: usize, grad: f64) -> LayerRecord {
 fn relu_stack(step: u64, grads: [f64; 3], ratios: [f64; 4]) -> StepRecord {
     StepRecord {
         step,
+        batch_size: None,
         epoch: 1,
         loss: 1.0,
         grad_norm: 1.0,
@@ -274,13 +275,13 @@ fn layer_rows_combine_records_verdict_and_prediction() {
 fn rnn_layer(source: GradientSource, grads: Vec<f64>) -> RecurrentLayerRecord {
     let steps = grads.len();
     RecurrentLayerRecord {
-        layer: 0,
+        layer: 1,
         steps,
         hidden: 2,
         source,
         grad_norms: grads,
         cell_grad_norms: None,
-        window_start: 0,
+        window_start: 1,
         first_to_last: None,
         per_step_factor: None,
         underflow_steps: 0,
@@ -306,6 +307,7 @@ fn rnn_layer(source: GradientSource, grads: Vec<f64>) -> RecurrentLayerRecord {
 fn with_rnn(step: u64, layers: Vec<RecurrentLayerRecord>) -> StepRecord {
     StepRecord {
         step,
+        batch_size: None,
         epoch: 1,
         loss: 1.0,
         grad_norm: 1.0,

@@ -127,14 +127,14 @@ fn rnn_gradient_at_every_step_and_its_decay_by_hand() {
     let (_, ds) = rnn_by_hand(None);
     let want = norms_over_batch(&ds);
     let l = layer(&r);
-    assert_eq!((l.layer, l.steps, l.hidden), (0, T_LEN, 1));
+    assert_eq!((l.layer, l.steps, l.hidden), (1, T_LEN, 1));
     assert_eq!(l.source, GradientSource::LastStep);
     assert_eq!(l.grad_norms.len(), T_LEN);
     for (s, (got, w)) in l.grad_norms.iter().zip(&want).enumerate() {
         assert_close(*got, *w, REL, 0.0, &format!("‖∂L/∂h_{}‖", s + 1));
     }
     // The decay over the whole sequence: ‖∂L/∂h_1‖/‖∂L/∂h_6‖ and its 5th root.
-    assert_eq!((l.window_start, l.underflow_steps), (0, 0));
+    assert_eq!((l.window_start, l.underflow_steps), (1, 0));
     assert!(!l.truncation_not_applied);
     let ratio = want[0] / want[5];
     assert_close(l.first_to_last.unwrap(), ratio, REL, 0.0, "first_to_last");
@@ -235,7 +235,7 @@ fn truncation_window_and_gradients_by_hand() {
         let want = norms_over_batch(&ds);
         let l = layer(&r);
         assert_eq!(r.recurrent[0].truncate, Some(k));
-        assert_eq!(l.window_start, start, "k = {k}");
+        assert_eq!(l.window_start, start + 1, "k = {k}");
         assert!(!l.truncation_not_applied);
         for (s, (got, w)) in l.grad_norms.iter().zip(&want).enumerate() {
             if s < start {
@@ -270,7 +270,7 @@ fn truncation_window_and_gradients_by_hand() {
     // one step: no decay to measure.
     for k in [6, 9] {
         let r = probe(&mut rnn(Some(k)), &x, &y);
-        assert_eq!(layer(&r).window_start, 0, "k = {k}");
+        assert_eq!(layer(&r).window_start, 1, "k = {k}");
         assert_eq!(
             layer(&r).grad_norms,
             probe(&mut rnn(None), &x, &y).recurrent[0].layers[0].grad_norms
@@ -280,7 +280,7 @@ fn truncation_window_and_gradients_by_hand() {
     let l = layer(&r);
     assert_eq!(
         (l.window_start, l.first_to_last, l.per_step_factor),
-        (5, None, None)
+        (6, None, None)
     );
 }
 
@@ -387,13 +387,13 @@ fn gate(name: &str, sat: f64) -> GateStats {
 /// A layer record of `steps` steps with the given decay (first_to_last, factor).
 fn lrec(steps: usize, ftl: Option<f64>, factor: Option<f64>) -> RecurrentLayerRecord {
     RecurrentLayerRecord {
-        layer: 0,
+        layer: 1,
         steps,
         hidden: 4,
         source: GradientSource::LastStep,
         grad_norms: vec![1.0; steps],
         cell_grad_norms: None,
-        window_start: 0,
+        window_start: 1,
         first_to_last: ftl,
         per_step_factor: factor,
         underflow_steps: 0,
@@ -415,6 +415,7 @@ fn lrec(steps: usize, ftl: Option<f64>, factor: Option<f64>) -> RecurrentLayerRe
 fn srec(step: u64, layers: Vec<RecurrentLayerRecord>, grad_norm: f64) -> StepRecord {
     StepRecord {
         step,
+        batch_size: None,
         epoch: 1,
         loss: 1.0,
         grad_norm,
@@ -495,7 +496,7 @@ fn through_time_clauses() {
 }
 
 /// Without a measured first_to_last (or with 0), the factor over the span stands in for it:
-/// span = steps − window_start − 1 on the gradient, steps − 1 on the Jacobian product.
+/// span = steps − window_start (1-based) on the gradient, steps − 1 on the Jacobian product.
 #[test]
 fn span_and_the_factor_standing_in_for_the_ratio() {
     let t = Thresholds::default();
@@ -505,14 +506,14 @@ fn span_and_the_factor_standing_in_for_the_ratio() {
     assert_close(l.first_to_last, 0.5f64.powi(10), REL, 0.0, "0.5^10");
     assert_eq!(rv.flow, Flow::Vanishing);
     let mut w = lrec(11, Some(0.0), Some(0.5));
-    w.window_start = 6;
+    w.window_start = 7;
     let rv = through(&[srec(1, vec![w], 1.0)], &t);
     assert_eq!(rv.layers[0].span, 4);
     assert_close(rv.layers[0].first_to_last, 0.0625, REL, 0.0, "0.5^4");
     // Every step fed its own gradient, with the Jacobian product measured: judged on it.
     let mut j = lrec(11, Some(1.0), Some(1.0));
     j.source = GradientSource::EveryStep;
-    j.window_start = 6;
+    j.window_start = 7;
     j.jacobian_norms = Some(vec![1e-3, 1.0]);
     j.jacobian_factor = Some(0.5);
     let rv = through(&[srec(1, vec![j.clone()], 1.0)], &t);
@@ -542,25 +543,25 @@ fn mixed_gradient_layers_count_only_alone() {
     let mut mixed = lrec(20, Some(1e-4), Some(0.5));
     mixed.source = GradientSource::EveryStep;
     let mut top = lrec(20, Some(1.0), Some(1.0));
-    top.layer = 1;
+    top.layer = 2;
     let rv = through(&[srec(1, vec![mixed.clone(), top], 1.0)], &t);
     assert_eq!(rv.layers[0].flow, Flow::Vanishing);
     assert_eq!(rv.flow, Flow::Healthy);
-    assert_eq!(rv.main_layer().map(|l| l.layer), Some(1));
+    assert_eq!(rv.main_layer().map(|l| l.layer), Some(2));
     let rv = through(&[srec(1, vec![mixed], 1.0)], &t);
     assert_eq!(rv.flow, Flow::Vanishing);
-    assert_eq!(rv.main_layer().map(|l| l.layer), Some(0));
+    assert_eq!(rv.main_layer().map(|l| l.layer), Some(1));
     // Any reliable layer vanishing makes the run vanishing; exploding next.
     let mut a = lrec(20, Some(1.0), Some(1.0));
     let mut b = lrec(20, Some(1e3), Some(1.0));
-    b.layer = 1;
+    b.layer = 2;
     let rv = through(&[srec(1, vec![a.clone(), b.clone()], 1.0)], &t);
     assert_eq!(rv.flow, Flow::Exploding);
-    assert_eq!(rv.main_layer().map(|l| l.layer), Some(1));
+    assert_eq!(rv.main_layer().map(|l| l.layer), Some(2));
     a.first_to_last = Some(1e-3);
     let rv = through(&[srec(1, vec![a, b], 1.0)], &t);
     assert_eq!(rv.flow, Flow::Vanishing);
-    assert_eq!(rv.main_layer().map(|l| l.layer), Some(0));
+    assert_eq!(rv.main_layer().map(|l| l.layer), Some(1));
 }
 
 /// Over several records: geometric means of the ratio and factor, the steps at which each

@@ -30,6 +30,7 @@ fn record_with(step: u64, norms: &[f64], grad_norm: f64, act: Activation) -> Ste
         .collect();
     StepRecord {
         step,
+        batch_size: None,
         epoch: 1,
         loss: 1.0,
         grad_norm,

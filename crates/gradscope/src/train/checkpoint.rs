@@ -138,7 +138,7 @@ impl<T: Float> Trainer<T> {
             .map_err(|e| Error::Io(format!("{source}: metadata `config`: {e}")))?;
         let c = &loaded.config;
         let differs = [
-            ("seed", saved.seed != c.seed),
+            ("seed", saved.stream_seeds() != c.stream_seeds()),
             ("dtype", saved.dtype != c.dtype),
             ("data", saved.data != c.data),
             ("model", saved.model != c.model),

@@ -241,17 +241,15 @@ impl<T: Float> Trainer<T> {
     }
 
     /// Builds the run: `load` gets the data from the config with the data generator (the
-    /// generators of the data, initialization and shuffling are split from the seed in that
-    /// order whatever `load` does, so the same seed gives the same weights and batches).
+    /// generators of the data, initialization and shuffling streams come from
+    /// [`Config::stream_rngs`] whatever `load` does, so the same seeds give the same weights
+    /// and batches).
     fn assemble(
         config: Config,
         load: impl FnOnce(&Config, &mut Rng) -> Result<Splits>,
         limit: Option<&MemoryLimit>,
     ) -> Result<Self> {
-        let mut master = Rng::seed(config.seed);
-        let mut data_rng = master.fork();
-        let mut init_rng = master.fork();
-        let shuffle_rng = master.fork();
+        let (mut data_rng, mut init_rng, shuffle_rng) = config.stream_rngs();
         let splits = load(&config, &mut data_rng)?;
         let train = &splits.train;
         if train.is_empty() {

@@ -240,6 +240,17 @@ pub struct TrainingConfig {
     /// within this of its target (0.04 for the adding problem).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerance: Option<f64>,
+    /// Keep the weights of the epoch with the best validation score (accuracy, or the loss
+    /// when there is none) and report the test metrics of those weights too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_best: bool,
+    /// Early stopping: stop after this many epochs without a better validation score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patience: Option<usize>,
+    /// Report the scalars of every this many steps (step, loss, gradient norm, clipping) to
+    /// the observer's `on_scalars` (the CLI's `steps.jsonl`). Absent = off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scalars_every: Option<u64>,
 }
 
 impl Default for TrainingConfig {
@@ -523,6 +534,19 @@ impl Config {
         }
         if t.checkpoint_every == 0 {
             return Err(Error::at_field("training.checkpoint_every", "must be >= 1"));
+        }
+        if t.patience == Some(0) {
+            return Err(Error::at_field(
+                "training.patience",
+                "must be >= 1 (epochs without a better validation score; absent = no early \
+                 stopping)",
+            ));
+        }
+        if t.scalars_every == Some(0) {
+            return Err(Error::at_field(
+                "training.scalars_every",
+                "must be >= 1 (or absent for no per-step scalars)",
+            ));
         }
         if let Some(lr) = t.lr {
             if !(lr.is_finite() && lr >= 0.0) {

@@ -275,3 +275,151 @@ fn each_stream_seed_moves_only_its_stream() {
     assert_eq!((&base.0, &base.1), (&shuffle.0, &shuffle.1));
     assert_ne!(base.2, shuffle.2, "another order, other losses");
 }
+
+// ---- best weights and early stopping ----
+
+const BEST: &str = r#"
+seed = 2
+[data]
+source = "digits"
+limit = 600
+[model]
+hidden = [32]
+[training]
+epochs = 6
+batch_size = 16
+optimizer = { kind = "sgd", lr = 0.3, momentum = 0.9 }
+keep_best = true
+"#;
+
+#[test]
+fn keep_best_reports_the_best_epochs_weights_beside_the_final_ones() {
+    let mut t = Trainer::<f64>::new(&loaded(BEST, &[])).unwrap();
+    let run = t.run_collecting(&mut Silent).unwrap();
+    let accs: Vec<f64> = run.epochs.iter().map(|e| e.val_accuracy.unwrap()).collect();
+    let max = accs.iter().cloned().fold(f64::MIN, f64::max);
+    let best_epoch = accs.iter().position(|a| *a == max).unwrap() + 1;
+    let best = run.summary.best.expect("keep_best");
+    assert_eq!(best.epoch, best_epoch, "{accs:?}");
+    // The kept weights give exactly what that epoch's evaluation measured.
+    let rec = &run.epochs[best_epoch - 1];
+    assert_eq!(best.val.unwrap().loss, rec.val_loss.unwrap());
+    assert_eq!(best.val.unwrap().accuracy, rec.val_accuracy);
+    assert_eq!(best.train.unwrap().loss, rec.train_loss);
+    assert!(best.test.is_some() && run.summary.test.is_some());
+    // The final weights are still the model's.
+    assert_eq!(
+        t.evaluate(gradscope::train::Split::Val).unwrap(),
+        run.summary.val
+    );
+    // Without keep_best there is no best entry.
+    let mut t = Trainer::<f64>::new(&loaded(BEST, &["training.keep_best=false"])).unwrap();
+    assert!(t.run_collecting(&mut Silent).unwrap().summary.best.is_none());
+}
+
+#[test]
+fn patience_stops_when_validation_stops_improving() {
+    // lr = 0: nothing improves after epoch 1, so patience 2 stops after epoch 3.
+    let mut t = Trainer::<f64>::new(&loaded(
+        BEST,
+        &["training.lr=0", "training.patience=2", "training.epochs=10"],
+    ))
+    .unwrap();
+    let run = t.run_collecting(&mut Silent).unwrap();
+    assert_eq!(run.epochs.len(), 3);
+    let stop = run.summary.early_stop.expect("stopped early");
+    assert_eq!((stop.epoch, stop.best_epoch, stop.patience), (3, 1, 2));
+    assert_eq!(run.summary.best.unwrap().epoch, 1);
+    // A run that keeps improving within its patience runs to the end.
+    let mut t = Trainer::<f64>::new(&loaded(BEST, &["training.patience=6"])).unwrap();
+    let run = t.run_collecting(&mut Silent).unwrap();
+    assert_eq!(run.epochs.len(), 6);
+    assert!(run.summary.early_stop.is_none());
+}
+
+#[test]
+fn best_weights_and_patience_survive_a_resume() {
+    struct StopAt(u64);
+    impl gradscope::train::Observer for StopAt {
+        fn on_step(&mut self, i: &gradscope::train::StepInfo) -> gradscope::train::Flow {
+            if i.step == self.0 {
+                gradscope::train::Flow::Stop
+            } else {
+                gradscope::train::Flow::Continue
+            }
+        }
+    }
+    let sets = ["training.patience=2"];
+    let mut whole = Trainer::<f64>::new(&loaded(BEST, &sets)).unwrap();
+    let full = whole.run_collecting(&mut Silent).unwrap();
+    let dir = std::env::temp_dir().join(format!("gradscope-knobs-best-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ckpt = dir.join("checkpoint.safetensors");
+    let mut first = Trainer::<f64>::new(&loaded(BEST, &sets)).unwrap();
+    first.set_checkpoint_path(Some(ckpt.clone()));
+    // 600 · 0.7 = 420 samples, 27 steps per epoch: stop in epoch 3.
+    first.run(&mut StopAt(60)).unwrap();
+    let mut resumed = Trainer::<f64>::resume(&loaded(BEST, &sets), &ckpt).unwrap();
+    let rest = resumed.run_collecting(&mut Silent).unwrap();
+    assert_eq!(rest.summary.best, full.summary.best);
+    assert_eq!(rest.summary.early_stop, full.summary.early_stop);
+    assert_eq!(rest.summary.test, full.summary.test);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn best_and_patience_need_a_validation_split_and_a_positive_patience() {
+    let e = parse(BEST, &["training.patience=0"]).unwrap_err();
+    assert_eq!(e.field(), Some("training.patience"));
+    let l = loaded(BEST, &["data.split=[0.8, 0.0, 0.2]"]);
+    let e = Trainer::<f64>::new(&l).err().unwrap();
+    assert_eq!(e.field(), Some("training.keep_best"));
+    assert!(e.to_string().contains("needs a validation split"), "{e}");
+}
+
+// ---- the per-step scalar stream ----
+
+#[test]
+fn scalars_every_step_count_the_clipped_steps() {
+    let sets = [
+        "training.scalars_every=1",
+        "training.clip={kind=\"norm\", max_norm=0.5}",
+        "training.epochs=2",
+        "training.keep_best=false",
+    ];
+    let mut t = Trainer::<f64>::new(&loaded(BEST, &sets)).unwrap();
+    let mut silent = Silent;
+    let mut c = gradscope::train::Collect::new(&mut silent);
+    t.run(&mut c).unwrap();
+    let steps: Vec<u64> = c.scalars.iter().map(|s| s.step).collect();
+    assert_eq!(steps, (1..=t.step).collect::<Vec<_>>());
+    let mut clipped = 0;
+    for s in &c.scalars {
+        let coef = (0.5 / (s.grad_norm + 1e-6)).min(1.0);
+        assert_eq!(s.clip_coef, Some(coef), "step {}", s.step);
+        assert_eq!(s.clipped, coef < 1.0);
+        clipped += u64::from(s.clipped);
+    }
+    assert!(clipped > 0 && clipped < t.step, "{clipped} of {}", t.step);
+    // The batch losses are the collector's.
+    for (s, l) in c.scalars.iter().zip(&c.losses) {
+        assert!((s.loss - l.loss).abs() < 1e-9);
+    }
+    let summary = t.summary(gradscope::train::Outcome::Completed).unwrap();
+    assert_eq!(summary.clipped_steps, Some(clipped));
+    // Every 10th step (and step 1); no clipping: no clipped count.
+    let mut t = Trainer::<f64>::new(&loaded(
+        BEST,
+        &["training.scalars_every=10", "training.epochs=1"],
+    ))
+    .unwrap();
+    let mut silent = Silent;
+    let mut c = gradscope::train::Collect::new(&mut silent);
+    t.run(&mut c).unwrap();
+    let steps: Vec<u64> = c.scalars.iter().map(|s| s.step).collect();
+    assert_eq!(steps, [1, 10, 20]);
+    assert!(c.scalars.iter().all(|s| !s.clipped && s.clip_coef.is_none()));
+    assert_eq!(t.summary(gradscope::train::Outcome::Completed).unwrap().clipped_steps, None);
+    let e = parse(BEST, &["training.scalars_every=0"]).unwrap_err();
+    assert_eq!(e.field(), Some("training.scalars_every"));
+}

@@ -71,6 +71,9 @@ impl<T: Float> Trainer<T> {
         meta.insert("format".to_string(), CHECKPOINT_FORMAT.to_string());
         meta.insert("dtype".into(), T::DTYPE.name().into());
         meta.insert(RUN_ID_KEY.into(), self.run_id.clone());
+        if let Some(o) = &self.origin {
+            meta.insert(super::origin::ORIGIN_KEY.into(), json(o));
+        }
         meta.insert(
             "config".into(),
             toml::to_string(&self.config).map_err(|e| Error::Io(format!("config: {e}")))?,
@@ -182,6 +185,9 @@ impl<T: Float> Trainer<T> {
         // The run goes on: it keeps the id of the run that wrote the checkpoint.
         if let Some(id) = meta.get(RUN_ID_KEY) {
             t.run_id = id.clone();
+        }
+        if meta.contains_key(super::origin::ORIGIN_KEY) {
+            t.origin = parse(meta, super::origin::ORIGIN_KEY, &source)?;
         }
         let mut model_tensors = Vec::new();
         let mut optim_tensors = Vec::new();

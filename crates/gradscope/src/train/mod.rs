@@ -10,12 +10,14 @@ mod best;
 mod checkpoint;
 mod collect;
 mod limits;
+mod origin;
 mod records;
 
 pub use batch::{check_targets, correct, gather, output_width};
 pub use checkpoint::{CHECKPOINT_FORMAT, INPUT_MEAN_KEY, INPUT_STD_KEY, MODEL_FORMAT};
 pub use collect::{Collect, LossPoint, Run};
 pub use limits::checkpoint_run_id;
+pub use origin::{checkpoint_origin, RunOrigin};
 pub use records::{
     BestVal, BestWeights, EarlyStop, EpochRecord, Evaluation, Outcome, StepScalars, Summary,
 };
@@ -157,6 +159,7 @@ pub struct Trainer<T: Float> {
     source: String,
     /// Names this run in its checkpoints (kept across resumes).
     run_id: String,
+    origin: Option<RunOrigin>,
 }
 
 fn nonfinite(t: &Tensor<impl Float>) -> Option<String> {
@@ -339,6 +342,7 @@ impl<T: Float> Trainer<T> {
             last_diagnostics: None,
             source: "<config>".into(),
             run_id: limits::fresh_run_id(),
+            origin: None,
         })
     }
 

@@ -146,3 +146,25 @@ fn resume_without_config_needs_the_run_directory() {
     assert!(stderr(&o).contains("no config.toml there"), "{}", stderr(&o));
     std::fs::remove_dir_all(&empty).ok();
 }
+
+#[test]
+fn fetch_data_takes_a_destination() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fetch-data.sh");
+    let o = Command::new("bash").arg(&script).arg("--dest").output().unwrap();
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--dest needs a directory"), "{}", stderr(&o));
+    // The destination is created before the sets are looked at (no download here: the set
+    // name is refused).
+    let dest = std::env::temp_dir().join(format!("gradscope-cli-knobs-dest-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dest);
+    let o = Command::new("bash")
+        .arg(&script)
+        .arg(format!("--dest={}", dest.display()))
+        .arg("no-such-set")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("unknown data set `no-such-set`"), "{}", stderr(&o));
+    assert!(dest.is_dir());
+    std::fs::remove_dir_all(&dest).ok();
+}

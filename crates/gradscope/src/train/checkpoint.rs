@@ -175,8 +175,9 @@ impl<T: Float> Trainer<T> {
                 *field,
                 format!(
                     "`{field}` differs from the run that wrote {source}; resume needs the same \
-                     config (only training.epochs, training.max_steps and \
-                     training.checkpoint_every may change)"
+                     config (only training.epochs, training.max_steps, \
+                     training.checkpoint_every, training.patience and training.scalars_every \
+                     may change)"
                 ),
             )
             .in_file(&loaded.source, None));

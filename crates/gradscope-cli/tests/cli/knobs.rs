@@ -46,7 +46,13 @@ clip = { kind = "norm", max_norm = 0.5 }
 }
 
 fn train(cwd: &Path, args: &[&str]) -> Output {
-    let o = bin().current_dir(cwd).arg("train").args(args).arg("-q").output().unwrap();
+    let o = bin()
+        .current_dir(cwd)
+        .arg("train")
+        .args(args)
+        .arg("-q")
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{args:?}: {}", stderr(&o));
     o
 }
@@ -66,8 +72,7 @@ fn lines(path: &Path) -> Vec<serde_json::Value> {
 
 fn summary(dir: &Path) -> serde_json::Value {
     let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     v.as_object_mut().unwrap().remove("elapsed_s");
     v
 }
@@ -78,19 +83,39 @@ fn resume_reuses_the_runs_own_config_paths_and_overrides() {
     let whole = root.join("whole");
     train(
         &root,
-        &["cfgs/run.toml", "--out", whole.to_str().unwrap(), "--set", "training.lr=0.02", "--set", "training.epochs=3"],
+        &[
+            "cfgs/run.toml",
+            "--out",
+            whole.to_str().unwrap(),
+            "--set",
+            "training.lr=0.02",
+            "--set",
+            "training.epochs=3",
+        ],
     );
     // Two epochs, then resumed from another directory without the config: the data path
     // resolves from cfgs/, and training.lr = 0.02 is remembered.
     let parts = root.join("parts");
     train(
         &root,
-        &["cfgs/run.toml", "--out", parts.to_str().unwrap(), "--set", "training.lr=0.02"],
+        &[
+            "cfgs/run.toml",
+            "--out",
+            parts.to_str().unwrap(),
+            "--set",
+            "training.lr=0.02",
+        ],
     );
     let elsewhere = std::env::temp_dir();
     train(
         &elsewhere,
-        &["--resume", "--out", parts.to_str().unwrap(), "--set", "training.epochs=3"],
+        &[
+            "--resume",
+            "--out",
+            parts.to_str().unwrap(),
+            "--set",
+            "training.epochs=3",
+        ],
     );
     for f in ["metrics.jsonl", "steps.jsonl"] {
         assert_eq!(lines(&whole.join(f)), lines(&parts.join(f)), "{f}");
@@ -98,12 +123,31 @@ fn resume_reuses_the_runs_own_config_paths_and_overrides() {
     assert_eq!(summary(&whole), summary(&parts));
     // Resumed with the original config file and no --set: the earlier overrides apply.
     let third = root.join("third");
-    train(&root, &["cfgs/run.toml", "--out", third.to_str().unwrap(), "--set", "training.lr=0.02"]);
+    train(
+        &root,
+        &[
+            "cfgs/run.toml",
+            "--out",
+            third.to_str().unwrap(),
+            "--set",
+            "training.lr=0.02",
+        ],
+    );
     train(
         &elsewhere,
-        &[root.join("cfgs/run.toml").to_str().unwrap(), "--out", third.to_str().unwrap(), "--resume", "--set", "training.epochs=3"],
+        &[
+            root.join("cfgs/run.toml").to_str().unwrap(),
+            "--out",
+            third.to_str().unwrap(),
+            "--resume",
+            "--set",
+            "training.epochs=3",
+        ],
     );
-    assert_eq!(lines(&whole.join("metrics.jsonl")), lines(&third.join("metrics.jsonl")));
+    assert_eq!(
+        lines(&whole.join("metrics.jsonl")),
+        lines(&third.join("metrics.jsonl"))
+    );
     std::fs::remove_dir_all(&root).ok();
 }
 
@@ -111,13 +155,31 @@ fn resume_reuses_the_runs_own_config_paths_and_overrides() {
 fn best_weights_steps_and_clipped_count_are_written() {
     let root = tree("outputs");
     let out = root.join("out");
-    train(&root, &["cfgs/run.toml", "--out", out.to_str().unwrap(), "--set", "training.lr=0.05"]);
+    train(
+        &root,
+        &[
+            "cfgs/run.toml",
+            "--out",
+            out.to_str().unwrap(),
+            "--set",
+            "training.lr=0.05",
+        ],
+    );
     let s = summary(&out);
     let steps = lines(&out.join("steps.jsonl"));
     assert_eq!(steps.len() as u64, s["steps"].as_u64().unwrap());
     let clipped = steps.iter().filter(|l| l["clipped"] == true).count() as u64;
     assert_eq!(s["clipped_steps"].as_u64(), Some(clipped));
-    for key in ["step", "epoch", "loss", "grad_norm", "lr", "clipped", "clip_coef", "schema_version"] {
+    for key in [
+        "step",
+        "epoch",
+        "loss",
+        "grad_norm",
+        "lr",
+        "clipped",
+        "clip_coef",
+        "schema_version",
+    ] {
         assert!(steps[0].get(key).is_some(), "{key}");
     }
     let best = &s["best"];
@@ -132,30 +194,52 @@ fn best_weights_steps_and_clipped_count_are_written() {
 fn resume_without_config_needs_the_run_directory() {
     let o = bin().args(["train", "--resume"]).output().unwrap();
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("--resume without CONFIG needs --out DIR"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--resume without CONFIG needs --out DIR"),
+        "{}",
+        stderr(&o)
+    );
     let o = bin().args(["train"]).output().unwrap();
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("CONFIG argument is required"), "{}", stderr(&o));
-    let empty = std::env::temp_dir().join(format!("gradscope-cli-knobs-empty-{}", std::process::id()));
+    assert!(
+        stderr(&o).contains("CONFIG argument is required"),
+        "{}",
+        stderr(&o)
+    );
+    let empty =
+        std::env::temp_dir().join(format!("gradscope-cli-knobs-empty-{}", std::process::id()));
     std::fs::create_dir_all(&empty).unwrap();
     let o = bin()
         .args(["train", "--resume", "--out", empty.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("no config.toml there"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no config.toml there"),
+        "{}",
+        stderr(&o)
+    );
     std::fs::remove_dir_all(&empty).ok();
 }
 
 #[test]
 fn fetch_data_takes_a_destination() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fetch-data.sh");
-    let o = Command::new("bash").arg(&script).arg("--dest").output().unwrap();
+    let o = Command::new("bash")
+        .arg(&script)
+        .arg("--dest")
+        .output()
+        .unwrap();
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("--dest needs a directory"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--dest needs a directory"),
+        "{}",
+        stderr(&o)
+    );
     // The destination is created before the sets are looked at (no download here: the set
     // name is refused).
-    let dest = std::env::temp_dir().join(format!("gradscope-cli-knobs-dest-{}", std::process::id()));
+    let dest =
+        std::env::temp_dir().join(format!("gradscope-cli-knobs-dest-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dest);
     let o = Command::new("bash")
         .arg(&script)
@@ -164,7 +248,11 @@ fn fetch_data_takes_a_destination() {
         .output()
         .unwrap();
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("unknown data set `no-such-set`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown data set `no-such-set`"),
+        "{}",
+        stderr(&o)
+    );
     assert!(dest.is_dir());
     std::fs::remove_dir_all(&dest).ok();
 }

@@ -343,7 +343,11 @@ fn toml_error(source: &str, text: &str, e: toml::de::Error) -> Error {
         .message()
         .split_once(' ')
         .map(|(head, _)| head)
-        .filter(|h| h.starts_with("model.") && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_'))
+        .filter(|h| {
+            h.starts_with("model.")
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+        })
         .map(str::to_string);
     Error::config_parse(source, line, field, e.to_string())
 }

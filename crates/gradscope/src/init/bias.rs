@@ -85,7 +85,11 @@ static SPECS: &[Spec] = &[
     },
     Spec {
         name: "variance",
-        params: &[num("sigma_b2", 0.05, "the variance sigma_b^2 of N(0, sigma_b^2)")],
+        params: &[num(
+            "sigma_b2",
+            0.05,
+            "the variance sigma_b^2 of N(0, sigma_b^2)",
+        )],
         build: |v| BiasInit::Variance { sigma_b2: v[0] },
     },
 ];

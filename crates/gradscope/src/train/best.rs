@@ -96,9 +96,11 @@ impl<T: Float> Trainer<T> {
             return Ok(None);
         };
         let current = self.model.state_dict();
-        self.model.load_state_dict(&state, "the best weights", &[])?;
+        self.model
+            .load_state_dict(&state, "the best weights", &[])?;
         let out = f(self);
-        self.model.load_state_dict(&current, "the final weights", &[])?;
+        self.model
+            .load_state_dict(&current, "the final weights", &[])?;
         out.map(Some)
     }
 

@@ -34,8 +34,8 @@ use crate::loss::Loss;
 use crate::memory::MemoryLimit;
 use crate::model::Model;
 use crate::optim::{
-    clip_coef, clip_param_norm, clip_param_value, ClipConfig, GlobalNormClipper, LrSchedule, Optimizer,
-    SchedulePer,
+    clip_coef, clip_param_norm, clip_param_value, ClipConfig, GlobalNormClipper, LrSchedule,
+    Optimizer, SchedulePer,
 };
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -499,12 +499,13 @@ impl<T: Float> Trainer<T> {
             Some(ClipConfig::PerParamNorm { max_norm }) => {
                 let mut err = None;
                 let mut clipped = false;
-                self.model.visit_params_mut(&mut |_, p| match clip_param_norm(p, max_norm) {
-                    Ok(n) => clipped |= clip_coef(n, max_norm) < 1.0,
-                    Err(e) => {
-                        err.get_or_insert(e);
-                    }
-                });
+                self.model
+                    .visit_params_mut(&mut |_, p| match clip_param_norm(p, max_norm) {
+                        Ok(n) => clipped |= clip_coef(n, max_norm) < 1.0,
+                        Err(e) => {
+                            err.get_or_insert(e);
+                        }
+                    });
                 if let Some(e) = err {
                     return Err(e);
                 }
@@ -653,7 +654,8 @@ impl<T: Float> Trainer<T> {
             }
         }
         if let Some(v) = val {
-            self.best.after_epoch(&self.config.training, &self.model, self.epoch, &v);
+            self.best
+                .after_epoch(&self.config.training, &self.model, self.epoch, &v);
         }
         let batches = self.acc.batches.max(1) as f64;
         let record = EpochRecord {
@@ -703,7 +705,12 @@ impl<T: Float> Trainer<T> {
                 .map(|(accuracy, epoch)| BestVal { accuracy, epoch }),
             best,
             early_stop: self.best.early_stop,
-            clipped_steps: self.config.training.clip.is_some().then_some(self.clipped_steps),
+            clipped_steps: self
+                .config
+                .training
+                .clip
+                .is_some()
+                .then_some(self.clipped_steps),
             num_params: self.model.num_params(),
             model: self.model.summary().lines().map(str::to_string).collect(),
             dtype: T::DTYPE.name().to_string(),

@@ -43,9 +43,8 @@ pub fn checkpoint_origin(path: &Path) -> Result<Option<RunOrigin>> {
     let meta = checkpoint_metadata(path)?;
     meta.get(ORIGIN_KEY)
         .map(|text| {
-            serde_json::from_str(text).map_err(|e| {
-                Error::Io(format!("{}: metadata `{ORIGIN_KEY}`: {e}", path.display()))
-            })
+            serde_json::from_str(text)
+                .map_err(|e| Error::Io(format!("{}: metadata `{ORIGIN_KEY}`: {e}", path.display())))
         })
         .transpose()
 }

@@ -107,7 +107,11 @@ fn diagnose_and_its_theory_use_the_configured_sigma_b2() {
     let p = d.theory.expect("an MLP the theory covers");
     assert!((p.sigma_b2 - 0.05).abs() < 0.015, "σ_b² = {}", p.sigma_b2);
     for l in &p.layers {
-        assert!((l.sigma_b2 - 0.05).abs() < 0.03, "layer σ_b² = {}", l.sigma_b2);
+        assert!(
+            (l.sigma_b2 - 0.05).abs() < 0.03,
+            "layer σ_b² = {}",
+            l.sigma_b2
+        );
     }
     let mut t = Trainer::<f64>::new(&loaded(MLP, &["data.limit=200"])).unwrap();
     let p = t.diagnose(1).unwrap().theory.unwrap();
@@ -166,7 +170,11 @@ loss = "mse"
 
 #[test]
 fn init_bias_without_biases_is_an_error_naming_the_field() {
-    let e = parse(MLP, &["model.bias=false", "model.init_bias=\"variance(0.05)\""]).unwrap_err();
+    let e = parse(
+        MLP,
+        &["model.bias=false", "model.init_bias=\"variance(0.05)\""],
+    )
+    .unwrap_err();
     assert_eq!(e.field(), Some("model.init_bias"));
     assert!(e.to_string().contains("model.bias = false"), "{e}");
     let e = parse(MLP, &["model.init_bias=\"normal(std=-1)\""]).unwrap_err();
@@ -188,11 +196,7 @@ fn depth_and_width_expand_to_the_hidden_list() {
     assert!(text.contains("hidden = ["), "{text}");
     assert_eq!(parse(&text, &[]).unwrap(), c);
     // --set of either form replaces the other.
-    let c = parse(
-        "[model]\ndepth = 5\nwidth = 16\n",
-        &["model.depth=3"],
-    )
-    .unwrap();
+    let c = parse("[model]\ndepth = 5\nwidth = 16\n", &["model.depth=3"]).unwrap();
     assert_eq!(c.model.mlp().hidden, vec![16; 3]);
     let c = parse("[model]\nhidden = [8, 8]\n", &["model.width=4"]).unwrap();
     assert_eq!(c.model.mlp().hidden, vec![4; 2]);
@@ -203,11 +207,23 @@ fn depth_and_width_expand_to_the_hidden_list() {
 #[test]
 fn depth_errors_name_the_fields() {
     let cases = [
-        ("[model]\nhidden = [8]\ndepth = 2\nwidth = 4\n", "model.hidden", "both given"),
+        (
+            "[model]\nhidden = [8]\ndepth = 2\nwidth = 4\n",
+            "model.hidden",
+            "both given",
+        ),
         ("[model]\ndepth = 2\n", "model.depth", "needs model.width"),
         ("[model]\nwidth = 2\n", "model.width", "needs model.depth"),
-        ("[model]\ndepth = 0\nwidth = 4\n", "model.depth", "must be >= 1"),
-        ("[model]\ndepth = 3\nwidth = 0\n", "model.width", "must be > 0"),
+        (
+            "[model]\ndepth = 0\nwidth = 4\n",
+            "model.depth",
+            "must be >= 1",
+        ),
+        (
+            "[model]\ndepth = 3\nwidth = 0\n",
+            "model.width",
+            "must be > 0",
+        ),
     ];
     for (text, field, what) in cases {
         let e = parse(text, &[]).unwrap_err();
@@ -217,7 +233,11 @@ fn depth_errors_name_the_fields() {
     }
     // A non-uniform list has no shorthand: --set model.depth reports both forms.
     let e = parse("[model]\nhidden = [8, 4]\nwidth = 2\n", &[]).unwrap_err();
-    assert!(e.to_string().contains("model.hidden and model.depth/model.width"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("model.hidden and model.depth/model.width"),
+        "{e}"
+    );
     let e = parse("[model]\nhidden = [8, 4]\n", &["model.depth=3"]).unwrap_err();
     assert!(e.to_string().contains("both given"), "{e}");
 }
@@ -249,12 +269,7 @@ fn run_of(sets: &[&str]) -> (Vec<Vec<f64>>, Vec<usize>, String) {
 #[test]
 fn seed_alone_equals_all_three_stream_seeds_set_to_it() {
     let one = run_of(&[]);
-    let three = run_of(&[
-        "seed=99",
-        "data_seed=4",
-        "init_seed=4",
-        "shuffle_seed=4",
-    ]);
+    let three = run_of(&["seed=99", "data_seed=4", "init_seed=4", "shuffle_seed=4"]);
     assert_eq!(one, three);
     // The streams as one generator forked three times, as before the stream seeds existed.
     let mut master = Rng::seed(4);
@@ -314,7 +329,12 @@ fn keep_best_reports_the_best_epochs_weights_beside_the_final_ones() {
     );
     // Without keep_best there is no best entry.
     let mut t = Trainer::<f64>::new(&loaded(BEST, &["training.keep_best=false"])).unwrap();
-    assert!(t.run_collecting(&mut Silent).unwrap().summary.best.is_none());
+    assert!(t
+        .run_collecting(&mut Silent)
+        .unwrap()
+        .summary
+        .best
+        .is_none());
 }
 
 #[test]
@@ -418,8 +438,16 @@ fn scalars_every_step_count_the_clipped_steps() {
     t.run(&mut c).unwrap();
     let steps: Vec<u64> = c.scalars.iter().map(|s| s.step).collect();
     assert_eq!(steps, [1, 10, 20]);
-    assert!(c.scalars.iter().all(|s| !s.clipped && s.clip_coef.is_none()));
-    assert_eq!(t.summary(gradscope::train::Outcome::Completed).unwrap().clipped_steps, None);
+    assert!(c
+        .scalars
+        .iter()
+        .all(|s| !s.clipped && s.clip_coef.is_none()));
+    assert_eq!(
+        t.summary(gradscope::train::Outcome::Completed)
+            .unwrap()
+            .clipped_steps,
+        None
+    );
     let e = parse(BEST, &["training.scalars_every=0"]).unwrap_err();
     assert_eq!(e.field(), Some("training.scalars_every"));
 }

@@ -26,7 +26,7 @@ pub struct RowwiseProperties {
     pub max_abs_jacobian: &'static str,
     /// The ranges of the diagonal and off-diagonal entries.
     pub jacobian_range: &'static str,
-    /// E[y_i] for x with independent N(0, 1) entries, in n.
+    /// E(y_i) for x with independent N(0, 1) entries, in n.
     pub mean_output: &'static str,
     /// What the scalar numbers beside it (f(0), f'(0), moments, gain) are.
     pub scalar_view: &'static str,

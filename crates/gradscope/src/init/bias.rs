@@ -155,7 +155,7 @@ impl BiasInit {
         *self == BiasInit::Zeros
     }
 
-    /// The mean square E[b²] of the biases drawn: the mean-field theory's σ_b² (what the
+    /// The mean square E(b²) of the biases drawn: the mean-field theory's σ_b² (what the
     /// gradient scope measures as `sigma_b2`).
     pub fn sigma_b2(&self) -> f64 {
         match *self {

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::train::{Evaluation, LossPoint, Outcome, Run};
 
 /// The version of the `diagnosis.json` schema (docs/diagnostics.md, "Reading the output").
-pub const DIAGNOSIS_SCHEMA_VERSION: u32 = 2;
+pub const DIAGNOSIS_SCHEMA_VERSION: u32 = 3;
 
 /// The verdict on the first measured step alone (step 1: the initialization).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

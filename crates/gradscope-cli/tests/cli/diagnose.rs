@@ -472,7 +472,7 @@ fn report_md_and_html_say_the_same() {
         })
         .collect();
     let html_cells = elements(&html, "td");
-    assert_eq!(md_cells.len(), 10 * 12, "ten layers of twelve columns");
+    assert_eq!(md_cells.len(), 10 * 14, "ten layers of fourteen columns");
     assert_eq!(md_cells, html_cells);
 }
 

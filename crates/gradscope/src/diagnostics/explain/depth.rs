@@ -106,7 +106,40 @@ pub fn depth(v: &Verdict, t: &Thresholds) -> String {
              to train as configured."
         ));
     }
+    if n >= 2 {
+        s.push(' ');
+        s.push_str(limits(v.flow, !v.problems.is_empty()));
+    }
     s.trim().to_string()
+}
+
+/// What the verdict cannot know, for its label: it judges the gradient the network gives at
+/// the measured steps, not what the optimizer, the learning rate or the step budget make of
+/// it (docs/diagnostics.md, "Calibration", measures how often that matters).
+pub fn limits(flow: Flow, problems: bool) -> &'static str {
+    match flow {
+        Flow::Vanishing => {
+            "What the verdict cannot know: it judges the gradient's size, not the optimizer's \
+             step. An adaptive optimizer (Adam, RMSprop, Adagrad) divides each parameter's step \
+             by that parameter's own running gradient size, and can train layers whose gradient \
+             is decades smaller than the last's; plain SGD cannot."
+        }
+        Flow::Exploding => {
+            "What the verdict cannot know: gradient clipping or a smaller learning rate can let \
+             a network with an exploding gradient train; the verdict judges the network as \
+             configured, not the training that tames it."
+        }
+        Flow::Healthy if problems => {
+            "What the verdict cannot know: normalization or an adaptive optimizer may still \
+             train around dead or saturated layers; the verdict judges them as measured."
+        }
+        Flow::Healthy => {
+            "What the verdict cannot know: a healthy ratio says the gradient reaches the first \
+             layer, not that the network learns in the steps given — a slow activation (a \
+             shallow sigmoid under SGD) or a deep network in the chaotic phase (the ratio \
+             growing towards the input) can still fail to train."
+        }
+    }
 }
 
 /// Where the measured factor per layer (`unit` = "layer") or per time step (`"step"`) takes
@@ -248,11 +281,13 @@ pub fn depth_headline(v: &Verdict) -> String {
     s
 }
 
-/// The verdict on the first measured step alone, with its ratio: "At initialization (step 1):
-/// vanishing — ‖δ_1‖/‖δ_L‖ = …, ×… per layer."
+/// The verdict on the first measured step alone, with its ratio, severity and problems: "At
+/// initialization (step 1): vanishing — ‖δ_1‖/‖δ_L‖ = …, ×… per layer (log₁₀ …, confidence
+/// …)."
 pub fn init_verdict(i: &InitVerdict) -> String {
+    let problems: Vec<&str> = i.problems.iter().map(|p| p.name()).collect();
     format!(
-        "At {} (step {}): {} — ‖δ_1‖/‖δ_L‖ = {}, ×{} per layer.",
+        "At {} (step {}): {} — ‖δ_1‖/‖δ_L‖ = {}, ×{} per layer (log₁₀ {:+.2}, confidence {}){}.",
         if i.step == 1 {
             "initialization"
         } else {
@@ -261,6 +296,13 @@ pub fn init_verdict(i: &InitVerdict) -> String {
         i.step,
         i.flow.name(),
         sci(i.first_to_last),
-        sci(i.per_layer_factor)
+        sci(i.per_layer_factor),
+        i.severity.log10_ratio,
+        i.severity.confidence.name(),
+        if problems.is_empty() {
+            String::new()
+        } else {
+            format!("; problems: {}", problems.join(", "))
+        }
     )
 }

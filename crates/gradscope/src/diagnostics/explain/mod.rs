@@ -14,7 +14,7 @@ mod through_time;
 
 pub use compare::{finding, variant_ratios};
 pub use depth::{
-    depth, depth_headline, init_verdict, problems_text, projection, severity_line,
+    depth, depth_headline, init_verdict, limits, problems_text, projection, severity_line,
 };
 pub use remedy::{advice, advice_with, remedy_text, RemedyContext};
 pub use run::outcome;

@@ -250,7 +250,8 @@ pub(crate) fn through_time(
                      {step} σ_max(W_hh) = {}, 1/γ = {}{later}): the gradient through time must \
                      vanish (the sufficient condition of Pascanu et al. 2013). Measured ×{} per \
                      step, {after}: within the ratio thresholds over this span, but bounded by a \
-                     geometric decay.",
+                     geometric decay. What the verdict cannot know: whether the task needs what \
+                     the first steps carry (a short memory trains despite the decay).",
                     sci(10f64.powf(-l.severity.margin_decades / l.severity.hops.max(1) as f64)),
                     sci(sig),
                     sci(thr),

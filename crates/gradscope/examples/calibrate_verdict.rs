@@ -168,6 +168,7 @@ fn main() -> gradscope::Result<()> {
     // [predicted][actual]: index 0 = trains, 1 = does not.
     let mut confusion = [[0usize; 2]; 2];
     let mut by_optimizer: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+    let mut by_confidence: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
     let mut disagreements = Vec::new();
     println!(
         "{:<9} {:<9} {:>5} {:<9} {:<4} | {:<9} {:>6} {:<6} {:>5} {:<11} {:>4} | {:>6} {:>6}",
@@ -192,6 +193,9 @@ fn main() -> gradscope::Result<()> {
         let e = by_optimizer.entry(p.optimizer).or_default();
         e.0 += usize::from(o.will_train == trains);
         e.1 += 1;
+        let c = by_confidence.entry(o.confidence).or_default();
+        c.0 += usize::from(o.will_train == trains);
+        c.1 += 1;
         let line = format!(
             "{:<9} {:<9} {:>5} {:<9} {:<4} | {:<9} {:>+6.2} {:<6} {:>5.0} {:<11} {:>4} | {:>6.1} {:>6}",
             p.activation.to_string(),
@@ -235,8 +239,8 @@ fn main() -> gradscope::Result<()> {
         "\nagreement: {agree}/{n} = {:.1}%",
         100.0 * agree as f64 / n as f64
     );
-    for (opt, (a, m)) in &by_optimizer {
-        println!("  {opt}: {a}/{m} = {:.1}%", 100.0 * *a as f64 / *m as f64);
+    for (key, (a, m)) in by_optimizer.iter().chain(&by_confidence) {
+        println!("  {key}: {a}/{m} = {:.1}%", 100.0 * *a as f64 / *m as f64);
     }
     println!("\ndisagreements ({}):", disagreements.len());
     for d in &disagreements {

@@ -160,7 +160,8 @@ pub struct Severity {
     /// The measurement's uncertainty in decades: √(log10_spread² + hops·per_layer_log10_spread²)
     /// — the change over training, and the finite-width scatter of the factors added up over
     /// the hops as independent errors (another seed draws other factors). For the sufficient
-    /// condition: the spread of hops·log₁₀(γσ_max) over the measured steps.
+    /// condition: the spread of hops·log₁₀(γσ_max) over the measured steps. (A label decided
+    /// by the global norm takes its confidence from the margin alone.)
     #[serde(default)]
     pub uncertainty_decades: f64,
     /// What decided the label.
@@ -264,11 +265,20 @@ pub(crate) fn grade(m: &Measured, t: &Thresholds) -> (Flow, Severity) {
     let per_hop = std_dev(&m.hop_log10);
     let uncertainty = match basis {
         Basis::SufficientCondition => std_dev(&m.bound_log10) * hops as f64,
-        Basis::GlobalNorm => 0.0,
-        Basis::Ratio => (spread.powi(2) + hops as f64 * per_hop.powi(2)).sqrt(),
+        Basis::GlobalNorm | Basis::Ratio => {
+            (spread.powi(2) + hops as f64 * per_hop.powi(2)).sqrt()
+        }
     };
     let margin = if margin.is_finite() { margin } else { 0.0 };
-    let confidence = confidence(margin, uncertainty);
+    // The global norm is one measured maximum, not an estimate: its margin alone decides.
+    let confidence = confidence(
+        margin,
+        if basis == Basis::GlobalNorm {
+            0.0
+        } else {
+            uncertainty
+        },
+    );
     let log10_factor = if m.hops == 0 { 0.0 } else { log / hops as f64 };
     let crossing_hops = if log10_factor < 0.0 {
         Some(t.vanishing_ratio.log10() / log10_factor)

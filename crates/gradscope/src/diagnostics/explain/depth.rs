@@ -219,7 +219,7 @@ pub fn severity_line(sev: &Severity, flow: Flow, ratio: &str, unit: &str, t: &Th
         ),
         Basis::SufficientCondition => format!(
             "vanishing by Pascanu et al.'s sufficient condition γ·σ_max(W_hh) = {} < 1, which \
-             bounds the decay over the {} steps by {:.2} decades",
+             guarantees a decay of at least {2:.2} decades over the {1} steps",
             sci(10f64.powf(-sev.margin_decades / sev.hops.max(1) as f64)),
             sev.hops,
             sev.margin_decades

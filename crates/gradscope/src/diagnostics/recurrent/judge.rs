@@ -362,7 +362,6 @@ pub fn judge_through_time(
             Severity {
                 basis: Basis::GlobalNorm,
                 margin_decades: margin,
-                uncertainty_decades: 0.0,
                 confidence: confidence(margin, 0.0),
                 ..s
             }

@@ -160,10 +160,12 @@ impl TryFrom<ThresholdsTable> for Thresholds {
 
     fn try_from(t: ThresholdsTable) -> std::result::Result<Self, String> {
         if t.per_layer_vanishing.is_some() || t.per_layer_exploding.is_some() {
-            return Err("diagnostics.thresholds.per_layer_vanishing and per_layer_exploding \
+            return Err(
+                "diagnostics.thresholds.per_layer_vanishing and per_layer_exploding \
                         were removed: the verdict judges the total ratio alone \
                         (vanishing_ratio, exploding_ratio; docs/diagnostics.md, \"The verdict\")"
-                .into());
+                    .into(),
+            );
         }
         Ok(Thresholds {
             vanishing_ratio: t.vanishing_ratio,

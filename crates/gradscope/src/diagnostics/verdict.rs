@@ -238,7 +238,11 @@ pub fn label(
         );
     }
     let m = (log10_ratio - lv).min(le - log10_ratio);
-    (Flow::Healthy, Basis::Ratio, if m.is_finite() { m } else { 0.0 })
+    (
+        Flow::Healthy,
+        Basis::Ratio,
+        if m.is_finite() { m } else { 0.0 },
+    )
 }
 
 /// High when the margin is at least max(0.5, 2·uncertainty) decades, low under
@@ -265,9 +269,7 @@ pub(crate) fn grade(m: &Measured, t: &Thresholds) -> (Flow, Severity) {
     let per_hop = std_dev(&m.hop_log10);
     let uncertainty = match basis {
         Basis::SufficientCondition => std_dev(&m.bound_log10) * hops as f64,
-        Basis::GlobalNorm | Basis::Ratio => {
-            (spread.powi(2) + hops as f64 * per_hop.powi(2)).sqrt()
-        }
+        Basis::GlobalNorm | Basis::Ratio => (spread.powi(2) + hops as f64 * per_hop.powi(2)).sqrt(),
     };
     let margin = if margin.is_finite() { margin } else { 0.0 };
     // The global norm is one measured maximum, not an estimate: its margin alone decides.
@@ -669,14 +671,18 @@ fn worst<'a>(
     f: impl Fn(&LayerVerdict) -> Option<f64>,
     flagged: &[&'a LayerVerdict],
 ) -> (f64, f64, &'a LayerVerdict) {
-    let shares: Vec<(f64, &LayerVerdict)> = flagged
-        .iter()
-        .filter_map(|l| Some((f(l)?, *l)))
-        .collect();
+    let shares: Vec<(f64, &LayerVerdict)> =
+        flagged.iter().filter_map(|l| Some((f(l)?, *l))).collect();
     let (max, w) = shares
         .iter()
         .copied()
-        .fold((f64::NEG_INFINITY, flagged[0]), |b, x| if x.0 > b.0 { x } else { b });
+        .fold((f64::NEG_INFINITY, flagged[0]), |b, x| {
+            if x.0 > b.0 {
+                x
+            } else {
+                b
+            }
+        });
     let mean = shares.iter().map(|x| x.0).sum::<f64>() / shares.len().max(1) as f64;
     (mean, max, w)
 }

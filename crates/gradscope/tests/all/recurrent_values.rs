@@ -506,11 +506,20 @@ fn sufficient_condition_through_time() {
     let mut l = lrec(50, Some(0.034), Some(0.933));
     l.sigma_max = 0.95;
     let rv = through(&[srec(1, vec![l.clone()], 1.0)], &t);
-    assert_eq!((rv.flow, rv.layers[0].flow), (Flow::Vanishing, Flow::Vanishing));
+    assert_eq!(
+        (rv.flow, rv.layers[0].flow),
+        (Flow::Vanishing, Flow::Vanishing)
+    );
     let s = rv.severity;
     assert_eq!(s.basis, Basis::SufficientCondition);
     assert_eq!(s.hops, 49);
-    assert_close(s.margin_decades, -49.0 * 0.95f64.log10(), 1e-12, 0.0, "margin");
+    assert_close(
+        s.margin_decades,
+        -49.0 * 0.95f64.log10(),
+        1e-12,
+        0.0,
+        "margin",
+    );
     assert_close(s.log10_ratio, 0.034f64.log10(), 1e-12, 0.0, "log ratio");
     assert!(!judge(&[srec(1, vec![l.clone()], 1.0)], &t).will_train);
     // γ < 1 counts too: a sigmoid-like γ = 0.25 with σ_max = 3.9 is under 1.
@@ -523,7 +532,11 @@ fn sufficient_condition_through_time() {
         let mut h = l.clone();
         h.sigma_max = sigma;
         let rv = through(&[srec(1, vec![h], 1.0)], &t);
-        assert_eq!((rv.flow, rv.severity.basis), (Flow::Healthy, Basis::Ratio), "{sigma}");
+        assert_eq!(
+            (rv.flow, rv.severity.basis),
+            (Flow::Healthy, Basis::Ratio),
+            "{sigma}"
+        );
     }
     // Without γ (an LSTM) there is no bound.
     let mut n = l;

@@ -364,15 +364,23 @@ fn range_end_saturation_clause() {
             ..
         }] => {
             assert_eq!((depths.as_slice(), *worst_depth), (&[2][..], 2));
-            assert_eq!((*max_fraction, *act_mean, *act_std), (0.99, Some(0.012), Some(0.0)));
+            assert_eq!(
+                (*max_fraction, *act_mean, *act_std),
+                (0.99, Some(0.012), Some(0.0))
+            );
         }
         p => panic!("{p:?}"),
     }
     assert!(!v.will_train);
     assert_eq!(v.flow, Flow::Healthy);
     // The larger share decides, either way round; at the threshold it is not saturated.
-    assert_eq!(with(Activation::Sigmoid, 0.6, 0.1).saturated_depths(), vec![2]);
-    assert!(with(Activation::Sigmoid, 0.5, 0.5).saturated_depths().is_empty());
+    assert_eq!(
+        with(Activation::Sigmoid, 0.6, 0.1).saturated_depths(),
+        vec![2]
+    );
+    assert!(with(Activation::Sigmoid, 0.5, 0.5)
+        .saturated_depths()
+        .is_empty());
     assert!(with(Activation::Sigmoid, 0.1, 0.4).will_train);
     // A ReLU at its range's end is not saturated (its zeros are judged as dead units).
     let v = with(Activation::Relu, 0.0, 0.99);
@@ -515,7 +523,10 @@ fn severity_margin_and_confidence() {
     // decade (log ratio −3) is under two uncertainties: medium, not high.
     let s = sev(&[record(1, &[1e-3, 0.1, 1.0], 1.0)]);
     assert!((s.per_layer_log10_spread - 0.5).abs() < 1e-12, "{s:?}");
-    assert!((s.uncertainty_decades - 0.5f64.sqrt()).abs() < 1e-12, "{s:?}");
+    assert!(
+        (s.uncertainty_decades - 0.5f64.sqrt()).abs() < 1e-12,
+        "{s:?}"
+    );
     assert!((s.margin_decades - 1.0).abs() < 1e-12);
     assert_eq!(s.confidence, Confidence::Medium);
     // The factor per layer and the projection: 0.1 over 10 layers is ×10^−0.1 per layer over

@@ -195,7 +195,13 @@ pub fn projection(sev: &Severity, unit: &str, t: &Thresholds) -> Option<String> 
 /// The severity in one line: the log₁₀ ratio with its uncertainty and factor, the margin
 /// inside the label's region and the confidence (`ratio` names the ratio, `unit` is "layer"
 /// or "step").
-pub fn severity_line(sev: &Severity, flow: Flow, ratio: &str, unit: &str, t: &Thresholds) -> String {
+pub fn severity_line(
+    sev: &Severity,
+    flow: Flow,
+    ratio: &str,
+    unit: &str,
+    t: &Thresholds,
+) -> String {
     let ratio_part = format!(
         "log₁₀ {ratio} = {:+.2} ± {:.2} (×{} per {unit} over {})",
         sev.log10_ratio,
@@ -207,7 +213,11 @@ pub fn severity_line(sev: &Severity, flow: Flow, ratio: &str, unit: &str, t: &Th
         Basis::Ratio => format!(
             "{:.2} decades {} {} (thresholds {:+.0} and {:+.0})",
             sev.margin_decades.abs(),
-            if sev.margin_decades >= 0.0 { "inside" } else { "outside" },
+            if sev.margin_decades >= 0.0 {
+                "inside"
+            } else {
+                "outside"
+            },
             flow.name(),
             t.vanishing_ratio.log10(),
             t.exploding_ratio.log10()

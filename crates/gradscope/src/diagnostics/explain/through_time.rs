@@ -389,8 +389,8 @@ pub(crate) fn through_time(
     let (nv, ne) = (l.vanishing_steps.len(), l.exploding_steps.len());
     let list = |v: &[u64]| ranges(&v.iter().map(|x| *x as usize).collect::<Vec<_>>());
     let plural = |n: usize| if n > 1 { "s" } else { "" };
-    let changes = (nv > 0 && ne > 0)
-        || (nv > 0 && l.flow != Flow::Vanishing)
+    // Both flows seen is covered: one of them differs from the label.
+    let changes = (nv > 0 && l.flow != Flow::Vanishing)
         || (ne > 0 && l.flow != Flow::Exploding)
         || (l.flow != Flow::Healthy && nv + ne < l.measured_steps);
     if changes {

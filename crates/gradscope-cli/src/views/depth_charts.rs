@@ -153,6 +153,20 @@ fn saturation(doc: &mut Document, d: &Diagnosis, t: &Thresholds) -> Result<()> {
             )
             .markers(true),
         );
+        series.push(
+            Series::new(
+                "at range end (output within 2% of the range's width of an end), mean over the run",
+                d.layers
+                    .iter()
+                    .map(|l| {
+                        let v = judges_saturation(l.activation).then_some(l.range_end_fraction);
+                        (l.depth as f64, pct(v.flatten()))
+                    })
+                    .collect(),
+                1,
+            )
+            .markers(true),
+        );
     }
     series.push(
         Series::new(
@@ -204,9 +218,11 @@ fn saturation(doc: &mut Document, d: &Diagnosis, t: &Thresholds) -> Result<()> {
         "saturation.svg",
         svg,
         "What the verdict judges, as means over the measured steps: saturated — share of \
-         unit-samples with |f'(z)| below 1% of max |f'| (not drawn for rectifiers such as \
-         ReLU, whose flat side is not saturation in the vanishing sense: they are judged by \
-         their dead units); dead — share of units whose output is 0 for every sample of the \
+         unit-samples with |f'(z)| below 1% of max |f'|, and at range end — share of outputs \
+         within 2% of the range's width of an end of f's range (Glorot & Bengio's saturation; \
+         the larger of the two is judged; neither is drawn for rectifiers such as ReLU, whose \
+         flat side is not saturation in the vanishing sense: they are judged by their dead \
+         units); dead — share of units whose output is 0 for every sample of the \
          batch. Dotted: the thresholds above which a layer is called saturated or dead.",
     );
     Ok(())

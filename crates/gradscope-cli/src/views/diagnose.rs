@@ -10,14 +10,16 @@ use super::{depth_charts, through_time, through_time_charts};
 use crate::render::{Badge, Document, Table};
 
 /// The per-layer table's header.
-pub const LAYER_HEADER: [&str; 12] = [
+pub const LAYER_HEADER: [&str; 14] = [
     "depth",
     "layer",
     "|dL/dz| first",
     "|dL/dz| last",
     "ratio to last",
     "mean |f'|",
+    "a mean ± sd",
     "saturated",
+    "at range end",
     "dead",
     "update ratio",
     "factor √χ₁",
@@ -38,7 +40,12 @@ pub fn layer_table(rows: &[LayerRow]) -> Table {
                 opt(r.grad_norm_last),
                 sci(r.ratio_to_last),
                 opt(r.mean_abs_derivative),
+                match (r.act_mean, r.act_std) {
+                    (Some(m), Some(sd)) => format!("{} ± {}", sci(m), sci(sd)),
+                    _ => "-".into(),
+                },
                 pct(r.saturated_fraction),
+                pct(r.range_end_fraction),
                 pct(r.dead_fraction),
                 opt(r.update_ratio),
                 opt(r.predicted_factor),
@@ -69,15 +76,40 @@ pub fn document(d: &Diagnosis, records: &[StepRecord], t: &Thresholds) -> Result
     if let Some(o) = explain::outcome(&d.outcome) {
         doc.note(o);
     }
-    let headline = match explain::lead_encoder(v) {
-        Some(rv) => explain::through_time_headline(rv, v.max_grad_norm),
+    let lead = explain::lead_encoder(v);
+    let headline = match lead {
+        Some(rv) => {
+            let mut h = explain::through_time_headline(rv, v.max_grad_norm);
+            if let Some(p) = explain::problems_text(v) {
+                h.push_str(&format!("; problems in the head: {p}"));
+            }
+            h
+        }
         None => explain::depth_headline(v),
     };
-    doc.verdict(
-        vec![Badge::new("Verdict", v.flow.name())],
-        explain::verdict_scope(v),
-        headline,
-    );
+    let mut badges = vec![Badge::new("Verdict", v.flow.name())];
+    if !v.problems.is_empty() {
+        let names: Vec<&str> = v.problems.iter().map(|p| p.name()).collect();
+        badges.push(Badge::new("Problems", names.join(", ")));
+    }
+    doc.verdict(badges, explain::verdict_scope(v), headline);
+    match lead {
+        Some(rv) => doc.p(explain::severity_line(
+            &rv.severity,
+            rv.flow,
+            "‖∂L/∂h_1‖/‖∂L/∂h_T‖",
+            "step",
+            t,
+        )),
+        None if v.layers.len() >= 2 => doc.p(explain::severity_line(
+            &v.severity,
+            v.flow,
+            "‖δ_1‖/‖δ_L‖",
+            "layer",
+            t,
+        )),
+        None => {}
+    }
     if !v.recurrent.is_empty() && v.layers.len() >= 2 {
         doc.p(format!(
             "Head ({} hidden layers): {}.",
@@ -108,9 +140,12 @@ pub fn document(d: &Diagnosis, records: &[StepRecord], t: &Thresholds) -> Result
         doc.h2("Per layer");
         doc.note(format!(
             "First = step {a}, last = step {b}. ratio to last: ‖δ_l‖/‖δ_L‖, geometric mean over \
-             the measured steps (the verdict's number). saturated, dead: mean share over the \
-             measured steps (saturation is not judged for rectifiers, whose flat side is their \
-             dead units). factor: ‖δ_l‖/‖δ_(l+1)‖ at step {a}, predicted by the mean-field \
+             the measured steps (the verdict's number). a mean ± sd: the output's mean and \
+             standard deviation. saturated (|f'(z)| under 1% of its maximum), at range end \
+             (output within 2% of the range's width of an end of f's range), dead (output 0 for \
+             every sample): mean share over the measured steps; a layer is saturated when the \
+             larger of the first two is above the threshold (not judged for rectifiers, whose \
+             flat side is their dead units). factor: ‖δ_l‖/‖δ_(l+1)‖ at step {a}, predicted by the mean-field \
              theory (√χ₁ at the fixed point q*; with the layer's own variance q_l) and measured. \
              update ratio: ‖ΔW‖/‖W‖ of the layer's incoming weights, mean."
         ));

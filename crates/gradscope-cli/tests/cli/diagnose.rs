@@ -177,6 +177,24 @@ fn tanh_with_large_weights_explodes() {
     assert_eq!(layers.len(), 30);
     assert!(d["verdict"]["first_to_last"].as_f64().unwrap() > 10.0);
     check_report_html(&dir.0.join("report.html"), &TITLES);
+    // The severity and the problems are in the verdict, in every format.
+    let init = &d["verdict_at_init"];
+    assert_eq!(init["will_train"], false);
+    assert!(
+        init["severity"]["log10_ratio"].as_f64().unwrap() > 2.0,
+        "{init}"
+    );
+    assert_eq!(
+        d["verdict"]["problems"][0]["problem"], "saturation",
+        "{out}"
+    );
+    let md = std::fs::read_to_string(dir.0.join("report.md")).unwrap();
+    let html = std::fs::read_to_string(dir.0.join("report.html")).unwrap();
+    for text in [&out, &md, &html] {
+        assert!(text.contains("Severity: log₁₀"), "{text}");
+        assert!(text.contains("What the verdict cannot know"));
+    }
+    assert!(out.contains("problems: SATURATION"), "{out}");
 }
 
 #[test]
@@ -187,6 +205,9 @@ fn relu_with_he_init_is_healthy() {
     assert!((0.1..10.0).contains(&r), "{r}");
     assert_eq!(d["layers"].as_array().unwrap().len(), 20);
     check_report_html(&dir.0.join("report.html"), &TITLES);
+    assert_eq!(d["verdict_at_init"]["will_train"], true);
+    assert!(d["verdict"].get("problems").is_none(), "no problem: {out}");
+    assert!(out.contains("Severity: log₁₀ ‖δ_1‖/‖δ_L‖") && out.contains("confidence high"));
     // An MLP's outputs have no through-time part.
     assert!(d.get("through_time").is_none() && d["verdict"].get("recurrent").is_none());
     let lines = std::fs::read_to_string(dir.0.join("diagnostics.jsonl")).unwrap();
@@ -472,7 +493,7 @@ fn report_md_and_html_say_the_same() {
         })
         .collect();
     let html_cells = elements(&html, "td");
-    assert_eq!(md_cells.len(), 10 * 12, "ten layers of twelve columns");
+    assert_eq!(md_cells.len(), 10 * 14, "ten layers of fourteen columns");
     assert_eq!(md_cells, html_cells);
 }
 

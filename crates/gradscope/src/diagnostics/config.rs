@@ -76,16 +76,11 @@ fn d_norm() -> f64 {
 fn d_half() -> f64 {
     0.5
 }
-fn d_pl_vanish() -> f64 {
-    0.9
-}
-fn d_pl_explode() -> f64 {
-    1.1
-}
 
-/// Thresholds of the verdicts (the `[diagnostics.thresholds]` table).
+/// Thresholds of the verdicts (the `[diagnostics.thresholds]` table). The gradient-flow label
+/// uses the first three alone ([`crate::diagnostics::verdict::label`]).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "ThresholdsTable")]
 pub struct Thresholds {
     /// ‖δ_first‖/‖δ_last‖ below this: vanishing.
     #[serde(default = "d_vanish")]
@@ -93,13 +88,6 @@ pub struct Thresholds {
     /// ‖δ_first‖/‖δ_last‖ above this: exploding.
     #[serde(default = "d_explode")]
     pub exploding_ratio: f64,
-    /// Per-layer factor ‖δ_l‖/‖δ_{l+1}‖ (geometric mean) below this, with a total change of
-    /// over 10×: vanishing (it will vanish with depth).
-    #[serde(default = "d_pl_vanish")]
-    pub per_layer_vanishing: f64,
-    /// Per-layer factor above this, with a total change of over 10×: exploding.
-    #[serde(default = "d_pl_explode")]
-    pub per_layer_exploding: f64,
     /// Global gradient norm above this: exploding.
     #[serde(default = "d_norm")]
     pub exploding_norm: f64,
@@ -116,8 +104,6 @@ impl Default for Thresholds {
         Thresholds {
             vanishing_ratio: d_vanish(),
             exploding_ratio: d_explode(),
-            per_layer_vanishing: d_pl_vanish(),
-            per_layer_exploding: d_pl_explode(),
             exploding_norm: d_norm(),
             saturated: d_half(),
             dead: d_half(),
@@ -131,9 +117,6 @@ impl Thresholds {
         let ok = self.vanishing_ratio > 0.0
             && self.vanishing_ratio < 1.0
             && self.exploding_ratio > 1.0
-            && self.per_layer_vanishing > 0.0
-            && self.per_layer_vanishing < 1.0
-            && self.per_layer_exploding > 1.0
             && self.exploding_norm > 0.0
             && (0.0..=1.0).contains(&self.saturated)
             && (0.0..=1.0).contains(&self.dead);
@@ -148,5 +131,48 @@ impl Thresholds {
                 ),
             ))
         }
+    }
+}
+
+/// The table as written: [`Thresholds`] and the two keys the verdict no longer reads, so that a
+/// config setting them gets an error that says why.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThresholdsTable {
+    #[serde(default = "d_vanish")]
+    vanishing_ratio: f64,
+    #[serde(default = "d_explode")]
+    exploding_ratio: f64,
+    #[serde(default)]
+    per_layer_vanishing: Option<f64>,
+    #[serde(default)]
+    per_layer_exploding: Option<f64>,
+    #[serde(default = "d_norm")]
+    exploding_norm: f64,
+    #[serde(default = "d_half")]
+    saturated: f64,
+    #[serde(default = "d_half")]
+    dead: f64,
+}
+
+impl TryFrom<ThresholdsTable> for Thresholds {
+    type Error = String;
+
+    fn try_from(t: ThresholdsTable) -> std::result::Result<Self, String> {
+        if t.per_layer_vanishing.is_some() || t.per_layer_exploding.is_some() {
+            return Err(
+                "diagnostics.thresholds.per_layer_vanishing and per_layer_exploding \
+                        were removed: the verdict judges the total ratio alone \
+                        (vanishing_ratio, exploding_ratio; docs/diagnostics.md, \"The verdict\")"
+                    .into(),
+            );
+        }
+        Ok(Thresholds {
+            vanishing_ratio: t.vanishing_ratio,
+            exploding_ratio: t.exploding_ratio,
+            exploding_norm: t.exploding_norm,
+            saturated: t.saturated,
+            dead: t.dead,
+        })
     }
 }

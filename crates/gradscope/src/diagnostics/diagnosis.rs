@@ -9,7 +9,7 @@ use super::prediction::{predict, Prediction, Unavailable};
 use super::profile::{through_time, ThroughTime};
 use super::records::StepRecord;
 use super::table::{layer_rows, LayerRow};
-use super::verdict::{judge, Flow, Severity, Verdict};
+use super::verdict::{judge, Flow, Problem, Severity, Verdict};
 use crate::error::{Error, Result};
 use crate::train::{Evaluation, LossPoint, Outcome, Run};
 
@@ -30,6 +30,13 @@ pub struct InitVerdict {
     pub per_layer_factor: f64,
     /// The continuous measure behind `flow`.
     pub severity: Severity,
+    /// Dead units and saturated layers at that step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
+    /// The verdict's prediction at that step that the network trains: `flow` healthy and no
+    /// problem ([`Verdict::will_train`]; docs/diagnostics.md, "Calibration", measures it).
+    #[serde(default)]
+    pub will_train: bool,
 }
 
 /// `diagnosis.json`.
@@ -152,6 +159,8 @@ impl Diagnosis {
                 first_to_last: init.first_to_last,
                 per_layer_factor: init.per_layer_factor,
                 severity: init.severity,
+                problems: init.problems,
+                will_train: init.will_train,
             },
             verdict,
             layers,

@@ -29,7 +29,7 @@ pub mod verdict;
 pub use config::{DiagnosticsConfig, Thresholds};
 pub use diagnosis::{Diagnosis, InitVerdict, DIAGNOSIS_SCHEMA_VERSION};
 pub use prediction::{predict, Factor, Prediction, Unavailable};
-pub use probe::{Probe, StepContext};
+pub use probe::{Probe, StepContext, RANGE_END_EPSILON};
 pub use profile::{ProfileRow, ThroughTime};
 pub use records::{LayerRecord, Quantiles, StepRecord};
 pub use remedy::Remedy;
@@ -37,4 +37,6 @@ pub use stats::{
     linear_histogram, log_abs_histogram, mean_std, norm_and_max, quantiles, Histogram,
 };
 pub use table::{layer_rows, LayerRow};
-pub use verdict::{judge, judges_saturation, Advice, Confidence, Flow, Severity, Verdict};
+pub use verdict::{
+    judge, judges_saturation, label, Advice, Basis, Confidence, Flow, Problem, Severity, Verdict,
+};

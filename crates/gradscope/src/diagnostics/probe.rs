@@ -266,13 +266,19 @@ impl Probe {
     }
 }
 
-/// Share of the values within ε of a finite end of `range`, ε = 1% of the range's width
-/// (1% of 1 when only one end is finite); None for a range with no finite end.
+/// The ε of [`LayerRecord::range_end_fraction`](super::LayerRecord::range_end_fraction), as a
+/// share of the range's width (of 1 when only one end is finite): 2%. A sigmoid unit at 0.02
+/// or 0.98, a tanh unit at ±0.96, has |f'| under 8% of its maximum; a top sigmoid layer stuck
+/// at 0.012 (Glorot & Bengio 2010's saturation at 0) counts, which 1% missed.
+pub const RANGE_END_EPSILON: f64 = 0.02;
+
+/// Share of the values within ε of a finite end of `range`, ε = [`RANGE_END_EPSILON`] of the
+/// range's width (of 1 when only one end is finite); None for a range with no finite end.
 fn range_end_fraction<T: Float>(a: &[T], range: [Option<f64>; 2]) -> Option<f64> {
     let eps = match range {
-        [Some(lo), Some(hi)] => 0.01 * (hi - lo),
+        [Some(lo), Some(hi)] => RANGE_END_EPSILON * (hi - lo),
         [None, None] => return None,
-        _ => 0.01,
+        _ => RANGE_END_EPSILON,
     };
     if a.is_empty() {
         return None;

@@ -83,8 +83,8 @@ pub struct LayerRecord {
     /// Quantiles of the layer's output a (activation layers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub act_quantiles: Option<Quantiles>,
-    /// Share of unit-samples whose output lies within 1% of the range's width (1 for a
-    /// half-open range) of a finite end of f's range — Glorot & Bengio's saturation of a
+    /// Share of unit-samples whose output lies within 2% of the range's width (of 1 for a
+    /// half-open range; [`super::RANGE_END_EPSILON`]) of a finite end of f's range — Glorot & Bengio's saturation of a
     /// sigmoid at 0 or 1, a ReLU's zeros (activation layers with a bounded side).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range_end_fraction: Option<f64>,

@@ -25,8 +25,17 @@ pub struct LayerRow {
     pub flow: Flow,
     /// Mean |f'(z)| over the measured steps.
     pub mean_abs_derivative: Option<f64>,
-    /// Mean share of saturated unit-samples.
+    /// Mean share of saturated unit-samples (|f'(z)| under 1% of its maximum).
     pub saturated_fraction: Option<f64>,
+    /// Mean share of outputs within 2% of the range's width of an end of f's range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_end_fraction: Option<f64>,
+    /// Mean output over the measured steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act_mean: Option<f64>,
+    /// Mean over the measured steps of the output's standard deviation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act_std: Option<f64>,
     /// Mean share of dead units.
     pub dead_fraction: Option<f64>,
     /// Saturated beyond the threshold.
@@ -92,6 +101,9 @@ pub fn layer_rows(
                 flow: lv.flow,
                 mean_abs_derivative: lv.mean_abs_derivative,
                 saturated_fraction: lv.saturated_fraction,
+                range_end_fraction: lv.range_end_fraction,
+                act_mean: lv.act_mean,
+                act_std: lv.act_std,
                 dead_fraction: lv.dead_fraction,
                 saturated: lv.saturated,
                 dead: lv.dead,

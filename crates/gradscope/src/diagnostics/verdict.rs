@@ -6,6 +6,11 @@
 //! δ_l = f'(z_l) ⊙ (W_{l+1}ᵀ δ_{l+1}), so each layer multiplies its norm by roughly
 //! σ_w·√E[f'(z)²]: below 1 (sigmoid: f' ≤ 1/4, saturated units f' ≈ 0, small weights) the
 //! product over L layers vanishes, above 1 (large weights) it explodes.
+//!
+//! The label comes from one continuous measure, [`Severity`]: the log₁₀ of the first/last
+//! ratio against two thresholds ([`label`]); the factor per layer is reported and projected
+//! (at what depth it would cross a threshold), never a second clause. Dead units and saturated
+//! layers are typed [`Problem`]s next to the label; [`Verdict::will_train`] combines both.
 
 use super::explain;
 use super::remedy::Remedy;
@@ -51,51 +56,311 @@ pub struct LayerVerdict {
     pub ratio_to_last: f64,
     /// Flow at this layer relative to the last hidden layer.
     pub flow: Flow,
-    /// Mean saturated fraction.
+    /// Mean saturated fraction (|f'(z)| under 1% of its maximum).
     pub saturated_fraction: Option<f64>,
+    /// Mean share of outputs within 2% of the range's width of a finite end of f's range
+    /// (Glorot & Bengio's saturation; [`crate::diagnostics::RANGE_END_EPSILON`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_end_fraction: Option<f64>,
     /// Mean dead fraction.
     pub dead_fraction: Option<f64>,
     /// Mean |f'(z)|.
     pub mean_abs_derivative: Option<f64>,
     /// √(mean f'(z)²): the activation's share of the per-layer gradient factor.
     pub rms_derivative: Option<f64>,
-    /// Saturated beyond the threshold.
+    /// Mean of the layer's output over the measured steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act_mean: Option<f64>,
+    /// Mean over the measured steps of the output's standard deviation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act_std: Option<f64>,
+    /// Saturated beyond the threshold: the larger of `saturated_fraction` and
+    /// `range_end_fraction` above `saturated` (never for a rectifier, see
+    /// [`judges_saturation`]).
     pub saturated: bool,
     /// Dead beyond the threshold.
     pub dead: bool,
 }
 
-/// How sure a verdict is: the margin from its label's thresholds against the spread of the
-/// measurements (see [`Severity`]).
+impl LayerVerdict {
+    /// The share the saturation flag judges: the larger of the two saturation measures (None
+    /// for a rectifier or without measurements).
+    pub fn saturation_share(&self) -> Option<f64> {
+        if !judges_saturation(self.activation) {
+            return None;
+        }
+        match (self.saturated_fraction, self.range_end_fraction) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// How sure a verdict is: the margin from its label's thresholds against the uncertainty of
+/// the measurement (see [`Severity`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
-    /// The ratio sits within max(0.1 decade, one spread) of a threshold: another seed or a few
-    /// more steps may flip the label.
+    /// The margin is under max(0.1 decade, one uncertainty): another seed or a few more steps
+    /// may flip the label.
     Low,
     /// Between low and high.
     Medium,
-    /// The ratio is at least max(0.5 decade, two spreads) inside its label's region.
+    /// The margin is at least max(0.5 decade, two uncertainties).
     High,
 }
 
-/// The continuous measure behind the three-way label.
+impl Confidence {
+    /// `low`, `medium`, `high`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+/// What decided a label ([`label`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// The first/last ratio against `vanishing_ratio` and `exploding_ratio` (a healthy label
+    /// too: within both).
+    #[default]
+    Ratio,
+    /// The largest global gradient norm above `exploding_norm`, with the ratio within its
+    /// thresholds.
+    GlobalNorm,
+    /// Through time (RNN): Pascanu et al.'s sufficient condition γ·σ_max(W_hh) < 1 (geometric
+    /// mean over the measured steps), with the ratio over this span within its thresholds.
+    SufficientCondition,
+}
+
+/// The continuous measure behind the three-way label ([`label`]): where the measured ratio
+/// sits, how far from a threshold, how sure, and where the factor per layer (per step) would
+/// take it.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Severity {
-    /// log₁₀ of ‖δ_1‖/‖δ_L‖ (geometric mean over the measured steps): −2 means the gradient
-    /// at the first hidden layer is a hundredth of the last's.
+    /// log₁₀ of ‖δ_1‖/‖δ_L‖ (through time ‖∂L/∂h_1‖/‖∂L/∂h_T‖), geometric mean over the
+    /// measured steps: −2 means the gradient at the first hidden layer is a hundredth of the
+    /// last's.
     pub log10_ratio: f64,
+    /// log₁₀ of the factor per layer (per time step): `log10_ratio / hops`.
+    #[serde(default)]
+    pub log10_factor: f64,
+    /// Layers (time steps) the ratio spans: L − 1 (T − 1, or the truncation chunk).
+    #[serde(default)]
+    pub hops: usize,
     /// Standard deviation of the per-step log₁₀ ratios over the measured steps (0 for one).
     pub log10_spread: f64,
-    /// Standard deviation over the hidden layers of log₁₀ of the per-layer factors
-    /// ‖δ_l‖/‖δ_{l+1}‖ at the first measured step (how unevenly the layers change it).
+    /// Standard deviation of log₁₀ of the per-layer (per-time-step) factors ‖δ_l‖/‖δ_{l+1}‖
+    /// at the first measured step: how unevenly the layers change it.
     pub per_layer_log10_spread: f64,
-    /// Decades between `log10_ratio` and the nearest threshold of the label's region,
-    /// positive inside it (for a label decided by the global norm: log₁₀ of max norm over
-    /// `exploding_norm`).
+    /// The measurement's uncertainty in decades: √(log10_spread² + hops·per_layer_log10_spread²)
+    /// — the change over training, and the finite-width scatter of the factors added up over
+    /// the hops as independent errors (another seed draws other factors). For the sufficient
+    /// condition: the spread of hops·log₁₀(γσ_max) over the measured steps. (A label decided
+    /// by the global norm takes its confidence from the margin alone.)
+    #[serde(default)]
+    pub uncertainty_decades: f64,
+    /// What decided the label.
+    #[serde(default)]
+    pub basis: Basis,
+    /// Decades between the deciding measure and the nearest threshold of the label's region,
+    /// positive inside it: for [`Basis::Ratio`] `log10_ratio` against log₁₀ of the ratio
+    /// thresholds, for [`Basis::GlobalNorm`] log₁₀(max norm / `exploding_norm`), for
+    /// [`Basis::SufficientCondition`] the decay the bound guarantees over the span,
+    /// −hops·log₁₀(γσ_max).
     pub margin_decades: f64,
-    /// The margin against the spread.
+    /// The margin against the uncertainty.
     pub confidence: Confidence,
+    /// Projection: the number of layers (time steps) of the measured factor after which the
+    /// ratio would cross the threshold it heads for (`vanishing_ratio` for a factor below 1,
+    /// `exploding_ratio` above); None for a factor of exactly 1. Compare with `hops`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crossing_hops: Option<f64>,
+}
+
+/// What [`grade`] judges: the measured ratio and its spreads, and for an RNN through time
+/// Pascanu et al.'s bound.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Measured {
+    /// log₁₀ of each measured step's ratio.
+    pub step_log10: Vec<f64>,
+    /// log₁₀ of the per-hop factors at the first measured step.
+    pub hop_log10: Vec<f64>,
+    /// Hops the ratio spans.
+    pub hops: usize,
+    /// log₁₀ of the geometric-mean ratio (None: no ratio, e.g. one hidden layer).
+    pub log10_ratio: Option<f64>,
+    /// log₁₀(γ·σ_max(W_hh)) at each measured step (RNN through time).
+    pub bound_log10: Vec<f64>,
+    /// The largest global gradient norm, when it counts.
+    pub max_norm: Option<f64>,
+}
+
+/// The one rule: the three-way label from the log₁₀ ratio (and for an RNN through time the
+/// log₁₀ of Pascanu et al.'s per-step bound γσ_max; for a run the largest global norm), with
+/// what decided it and the margin in decades.
+///
+/// 1. **vanishing** if log₁₀ ratio < log₁₀ `vanishing_ratio`;
+/// 2. **vanishing** if γ·σ_max(W_hh) < 1 (the sufficient condition: the gradient through
+///    time must vanish);
+/// 3. **exploding** if log₁₀ ratio > log₁₀ `exploding_ratio`;
+/// 4. **exploding** if the largest global gradient norm > `exploding_norm`;
+/// 5. else **healthy**.
+pub fn label(
+    log10_ratio: f64,
+    log10_bound: Option<(f64, usize)>,
+    max_norm: Option<f64>,
+    t: &Thresholds,
+) -> (Flow, Basis, f64) {
+    let (lv, le) = (t.vanishing_ratio.log10(), t.exploding_ratio.log10());
+    if log10_ratio < lv {
+        return (Flow::Vanishing, Basis::Ratio, lv - log10_ratio);
+    }
+    if let Some((b, hops)) = log10_bound.filter(|(b, _)| *b < 0.0) {
+        return (
+            Flow::Vanishing,
+            Basis::SufficientCondition,
+            -b * hops.max(1) as f64,
+        );
+    }
+    if log10_ratio > le {
+        return (Flow::Exploding, Basis::Ratio, log10_ratio - le);
+    }
+    if let Some(n) = max_norm.filter(|n| *n > t.exploding_norm) {
+        return (
+            Flow::Exploding,
+            Basis::GlobalNorm,
+            (n / t.exploding_norm).log10(),
+        );
+    }
+    let m = (log10_ratio - lv).min(le - log10_ratio);
+    (
+        Flow::Healthy,
+        Basis::Ratio,
+        if m.is_finite() { m } else { 0.0 },
+    )
+}
+
+/// High when the margin is at least max(0.5, 2·uncertainty) decades, low under
+/// max(0.1, uncertainty), medium between.
+pub(crate) fn confidence(margin: f64, uncertainty: f64) -> Confidence {
+    if margin >= (2.0 * uncertainty).max(0.5) {
+        Confidence::High
+    } else if margin < uncertainty.max(0.1) {
+        Confidence::Low
+    } else {
+        Confidence::Medium
+    }
+}
+
+/// The label and its [`Severity`] from a measurement.
+pub(crate) fn grade(m: &Measured, t: &Thresholds) -> (Flow, Severity) {
+    let log = m.log10_ratio.filter(|x| x.is_finite()).unwrap_or(0.0);
+    let hops = m.hops.max(1);
+    let bound = (!m.bound_log10.is_empty())
+        .then(|| m.bound_log10.iter().sum::<f64>() / m.bound_log10.len() as f64)
+        .filter(|b| b.is_finite());
+    let (flow, basis, margin) = label(log, bound.map(|b| (b, hops)), m.max_norm, t);
+    let spread = std_dev(&m.step_log10);
+    let per_hop = std_dev(&m.hop_log10);
+    let uncertainty = match basis {
+        Basis::SufficientCondition => std_dev(&m.bound_log10) * hops as f64,
+        Basis::GlobalNorm | Basis::Ratio => (spread.powi(2) + hops as f64 * per_hop.powi(2)).sqrt(),
+    };
+    let margin = if margin.is_finite() { margin } else { 0.0 };
+    // The global norm is one measured maximum, not an estimate: its margin alone decides.
+    let confidence = confidence(
+        margin,
+        if basis == Basis::GlobalNorm {
+            0.0
+        } else {
+            uncertainty
+        },
+    );
+    let log10_factor = if m.hops == 0 { 0.0 } else { log / hops as f64 };
+    let crossing_hops = if log10_factor < 0.0 {
+        Some(t.vanishing_ratio.log10() / log10_factor)
+    } else if log10_factor > 0.0 {
+        Some(t.exploding_ratio.log10() / log10_factor)
+    } else {
+        None
+    };
+    (
+        flow,
+        Severity {
+            log10_ratio: log,
+            log10_factor,
+            hops: m.hops,
+            log10_spread: spread,
+            per_layer_log10_spread: per_hop,
+            uncertainty_decades: uncertainty,
+            basis,
+            margin_decades: margin,
+            confidence,
+            crossing_hops,
+        },
+    )
+}
+
+/// A problem besides the gradient's size: what else the scope measured that stops a network
+/// from training. Judged per hidden layer against the `dead` and `saturated` thresholds.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum Problem {
+    /// Layers where more than `dead` of the units output 0 for every sample of the batch:
+    /// f'(z) = 0 there, no gradient passes them and their weights do not learn.
+    DeadUnits {
+        /// The dead layers' depths.
+        depths: Vec<usize>,
+        /// Mean dead share over those layers (means over the measured steps).
+        mean_fraction: f64,
+        /// The worst layer's dead share.
+        max_fraction: f64,
+        /// The worst layer.
+        worst_depth: usize,
+        /// Mean dead share over every hidden layer.
+        network_fraction: f64,
+    },
+    /// Layers where more than `saturated` of the unit-samples are saturated: |f'(z)| under 1%
+    /// of its maximum, or the output within 2% of the range's width of an end of f's range
+    /// (whichever share is larger).
+    Saturation {
+        /// The saturated layers' depths.
+        depths: Vec<usize>,
+        /// Mean saturated share over those layers (the larger measure of each).
+        mean_fraction: f64,
+        /// The worst layer's share.
+        max_fraction: f64,
+        /// The worst layer.
+        worst_depth: usize,
+        /// The worst layer's mean |f'(z)|.
+        mean_abs_derivative: Option<f64>,
+        /// The worst layer's mean output.
+        act_mean: Option<f64>,
+        /// The worst layer's output standard deviation.
+        act_std: Option<f64>,
+    },
+}
+
+impl Problem {
+    /// `dead units`, `saturation`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Problem::DeadUnits { .. } => "dead units",
+            Problem::Saturation { .. } => "saturation",
+        }
+    }
+
+    /// The depths of the layers it concerns.
+    pub fn depths(&self) -> &[usize] {
+        match self {
+            Problem::DeadUnits { depths, .. } | Problem::Saturation { depths, .. } => depths,
+        }
+    }
 }
 
 /// One remedy with the sentence that explains it.
@@ -140,6 +405,14 @@ pub struct Verdict {
     pub explanation: String,
     /// Remedies, most promising first.
     pub remedies: Vec<Advice>,
+    /// What else stops the network from training: dead units, saturated layers (of the
+    /// hidden layers the depth verdict judges), worst first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
+    /// The verdict's prediction that the network trains as configured: `flow` is healthy and
+    /// `problems` is empty. A yes/no a calibration can check against what training reaches.
+    #[serde(default)]
+    pub will_train: bool,
     /// The gradient through time of each recurrent encoder (empty otherwise). When present,
     /// `flow`, `explanation` and `remedies` above combine it with the depth verdict of the
     /// head's hidden layers (the depth fields describe the head only).
@@ -254,74 +527,12 @@ pub(crate) fn sci(x: f64) -> String {
     }
 }
 
-fn classify(ftl: f64, per_layer: f64, max_norm: f64, t: &Thresholds) -> Flow {
-    if ftl < t.vanishing_ratio || (per_layer < t.per_layer_vanishing && ftl < 0.1) {
-        Flow::Vanishing
-    } else if ftl > t.exploding_ratio
-        || (per_layer > t.per_layer_exploding && ftl > 10.0)
-        || max_norm > t.exploding_norm
-    {
-        Flow::Exploding
-    } else {
-        Flow::Healthy
-    }
-}
-
 fn std_dev(xs: &[f64]) -> f64 {
     if xs.len() < 2 {
         return 0.0;
     }
     let m = xs.iter().sum::<f64>() / xs.len() as f64;
     (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / xs.len() as f64).sqrt()
-}
-
-fn severity(
-    flow: Flow,
-    records: &[StepRecord],
-    first_to_last: f64,
-    max_norm: f64,
-    t: &Thresholds,
-) -> Severity {
-    let log = first_to_last.log10();
-    let per_step: Vec<f64> = records
-        .iter()
-        .filter_map(|r| r.first_to_last())
-        .filter(|x| *x > 0.0 && x.is_finite())
-        .map(f64::log10)
-        .collect();
-    let spread = std_dev(&per_step);
-    let factors: Vec<f64> = records.first().map_or_else(Vec::new, |r| {
-        r.deltas()
-            .windows(2)
-            .map(|w| w[0].1 / w[1].1)
-            .filter(|x| *x > 0.0 && x.is_finite())
-            .map(f64::log10)
-            .collect()
-    });
-    let (lv, le) = (t.vanishing_ratio.log10(), t.exploding_ratio.log10());
-    let margin = match flow {
-        Flow::Vanishing => lv - log,
-        Flow::Exploding if max_norm > t.exploding_norm && log <= le => {
-            (max_norm / t.exploding_norm).log10()
-        }
-        Flow::Exploding => log - le,
-        Flow::Healthy => (log - lv).min(le - log),
-    };
-    let margin = if margin.is_finite() { margin } else { 0.0 };
-    let confidence = if margin >= (2.0 * spread).max(0.5) {
-        Confidence::High
-    } else if margin < spread.max(0.1) {
-        Confidence::Low
-    } else {
-        Confidence::Medium
-    };
-    Severity {
-        log10_ratio: log,
-        log10_spread: spread,
-        per_layer_log10_spread: std_dev(&factors),
-        margin_decades: margin,
-        confidence,
-    }
 }
 
 /// Draws the verdict from a run's records (typically the first N steps).
@@ -364,39 +575,57 @@ pub fn judge(records: &[StepRecord], t: &Thresholds) -> Verdict {
         .map(|&d| {
             let recs = per_depth(d);
             let r = ratio(d);
-            let sat = mean(recs.iter().map(|l| l.saturated_fraction));
-            let dead = mean(recs.iter().map(|l| l.dead_fraction));
             let activation = recs.first().and_then(|l| l.activation);
-            LayerVerdict {
+            let mut lv = LayerVerdict {
                 depth: d,
                 name: recs.first().map_or(String::new(), |l| l.name.clone()),
                 activation,
                 ratio_to_last: r,
-                flow: if r < t.vanishing_ratio {
-                    Flow::Vanishing
-                } else if r > t.exploding_ratio {
-                    Flow::Exploding
-                } else {
-                    Flow::Healthy
-                },
-                saturated_fraction: sat,
-                dead_fraction: dead,
+                flow: label(r.log10(), None, None, t).0,
+                saturated_fraction: mean(recs.iter().map(|l| l.saturated_fraction)),
+                range_end_fraction: mean(recs.iter().map(|l| l.range_end_fraction)),
+                dead_fraction: mean(recs.iter().map(|l| l.dead_fraction)),
                 mean_abs_derivative: mean(recs.iter().map(|l| l.mean_abs_derivative)),
                 rms_derivative: mean(recs.iter().map(|l| l.mean_sq_derivative)).map(f64::sqrt),
-                saturated: judges_saturation(activation) && sat.is_some_and(|s| s > t.saturated),
-                dead: dead.is_some_and(|s| s > t.dead),
-            }
+                act_mean: mean(recs.iter().map(|l| l.act_mean)),
+                act_std: mean(recs.iter().map(|l| l.act_std)),
+                saturated: false,
+                dead: false,
+            };
+            lv.saturated = lv.saturation_share().is_some_and(|s| s > t.saturated);
+            lv.dead = lv.dead_fraction.is_some_and(|s| s > t.dead);
+            lv
         })
         .collect();
     let first_to_last = layers.first().map_or(1.0, |l| l.ratio_to_last);
-    let hops = depths.len().saturating_sub(1).max(1) as f64;
-    let per_layer_factor = if depths.len() > 1 {
-        first_to_last.powf(1.0 / hops)
+    let hops = depths.len().saturating_sub(1);
+    let per_layer_factor = if hops > 0 {
+        first_to_last.powf(1.0 / hops as f64)
     } else {
         1.0
     };
     let max_grad_norm = records.iter().map(|r| r.grad_norm).fold(0.0, f64::max);
-    let flow = classify(first_to_last, per_layer_factor, max_grad_norm, t);
+    let measured = Measured {
+        step_log10: records
+            .iter()
+            .filter_map(|r| r.first_to_last())
+            .filter(|x| *x > 0.0 && x.is_finite())
+            .map(f64::log10)
+            .collect(),
+        hop_log10: records.first().map_or_else(Vec::new, |r| {
+            r.deltas()
+                .windows(2)
+                .map(|w| w[0].1 / w[1].1)
+                .filter(|x| *x > 0.0 && x.is_finite())
+                .map(f64::log10)
+                .collect()
+        }),
+        hops,
+        log10_ratio: (hops > 0).then(|| first_to_last.log10()),
+        bound_log10: Vec::new(),
+        max_norm: Some(max_grad_norm),
+    };
+    let (flow, severity) = grade(&measured, t);
     let sigma_w = mean(
         records
             .iter()
@@ -405,7 +634,7 @@ pub fn judge(records: &[StepRecord], t: &Thresholds) -> Verdict {
     );
     let mut v = Verdict {
         flow,
-        severity: severity(flow, records, first_to_last, max_grad_norm, t),
+        severity,
         first_to_last,
         per_layer_factor,
         max_grad_norm,
@@ -413,9 +642,11 @@ pub fn judge(records: &[StepRecord], t: &Thresholds) -> Verdict {
         sigma_w,
         rms_derivative: mean(layers.iter().map(|l| l.rms_derivative)),
         batch_size: records.iter().filter_map(|r| r.batch_size).max(),
+        problems: problems(&layers),
         layers,
         explanation: String::new(),
         remedies: Vec::new(),
+        will_train: false,
         recurrent: Vec::new(),
     };
     let encoders = records.first().map_or(0, |r| r.recurrent.len());
@@ -431,7 +662,66 @@ pub fn judge(records: &[StepRecord], t: &Thresholds) -> Verdict {
     if !v.recurrent.is_empty() {
         combine_through_time(&mut v);
     }
+    v.will_train = v.flow == Flow::Healthy && v.problems.is_empty();
     v
+}
+
+/// Over the flagged layers: the mean share, the largest and its layer.
+fn worst<'a>(
+    f: impl Fn(&LayerVerdict) -> Option<f64>,
+    flagged: &[&'a LayerVerdict],
+) -> (f64, f64, &'a LayerVerdict) {
+    let shares: Vec<(f64, &LayerVerdict)> =
+        flagged.iter().filter_map(|l| Some((f(l)?, *l))).collect();
+    let (max, w) = shares
+        .iter()
+        .copied()
+        .fold((f64::NEG_INFINITY, flagged[0]), |b, x| {
+            if x.0 > b.0 {
+                x
+            } else {
+                b
+            }
+        });
+    let mean = shares.iter().map(|x| x.0).sum::<f64>() / shares.len().max(1) as f64;
+    (mean, max, w)
+}
+
+/// The dead-unit and saturation problems of the hidden layers, the larger share first.
+fn problems(layers: &[LayerVerdict]) -> Vec<Problem> {
+    let mut out: Vec<(f64, Problem)> = Vec::new();
+    let dead: Vec<&LayerVerdict> = layers.iter().filter(|l| l.dead).collect();
+    if !dead.is_empty() {
+        let (m, max, w) = worst(|l| l.dead_fraction, &dead);
+        out.push((
+            max,
+            Problem::DeadUnits {
+                depths: dead.iter().map(|l| l.depth).collect(),
+                mean_fraction: m,
+                max_fraction: max,
+                worst_depth: w.depth,
+                network_fraction: mean(layers.iter().map(|l| l.dead_fraction)).unwrap_or(0.0),
+            },
+        ));
+    }
+    let sat: Vec<&LayerVerdict> = layers.iter().filter(|l| l.saturated).collect();
+    if !sat.is_empty() {
+        let (m, max, w) = worst(LayerVerdict::saturation_share, &sat);
+        out.push((
+            max,
+            Problem::Saturation {
+                depths: sat.iter().map(|l| l.depth).collect(),
+                mean_fraction: m,
+                max_fraction: max,
+                worst_depth: w.depth,
+                mean_abs_derivative: w.mean_abs_derivative,
+                act_mean: w.act_mean,
+                act_std: w.act_std,
+            },
+        ));
+    }
+    out.sort_by(|a, b| b.0.total_cmp(&a.0));
+    out.into_iter().map(|(_, p)| p).collect()
 }
 
 /// A recurrent model's verdict: the gradient through time first, then the head's depth
@@ -506,7 +796,7 @@ fn depth_remedies(v: &Verdict) -> Vec<Remedy> {
             }
             r.push(Remedy::Residual);
             if dead || rectifier {
-                r.push(leaky);
+                r.push(leaky.clone());
             }
         }
         Flow::Exploding => {
@@ -518,12 +808,32 @@ fn depth_remedies(v: &Verdict) -> Vec<Remedy> {
             r.push(Remedy::LowerLearningRate { factor: 0.1 });
             r.push(Remedy::WeightDecay { weight_decay: 1e-4 });
         }
-        Flow::Healthy => {
-            if dead {
-                r.push(leaky);
+        Flow::Healthy => {}
+    }
+    // The problems' remedies, after the flow's (each once).
+    let mut add = |x: Remedy| {
+        if !r.contains(&x) {
+            r.push(x);
+        }
+    };
+    for p in &v.problems {
+        match p {
+            Problem::DeadUnits { .. } => {
+                add(leaky.clone());
+                add(norm.clone());
+                add(Remedy::Residual);
             }
-            if !v.saturated_depths().is_empty() {
-                r.push(norm.clone());
+            Problem::Saturation { .. } => {
+                add(norm.clone());
+                add(Remedy::Init {
+                    init: variance_preserving(v.activation),
+                });
+                if family == Some(Family::Squashing) {
+                    add(Remedy::Activation {
+                        activation: Activation::Relu,
+                        init: he,
+                    });
+                }
             }
         }
     }

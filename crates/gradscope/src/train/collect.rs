@@ -137,9 +137,10 @@ impl<T: Float> Trainer<T> {
     /// use gradscope::train::Trainer;
     /// use gradscope::Activation;
     ///
-    /// // tanh with weights of variance 9/fan_in: every layer amplifies the gradient.
+    /// // tanh with weights of variance 9/fan_in: every layer amplifies the gradient (×1.36,
+    /// // over 23 hops far above the exploding threshold of 100).
     /// let model = MlpSpec {
-    ///     hidden: vec![64; 16],
+    ///     hidden: vec![64; 24],
     ///     activation: Activation::Tanh,
     ///     init: Init::KaimingNormal { gain: 3.0, fan_out: false },
     ///     ..MlpSpec::default()

@@ -446,14 +446,11 @@ fn threshold_and_table_ranges_are_checked() {
         t.validate().is_err()
     };
     // Each bound on its own: 0 < vanishing_ratio < 1 < exploding_ratio,
-    // 0 < per_layer_vanishing < 1 < per_layer_exploding, exploding_norm > 0,
+    // exploding_norm > 0,
     // saturated and dead in [0, 1].
     assert!(bad(&|t| t.vanishing_ratio = 0.0));
     assert!(bad(&|t| t.vanishing_ratio = 1.0));
     assert!(bad(&|t| t.exploding_ratio = 1.0));
-    assert!(bad(&|t| t.per_layer_vanishing = 0.0));
-    assert!(bad(&|t| t.per_layer_vanishing = 1.0));
-    assert!(bad(&|t| t.per_layer_exploding = 1.0));
     assert!(bad(&|t| t.exploding_norm = 0.0));
     assert!(bad(&|t| t.saturated = 1.01));
     assert!(bad(&|t| t.saturated = -0.01));
@@ -463,8 +460,6 @@ fn threshold_and_table_ranges_are_checked() {
     assert!(!bad(&|t| {
         t.vanishing_ratio = 0.999;
         t.exploding_ratio = 1.001;
-        t.per_layer_vanishing = 1e-9;
-        t.per_layer_exploding = 1.001;
         t.exploding_norm = 1e-9;
         t.saturated = 0.0;
         t.dead = 1.0;

@@ -13,7 +13,9 @@ mod theory;
 mod through_time;
 
 pub use compare::{finding, variant_ratios};
-pub use depth::{depth, depth_headline, init_verdict};
+pub use depth::{
+    depth, depth_headline, init_verdict, limits, problems_text, projection, severity_line,
+};
 pub use remedy::{advice, advice_with, remedy_text, RemedyContext};
 pub use run::outcome;
 pub use theory::{theory_summary, unavailable};

@@ -7,7 +7,7 @@ use crate::diagnostics::recurrent::{
     BlockSpectrum, DecayMeasure, GateStats, RecurrentLayerVerdict, RecurrentRecord,
     RecurrentVerdict,
 };
-use crate::diagnostics::verdict::{ranges, sci, Flow, Verdict};
+use crate::diagnostics::verdict::{ranges, sci, Basis, Flow, Verdict};
 use crate::diagnostics::Thresholds;
 use crate::recurrent::{CellKind, Predict};
 
@@ -155,13 +155,19 @@ pub(crate) fn through_time(
     match l.measure {
         DecayMeasure::Gradient => s.push_str(&format!(
             "Through time ({} steps{which}): ‖∂L/∂h_{}‖/‖∂L/∂h_T‖ = {}, ×{} per step going back \
-             in time (geometric mean over the measured steps {}–{}). ",
+             in time ({}). ",
             v.steps,
             v.steps.saturating_sub(span).max(1),
             sci(l.first_to_last),
             sci(l.per_step_factor),
-            l.first_step,
-            l.last_step
+            if l.first_step == l.last_step {
+                format!("at step {}", l.first_step)
+            } else {
+                format!(
+                    "geometric mean over the measured steps {}–{}",
+                    l.first_step, l.last_step
+                )
+            }
         )),
         DecayMeasure::Jacobian => s.push_str(&format!(
             "Through time ({} steps{which}): every step receives its own gradient, so the decay \
@@ -237,7 +243,20 @@ pub(crate) fn through_time(
                     sci(rho * g.mean_abs_derivative)
                 )
             });
+            let sufficient = l.severity.basis == Basis::SufficientCondition;
             match v.flow {
+                Flow::Vanishing if sufficient => s.push_str(&format!(
+                    "γ·σ_max(W_hh) = {} < 1 (geometric mean over the measured steps; at step \
+                     {step} σ_max(W_hh) = {}, 1/γ = {}{later}): the gradient through time must \
+                     vanish (the sufficient condition of Pascanu et al. 2013). Measured ×{} per \
+                     step, {after}: within the ratio thresholds over this span, but bounded by a \
+                     geometric decay. What the verdict cannot know: whether the task needs what \
+                     the first steps carry (a short memory trains despite the decay).",
+                    sci(10f64.powf(-l.severity.margin_decades / l.severity.hops.max(1) as f64)),
+                    sci(sig),
+                    sci(thr),
+                    sci(l.per_step_factor)
+                )),
                 Flow::Vanishing if bf < 1.0 => s.push_str(&format!(
                     "At step {step} σ_max(W_hh) = {} < 1/γ = {}{later}: the gradient through \
                      time must vanish (the sufficient condition of Pascanu et al. 2013), by at \
@@ -288,7 +307,7 @@ pub(crate) fn through_time(
                 Flow::Healthy => s.push_str(&format!(
                     "At step {step} σ_max(W_hh) = {}, ρ(W_hh) = {}, 1/γ = {}{later} (γ·σ_max = \
                      {}); the measured ×{} per step keeps the gradient within the thresholds \
-                     over {span} steps (total {}–{}, or ×{}–×{} per step): healthy.",
+                     over {span} steps ({}–{} in total): healthy.",
                     sci(sig),
                     sci(rho),
                     sci(thr),
@@ -296,8 +315,6 @@ pub(crate) fn through_time(
                     sci(l.per_step_factor),
                     sci(t.vanishing_ratio),
                     sci(t.exploding_ratio),
-                    sci(t.per_layer_vanishing),
-                    sci(t.per_layer_exploding)
                 )),
             }
             if let Some(g) = h.filter(|g| g.saturated_fraction > t.saturated) {
@@ -365,16 +382,48 @@ pub(crate) fn through_time(
             s.push_str(&flow_sentence(v.flow, l, t, max_grad_norm));
         }
     }
+    if let Some(p) = super::projection(&l.severity, "step", t) {
+        s.push(' ');
+        s.push_str(&p);
+    }
     let (nv, ne) = (l.vanishing_steps.len(), l.exploding_steps.len());
-    if nv > 0 && ne > 0 {
-        let list = |v: &[u64]| ranges(&v.iter().map(|x| *x as usize).collect::<Vec<_>>());
+    let list = |v: &[u64]| ranges(&v.iter().map(|x| *x as usize).collect::<Vec<_>>());
+    let plural = |n: usize| if n > 1 { "s" } else { "" };
+    // Both flows seen is covered: one of them differs from the label.
+    let changes = (nv > 0 && l.flow != Flow::Vanishing)
+        || (ne > 0 && l.flow != Flow::Exploding)
+        || (l.flow != Flow::Healthy && nv + ne < l.measured_steps);
+    if changes {
+        let mut parts = Vec::new();
+        if ne > 0 {
+            parts.push(format!(
+                "exploding at measured step{} {}",
+                plural(ne),
+                list(&l.exploding_steps)
+            ));
+        }
+        if nv > 0 {
+            parts.push(format!(
+                "vanishing at {}{}",
+                if ne > 0 {
+                    String::new()
+                } else {
+                    format!("measured step{} ", plural(nv))
+                },
+                list(&l.vanishing_steps)
+            ));
+        }
+        if nv + ne < l.measured_steps {
+            parts.push(if parts.is_empty() {
+                "healthy at every measured step".to_string()
+            } else {
+                "healthy at the others".to_string()
+            });
+        }
         s.push_str(&format!(
-            " The flow changes during the run: exploding at measured step{} {}, vanishing at {} \
-             (the verdict takes the geometric mean over the measured steps; use a short --steps \
-             to judge the initialization).",
-            if ne > 1 { "s" } else { "" },
-            list(&l.exploding_steps),
-            list(&l.vanishing_steps)
+            " The flow changes during the run: {} (the verdict takes the geometric mean over \
+             the measured steps; use a short --steps to judge the initialization).",
+            parts.join(", ")
         ));
     } else if v.flow == Flow::Vanishing && max_grad_norm > t.exploding_norm {
         s.push_str(&format!(
@@ -440,10 +489,9 @@ fn flow_sentence(flow: Flow, l: &RecurrentLayerVerdict, t: &Thresholds, max_norm
     let after = format!("{} of h_T after {} steps", sci(l.first_to_last), l.span);
     match flow {
         Flow::Vanishing => format!(
-            "The gradient reaching the first step is {after}: it vanishes (thresholds: total {} or \
-             ×{} per step).",
+            "The gradient reaching the first step is {after}: it vanishes (threshold: {} in \
+             total).",
             sci(t.vanishing_ratio),
-            sci(t.per_layer_vanishing)
         ),
         Flow::Exploding => format!(
             "The gradient reaching the first step is {after}: it explodes (largest global \

@@ -7,7 +7,9 @@ use super::records::{
 use crate::activation::Activation;
 use crate::diagnostics::explain::{self, advice_with, RemedyContext};
 use crate::diagnostics::remedy::Remedy;
-use crate::diagnostics::verdict::{geo_mean, Advice, Flow};
+use crate::diagnostics::verdict::{
+    confidence, geo_mean, grade, label, Advice, Basis, Flow, Measured, Severity,
+};
 use crate::diagnostics::{StepRecord, Thresholds};
 use crate::init::Init;
 use crate::recurrent::{CellKind, Predict};
@@ -30,8 +32,11 @@ pub enum DecayMeasure {
 pub struct RecurrentLayerVerdict {
     /// 1-based position in the stack (PyTorch's suffix `_l0` is layer 1).
     pub layer: usize,
-    /// Flow through time in this layer.
+    /// Flow through time in this layer (the label of `severity`).
     pub flow: Flow,
+    /// The continuous measure behind `flow`: log₁₀ of `first_to_last` over `span` steps, or
+    /// for an RNN whose γ·σ_max(W_hh) < 1 Pascanu et al.'s bound.
+    pub severity: Severity,
     /// How the decay was measured.
     pub measure: DecayMeasure,
     /// Steps the gradient is carried back over (T − 1, or within the last truncation chunk).
@@ -100,6 +105,9 @@ pub struct RecurrentLayerVerdict {
 pub struct RecurrentVerdict {
     /// Overall flow through time.
     pub flow: Flow,
+    /// The continuous measure behind `flow`: the main layer's ([`RecurrentVerdict::main_layer`]),
+    /// or the global norm's when that decided.
+    pub severity: Severity,
     /// The cell.
     pub cell: CellKind,
     /// RNN: its activation.
@@ -166,14 +174,17 @@ fn mean_gates(per_record: &[&[GateStats]]) -> Vec<GateStats> {
         .collect()
 }
 
-fn classify(ftl: f64, factor: f64, t: &Thresholds) -> Flow {
-    if ftl < t.vanishing_ratio || (factor < t.per_layer_vanishing && ftl < 0.1) {
-        Flow::Vanishing
-    } else if ftl > t.exploding_ratio || (factor > t.per_layer_exploding && ftl > 10.0) {
-        Flow::Exploding
-    } else {
-        Flow::Healthy
-    }
+/// log₁₀ of the factors between consecutive non-zero, finite entries of `norms[start..]`:
+/// the per-step factors going back in time.
+fn hop_log10(norms: &[f64], start: usize) -> Vec<f64> {
+    norms
+        .get(start..)
+        .unwrap_or(&[])
+        .windows(2)
+        .map(|w| w[0] / w[1])
+        .filter(|x| *x > 0.0 && x.is_finite())
+        .map(f64::log10)
+        .collect()
 }
 
 /// Draws the verdict on the gradient through time of recurrent encoder `encoder` (its
@@ -212,6 +223,12 @@ pub fn judge_through_time(
             .collect();
         let mut vanishing_steps = Vec::new();
         let mut exploding_steps = Vec::new();
+        // log₁₀(γ·σ_max(W_hh)) of an RNN at a measured step: Pascanu et al.'s bound per step.
+        let bound = |lr: &RecurrentLayerRecord| {
+            lr.gamma
+                .map(|g| (g * lr.sigma_max).log10())
+                .filter(|b| b.is_finite())
+        };
         let pairs: Vec<(f64, f64)> = per
             .iter()
             .zip(&steps_of)
@@ -227,7 +244,7 @@ pub fn judge_through_time(
                     Some(x) if x > 0.0 && x.is_finite() => x,
                     _ => f.powi(span as i32),
                 };
-                match classify(ftl, f, t) {
+                match label(ftl.log10(), bound(lr).map(|b| (b, span)), None, t).0 {
                     Flow::Vanishing => vanishing_steps.push(*step),
                     Flow::Exploding => exploding_steps.push(*step),
                     Flow::Healthy => {}
@@ -237,6 +254,28 @@ pub fn judge_through_time(
             .collect();
         let first_to_last = geo_mean(pairs.iter().map(|p| p.0));
         let per_step_factor = geo_mean(pairs.iter().map(|p| p.1));
+        let profile = match measure {
+            DecayMeasure::Jacobian => l0
+                .jacobian_norms
+                .as_deref()
+                .map_or_else(Vec::new, |n| hop_log10(n, 0)),
+            _ => hop_log10(&l0.grad_norms, l0.window_start),
+        };
+        let (flow, severity) = grade(
+            &Measured {
+                step_log10: pairs
+                    .iter()
+                    .map(|p| p.0.log10())
+                    .filter(|x| x.is_finite())
+                    .collect(),
+                hop_log10: profile,
+                hops: span,
+                log10_ratio: (!pairs.is_empty()).then(|| first_to_last.log10()),
+                bound_log10: per.iter().filter_map(|lr| bound(lr)).collect(),
+                max_norm: None,
+            },
+            t,
+        );
         let underflow = per.iter().any(|lr| lr.underflow_steps > 0);
         let cell_pairs: Vec<(f64, f64)> = per
             .iter()
@@ -264,14 +303,10 @@ pub fn judge_through_time(
             .map(|g| g.gate.clone())
             .collect();
         let l1 = last.layers.get(k).unwrap_or(l0);
-        let flow = if pairs.is_empty() {
-            Flow::Healthy
-        } else {
-            classify(first_to_last, per_step_factor, t)
-        };
         layers.push(RecurrentLayerVerdict {
             layer: k + 1,
             flow,
+            severity,
             measure,
             span,
             first_to_last,
@@ -315,8 +350,28 @@ pub fn judge_through_time(
         Flow::Healthy
     };
     let steps = first.layers.first().map_or(0, |l| l.steps);
+    let lead = pool
+        .iter()
+        .find(|l| l.flow == flow)
+        .or(pool.last())
+        .map(|l| (l.flow, l.severity));
+    let severity = match lead {
+        // Decided by the global norm: the through-time measure is within its thresholds.
+        Some((f, s)) if f != flow && flow == Flow::Exploding => {
+            let margin = (max_grad_norm / t.exploding_norm).log10();
+            Severity {
+                basis: Basis::GlobalNorm,
+                margin_decades: margin,
+                confidence: confidence(margin, 0.0),
+                ..s
+            }
+        }
+        Some((_, s)) => s,
+        None => grade(&Measured::default(), t).1,
+    };
     let mut v = RecurrentVerdict {
         flow,
+        severity,
         cell: first.cell,
         activation: first.activation,
         predict: first.predict,

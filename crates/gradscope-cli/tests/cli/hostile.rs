@@ -79,12 +79,12 @@ fn refused(out: &Output, needles: &[&str]) -> String {
     err
 }
 
-/// A memory bomb refused under the 2 GiB cap within 10 seconds.
+/// A memory bomb refused under the 2 GiB cap within 30 s of wall time (about 4 s alone; the margin is for a loaded machine — the cap and the message show the bounded path).
 #[track_caller]
 fn refused_fast(args: &[&str], needles: &[&str]) -> String {
     let (out, took) = capped(args);
     let err = refused(&out, needles);
-    assert!(took < Duration::from_secs(10), "took {took:?}: {err}");
+    assert!(took < Duration::from_secs(30), "took {took:?}: {err}");
     err
 }
 

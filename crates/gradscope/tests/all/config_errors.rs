@@ -181,3 +181,21 @@ fn other_errors_carry_no_field() {
     assert_eq!((e.field(), e.file(), e.line()), (None, None, None));
     assert!(e.as_config().is_none());
 }
+
+/// `model.recurrent.activation` belongs to the plain RNN: an LSTM or GRU (fixed sigmoid/tanh
+/// gates) refuses it naming the field, an RNN takes it (a mutant that swapped the cell test
+/// survived the mutation sample of docs/testing.md).
+#[test]
+fn a_recurrent_activation_applies_only_to_the_rnn_cell() {
+    for cell in ["lstm", "gru"] {
+        let text = format!(
+            "[model]\ninput = 2\n[model.recurrent]\ncell = \"{cell}\"\nhidden = 4\nactivation = \"relu\"\n"
+        );
+        let e = parse_err(&text, &[]);
+        assert_eq!(e.field(), Some("model.recurrent.activation"), "{cell}: {e}");
+        assert!(e.to_string().contains("only applies to cell = \"rnn\""), "{e}");
+    }
+    let text = "[model]\ninput = 2\n[model.recurrent]\ncell = \"rnn\"\nhidden = 4\nactivation = \"relu\"\n";
+    let sets: Vec<String> = Vec::new();
+    Config::parse(text, "run.toml", &sets).expect("an RNN takes an activation");
+}

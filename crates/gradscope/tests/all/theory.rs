@@ -1010,3 +1010,18 @@ fn phase_diagram_cells_and_boundary() {
     }
     assert!(theory::PhaseDiagram::compute(&tanh, (0.0, 1.0), (0.0, 1.0), 0, 1.0).is_err());
 }
+
+/// The quadrature's breakpoints exist only for a finite q > 0: kinks at k/√q plus the ladder
+/// ±2ᵏ/(16√q) below Z_MAX. At q = +∞ the ladder would start at 0 and never end (a mutant that
+/// let an infinite q through survived the mutation sample of docs/testing.md).
+#[test]
+fn breakpoints_only_for_a_finite_positive_q() {
+    let relu = Activation::Relu;
+    for q in [0.0, -1.0, f64::INFINITY, f64::NAN] {
+        assert!(theory::breakpoints(&relu, q).is_empty(), "q = {q}");
+    }
+    let b = theory::breakpoints(&relu, 4.0);
+    // ReLU's kink at 0, then ±0.03125·2ᵏ.
+    assert!(b.contains(&0.0) && b.contains(&0.03125) && b.contains(&-0.03125), "{b:?}");
+    assert!(b.iter().all(|x| x.is_finite()));
+}

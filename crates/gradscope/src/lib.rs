@@ -9,6 +9,7 @@
 //!   live in the internal `kernels` module).
 //! - [`quadrature`]: Gaussian expectations E[g(z)], z ~ N(0, 1), exact at kinks.
 //! - [`rng`]: the seeded generator all randomness flows through.
+//! - [`sweep`]: sweeps over config keys and seeds, their runs and their aggregated results.
 
 pub mod activation;
 pub mod config;
@@ -29,6 +30,7 @@ pub mod param;
 pub mod quadrature;
 pub mod recurrent;
 pub mod rng;
+pub mod sweep;
 pub mod tensor;
 pub mod textform;
 pub mod theory;

@@ -1,4 +1,4 @@
-//! Weight initializers, with the text form `name(key=value, ...)` (see [`crate::textform`]).
+//! Weight initializers, with the text form `name(key=value, ...)`.
 //!
 //! For a weight of shape [fan_out, fan_in] (PyTorch's `nn.Linear` layout):
 //!
@@ -20,13 +20,31 @@
 //!
 //! `fan` is fan_in (default) or fan_out (`mode=fan_out`). For Kaiming, `gain=auto` (the
 //! default; `gain=0` is read the same way) means "the gain of the activation that follows", computed as 1/√E[f(z)²] (√2 for ReLU; see
-//! [`crate::activation::properties`]).
+//! [`crate::activation::properties()`]).
 
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 use crate::textform::{self, choice, num, num_auto, ParamSpec};
 
 /// A weight initializer.
+///
+/// Parsed from its text form, and sampled for a `[fan_out, fan_in]` weight:
+///
+/// ```
+/// use gradscope::init::Init;
+/// use gradscope::Rng;
+///
+/// let init: Init = "kaiming_normal(mode=fan_out)".parse()?;
+/// assert_eq!(init, Init::KaimingNormal { gain: 0.0, fan_out: true });
+/// assert_eq!("xavier_uniform".parse::<Init>()?, Init::XavierUniform { gain: 1.0 });
+///
+/// // N(0, gain²/fan_in) with the ReLU gain √2: variance 2/100.
+/// let he = Init::KaimingNormal { gain: 2f64.sqrt(), fan_out: false };
+/// let w = he.sample(100, 100, 1.0, &mut Rng::seed(0));
+/// let var = w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
+/// assert!((var - 0.02).abs() < 0.002, "{var}");
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Init {
     /// All zeros.

@@ -172,13 +172,17 @@ impl MemoryEstimate {
         if self.total() <= limit.bytes {
             return Ok(());
         }
-        Err(Error::Config(format!(
-            "{}: the run needs an estimated {}, more than the memory limit of {} ({})",
-            self.main_cause(),
-            self.describe(),
-            format_bytes(limit.bytes),
-            limit.origin
-        )))
+        let cause = self.main_cause();
+        Err(Error::config_field(
+            cause.field.clone(),
+            format!(
+                "{}: the run needs an estimated {}, more than the memory limit of {} ({})",
+                cause,
+                self.describe(),
+                format_bytes(limit.bytes),
+                limit.origin
+            ),
+        ))
     }
 }
 

@@ -1,18 +1,18 @@
 //! Gaussian expectations E[g(z)] = ∫ g(x) φ(x) dx, z ~ N(0, 1), by composite Gauss–Legendre
 //! quadrature.
 //!
-//! The real line is cut to [−[`TAIL`], +[`TAIL`]] (φ(40) ≈ 1.5e−348: nothing is lost for any
+//! The real line is cut to [−40, +40] (φ(40) ≈ 1.5e−348: nothing is lost for any
 //! integrand of polynomial growth) and split into panels at every breakpoint the caller names
-//! (the kinks of a piecewise activation) and at least every [`PANEL`]. On each panel a
+//! (the kinks of a piecewise activation) and at least every 0.5. On each panel a
 //! 20-point Gauss–Legendre rule integrates a smooth piece to machine precision, so kinks cost
 //! no accuracy as long as they are named.
 
 use std::sync::OnceLock;
 
 /// Half-width of the integration interval.
-pub const TAIL: f64 = 40.0;
+pub(crate) const TAIL: f64 = 40.0;
 /// Widest panel.
-pub const PANEL: f64 = 0.5;
+pub(crate) const PANEL: f64 = 0.5;
 /// Points per panel.
 const ORDER: usize = 20;
 
@@ -58,7 +58,7 @@ fn rule() -> &'static (Vec<f64>, Vec<f64>) {
 }
 
 /// ∫ₐᵇ h(x) dx over panels split at `breakpoints` (those outside (a, b) are ignored) and at
-/// least every [`PANEL`].
+/// least every 0.5.
 pub fn integrate(h: impl Fn(f64) -> f64, a: f64, b: f64, breakpoints: &[f64]) -> f64 {
     let mut cuts: Vec<f64> = breakpoints
         .iter()
@@ -91,6 +91,14 @@ pub fn integrate(h: impl Fn(f64) -> f64, a: f64, b: f64, breakpoints: &[f64]) ->
 
 /// E[g(z)] for z ~ N(0, 1), exact to quadrature precision when every kink of g is listed in
 /// `breakpoints`.
+///
+/// ```
+/// use gradscope::quadrature::gaussian_expectation;
+///
+/// // E[z²] = 1; E[relu(z)²] = 1/2, with the kink at 0 named.
+/// assert!((gaussian_expectation(|z| z * z, &[]) - 1.0).abs() < 1e-14);
+/// assert!((gaussian_expectation(|z| z.max(0.0).powi(2), &[0.0]) - 0.5).abs() < 1e-14);
+/// ```
 pub fn gaussian_expectation(g: impl Fn(f64) -> f64, breakpoints: &[f64]) -> f64 {
     integrate(|x| g(x) * normal_pdf(x), -TAIL, TAIL, breakpoints)
 }

@@ -5,6 +5,17 @@ use rand_distr::{Distribution, StandardNormal};
 
 /// A seeded PCG-64 (`Lcg128Xsl64`) generator: the same seed gives the same stream on every
 /// platform.
+///
+/// ```
+/// use gradscope::Rng;
+///
+/// let (mut a, mut b) = (Rng::seed(42), Rng::seed(42));
+/// assert_eq!(a.normal(), b.normal());
+/// // fork(): an independent stream, e.g. one for the data and one for the weights.
+/// let mut data = a.fork();
+/// let x = data.uniform(-1.0, 1.0);
+/// assert!((-1.0..1.0).contains(&x));
+/// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rng {
     inner: rand_pcg::Pcg64,

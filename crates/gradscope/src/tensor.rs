@@ -6,6 +6,19 @@ pub use crate::kernels::gemm::{MatMut, MatRef};
 
 /// A dense row-major tensor of `T` with an arbitrary shape.
 ///
+/// ```
+/// use gradscope::Tensor;
+///
+/// let t = Tensor::<f64>::from_vec(&[2, 3], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0])?;
+/// assert_eq!((t.rows(), t.cols()), (2, 3));
+/// assert_eq!(t.row(1), [4.0, 5.0, 6.0]);
+/// assert!(Tensor::<f64>::from_vec(&[2, 2], vec![1.0]).is_err()); // a shape error
+/// let t = t.reshape(&[3, 2])?;
+/// assert_eq!(t.row(2), [5.0, 6.0]);
+/// assert_eq!(t.cast::<f32>().data()[0], 1.0_f32);
+/// # Ok::<(), gradscope::Error>(())
+/// ```
+///
 /// Most of the engine treats a tensor as a matrix of `rows() = ∏ shape[..last]` rows and
 /// `cols() = shape[last]` columns (a batch of row vectors). Buffers are reused across steps
 /// with [`Tensor::resize`], which never shrinks the allocation.

@@ -199,6 +199,7 @@ fn eval_json<T: Float>(act: Activation, xs: &[f64]) -> serde_json::Value {
             }
         }
         serde_json::json!({
+            "schema_version": gradscope::io::SCHEMA_VERSION,
             "activation": act.to_string(),
             "dtype": dtype,
             "x": xs,
@@ -212,6 +213,7 @@ fn eval_json<T: Float>(act: Activation, xs: &[f64]) -> serde_json::Value {
             .map(|&x| act.df(T::from_f64(x)).to_f64())
             .collect();
         serde_json::json!({
+            "schema_version": gradscope::io::SCHEMA_VERSION,
             "activation": act.to_string(),
             "dtype": dtype,
             "x": xs,
@@ -230,7 +232,13 @@ fn render(props: &[Properties], format: Format) -> Result<String> {
     Ok(match format {
         Format::Table => Text.export(&doc()),
         Format::Markdown => Markdown.export(&doc()),
-        Format::Json => serde_json::to_string_pretty(props)? + "\n",
+        Format::Json => {
+            let doc = serde_json::json!({
+                "schema_version": gradscope::io::SCHEMA_VERSION,
+                "activations": props,
+            });
+            serde_json::to_string_pretty(&doc)? + "\n"
+        }
         Format::Csv => {
             let end = |v: Option<f64>, inf: &str| v.map_or(inf.to_string(), |v| v.to_string());
             let o = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
@@ -247,7 +255,7 @@ fn render(props: &[Properties], format: Format) -> Result<String> {
                 "max_abs_derivative",
                 "argmax_derivative",
                 "monotonic",
-                "zero_centered_mean",
+                "mean_output",
                 "saturation_x",
                 "saturates_left",
                 "saturates_right",
@@ -271,7 +279,7 @@ fn render(props: &[Properties], format: Format) -> Result<String> {
                         p.max_abs_derivative.to_string(),
                         o(p.argmax_derivative),
                         p.monotonic.to_string(),
-                        p.zero_centered_mean.to_string(),
+                        p.mean_output.to_string(),
                         o(p.saturation_x),
                         o(p.saturates_left),
                         o(p.saturates_right),

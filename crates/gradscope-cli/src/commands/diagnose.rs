@@ -142,7 +142,7 @@ fn diagnose(
     progress.finish();
     let mut jsonl = String::new();
     for r in &run.records {
-        jsonl.push_str(&serde_json::to_string(r)?);
+        jsonl.push_str(&serde_json::to_string(&gradscope::io::versioned(r))?);
         jsonl.push('\n');
     }
     write_atomic(&args.out.join("diagnostics.jsonl"), jsonl.as_bytes())?;

@@ -52,8 +52,9 @@ impl Mode {
 #[derive(clap::Args, Debug)]
 #[command(after_long_help = AFTER_HELP)]
 pub struct Args {
-    /// TOML config whose `[model]` table describes the network (`input` and `output` must be
-    /// set) and whose `training.loss` is the loss; other tables are ignored.
+    /// TOML config whose `[model]` table describes the network and whose `training.loss` is
+    /// the loss; other tables are ignored. `model.input` and `model.output` may be left out:
+    /// they are read from the weights' shapes (when given, they must agree with them).
     #[arg(long, value_name = "MODEL.toml")]
     model: PathBuf,
     /// The weights: a safetensors file with every tensor of the model's state dict
@@ -122,25 +123,6 @@ pub fn run(args: Args) -> Result<()> {
     let loaded = Config::load(&args.model, &args.sets)?;
     let config = loaded.config;
     let spec = &config.model;
-    let source = args.model.display();
-    for (key, value) in [("input", spec.input()), ("output", spec.output())] {
-        if value == 0 {
-            bail!(
-                "{source}: model.{key} must be set (> 0) for `grads`, which has no data set to \
-                 take it from (e.g. --set model.{key}=N)"
-            );
-        }
-    }
-    // MlpSpec::validate checks PReLU channels of the hidden layers only; a head PReLU with
-    // the wrong count would trip an assertion in the forward pass.
-    if let gradscope::Activation::Prelu { channels, .. } = spec.mlp().head {
-        if channels != 1 && channels != spec.output() {
-            bail!(
-                "{source}: model.head prelu channels = {channels} must be 1 or model.output = {}",
-                spec.output()
-            );
-        }
-    }
     let dtype = match args.dtype {
         Some(Precision::F32) => DType::F32,
         Some(Precision::F64) => DType::F64,
@@ -168,6 +150,7 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+#[derive(Clone, Copy)]
 struct Run<'a> {
     args: &'a Args,
     spec: &'a ModelSpec,
@@ -294,6 +277,99 @@ fn recurrent_tensors<T: Float>(
     out
 }
 
+/// The model's sizes read from the weights: `model.input` and `model.output` left at 0 in the
+/// config are taken from the shapes of the tensors that carry them, and values given in the
+/// config are checked against those shapes.
+///
+/// Which tensor dimension carries the input or the output width is found by building the
+/// model twice with different widths and comparing the state dicts' shapes: a dimension that
+/// follows the input width (the first weight matrix's columns, `weight_ih_l0`'s for a
+/// recurrent model) or the output width (the last linear layer's rows and bias) is read from
+/// the same tensor of the weights file.
+fn sizes_from_weights<T: Float>(
+    spec: &ModelSpec,
+    weights: &[(String, Tensor<T>)],
+    model_src: &str,
+    wsrc: &str,
+) -> Result<ModelSpec> {
+    let probe = |input: usize, output: usize| -> Result<Vec<(String, Vec<usize>)>> {
+        let mut s = spec.clone();
+        s.set_input(input);
+        s.set_output(output);
+        let m = s
+            .build::<f32>(&mut Rng::seed(0))
+            .with_context(|| format!("{model_src}: cannot build the model"))?;
+        Ok(m.state_dict()
+            .into_iter()
+            .map(|(n, t)| (n, t.shape().to_vec()))
+            .collect())
+    };
+    // Widths no hidden layer is likely to share; only dimensions that change between the two
+    // builds are read, so a coincidence with a fixed width cannot mislead.
+    let (a, b) = (probe(11, 13)?, probe(17, 19)?);
+    let mut found: [Option<(usize, String)>; 2] = [None, None];
+    for ((name, sa), (_, sb)) in a.iter().zip(&b) {
+        for (d, (&x, &y)) in sa.iter().zip(sb).enumerate() {
+            let which = match (x, y) {
+                (11, 17) => 0,
+                (13, 19) => 1,
+                _ => continue,
+            };
+            if found[which].is_some() {
+                continue;
+            }
+            let Some((_, t)) = weights.iter().find(|(n, _)| n == name) else {
+                continue;
+            };
+            if let Some(&w) = t.shape().get(d) {
+                found[which] = Some((w, format!("`{name}` has shape {:?}", t.shape())));
+            }
+        }
+    }
+    let mut out = spec.clone();
+    for (which, key) in [(0, "input"), (1, "output")] {
+        let given = if which == 0 {
+            spec.input()
+        } else {
+            spec.output()
+        };
+        match (&found[which], given) {
+            (Some((w, _)), 0) => {
+                if which == 0 {
+                    out.set_input(*w);
+                } else {
+                    out.set_output(*w);
+                }
+            }
+            (Some((w, from)), g) if *w != g => bail!(
+                "{model_src}: model.{key} = {g}, but in the weights {wsrc} {from}, which fixes \
+                 model.{key} = {w} (leave model.{key} out to take it from the weights)"
+            ),
+            (Some(_), _) => {}
+            (None, 0) => bail!(
+                "{model_src}: model.{key} is not set and the weights {wsrc} have no tensor \
+                 that fixes it (set it, e.g. --set model.{key}=N)"
+            ),
+            (None, _) => {}
+        }
+    }
+    Ok(out)
+}
+
+/// `MlpSpec::validate` checks PReLU channels of the hidden layers only; a head PReLU with the
+/// wrong count would trip an assertion in the forward pass.
+fn check_head_prelu(spec: &ModelSpec, source: &str) -> Result<()> {
+    if let gradscope::Activation::Prelu { channels, .. } = spec.mlp().head {
+        if channels != 1 && channels != spec.output() {
+            bail!(
+                "{source}: model.head prelu channels = {channels} must be 1 or model.output = {}",
+                spec.output()
+            );
+        }
+    }
+    Ok(())
+}
+
 impl Run<'_> {
     /// Checks `y` against the loss and the output rows (`rows` = N, or N·T for a model that
     /// predicts every step) and brings it to the layout the loss takes.
@@ -352,11 +428,6 @@ impl Run<'_> {
         let args = self.args;
         let model_src = args.model.display();
         let renames = parse_renames(&args.renames)?;
-        let mut model = self
-            .spec
-            .build::<T>(&mut Rng::seed(self.seed))
-            .with_context(|| format!("{model_src}: cannot build the model"))?;
-
         crate::oom::stage(format!(
             "reading the weights {} and the batch {}",
             args.weights.display(),
@@ -366,6 +437,27 @@ impl Run<'_> {
         let mut weights = safetensors::read::<T>(&args.weights)?;
         let wsrc = args.weights.display().to_string();
         rename(&mut weights.tensors, &renames, &wsrc)?;
+        let spec = sizes_from_weights(self.spec, &weights.tensors, &model_src.to_string(), &wsrc)?;
+        check_head_prelu(&spec, &model_src.to_string())?;
+        let run = Run {
+            spec: &spec,
+            ..*self
+        };
+        run.go_with(weights, renames)
+    }
+
+    fn go_with<T: Float>(
+        &self,
+        weights: safetensors::TensorFile<T>,
+        renames: Vec<(String, String)>,
+    ) -> Result<Summary> {
+        let args = self.args;
+        let model_src = args.model.display();
+        let wsrc = args.weights.display().to_string();
+        let mut model = self
+            .spec
+            .build::<T>(&mut Rng::seed(self.seed))
+            .with_context(|| format!("{model_src}: cannot build the model"))?;
         model
             .load_state_dict(&weights.tensors, &wsrc, &[])
             .with_context(|| {

@@ -491,6 +491,7 @@ fn report_json(
     transition: Option<Option<Transition>>,
 ) -> Value {
     let mut v = json!({
+        "schema_version": gradscope::io::SCHEMA_VERSION,
         "activation": act.to_string(),
         "sigma_b2": args.sigma_b2,
         "q0": args.q0,
@@ -557,7 +558,14 @@ fn sweep_json(s: &Sweep, tol: f64) -> Value {
             v
         })
         .collect();
-    Value::Array(rows)
+    json!({
+        "schema_version": gradscope::io::SCHEMA_VERSION,
+        "activation": s.activation.to_string(),
+        "sigma_b2": s.sigma_b2,
+        "q0": s.q0,
+        "critical_tol": tol,
+        "sweep": rows,
+    })
 }
 
 fn sweep_csv(s: &Sweep, tol: f64) -> String {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use gradscope::config::{Config, LoadedConfig};
+use gradscope::io::versioned;
 use gradscope::memory::MemoryLimit;
 use gradscope::train::{EpochRecord, Flow, Observer, Outcome, StepInfo, Trainer};
 use gradscope::{DType, Float};
@@ -58,7 +59,8 @@ Writes into DIR:
                             grad_norm_max, elapsed_s
   checkpoint.safetensors    the last good checkpoint (model, optimizer, RNG states), written
                             atomically every training.checkpoint_every epochs and on Ctrl-C
-  model.safetensors         final weights with PyTorch nn.Sequential names
+  model.safetensors         final weights with PyTorch nn.Sequential names; the input
+                            standardization (input_mean, input_std) as metadata
   summary.json              outcome (completed / interrupted / diverged), final train, val
                             and test loss and accuracy, best validation accuracy
 
@@ -234,7 +236,7 @@ struct Progress<'a> {
 impl Observer for Progress<'_> {
     fn on_diagnostics(&mut self, r: &gradscope::diagnostics::StepRecord) -> gradscope::Result<()> {
         if let Some(f) = &mut self.diagnostics {
-            let line = serde_json::to_string(r).expect("serializable");
+            let line = serde_json::to_string(&versioned(r)).expect("serializable");
             writeln!(f, "{line}")
                 .and_then(|_| f.flush())
                 .map_err(|e| gradscope::Error::Io(format!("diagnostics.jsonl: {e}")))?;
@@ -260,7 +262,7 @@ impl Observer for Progress<'_> {
     }
 
     fn on_epoch(&mut self, r: &EpochRecord) -> gradscope::Result<()> {
-        let line = serde_json::to_string(r).expect("serializable");
+        let line = serde_json::to_string(&versioned(r)).expect("serializable");
         writeln!(self.metrics, "{line}")
             .and_then(|_| self.metrics.flush())
             .map_err(|e| gradscope::Error::Io(format!("metrics.jsonl: {e}")))?;
@@ -302,9 +304,9 @@ fn truncate_metrics(path: &Path, epoch: usize) -> Result<()> {
 /// A config error (a field path first) prefixed with the config file, as `Config::load` does.
 fn with_source(e: gradscope::Error, loaded: &LoadedConfig) -> anyhow::Error {
     match e {
-        gradscope::Error::Config(m) if !m.starts_with(&loaded.source) => {
-            anyhow::anyhow!("{}: {m}", loaded.source)
-        }
+        gradscope::Error::Config(c) if c.file().is_none() => gradscope::Error::Config(c)
+            .in_file(&loaded.source, None)
+            .into(),
         other => other.into(),
     }
 }
@@ -420,7 +422,7 @@ fn train<T: Float>(ctx: &Ctx) -> Result<()> {
     let outcome = trainer.run(&mut progress)?;
     progress.bar.finish_and_clear();
     let summary = trainer.summary(outcome.clone())?;
-    let json = serde_json::to_string_pretty(&summary)? + "\n";
+    let json = serde_json::to_string_pretty(&versioned(&summary))? + "\n";
     write_atomic(&dir.join("summary.json"), json.as_bytes())?;
     let pct = |e: Option<gradscope::train::Evaluation>| {
         e.and_then(|e| e.accuracy)
@@ -428,14 +430,7 @@ fn train<T: Float>(ctx: &Ctx) -> Result<()> {
     };
     match outcome {
         Outcome::Completed => {
-            let state = trainer.model.state_dict();
-            let named: Vec<(String, &gradscope::Tensor<T>)> =
-                state.iter().map(|(n, t)| (n.clone(), t)).collect();
-            gradscope::io::safetensors::write(
-                &dir.join("model.safetensors"),
-                &named,
-                &Default::default(),
-            )?;
+            trainer.save_model(&dir.join("model.safetensors"))?;
             if !args.quiet {
                 emit_or_stop(&format!(
                     "done: {} epochs, {} steps; test loss {}, test accuracy {} -> {}\n",

@@ -46,7 +46,7 @@ pub fn properties_table(props: &[Properties]) -> Table {
                     num(p.derivative_range[1], 4)
                 ),
                 if p.monotonic { "yes" } else { "no" }.into(),
-                num(p.zero_centered_mean, 3),
+                num(p.mean_output, 3),
                 opt(p.saturation_x),
                 num(p.mean_sq_derivative, 4),
                 num(p.gain, 4),

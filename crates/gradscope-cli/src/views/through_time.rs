@@ -72,7 +72,7 @@ fn spectral_table(v: &RecurrentVerdict) -> Table {
     ];
     let mut rows = Vec::new();
     for l in &v.layers {
-        let layer = (l.layer + 1).to_string();
+        let layer = l.layer.to_string();
         for (bf, bl) in l.blocks_first.iter().zip(&l.blocks_last) {
             rows.push(vec![
                 layer.clone(),
@@ -123,7 +123,7 @@ fn gate_table(v: &RecurrentVerdict) -> Table {
         .flat_map(|l| {
             l.gates.iter().map(move |g| {
                 vec![
-                    (l.layer + 1).to_string(),
+                    l.layer.to_string(),
                     explain::gate_name(v.cell, &g.gate),
                     g.activation.to_string(),
                     sci(g.mean),

@@ -14,7 +14,7 @@ const KEYS: [&str; 11] = [
     "max_abs_derivative",
     "argmax_derivative",
     "monotonic",
-    "zero_centered_mean",
+    "mean_output",
     "saturation_x",
     "mean_sq_derivative",
     "gain",
@@ -52,7 +52,10 @@ fn json(args: &[&str]) -> Value {
 }
 
 fn entries(v: &Value) -> &Vec<Value> {
-    v.as_array().expect("a JSON array")
+    assert_eq!(v["schema_version"], gradscope::io::SCHEMA_VERSION);
+    v["activations"]
+        .as_array()
+        .expect("a JSON array of activations")
 }
 
 fn by_name<'a>(v: &'a Value, name: &str) -> &'a Value {

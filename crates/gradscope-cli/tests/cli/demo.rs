@@ -44,7 +44,7 @@ fn quick_demo_compares_five_variants() {
         assert_eq!(v["grad_norms_init"].as_array().unwrap().len(), 10);
     }
     assert_eq!(d["samples"], 600);
-    assert_eq!(d["schema_version"], 1);
+    assert_eq!(d["schema_version"], gradscope::io::SCHEMA_VERSION);
     let findings = d["findings"].as_array().unwrap();
     assert!(!findings.is_empty());
     assert!(findings

@@ -435,13 +435,13 @@ fn wrong_weight_shape_is_named() {
     st.edit("w.safetensors", |t| {
         for (n, v) in t.iter_mut() {
             if n == "0.weight" {
-                *v = Tensor::zeros(&[3, 4]);
+                *v = Tensor::zeros(&[5, 3]);
             }
         }
     });
     let err = st.fails(&[]);
     assert!(err.contains("w.safetensors"), "{err}");
-    assert!(err.contains("`0.weight` has shape [3, 4]"), "{err}");
+    assert!(err.contains("`0.weight` has shape [5, 3]"), "{err}");
     assert!(err.contains("[4, 3]"), "{err}");
 }
 
@@ -562,16 +562,84 @@ fn weights_that_are_not_safetensors_are_an_error() {
 }
 
 #[test]
-fn sizes_must_be_in_the_config() {
+fn sizes_come_from_the_weights() {
+    // model.input and model.output left out: the weights' shapes fix them, and the gradients
+    // are those of the config that states them.
     let st = Setup::new(MODEL);
+    st.ok(&[]);
+    let stated = st.read("g.safetensors");
     std::fs::write(
         st.dir.0.join("model.toml"),
-        MODEL.replace("input = 3\n", ""),
+        MODEL.replace("input = 3\n", "").replace("output = 2\n", ""),
     )
     .unwrap();
-    let err = st.fails(&[]);
-    assert!(err.contains("model.input must be set"), "{err}");
+    st.ok(&[]);
+    let inferred = st.read("g.safetensors");
+    assert_eq!(names_and_shapes(&stated), names_and_shapes(&inferred));
+    for ((n, a), (_, b)) in stated.tensors.iter().zip(&inferred.tensors) {
+        assert_eq!(a.data(), b.data(), "{n}");
+    }
+    // Stated sizes are checked against the weights, naming the tensor that disagrees.
+    std::fs::remove_file(st.dir.0.join("g.safetensors")).unwrap();
+    let err = st.fails(&["--set", "model.input=4"]);
+    assert!(
+        err.contains("model.input = 4") && err.contains("`0.weight` has shape [4, 3]"),
+        "{err}"
+    );
+    let err = st.fails(&["--set", "model.output=3"]);
+    assert!(err.contains("model.output = 3"), "{err}");
+    assert!(err.contains("model.output = 2"), "{err}");
     assert!(err.contains("model.toml"), "{err}");
+}
+
+#[test]
+fn recurrent_sizes_come_from_the_weights() {
+    let model = r#"
+seed = 5
+[model]
+input = 2
+hidden = []
+output = 3
+[model.recurrent]
+cell = "lstm"
+hidden = 4
+[training]
+loss = "mse"
+"#;
+    let st = Setup::new(model);
+    // x: N = 5 rows of T = 3 steps of 2 features (Setup's x is [5, 3]: rewrite it).
+    st.edit("b.safetensors", |t| {
+        let x: Vec<f64> = (0..30).map(|i| ((i * 5 % 7) as f64 - 3.0) / 4.0).collect();
+        let y: Vec<f64> = (0..15).map(|i| (i % 4) as f64 / 3.0).collect();
+        *t = vec![
+            ("x".into(), Tensor::from_vec(&[5, 6], x).unwrap()),
+            ("y".into(), Tensor::from_vec(&[5, 3], y).unwrap()),
+        ];
+    });
+    st.ok(&[]);
+    let stated = st.read("g.safetensors");
+    std::fs::write(
+        st.dir.0.join("model.toml"),
+        model.replace("input = 2\n", "").replace("output = 3\n", ""),
+    )
+    .unwrap();
+    st.ok(&[]);
+    let inferred = st.read("g.safetensors");
+    assert_eq!(names_and_shapes(&stated), names_and_shapes(&inferred));
+    std::fs::remove_file(st.dir.0.join("g.safetensors")).unwrap();
+    let err = st.fails(&["--set", "model.input=3"]);
+    assert!(err.contains("weight_ih_l0"), "{err}");
+}
+
+/// The names and shapes of a file's tensors, sorted.
+fn names_and_shapes(f: &TensorFile<f64>) -> Vec<(String, Vec<usize>)> {
+    let mut v: Vec<_> = f
+        .tensors
+        .iter()
+        .map(|(n, t)| (n.clone(), t.shape().to_vec()))
+        .collect();
+    v.sort();
+    v
 }
 
 #[test]

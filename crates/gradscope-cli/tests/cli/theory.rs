@@ -362,7 +362,9 @@ fn sweep_prints_chi1_as_csv_and_json() {
         "1,4,7",
         "--json",
     ]);
-    let rows = v.as_array().unwrap();
+    assert_eq!(v["schema_version"], gradscope::io::SCHEMA_VERSION);
+    assert_eq!(v["activation"], "tanh");
+    let rows = v["sweep"].as_array().unwrap();
     assert_eq!(rows.len(), 7);
     assert_eq!(rows[0]["phase"], "ordered");
     assert_eq!(rows[6]["phase"], "chaotic");

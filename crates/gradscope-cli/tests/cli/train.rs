@@ -314,3 +314,84 @@ fn recurrent_config_errors_name_the_field() {
     }
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// `model.safetensors` carries the input standardization: raw inputs standardized with its
+/// `input_mean`/`input_std` metadata give the model the accuracy the run reported.
+#[test]
+fn model_file_carries_the_input_standardization() {
+    use gradscope::config::Config;
+    use gradscope::{Rng, Tensor};
+    let out = temp("standardize");
+    let ex = example();
+    let o = run(&[
+        "train",
+        ex.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "training.epochs=2",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let file = gradscope::io::safetensors::read::<f32>(&out.join("model.safetensors")).unwrap();
+    let meta = &file.metadata;
+    assert_eq!(meta["format"], gradscope::train::MODEL_FORMAT);
+    let vector = |k: &str| -> Vec<f64> { serde_json::from_str(&meta[k]).unwrap() };
+    let (mean, std) = (
+        vector(gradscope::train::INPUT_MEAN_KEY),
+        vector(gradscope::train::INPUT_STD_KEY),
+    );
+    assert_eq!((mean.len(), std.len()), (64, 64));
+    // The same numbers as the checkpoint's (what a resumed run standardizes with).
+    let ckpt =
+        gradscope::io::safetensors::read::<f32>(&out.join("checkpoint.safetensors")).unwrap();
+    let s: serde_json::Value = serde_json::from_str(&ckpt.metadata["standardizer"]).unwrap();
+    assert_eq!(s["mean"], serde_json::json!(mean));
+    assert_eq!(s["std"], serde_json::json!(std));
+
+    // Raw digits through the exported model, standardized by the metadata alone.
+    let raw = gradscope::data::digits();
+    let x: Vec<f64> = raw
+        .x()
+        .chunks(64)
+        .flat_map(|row| {
+            row.iter()
+                .zip(&mean)
+                .zip(&std)
+                .map(|((v, m), s)| (v - m) / s)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let x = Tensor::<f32>::from_f64_slice(&[raw.len(), 64], &x).unwrap();
+    let config = Config::load(&out.join("config.toml"), &[]).unwrap().config;
+    let mut spec = config.model.clone();
+    spec.set_input(64);
+    spec.set_output(10);
+    let mut model = spec.build::<f32>(&mut Rng::seed(0)).unwrap();
+    model
+        .load_state_dict(&file.tensors, "model.safetensors", &[])
+        .unwrap();
+    model.set_training(false);
+    let logits = model.forward(&x).to_f64_vec();
+    let labels = raw.labels().unwrap();
+    let correct = logits
+        .chunks(10)
+        .zip(labels)
+        .filter(|(row, &y)| {
+            let best = (0..10).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap();
+            best == y
+        })
+        .count() as f64;
+    // The run's own count of correct predictions over its three splits.
+    let summary = json(&out.join("summary.json"));
+    let reported: f64 = ["train", "val", "test"]
+        .iter()
+        .map(|k| summary[k]["accuracy"].as_f64().unwrap() * summary[k]["samples"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (correct - reported).abs() <= 1.0,
+        "{correct} correct with the metadata's standardization, the run reported {reported}"
+    );
+    assert!(correct / raw.len() as f64 > 0.8, "{correct}");
+    std::fs::remove_dir_all(out).ok();
+}

@@ -57,6 +57,24 @@ pub fn nan_if_infinite<T: Float>(x: T) -> T {
 }
 
 /// One activation function with its parameters.
+///
+/// Parsed from and printed as its text form; f and f' are scalar functions of any [`Float`]:
+///
+/// ```
+/// use gradscope::Activation;
+///
+/// let elu: Activation = "elu(alpha=0.5)".parse()?;
+/// assert_eq!(elu, Activation::Elu { alpha: 0.5 });
+/// assert_eq!(elu.to_string(), "elu(alpha=0.5)");
+/// assert_eq!("leaky_relu(0.1)".parse::<Activation>()?, Activation::LeakyRelu { slope: 0.1 });
+/// assert!("relu(3)".parse::<Activation>().is_err()); // relu takes no parameter
+///
+/// let s = Activation::Sigmoid;
+/// assert_eq!(s.f(0.0_f64), 0.5);
+/// assert_eq!(s.df(0.0_f64), 0.25); // σ' = σ(1 − σ): at most 1/4, the vanishing gradient
+/// assert_eq!(Activation::Relu.df(0.0_f32), 0.0); // PyTorch's value at the kink
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Activation {
     /// f(x) = x.

@@ -46,8 +46,11 @@ pub struct Properties {
     pub argmax_derivative_interval: [Option<f64>; 2],
     /// f is non-decreasing on the whole line (f' ≥ 0).
     pub monotonic: bool,
-    /// E[f(z)] for z ~ N(0, 1): 0 for a zero-centred activation.
-    pub zero_centered_mean: f64,
+    /// E[f(z)] for z ~ N(0, 1), the mean output at unit-variance input: 0 for a zero-centred
+    /// activation, 1/2 for the sigmoid, 1/√(2π) for ReLU. (Called `zero_centered_mean` before
+    /// schema version 3.)
+    #[serde(alias = "zero_centered_mean")]
+    pub mean_output: f64,
     /// The |x| beyond which |f'| stays under 1% of its max on both sides; `None` if f' does
     /// not fall that low on some side (the activation does not saturate there).
     pub saturation_x: Option<f64>,
@@ -191,6 +194,18 @@ fn crossing(act: &Activation, mut inside: f64, mut outside: f64, thr: f64) -> f6
 }
 
 /// Computes every property of `act` from its f and f'.
+///
+/// ```
+/// use gradscope::activation::properties;
+/// use gradscope::Activation;
+///
+/// let p = properties(&Activation::Tanh);
+/// assert_eq!(p.range, [Some(-1.0), Some(1.0)]);
+/// assert!((p.max_abs_derivative - 1.0).abs() < 1e-12);
+/// assert!(p.monotonic);
+/// // E[f'(z)²], z ~ N(0, 1): the activation's share of the gradient factor χ₁ at q = 1.
+/// assert!(p.mean_sq_derivative > 0.4 && p.mean_sq_derivative < 0.5);
+/// ```
 pub fn properties(act: &Activation) -> Properties {
     let (s, central) = sample(act);
     let f = |x: f64| act.f(x);
@@ -306,7 +321,7 @@ pub fn properties(act: &Activation) -> Properties {
         argmax_derivative,
         argmax_derivative_interval: interval,
         monotonic: dmin >= -1e-15,
-        zero_centered_mean: mean,
+        mean_output: mean,
         saturation_x,
         saturates_left,
         saturates_right,

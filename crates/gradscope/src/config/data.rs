@@ -232,7 +232,7 @@ impl DataConfig {
     /// Checks that the keys fit the source and values are in range; messages start with the
     /// field path.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Config(m));
+        let bad = |field: &str, m: String| Err(Error::config_field(field, m));
         let src = self.source_name();
         let allowed: &[&str] = match self.source {
             DataSource::Digits => &[],
@@ -268,71 +268,93 @@ impl DataConfig {
         ];
         for (key, set) in present {
             if set && !allowed.contains(&key) {
-                return bad(format!(
-                    "data.{key} does not apply to source = \"{src}\" (its keys: {})",
-                    if allowed.is_empty() {
-                        "none".to_string()
-                    } else {
-                        allowed.join(", ")
-                    }
-                ));
+                return bad(
+                    &format!("data.{key}"),
+                    format!(
+                        "data.{key} does not apply to source = \"{src}\" (its keys: {})",
+                        if allowed.is_empty() {
+                            "none".to_string()
+                        } else {
+                            allowed.join(", ")
+                        }
+                    ),
+                );
             }
         }
         let sum: f64 = self.split.iter().sum();
         if self.split.iter().any(|f| !(0.0..=1.0).contains(f)) || (sum - 1.0).abs() > 1e-9 {
-            return bad(format!(
-                "data.split = {:?} must be three fractions in [0, 1] summing to 1",
-                self.split
-            ));
+            return bad(
+                "data.split",
+                format!(
+                    "data.split = {:?} must be three fractions in [0, 1] summing to 1",
+                    self.split
+                ),
+            );
         }
         if self.split[0] <= 0.0 {
-            return bad("data.split: the training fraction must be > 0".into());
+            return bad(
+                "data.split",
+                "data.split: the training fraction must be > 0".into(),
+            );
         }
         if let Some(n) = self.n {
             if n < 4 {
-                return bad(format!("data.n = {n} must be >= 4"));
+                return bad("data.n", format!("data.n = {n} must be >= 4"));
             }
         }
         if let Some(noise) = self.noise {
             if !(noise.is_finite() && noise >= 0.0) {
-                return bad(format!("data.noise = {noise} must be >= 0"));
+                return bad("data.noise", format!("data.noise = {noise} must be >= 0"));
             }
         }
         if let Some(c) = self.classes {
             if c < 2 {
-                return bad(format!("data.classes = {c} must be >= 2"));
+                return bad("data.classes", format!("data.classes = {c} must be >= 2"));
             }
         }
         if let Some(f) = self.factor {
             if !(f > 0.0 && f < 1.0) {
-                return bad(format!("data.factor = {f} must be in (0, 1)"));
+                return bad(
+                    "data.factor",
+                    format!("data.factor = {f} must be in (0, 1)"),
+                );
             }
         }
         if let Some(l) = self.limit {
             if l < 4 {
-                return bad(format!("data.limit = {l} must be >= 4"));
+                return bad("data.limit", format!("data.limit = {l} must be >= 4"));
             }
         }
         if let Some(LabelSpec::Index(i)) = self.label {
             if i < -1 {
-                return bad(format!(
-                    "data.label = {i}: use a 0-based column index, or -1 for the last"
-                ));
+                return bad(
+                    "data.label",
+                    format!("data.label = {i}: use a 0-based column index, or -1 for the last"),
+                );
             }
         }
         if self.source == DataSource::Csv && self.path.is_none() {
-            return bad("data.path is required for source = \"csv\"".into());
+            return bad(
+                "data.path",
+                "data.path is required for source = \"csv\"".into(),
+            );
         }
         if let Some(d) = &self.delimiter {
             if d.len() != 1 {
-                return bad(format!("data.delimiter = {d:?} must be one character"));
+                return bad(
+                    "data.delimiter",
+                    format!("data.delimiter = {d:?} must be one character"),
+                );
             }
         }
         if self.standardize == Some(true) && self.one_hot_inputs() {
-            return bad(format!(
-                "data.standardize = true does not apply to source = \"{src}\": its inputs \
+            return bad(
+                "data.standardize",
+                format!(
+                    "data.standardize = true does not apply to source = \"{src}\": its inputs \
                  are one-hot symbols (standardizing would blow up rare ones)"
-            ));
+                ),
+            );
         }
         if let Some(t) = self.seq_len {
             let min = match self.source {
@@ -341,27 +363,30 @@ impl DataConfig {
                 _ => 1,
             };
             if t < min {
-                return bad(format!(
-                    "data.seq_len = {t} must be >= {min} for source = \"{src}\""
-                ));
+                return bad(
+                    "data.seq_len",
+                    format!("data.seq_len = {t} must be >= {min} for source = \"{src}\""),
+                );
             }
         }
         if self.delay == Some(0) {
-            return bad("data.delay = 0 must be >= 1".into());
+            return bad("data.delay", "data.delay = 0 must be >= 1".into());
         }
         if self.stride == Some(0) {
-            return bad("data.stride = 0 must be >= 1".into());
+            return bad("data.stride", "data.stride = 0 must be >= 1".into());
         }
         if let Some(m) = self.max_chars {
             let need = self.seq_len.unwrap_or(DEFAULT_TEXT_SEQ_LEN) + 1;
             if m < need {
-                return bad(format!(
-                    "data.max_chars = {m} must be >= seq_len + 1 = {need} (one window)"
-                ));
+                return bad(
+                    "data.max_chars",
+                    format!("data.max_chars = {m} must be >= seq_len + 1 = {need} (one window)"),
+                );
             }
         }
         if self.test_path.is_some() && self.path.is_none() {
             return bad(
+                "data.test_path",
                 "data.test_path needs data.path (the training file); without both, \
                  source = \"ucr\" uses the embedded ItalyPowerDemand files"
                     .into(),
@@ -369,10 +394,16 @@ impl DataConfig {
         }
         if self.source == DataSource::Idx {
             if self.images.is_none() || self.labels.is_none() {
-                return bad("data.images and data.labels are required for source = \"idx\"".into());
+                return bad(
+                    "data.images",
+                    "data.images and data.labels are required for source = \"idx\"".into(),
+                );
             }
             if self.test_images.is_some() != self.test_labels.is_some() {
-                return bad("data.test_images and data.test_labels go together".into());
+                return bad(
+                    "data.test_images",
+                    "data.test_images and data.test_labels go together".into(),
+                );
             }
         }
         Ok(())

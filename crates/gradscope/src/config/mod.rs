@@ -9,7 +9,7 @@ mod data;
 mod locate;
 
 pub use data::{DataConfig, DataSource, HeaderSpec, LabelSpec, Splits, Task};
-pub use locate::line_of;
+use locate::line_of;
 
 use std::path::{Path, PathBuf};
 
@@ -39,6 +39,25 @@ fn default_one() -> usize {
 }
 
 /// The whole run.
+///
+/// Built in code with [`Config::new`] and the `with_*` builders (every table not given keeps
+/// its defaults), or parsed from TOML with [`Config::parse`] / [`Config::load`]:
+///
+/// ```
+/// use gradscope::config::{Config, TrainingConfig};
+/// use gradscope::model::MlpSpec;
+/// use gradscope::Activation;
+///
+/// let config = Config::new(MlpSpec::new(0, &[32, 32], 0, Activation::Relu))
+///     .with_seed(7)
+///     .with_training(TrainingConfig::default().with_epochs(3).with_lr(0.01));
+/// config.validate()?;
+/// assert_eq!(config.training.optimizer().lr(), 0.01);
+/// // The same config as the CLI's TOML file:
+/// let text = toml::to_string(&config).expect("serializable");
+/// assert_eq!(Config::parse(&text, "same.toml", &[])?, config);
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -112,6 +131,22 @@ impl Config {
 }
 
 /// The `[training]` table.
+///
+/// Its defaults: cross-entropy, 10 epochs, batches of 32, shuffled, Adam with PyTorch's
+/// defaults (lr = 1e-3), no schedule, no clipping.
+///
+/// ```
+/// use gradscope::config::TrainingConfig;
+/// use gradscope::optim::{AdamConfig, ClipConfig, OptimizerConfig};
+///
+/// let t = TrainingConfig::default();
+/// assert_eq!(t.optimizer(), OptimizerConfig::Adam(AdamConfig::default()));
+/// assert_eq!(t.optimizer().lr(), 1e-3);
+/// assert_eq!((t.epochs, t.batch_size), (10, 32));
+///
+/// let t = t.with_lr(0.05).with_clip(ClipConfig::Norm { max_norm: 1.0 });
+/// assert_eq!(t.optimizer().lr(), 0.05);
+/// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainingConfig {
@@ -230,15 +265,18 @@ pub struct LoadedConfig {
     pub base_dir: PathBuf,
 }
 
-fn toml_error(source: &str, e: toml::de::Error) -> Error {
-    // toml's message already carries "line N, column M" and a snippet.
-    Error::Config(format!("{source}: {e}"))
+fn toml_error(source: &str, text: &str, e: toml::de::Error) -> Error {
+    // toml's message already carries "line N, column M" and a snippet; the line is typed too.
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    Error::config_parse(source, line, None, e.to_string())
 }
 
 /// Parses `path=value` (value as a TOML value, or a bare string) and sets it in `root`.
 fn apply_set(root: &mut toml::Value, assignment: &str) -> Result<()> {
     let (path, raw) = assignment.split_once('=').ok_or_else(|| {
-        Error::Config(format!(
+        Error::config(format!(
             "--set `{assignment}`: expected KEY=VALUE, e.g. training.lr=0.1"
         ))
     })?;
@@ -250,17 +288,17 @@ fn apply_set(root: &mut toml::Value, assignment: &str) -> Result<()> {
         .unwrap_or_else(|| toml::Value::String(raw.to_string()));
     let keys: Vec<&str> = path.split('.').collect();
     if keys.iter().any(|k| k.is_empty()) {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "--set `{assignment}`: empty key in `{path}`"
         )));
     }
     let mut cur = root;
     for (i, key) in keys.iter().enumerate() {
         let table = cur.as_table_mut().ok_or_else(|| {
-            Error::Config(format!(
-                "--set {path}: `{}` is not a table",
-                keys[..i].join(".")
-            ))
+            Error::config_field(
+                path,
+                format!("--set {path}: `{}` is not a table", keys[..i].join(".")),
+            )
         })?;
         if i + 1 == keys.len() {
             table.insert((*key).to_string(), value);
@@ -276,13 +314,32 @@ fn apply_set(root: &mut toml::Value, assignment: &str) -> Result<()> {
 impl Config {
     /// Parses TOML text, applies `--set` overrides, and validates. `source` names the file
     /// in errors.
+    ///
+    /// ```
+    /// use gradscope::config::Config;
+    ///
+    /// let text = r#"
+    /// seed = 1
+    /// [model]
+    /// hidden = [64, 64]
+    /// activation = "elu(alpha=0.5)"
+    /// [training]
+    /// optimizer = { kind = "sgd", lr = 0.1, momentum = 0.9 }
+    /// "#;
+    /// let sets = ["model.activation=\"tanh\"".to_string()];
+    /// let config = Config::parse(text, "run.toml", &sets)?;
+    /// assert_eq!(config.model.mlp().hidden, [64, 64]);
+    /// assert_eq!(config.model.mlp().activation.to_string(), "tanh");
+    /// assert_eq!(config.training.optimizer().kind(), "sgd");
+    /// # Ok::<(), gradscope::Error>(())
+    /// ```
     pub fn parse(text: &str, source: &str, sets: &[String]) -> Result<Config> {
-        let config: Config = toml::from_str(text).map_err(|e| toml_error(source, e))?;
+        let config: Config = toml::from_str(text).map_err(|e| toml_error(source, text, e))?;
         let config = if sets.is_empty() {
             config
         } else {
             let mut value = toml::Value::try_from(&config)
-                .map_err(|e| Error::Config(format!("{source}: {e}")))?;
+                .map_err(|e| Error::config(format!("{source}: {e}")))?;
             for s in sets {
                 apply_set(&mut value, s)?;
             }
@@ -291,23 +348,16 @@ impl Config {
                 .map(|s| s.split('=').next().unwrap_or(""))
                 .collect();
             value.try_into().map_err(|e: toml::de::Error| {
-                Error::Config(format!(
-                    "{source} with --set {}: {}",
-                    keys.join(", "),
-                    e.message()
-                ))
+                set_error(
+                    &keys,
+                    format!("{source} with --set {}: {}", keys.join(", "), e.message()),
+                )
             })?
         };
-        config.validate().map_err(|e| match e {
-            Error::Config(msg) => {
-                // Messages start with the field path; add its line when the file sets it.
-                let field = msg.split_whitespace().next().unwrap_or("");
-                match line_of(text, field) {
-                    Some(line) => Error::Config(format!("{source}:{line}: {msg}")),
-                    None => Error::Config(format!("{source}: {msg}")),
-                }
-            }
-            other => Error::Config(format!("{source}: {other}")),
+        // A field's error gets the line where the file sets it.
+        config.validate().map_err(|e| {
+            let line = e.field().and_then(|f| line_of(text, f));
+            e.in_file(source, line)
         })?;
         Ok(config)
     }
@@ -319,12 +369,16 @@ impl Config {
             return Ok(self.clone());
         }
         let mut value =
-            toml::Value::try_from(self).map_err(|e| Error::Config(format!("config: {e}")))?;
+            toml::Value::try_from(self).map_err(|e| Error::config(format!("config: {e}")))?;
         for s in sets {
             apply_set(&mut value, s)?;
         }
         let config: Config = value.try_into().map_err(|e: toml::de::Error| {
-            Error::Config(format!("--set {}: {}", sets.join(", "), e.message()))
+            let keys: Vec<&str> = sets
+                .iter()
+                .map(|s| s.split('=').next().unwrap_or(""))
+                .collect();
+            set_error(&keys, format!("--set {}: {}", sets.join(", "), e.message()))
         })?;
         config.validate()?;
         Ok(config)
@@ -333,7 +387,7 @@ impl Config {
     /// Reads and parses a config file.
     pub fn load(path: &Path, sets: &[String]) -> Result<LoadedConfig> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Config(format!("cannot read config `{}`: {e}", path.display())))?;
+            .map_err(|e| Error::config(format!("cannot read config `{}`: {e}", path.display())))?;
         let source = path.display().to_string();
         let config = Config::parse(&text, &source, sets)?;
         let base_dir = path
@@ -347,54 +401,69 @@ impl Config {
         })
     }
 
-    /// Checks every value; an error message starts with the field's dotted path.
+    /// Checks every value; the error names the field ([`Error::field`]) and its message
+    /// starts with the field's dotted path.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Config(m));
         self.data.validate()?;
         if let Some(d) = &self.diagnostics {
             d.validate()?;
         }
         let t = &self.training;
         if t.epochs == 0 && t.max_steps.is_none() {
-            return bad("training.epochs must be >= 1".into());
+            return Err(Error::at_field("training.epochs", "must be >= 1"));
         }
         if t.max_steps == Some(0) {
-            return bad("training.max_steps must be >= 1 (or absent for no step limit)".into());
+            return Err(Error::at_field(
+                "training.max_steps",
+                "must be >= 1 (or absent for no step limit)",
+            ));
         }
         if t.checkpoint_every == 0 {
-            return bad("training.checkpoint_every must be >= 1".into());
+            return Err(Error::at_field("training.checkpoint_every", "must be >= 1"));
         }
         if let Some(lr) = t.lr {
             if !(lr.is_finite() && lr >= 0.0) {
-                return bad(format!("training.lr = {lr} must be a finite number >= 0"));
+                return Err(Error::at_field(
+                    "training.lr",
+                    format_args!("= {lr} must be a finite number >= 0"),
+                ));
             }
         }
         if let Some(tol) = t.tolerance {
             if !(tol.is_finite() && tol > 0.0) {
-                return bad(format!("training.tolerance = {tol} must be > 0"));
+                return Err(Error::at_field(
+                    "training.tolerance",
+                    format_args!("= {tol} must be > 0"),
+                ));
             }
             if t.loss != Loss::Mse {
-                return bad(format!(
-                    "training.tolerance applies to regression (loss = \"mse\"), not \"{}\"",
-                    t.loss.name()
+                return Err(Error::at_field(
+                    "training.tolerance",
+                    format_args!(
+                        "applies to regression (loss = \"mse\"), not \"{}\"",
+                        t.loss.name()
+                    ),
                 ));
             }
         }
         t.optimizer()
             .validate()
-            .map_err(|e| Error::Config(format!("training.optimizer {e}")))?;
+            .map_err(|e| Error::at_field("training.optimizer", e))?;
         if let Some(c) = &t.clip {
             c.validate()
-                .map_err(|e| Error::Config(format!("training.clip {e}")))?;
+                .map_err(|e| Error::at_field("training.clip", e))?;
         }
         let m = self.model.mlp();
         if m.head != crate::Activation::Identity
             && matches!(t.loss, Loss::CrossEntropy | Loss::BceWithLogits)
         {
-            return bad(format!(
-                "model.head = \"{}\": training.loss = \"{}\" takes raw logits; use head = \"identity\"",
-                m.head,
-                t.loss.name()
+            return Err(Error::at_field(
+                "model.head",
+                format_args!(
+                    "= \"{}\": training.loss = \"{}\" takes raw logits; use head = \"identity\"",
+                    m.head,
+                    t.loss.name()
+                ),
             ));
         }
         // Sizes may come from the data (0), so only the rest of the spec is checked here.
@@ -402,9 +471,17 @@ impl Config {
         probe.set_input(probe.input().max(1));
         probe.set_output(probe.output().max(2));
         probe.validate().map_err(|e| match e {
-            Error::Invalid(msg) => Error::Config(msg),
+            Error::Invalid(msg) => Error::config(msg),
             other => other,
         })?;
         Ok(())
+    }
+}
+
+/// The error of `--set` values that do not fit the schema: about the field when one was set.
+fn set_error(keys: &[&str], message: String) -> Error {
+    match keys {
+        [one] => Error::config_field(one.trim(), message),
+        _ => Error::config(message),
     }
 }

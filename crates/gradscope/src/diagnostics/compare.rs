@@ -76,7 +76,7 @@ pub struct Variant {
 }
 
 /// The version of the `demo.json` schema ([`Comparison`]).
-pub const DEMO_SCHEMA_VERSION: u32 = 1;
+pub const DEMO_SCHEMA_VERSION: u32 = crate::io::SCHEMA_VERSION;
 
 /// ‖∂L/∂z‖ of each hidden layer over that of the last hidden layer, as (depth, ratio).
 fn relative(norms: &[DepthNorm]) -> Vec<(usize, f64)> {

@@ -47,13 +47,13 @@ impl DiagnosticsConfig {
     /// Checks ranges (messages start with the field path).
     pub fn validate(&self) -> Result<()> {
         if self.every == 0 {
-            return Err(Error::Config("diagnostics.every must be >= 1".into()));
+            return Err(Error::at_field("diagnostics.every", "must be >= 1"));
         }
         if self.bins == 0 || self.bins > 1000 {
-            return Err(Error::Config(format!(
-                "diagnostics.bins = {} must be in 1..=1000",
-                self.bins
-            )));
+            return Err(Error::at_field(
+                "diagnostics.bins",
+                format_args!("= {} must be in 1..=1000", self.bins),
+            ));
         }
         self.thresholds.validate()
     }
@@ -140,10 +140,13 @@ impl Thresholds {
         if ok {
             Ok(())
         } else {
-            Err(Error::Config(format!(
-                "diagnostics.thresholds: need 0 < vanishing_ratio < 1 < exploding_ratio, \
+            Err(Error::config_field(
+                "diagnostics.thresholds",
+                format!(
+                    "diagnostics.thresholds: need 0 < vanishing_ratio < 1 < exploding_ratio, \
                  exploding_norm > 0, saturated and dead in [0, 1]; got {self:?}"
-            )))
+                ),
+            ))
         }
     }
 }

@@ -13,8 +13,9 @@ use super::verdict::{judge, Flow, Severity, Verdict};
 use crate::error::{Error, Result};
 use crate::train::{Evaluation, LossPoint, Outcome, Run};
 
-/// The version of the `diagnosis.json` schema (docs/diagnostics.md, "Reading the output").
-pub const DIAGNOSIS_SCHEMA_VERSION: u32 = 2;
+/// The version of the `diagnosis.json` schema: the output schema's
+/// [`crate::io::SCHEMA_VERSION`] (docs/outputs.md).
+pub const DIAGNOSIS_SCHEMA_VERSION: u32 = crate::io::SCHEMA_VERSION;
 
 /// The verdict on the first measured step alone (step 1: the initialization).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -32,6 +33,35 @@ pub struct InitVerdict {
 }
 
 /// `diagnosis.json`.
+///
+/// Every conclusion of a run as one value ([`crate::train::Trainer::diagnose`], or
+/// [`Diagnosis::from_run`] on a run's records); it serializes to the CLI's `diagnosis.json`.
+///
+/// ```
+/// use gradscope::config::Config;
+/// use gradscope::diagnostics::{Diagnosis, DiagnosticsConfig, Flow};
+/// use gradscope::model::{MlpSpec, Norm};
+/// use gradscope::train::{Silent, Trainer};
+/// use gradscope::Activation;
+///
+/// // Sigmoid layers with batch normalization before each activation.
+/// let model = MlpSpec {
+///     norm: Norm::Batchnorm,
+///     ..MlpSpec::new(0, &[32; 8], 0, Activation::Sigmoid)
+/// };
+/// let diagnostics = DiagnosticsConfig { every: 1, ..DiagnosticsConfig::default() };
+/// let mut config = Config::new(model).with_diagnostics(diagnostics.clone());
+/// config.training.max_steps = Some(5);
+/// let run = Trainer::<f32>::from_config(config)?.run_collecting(&mut Silent)?;
+///
+/// let diagnosis = Diagnosis::from_run("in code", &diagnostics, &run)?;
+/// assert_eq!(diagnosis.steps, 5);
+/// assert_eq!(diagnosis.layers.len(), 8);
+/// assert_ne!(diagnosis.verdict.flow, Flow::Vanishing);
+/// // The theory does not cover batch norm, and says so as a value.
+/// assert!(diagnosis.theory.is_none() && diagnosis.theory_unavailable.is_some());
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Diagnosis {
     /// [`DIAGNOSIS_SCHEMA_VERSION`].

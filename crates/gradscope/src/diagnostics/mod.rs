@@ -1,6 +1,6 @@
 //! The gradient scope: what is measured during training, and what is concluded from it.
 //!
-//! - [`Probe`] ([`probe`]) measures any model at diagnostic steps by walking its modules:
+//! - [`Probe`] measures any model at diagnostic steps by walking its modules:
 //!   ∂L/∂z (an activation layer's input gradient, the seeds' δ), ∂L/∂a, ∂L/∂W, weights,
 //!   activation statistics, saturation and dead units, ‖ΔW‖/‖W‖; a recurrent encoder adds the
 //!   gradient through time ([`recurrent`]): ‖∂L/∂h_t‖ for every t, gate saturation, the

@@ -12,7 +12,7 @@ use super::records::{LayerRecord, StepRecord};
 use super::verdict::geo_mean;
 use crate::activation::Activation;
 use crate::layer::LayerKind;
-use crate::theory::{fixed_point_from, mean_field_from, mean_sq_derivative, mean_sq_output};
+use crate::theory::{fixed_point_from, mean_field_from, mean_sq_derivative, mean_sq_output, Phase};
 
 /// The prediction for one hidden layer.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -66,7 +66,8 @@ pub struct Prediction {
     /// |ln χ₁| ≤ 2 ln 2 / L — over this network's L hidden layers the predicted gradient
     /// changes by less than a factor 2.
     pub phase: String,
-    /// The half-width of that critical band in χ₁ (|χ₁ − 1| below it is critical).
+    /// The upper half-width of that critical band in χ₁, e^(2 ln 2 / L) − 1: the band is
+    /// 1/(1 + critical_tol) ≤ χ₁ ≤ 1 + critical_tol.
     pub critical_tol: f64,
     /// The gradient's scale ξ_∇ = 1/|ln χ₁|: layers over which the mean squared gradient
     /// shrinks (ordered) or grows (chaotic) by a factor e (its norm over 2ξ_∇); None at
@@ -171,8 +172,39 @@ fn weight_between(layers: &[LayerRecord]) -> Option<&LayerRecord> {
     layers.iter().find(|l| l.sigma_w.is_some())
 }
 
+/// The phase at χ₁ with the band 1/(1 + tol) ≤ χ₁ ≤ 1 + tol critical: |ln χ₁| ≤ ln(1 + tol),
+/// the same factor either side of 1 (a band |χ₁ − 1| < tol would call χ₁ = 0.61 critical
+/// over 3 layers, where the gradient shrinks by 0.61^1.5 = 0.48).
+fn critical_phase(chi1: f64, tol: f64) -> Phase {
+    if chi1 >= 1.0 / (1.0 + tol) && chi1 <= 1.0 + tol {
+        Phase::Critical
+    } else if chi1 < 1.0 {
+        Phase::Ordered
+    } else {
+        Phase::Chaotic
+    }
+}
+
 /// Predicts the per-layer gradient factors of the network measured in `record` (normally the
 /// step-1 record).
+///
+/// ```
+/// use gradscope::config::Config;
+/// use gradscope::diagnostics::{predict, DiagnosticsConfig};
+/// use gradscope::model::MlpSpec;
+/// use gradscope::train::{Silent, Trainer};
+/// use gradscope::Activation;
+///
+/// let mut config = Config::new(MlpSpec::new(0, &[64; 6], 0, Activation::Tanh))
+///     .with_diagnostics(DiagnosticsConfig { every: 1, ..DiagnosticsConfig::default() });
+/// config.training.max_steps = Some(1);
+/// let run = Trainer::<f32>::from_config(config)?.run_collecting(&mut Silent)?;
+/// let p = predict(&run.records[0]).expect("tanh layers the theory covers");
+/// assert_eq!(p.layers.len(), 5);
+/// // The theory's per-layer factor ‖δ_l‖/‖δ_l+1‖ against the measured one.
+/// assert!((p.transient_factor / p.measured_factor - 1.0).abs() < 0.25, "{p:?}");
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 pub fn predict(record: &StepRecord) -> Result<Prediction, Unavailable> {
     if let Some(l) = record.layers.iter().find(|l| !covered(l.kind)) {
         return Err(Unavailable::Layer { kind: l.kind });
@@ -253,7 +285,7 @@ pub fn predict(record: &StepRecord) -> Result<Prediction, Unavailable> {
         transient_first_to_last: layers.iter().map(|l| l.transient_factor).product(),
         measured_first_to_last: first / last,
         chi1: mf.chi1,
-        phase: mf.phase_with_tol(critical_tol).as_str().to_string(),
+        phase: critical_phase(mf.chi1, critical_tol).as_str().to_string(),
         critical_tol,
         gradient_scale: mf.gradient_scale.is_finite().then_some(mf.gradient_scale),
         layers,

@@ -38,6 +38,32 @@ pub struct StepContext {
 }
 
 /// Measures a model at diagnostic steps, reusing its buffers.
+///
+/// The [`Trainer`](crate::train::Trainer) runs one when the config has a `[diagnostics]`
+/// table; a program running a model by hand measures it after backward:
+///
+/// ```
+/// use gradscope::diagnostics::{DiagnosticsConfig, Probe, StepContext};
+/// use gradscope::loss::Loss;
+/// use gradscope::model::MlpSpec;
+/// use gradscope::{Activation, Rng, Tensor};
+///
+/// let mut rng = Rng::seed(0);
+/// let mut model = MlpSpec::new(4, &[8, 8, 8], 2, Activation::Sigmoid).build::<f64>(&mut rng)?;
+/// let x = Tensor::from_vec(&[16, 4], (0..64).map(|_| rng.normal()).collect())?;
+/// let y = Tensor::from_vec(&[16], (0..16).map(|i| (i % 2) as f64).collect())?;
+/// let loss = model.forward_backward(&x, &y, Loss::CrossEntropy)?;
+///
+/// let mut probe = Probe::new(DiagnosticsConfig::default());
+/// let at = StepContext { step: 1, epoch: 1, loss, grad_norm: 0.0 };
+/// probe.measure(&model, Some(&x), at);
+/// let record = probe.finish(&model).expect("a measured step");
+/// // ‖∂L/∂z‖ of each hidden layer, by depth: sigmoid shrinks it towards the input.
+/// let deltas = record.deltas();
+/// assert_eq!(deltas.iter().map(|d| d.0).collect::<Vec<_>>(), [1, 2, 3]);
+/// assert!(deltas[0].1 < deltas[2].1);
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Probe {
     config: DiagnosticsConfig,

@@ -99,6 +99,17 @@ pub enum Remedy {
 impl Remedy {
     /// The config overrides that apply the remedy, as `--set KEY=VALUE` strings (empty for
     /// the remedies that need a change of data or of the task rather than of a key).
+    ///
+    /// ```
+    /// use gradscope::diagnostics::Remedy;
+    /// use gradscope::model::Norm;
+    ///
+    /// assert_eq!(Remedy::Norm { norm: Norm::Batchnorm }.overrides(), ["model.norm=\"batchnorm\""]);
+    /// assert_eq!(
+    ///     Remedy::ClipNorm { max_norm: 1.0 }.overrides(),
+    ///     ["training.clip={ kind = \"norm\", max_norm = 1.0 }"]
+    /// );
+    /// ```
     pub fn overrides(&self) -> Vec<String> {
         let q = |s: &dyn std::fmt::Display| format!("\"{s}\"");
         match self {
@@ -147,6 +158,27 @@ impl Remedy {
     /// Applies the remedy to `config` (through the same overrides as `--set`); a remedy
     /// with no config key ([`Remedy::overrides`] empty) changes the learning rate
     /// ([`Remedy::LowerLearningRate`]) or nothing.
+    ///
+    /// ```
+    /// use gradscope::config::Config;
+    /// use gradscope::diagnostics::Remedy;
+    /// use gradscope::init::Init;
+    /// use gradscope::model::MlpSpec;
+    /// use gradscope::Activation;
+    ///
+    /// let config = Config::new(MlpSpec::new(0, &[64; 10], 0, Activation::Sigmoid));
+    /// let relu = Remedy::Activation {
+    ///     activation: Activation::Relu,
+    ///     init: Init::KaimingNormal { gain: 0.0, fan_out: false },
+    /// };
+    /// let fixed = relu.apply(&config)?;
+    /// assert_eq!(fixed.model.mlp().activation, Activation::Relu);
+    /// assert_eq!(fixed.model.mlp().hidden, [64; 10]); // everything else is kept
+    ///
+    /// let slower = Remedy::LowerLearningRate { factor: 0.1 }.apply(&config)?;
+    /// assert!((slower.training.optimizer().lr() - 1e-4).abs() < 1e-12);
+    /// # Ok::<(), gradscope::Error>(())
+    /// ```
     pub fn apply(&self, config: &Config) -> Result<Config> {
         let mut out = config.with_overrides(&self.overrides())?;
         if let Remedy::LowerLearningRate { factor } = self {

@@ -325,6 +325,27 @@ fn severity(
 }
 
 /// Draws the verdict from a run's records (typically the first N steps).
+///
+/// The records may come from [`Run::records`](crate::train::Run::records), a
+/// `diagnostics.jsonl` file, or another front end:
+///
+/// ```
+/// use gradscope::config::Config;
+/// use gradscope::diagnostics::{judge, DiagnosticsConfig, Flow, Thresholds};
+/// use gradscope::model::MlpSpec;
+/// use gradscope::train::{Silent, Trainer};
+/// use gradscope::Activation;
+///
+/// let mut config = Config::new(MlpSpec::new(0, &[32; 8], 0, Activation::Sigmoid))
+///     .with_diagnostics(DiagnosticsConfig { every: 2, ..DiagnosticsConfig::default() });
+/// config.training.max_steps = Some(10);
+/// let run = Trainer::<f32>::from_config(config)?.run_collecting(&mut Silent)?;
+/// assert_eq!(run.records.len(), 6); // steps 1, 2, 4, 6, 8 and 10
+/// let verdict = judge(&run.records, &Thresholds::default());
+/// assert_eq!(verdict.flow, Flow::Vanishing);
+/// assert!(verdict.per_layer_factor < 0.5);
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 pub fn judge(records: &[StepRecord], t: &Thresholds) -> Verdict {
     let depths: Vec<usize> = records
         .first()

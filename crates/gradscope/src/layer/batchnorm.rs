@@ -15,13 +15,13 @@ use crate::tensor::Tensor;
 /// σ²·N/(N − 1). Evaluation: μ, σ² are the running estimates.
 #[derive(Clone, Debug)]
 pub struct BatchNorm1d<T> {
-    /// γ, shape [C] (PyTorch `weight`).
+    /// γ, shape `[C]` (PyTorch `weight`).
     pub weight: Param<T>,
-    /// β, shape [C] (PyTorch `bias`).
+    /// β, shape `[C]` (PyTorch `bias`).
     pub bias: Param<T>,
-    /// Running mean, shape [C] (a buffer, not learned).
+    /// Running mean, shape `[C]` (a buffer, not learned).
     pub running_mean: Tensor<T>,
-    /// Running variance, shape [C] (a buffer, not learned).
+    /// Running variance, shape `[C]` (a buffer, not learned).
     pub running_var: Tensor<T>,
     /// Number of training batches seen (PyTorch `num_batches_tracked`).
     pub num_batches_tracked: u64,

@@ -8,19 +8,19 @@ use crate::param::Param;
 use crate::rng::Rng;
 use crate::tensor::Tensor;
 
-/// y = x·Wᵀ + b for a batch x of shape [N, in]; W is [out, in], b is [out].
+/// y = x·Wᵀ + b for a batch x of shape `[N, in]`; W is `[out, in]`, b is `[out]`.
 #[derive(Clone, Debug)]
 pub struct Linear<T> {
-    /// W, shape [out, in].
+    /// W, shape `[out, in]`.
     pub weight: Param<T>,
-    /// b, shape [out] (absent for a bias-free layer).
+    /// b, shape `[out]` (absent for a bias-free layer).
     pub bias: Option<Param<T>>,
     output: Tensor<T>,
     grad_input: Tensor<T>,
 }
 
 impl<T: Float> Linear<T> {
-    /// A layer from its weight [out, in] and optional bias [out]; `prefix` names the
+    /// A layer from its weight `[out, in]` and optional bias `[out]`; `prefix` names the
     /// parameters (`"{prefix}weight"`, `"{prefix}bias"`).
     pub fn new(prefix: &str, weight: Tensor<T>, bias: Option<Tensor<T>>) -> Self {
         assert_eq!(weight.shape().len(), 2, "Linear weight must be [out, in]");

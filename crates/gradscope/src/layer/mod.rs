@@ -2,7 +2,7 @@
 //! what backward needs, backward accumulates parameter gradients and writes ∂L/∂(input), and
 //! both results stay readable afterwards (they are what the diagnostics show).
 //!
-//! [`Layer`] stores one layer of any kind; the [`layers!`] list below is the one place a
+//! [`Layer`] stores one layer of any kind; the `layers!` list in this module is the one place a
 //! layer type is registered (it generates [`Layer`], [`LayerKind`] and the dispatch to
 //! [`Module`]), so adding a layer is a new file, one line there, and whatever the compiler
 //! then asks for (every `match` on [`LayerKind`] is exhaustive). See docs/architecture.md.

@@ -14,6 +14,22 @@ use crate::float::Float;
 use crate::tensor::Tensor;
 
 /// Which loss.
+///
+/// ```
+/// use gradscope::loss::Loss;
+/// use gradscope::Tensor;
+///
+/// // Two samples, three classes; targets are class indices.
+/// let logits = Tensor::from_vec(&[2, 3], vec![2.0, 0.0, 0.0, 0.0, 0.0, 0.0])?;
+/// let target = Tensor::from_vec(&[2], vec![0.0, 2.0])?;
+/// let mut grad = Tensor::default();
+/// let loss = Loss::CrossEntropy.forward_backward(&logits, &target, &mut grad)?;
+/// let uniform = 3f64.ln(); // the second sample's loss
+/// assert!(loss > 0.0 && loss < uniform);
+/// // ∂L/∂logits = (softmax − one-hot) / N: each row sums to 0.
+/// assert!(grad.row(0).iter().sum::<f64>().abs() < 1e-12);
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Loss {
@@ -37,8 +53,8 @@ impl Loss {
         }
     }
 
-    /// Computes the mean loss of `logits` [N, K] against `target` and writes ∂L/∂logits into
-    /// `grad`. Targets: class indices [N] (cross-entropy), values in [0, 1] of the logits'
+    /// Computes the mean loss of `logits` `[N, K]` against `target` and writes ∂L/∂logits into
+    /// `grad`. Targets: class indices `[N]` (cross-entropy), values in [0, 1] of the logits'
     /// shape (BCE), or real values of the logits' shape (MSE).
     pub fn forward_backward<T: Float>(
         self,

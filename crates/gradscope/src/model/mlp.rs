@@ -34,8 +34,8 @@ impl Norm {
     }
 }
 
-/// A multi-layer perceptron. Each hidden block is Linear → [norm] → activation →
-/// [Dropout], wrapped as x + block(x) when `residual` is set and the block keeps the width;
+/// A multi-layer perceptron. Each hidden block is Linear → (norm) → activation →
+/// (Dropout), wrapped as x + block(x) when `residual` is set and the block keeps the width;
 /// then a Linear output layer and the head activation (identity = raw logits, which the
 /// cross-entropy and BCE losses expect). In a config it is the `[model]` table
 /// ([`super::ModelSpec`]).
@@ -119,62 +119,93 @@ impl MlpSpec {
 
     /// Checks sizes and ranges; errors name the field.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Invalid(m));
+        let bad = |field: &str, m: String| Err(Error::config_field(field, m));
         if self.input == 0 {
-            return bad("model.input must be > 0 (or taken from the data)".into());
+            return bad(
+                "model.input",
+                "model.input must be > 0 (or taken from the data)".into(),
+            );
         }
         if self.output == 0 {
-            return bad("model.output must be > 0 (or taken from the data)".into());
+            return bad(
+                "model.output",
+                "model.output must be > 0 (or taken from the data)".into(),
+            );
         }
         if let Some(i) = self.hidden.iter().position(|&h| h == 0) {
-            return bad(format!("model.hidden[{i}] must be > 0"));
+            return bad(
+                &format!("model.hidden[{i}]"),
+                format!("model.hidden[{i}] must be > 0"),
+            );
         }
         if let Some(a) = &self.activations {
             if a.len() != self.hidden.len() {
-                return bad(format!(
-                    "model.activations has {} entries but model.hidden has {}",
-                    a.len(),
-                    self.hidden.len()
-                ));
+                return bad(
+                    "model.activations",
+                    format!(
+                        "model.activations has {} entries but model.hidden has {}",
+                        a.len(),
+                        self.hidden.len()
+                    ),
+                );
             }
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return bad(format!(
-                "model.dropout = {} must be in [0, 1)",
-                self.dropout
-            ));
+            return bad(
+                "model.dropout",
+                format!("model.dropout = {} must be in [0, 1)", self.dropout),
+            );
         }
         if self.bn_eps.is_nan() || self.bn_eps <= 0.0 {
-            return bad(format!("model.bn_eps = {} must be > 0", self.bn_eps));
+            return bad(
+                "model.bn_eps",
+                format!("model.bn_eps = {} must be > 0", self.bn_eps),
+            );
         }
         if self.ln_eps.is_nan() || self.ln_eps <= 0.0 {
-            return bad(format!("model.ln_eps = {} must be > 0", self.ln_eps));
+            return bad(
+                "model.ln_eps",
+                format!("model.ln_eps = {} must be > 0", self.ln_eps),
+            );
         }
         if !(0.0..=1.0).contains(&self.bn_momentum) {
-            return bad(format!(
-                "model.bn_momentum = {} must be in [0, 1]",
-                self.bn_momentum
-            ));
+            return bad(
+                "model.bn_momentum",
+                format!("model.bn_momentum = {} must be in [0, 1]", self.bn_momentum),
+            );
         }
         for (i, h) in self.hidden.iter().enumerate() {
             if let Activation::Prelu { channels, .. } = self.activation_of(i) {
                 if channels != 1 && channels != *h {
-                    return bad(format!(
+                    let field = match self.activations {
+                        Some(_) => format!("model.activations[{i}]"),
+                        None => "model.activation".to_string(),
+                    };
+                    return bad(
+                        &field,
+                        format!(
                         "hidden layer {i}: prelu channels = {channels} must be 1 or the width {h}"
-                    ));
+                    ),
+                    );
                 }
             }
         }
         if let Activation::Prelu { channels, .. } = self.head {
             if channels != 1 && self.output != 0 && channels != self.output {
-                return bad(format!(
-                    "model.head: prelu channels = {channels} must be 1 or model.output = {}",
-                    self.output
-                ));
+                return bad(
+                    "model.head",
+                    format!(
+                        "model.head: prelu channels = {channels} must be 1 or model.output = {}",
+                        self.output
+                    ),
+                );
             }
         }
         if self.head.is_rowwise() && self.output < 2 {
-            return bad("model.head softmax needs model.output >= 2".into());
+            return bad(
+                "model.head",
+                "model.head softmax needs model.output >= 2".into(),
+            );
         }
         Ok(())
     }

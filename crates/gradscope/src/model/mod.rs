@@ -21,6 +21,30 @@ use crate::tensor::Tensor;
 
 /// A network: layers applied in order, like PyTorch's `nn.Sequential` (a sequence model is
 /// a recurrent encoder followed by its head).
+///
+/// Forward, the loss and backward by hand; every layer's output and ∂L/∂input stay readable:
+///
+/// ```
+/// use gradscope::loss::Loss;
+/// use gradscope::model::MlpSpec;
+/// use gradscope::{Activation, Rng, Tensor};
+///
+/// let mut model = MlpSpec::new(2, &[4], 1, Activation::Tanh).build::<f64>(&mut Rng::seed(0))?;
+/// let x = Tensor::from_vec(&[2, 2], vec![1.0, -1.0, 0.5, 2.0])?;
+/// let y = Tensor::from_vec(&[2, 1], vec![0.0, 1.0])?;
+///
+/// assert_eq!(model.forward(&x).shape(), [2, 1]);
+/// let loss = model.forward_backward(&x, &y, Loss::Mse)?; // zeroes, then accumulates grads
+/// assert!(loss > 0.0);
+/// // Or in two calls: backward from any ∂L/∂output.
+/// model.zero_grad();
+/// model.forward(&x);
+/// let upstream = Tensor::from_vec(&[2, 1], vec![1.0, 1.0])?;
+/// model.backward(&x, &upstream);
+/// let grad_w = &model.params()[0].grad; // ∂L/∂W of the first linear layer, [4, 2]
+/// assert_eq!(grad_w.shape(), [4, 2]);
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Model<T> {
     /// The layers, in order.

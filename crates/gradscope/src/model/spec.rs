@@ -17,6 +17,22 @@ use crate::rng::Rng;
 /// hidden width). Parameters are named like a PyTorch module with an `rnn`
 /// (`nn.RNN`/`nn.LSTM`/`nn.GRU`) and an `fc` (`nn.Sequential`): `rnn.weight_ih_l0`, …,
 /// `fc.0.weight`, ….
+///
+/// ```
+/// use gradscope::model::{MlpSpec, ModelSpec, SequenceSpec};
+/// use gradscope::recurrent::{CellKind, RecurrentSpec};
+/// use gradscope::{Activation, Rng, Tensor};
+///
+/// // An LSTM reading 2 features per step, its last hidden state read by a linear head.
+/// let encoder = RecurrentSpec::new(CellKind::Lstm, 8);
+/// let head = MlpSpec::new(0, &[], 1, Activation::Tanh);
+/// let spec = ModelSpec::from(SequenceSpec::new(2, encoder, head));
+/// let mut model = spec.build::<f32>(&mut Rng::seed(0))?;
+/// assert_eq!(model.layer_name(0), "rnn");
+/// let x = Tensor::zeros(&[3, 5 * 2]); // 3 sequences of 5 steps
+/// assert_eq!(model.forward(&x).shape(), [3, 1]);
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct SequenceSpec {
     /// Features per time step (0 = take it from the data).
@@ -42,6 +58,19 @@ impl SequenceSpec {
 }
 
 /// What to build.
+///
+/// ```
+/// use gradscope::model::{MlpSpec, ModelSpec};
+/// use gradscope::{Activation, Rng};
+///
+/// let spec = ModelSpec::from(MlpSpec::new(4, &[8, 8], 3, Activation::Gelu));
+/// assert!(spec.recurrent().is_none());
+/// let model = spec.build::<f64>(&mut Rng::seed(1))?;
+/// // 4·8 + 8, 8·8 + 8, 8·3 + 3 parameters, named as in PyTorch's nn.Sequential.
+/// assert_eq!(model.num_params(), 40 + 72 + 27);
+/// assert_eq!(model.params()[0].name, "0.weight");
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(from = "ModelTable", into = "ModelTable")]
 pub enum ModelSpec {
@@ -127,8 +156,9 @@ impl ModelSpec {
             ModelSpec::Sequence(s) => {
                 s.encoder.validate()?;
                 if s.input == 0 {
-                    return Err(crate::error::Error::Invalid(
-                        "model.input must be > 0 (or taken from the data)".into(),
+                    return Err(crate::error::Error::at_field(
+                        "model.input",
+                        "must be > 0 (or taken from the data)",
                     ));
                 }
                 let mut head = s.head.clone();

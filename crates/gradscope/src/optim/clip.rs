@@ -172,11 +172,18 @@ fn check_positive(field: &str, value: f64) -> Result<()> {
 /// Two-pass global-norm clipping for parameters visited by a loop (no slice, no allocation
 /// after the first error message):
 ///
-/// ```text
+/// ```
+/// # use gradscope::{model::MlpSpec, optim::GlobalNormClipper, loss::Loss, Activation, Rng, Tensor};
+/// # let mut model = MlpSpec::new(2, &[3], 1, Activation::Tanh).build::<f64>(&mut Rng::seed(0))?;
+/// # let x = Tensor::from_vec(&[1, 2], vec![0.5, -1.0])?;
+/// # model.forward_backward(&x, &Tensor::from_vec(&[1, 1], vec![9.0])?, Loss::Mse)?;
+/// let mut clipper = GlobalNormClipper::new(1.0)?;
 /// clipper.reset();
-/// for p in model.params()     { clipper.observe(p); }   // pass 1: Σ g²
-/// let norm = clipper.finish()?;                         // pre-clip ‖g‖, or the bad parameter
-/// for p in model.params_mut() { clipper.apply(p); }     // pass 2: g ← coef·g
+/// model.visit_params(&mut |_, p| clipper.observe(p)); // pass 1: Σ g²
+/// let norm = clipper.finish()?; // pre-clip ‖g‖, or the bad parameter
+/// model.visit_params_mut(&mut |_, p| clipper.apply(p)); // pass 2: g ← coef·g
+/// assert!(norm > 1.0 && clipper.coef() < 1.0);
+/// # Ok::<(), gradscope::Error>(())
 /// ```
 ///
 /// With ‖g‖ the global norm, coef = min(1, max_norm / (‖g‖ + 1e-6)) (PyTorch

@@ -57,6 +57,20 @@ pub struct ParamCounter {
 
 /// An optimizer built from an [`OptimizerConfig`].
 ///
+/// ```
+/// use gradscope::optim::{Optimizer, OptimizerConfig, SgdConfig};
+/// use gradscope::{Param, Tensor};
+///
+/// let config = OptimizerConfig::Sgd(SgdConfig { lr: 0.1, momentum: 0.9, ..SgdConfig::default() });
+/// let mut opt = Optimizer::<f64>::new(&config)?;
+/// let mut w = Param::new("w", Tensor::from_vec(&[2], vec![1.0, -1.0])?);
+/// w.grad = Tensor::from_vec(&[2], vec![0.5, 0.5])?;
+/// opt.begin_step();
+/// opt.update(0, &mut w, opt.base_lr())?; // index 0: the parameter's slot of state
+/// assert_eq!(w.value.data(), [0.95, -1.05]);
+/// # Ok::<(), gradscope::Error>(())
+/// ```
+///
 /// Protocol, with no allocation after each parameter's first update:
 ///
 /// ```text

@@ -42,6 +42,38 @@ macro_rules! each_stack {
 /// - forward: x `[B, T·I]` → `[T, B, I]` → layer 0 → … → layer L−1 → h_T `[B, H]`
 ///   ([`Predict::Last`]) or every h_t as `[B·T, H]` ([`Predict::EveryStep`]);
 /// - backward: explicit BPTT through every layer; each layer keeps ‖∂L/∂h_t‖ for every t.
+///
+/// With [`RecurrentEncoder::set_keep_step_grads`] it also keeps ∂L/∂h_t (and an LSTM's
+/// ∂L/∂c_t) for every step as `[T, B, H]` tensors:
+///
+/// ```
+/// use gradscope::loss::Loss;
+/// use gradscope::model::{MlpSpec, ModelSpec, SequenceSpec};
+/// use gradscope::recurrent::{CellKind, RecurrentSpec};
+/// use gradscope::{Activation, Rng, Tensor};
+///
+/// let head = MlpSpec::new(0, &[], 1, Activation::Tanh);
+/// let spec = ModelSpec::from(SequenceSpec::new(1, RecurrentSpec::new(CellKind::Rnn, 16), head));
+/// let mut rng = Rng::seed(3);
+/// let mut model = spec.build::<f64>(&mut rng)?;
+/// let encoder = model.layers[0].as_recurrent_mut().expect("the encoder");
+/// encoder.set_keep_step_grads(true);
+///
+/// let (batch, steps) = (4, 30);
+/// let x = Tensor::from_vec(&[batch, steps], (0..batch * steps).map(|_| rng.normal()).collect())?;
+/// let y = Tensor::from_vec(&[batch, 1], vec![1.0; batch])?;
+/// model.forward_backward(&x, &y, Loss::Mse)?;
+///
+/// let encoder = model.layers[0].as_recurrent().expect("the encoder");
+/// let dh = encoder.grad_hidden(0).expect("kept"); // ∂L/∂h_t of layer 0, [T, B, H]
+/// assert_eq!(dh.shape(), [steps, batch, 16]);
+/// let norm = |t: usize| dh.data()[t * batch * 16..(t + 1) * batch * 16]
+///     .iter().map(|v| v * v).sum::<f64>().sqrt();
+/// // Its norm per step is what grad_norms reports, and it shrinks going back in time.
+/// assert!((norm(steps - 1) - encoder.grad_norms(0)[steps - 1]).abs() < 1e-12);
+/// assert!(norm(0) < 1e-2 * norm(steps - 1));
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct RecurrentEncoder<T> {
     spec: RecurrentSpec,

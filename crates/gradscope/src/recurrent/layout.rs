@@ -8,6 +8,18 @@ use crate::tensor::Tensor;
 /// `[T, B, W]` with dst[t, b, :] = src[b, t·W..(t+1)·W]. This is how a
 /// [`RecurrentEncoder`](super::RecurrentEncoder) reads its input, and how a `[B·T, W]`
 /// gradient of a many-to-many head (rows in (sample, step) order) becomes `[T, B, W]`.
+///
+/// ```
+/// use gradscope::recurrent::to_time_major;
+/// use gradscope::Tensor;
+///
+/// // 2 samples of 3 steps, 1 value per step: rows [a0 a1 a2], [b0 b1 b2].
+/// let src = [0.0, 1.0, 2.0, 10.0, 11.0, 12.0];
+/// let mut dst = Tensor::<f32>::default();
+/// to_time_major(&src, 2, 3, 1, &mut dst);
+/// assert_eq!(dst.shape(), [3, 2, 1]);
+/// assert_eq!(dst.data(), [0.0, 10.0, 1.0, 11.0, 2.0, 12.0]);
+/// ```
 pub fn to_time_major<T: Float>(src: &[T], b: usize, t: usize, w: usize, dst: &mut Tensor<T>) {
     dst.resize(&[t, b, w]);
     let d = dst.data_mut();

@@ -125,46 +125,67 @@ impl RecurrentSpec {
 
     /// Checks sizes and ranges; errors name the field.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Invalid(format!("model.recurrent.{m}")));
+        // Messages start with the key; the field is its path under `model.recurrent`.
+        let bad = |key: &str, m: String| {
+            Err(Error::config_field(
+                format!("model.recurrent.{key}"),
+                format!("model.recurrent.{m}"),
+            ))
+        };
         if self.hidden == 0 {
-            return bad("hidden must be > 0".into());
+            return bad("hidden", "hidden must be > 0".into());
         }
         if self.layers == 0 {
-            return bad("layers must be > 0".into());
+            return bad("layers", "layers must be > 0".into());
         }
         if let Some(a) = self.activation {
             if self.cell != CellKind::Rnn {
-                return bad(format!(
+                return bad(
+                    "activation",
+                    format!(
                     "activation = \"{a}\" only applies to cell = \"rnn\" (the {} cell has fixed \
                      sigmoid/tanh gates)",
                     self.cell.name()
-                ));
+                ),
+                );
             }
             if a.is_rowwise() || matches!(a, Activation::Prelu { .. }) {
-                return bad(format!(
-                    "activation = \"{a}\": a recurrent cell needs an element-wise activation \
+                return bad(
+                    "activation",
+                    format!(
+                        "activation = \"{a}\": a recurrent cell needs an element-wise activation \
                      without parameters"
-                ));
+                    ),
+                );
             }
         }
         if self.forget_bias.is_some() && self.cell != CellKind::Lstm {
-            return bad(format!(
-                "forget_bias only applies to cell = \"lstm\", not \"{}\"",
-                self.cell.name()
-            ));
+            return bad(
+                "forget_bias",
+                format!(
+                    "forget_bias only applies to cell = \"lstm\", not \"{}\"",
+                    self.cell.name()
+                ),
+            );
         }
         if let Some(b) = self.forget_bias {
             if !b.is_finite() {
-                return bad(format!("forget_bias = {b} must be finite"));
+                return bad("forget_bias", format!("forget_bias = {b} must be finite"));
             }
         }
         if let Some(r) = self.spectral_radius {
             if !(r.is_finite() && r > 0.0) {
-                return bad(format!("spectral_radius = {r} must be > 0"));
+                return bad(
+                    "spectral_radius",
+                    format!("spectral_radius = {r} must be > 0"),
+                );
             }
         }
         if self.truncate == Some(0) {
-            return bad("truncate must be >= 1 (or absent for full BPTT)".into());
+            return bad(
+                "truncate",
+                "truncate must be >= 1 (or absent for full BPTT)".into(),
+            );
         }
         Ok(())
     }

@@ -52,7 +52,7 @@ use super::CHI1_EXACT_TOL;
 
 /// Half-width of the z interval of the 2-D integrals: φ(9)/φ(0) ≈ 2.6e−18, and every catalogue
 /// activation has f², f'² ≤ C(1 + q z²), so the tails are below ~1e−15 relative.
-pub const Z2_MAX: f64 = 9.0;
+pub(crate) const Z2_MAX: f64 = 9.0;
 
 /// Widest panel of the 2-D integrals (a 20-point rule on it is exact to rounding for the
 /// smooth pieces at the scales left after the ladders).

@@ -22,10 +22,10 @@ use super::fixed_point::{brent, check_activation, check_q0, check_variances};
 pub const CRITICAL_RANGE: (f64, f64) = (1e-3, 1e6);
 
 /// Relative precision of the located σ_w².
-pub const CRITICAL_REL_TOL: f64 = 1e-12;
+pub(crate) const CRITICAL_REL_TOL: f64 = 1e-12;
 
 /// |χ₁ − 1| at the located σ_w² beyond which the crossing is a jump, not a critical point.
-pub const CONTINUITY_TOL: f64 = 1e-6;
+pub(crate) const CONTINUITY_TOL: f64 = 1e-6;
 
 /// Where χ₁ = σ_w² E[f'(√q* z)²] crosses 1 as σ_w² grows at fixed σ_b² and q⁰ (ordered →
 /// chaotic).
@@ -33,9 +33,9 @@ pub const CONTINUITY_TOL: f64 = 1e-6;
 pub struct Transition {
     /// σ_b².
     pub sigma_b2: f64,
-    /// The σ_w² of the crossing (to relative precision [`CRITICAL_REL_TOL`]).
+    /// The σ_w² of the crossing (to relative precision 1e−12).
     pub sigma_w2: f64,
-    /// True for a genuine critical point (χ₁ = 1 there to [`CONTINUITY_TOL`]); false when χ₁
+    /// True for a genuine critical point (χ₁ = 1 there to 1e−6); false when χ₁
     /// jumps across 1 at `sigma_w2` (see the module docs).
     pub continuous: bool,
     /// χ₁ just below `sigma_w2` (relative offset 1e−9): ≈ 1 when continuous.
@@ -122,6 +122,17 @@ pub fn transition(act: &Activation, sigma_b2: f64, q0: f64) -> Result<Option<Tra
 /// Known values: ReLU 2 (He init) for every σ_b²; tanh 1 at σ_b² = 0 and ≈ 1.761 at
 /// σ_b² = 0.05; identity 1 for every σ_b² (χ₁ = σ_w²; for σ_b² > 0 q diverges at σ_w² = 1
 /// and χ₁ = 1 holds as the q → ∞ limit).
+///
+/// ```
+/// use gradscope::theory::critical_sigma_w2;
+/// use gradscope::Activation;
+///
+/// let relu = critical_sigma_w2(&Activation::Relu, 0.0, 1.0)?.expect("critical");
+/// assert!((relu - 2.0).abs() < 1e-9); // He's initialization
+/// let tanh = critical_sigma_w2(&Activation::Tanh, 0.05, 1.0)?.expect("critical");
+/// assert!((tanh - 1.761).abs() < 1e-3);
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 pub fn critical_sigma_w2(act: &Activation, sigma_b2: f64, q0: f64) -> Result<Option<f64>> {
     Ok(transition(act, sigma_b2, q0)?
         .filter(|t| t.continuous)

@@ -8,7 +8,7 @@
 //! for q ≤ 1 it is not needed (the default panels of width 0.5 are already finer) but
 //! harmless.
 //!
-//! The integrals run over |z| ≤ [`Z_MAX`] = 12 rather than the quadrature's default ±40 (a
+//! The integrals run over |z| ≤ 12 rather than the quadrature's default ±40 (a
 //! quarter of the panels): every catalogue activation has f², f'² ≤ C(1 + q z²), whose
 //! Gaussian tail beyond 12 is below 1e−30 relative.
 //!
@@ -21,7 +21,7 @@ use crate::activation::Activation;
 use crate::quadrature::{integrate, normal_pdf};
 
 /// Half-width of the z interval integrated over (see the module docs).
-pub const Z_MAX: f64 = 12.0;
+pub(crate) const Z_MAX: f64 = 12.0;
 
 /// E[g(z)], z ~ N(0, 1), over |z| ≤ [`Z_MAX`], panels split at `breakpoints`.
 fn expect(g: impl Fn(f64) -> f64, breakpoints: &[f64]) -> f64 {

@@ -16,9 +16,9 @@
 //! q = 1 < q_u instead (as if the input were a pre-activation) lands on q* = 0 (χ₁ = σ_w²/4 =
 //! 0.59: ordered) — the wrong answer.
 //!
-//! The map is iterated from q¹ for [`MAX_ITER`] steps (longer, up to [`MAX_FAST_ITER`], while
+//! The map is iterated from q¹ for 40 steps (longer, up to 400, while
 //! each step still moves q by at least 5% within 1e−4 < q < 1e4), stopping when a step changes
-//! q by less than [`REL_TOL`] relative. When it has not settled by then (slow convergence near a
+//! q by less than 1e−14 relative. When it has not settled by then (slow convergence near a
 //! marginal fixed point, geometric decay to 0 or growth), G(q) = F(q) − q is scanned from the
 //! last iterate in the direction the iteration moves (steps in ln q doubling from the last
 //! iteration's step or 1e−4, capped at 0.05 for 1e−4 < q < 1e4) for the first sign change, which Brent's method (in
@@ -32,7 +32,7 @@
 //! - **q → ∞** ([`FixedPointKind::Divergent`]): q keeps growing past [`Q_MAX`], e.g. ReLU
 //!   with σ_w² > 2 (or = 2 with σ_b² > 0): the pre-activations blow up with depth.
 //!
-//! A sign change counts only when G is beyond the quadrature's rounding, [`NOISE`]·q: for
+//! A sign change counts only when G is beyond the quadrature's rounding, 1e−13·q: for
 //! ReLU at σ_w² = 2, G(q) = σ_b² up to rounding ~1e−16·q, which must not pass for a root.
 
 use crate::activation::Activation;
@@ -42,10 +42,10 @@ use super::expectation::length_map;
 
 /// Plain iterations of the map before the bracketing search (more while q still moves by
 /// ≥ 5% per step inside 1e−4 < q < 1e4, up to [`MAX_FAST_ITER`]).
-pub const MAX_ITER: usize = 40;
+pub(crate) const MAX_ITER: usize = 40;
 /// At most this many plain iterations in all (q moving by ≥ 5% per step crosses
 /// 1e−4 < q < 1e4 in at most 369 steps).
-pub const MAX_FAST_ITER: usize = 400;
+pub(crate) const MAX_FAST_ITER: usize = 400;
 /// First step of the bracketing scan in ln q.
 const SCAN_STEP: f64 = 1e-4;
 /// Largest step of the scan in ln q inside [`SCAN_FINE`]: fixed points closer together than
@@ -55,14 +55,14 @@ const SCAN_MAX_STEP: f64 = 0.05;
 /// matters; outside it the map is near its asymptotic form and the step may keep doubling).
 const SCAN_FINE: (f64, f64) = (1e-4, 1e4);
 /// Relative change of q below which the iteration has converged.
-pub const REL_TOL: f64 = 1e-14;
+pub(crate) const REL_TOL: f64 = 1e-14;
 /// Below this q a still-decreasing q is taken to tend to 0.
 pub const Q_MIN: f64 = 1e-20;
 /// Above this q a still-growing q is taken to diverge (pre-activations of standard deviation
 /// above ~3·10⁷).
 pub const Q_MAX: f64 = 1e15;
 /// Relative size of G(q) = F(q) − q that is within the quadrature's rounding.
-pub const NOISE: f64 = 1e-13;
+pub(crate) const NOISE: f64 = 1e-13;
 
 /// What the length map does from the first layer's variance q¹ = σ_w² q⁰ + σ_b².
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -104,7 +104,7 @@ pub struct FixedPoint {
     pub kind: FixedPointKind,
     /// q⁰: the mean squared input entry the iteration started from (q¹ = σ_w² q⁰ + σ_b²).
     pub q0: f64,
-    /// Plain iterations of the map done after the first layer (≤ [`MAX_FAST_ITER`]).
+    /// Plain iterations of the map done after the first layer (≤ 400).
     pub iterations: usize,
     /// True when the plain iteration converged; false when the bracketing search decided.
     pub converged_by_iteration: bool,

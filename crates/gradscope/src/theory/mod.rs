@@ -63,7 +63,6 @@ pub use fixed_point::{
     check_activation, check_q0, check_variances, fixed_point, fixed_point_from, q_trajectory,
     FixedPoint, FixedPointKind, DEFAULT_Q0, MAX_VARIANCE, Q_MAX, Q_MIN,
 };
-pub use parallel::THREADS;
 pub use phase::{PhaseCell, PhaseDiagram};
 pub use propagation::{propagate, LayerState, Propagation};
 pub use sweep::{sweep, sweep_grid, Sweep};
@@ -225,6 +224,23 @@ pub fn chi1(act: &Activation, sigma_w2: f64, sigma_b2: f64, q0: f64) -> Result<f
 }
 
 /// [`mean_field_from`] for standardized inputs (q⁰ = [`DEFAULT_Q0`] = 1).
+///
+/// ```
+/// use gradscope::theory::{mean_field, Phase};
+/// use gradscope::Activation;
+///
+/// // ReLU with He's σ_w² = 2 is critical: χ₁ = σ_w² E[relu'(z)²] = 2 · 1/2 = 1.
+/// let he = mean_field(&Activation::Relu, 2.0, 0.0)?;
+/// assert!((he.chi1 - 1.0).abs() < 1e-12);
+/// assert_eq!(he.phase, Phase::Critical);
+///
+/// // Sigmoid with σ_w² = 1: the gradient norm shrinks ×√χ₁ ≈ 0.23 per layer.
+/// let sigmoid = mean_field(&Activation::Sigmoid, 1.0, 0.0)?;
+/// assert_eq!(sigmoid.phase, Phase::Ordered);
+/// assert!(sigmoid.grad_ratio_per_layer < 0.25);
+/// assert!(sigmoid.gradient_ratio(10) < 1e-6); // over 10 layers
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 pub fn mean_field(act: &Activation, sigma_w2: f64, sigma_b2: f64) -> Result<MeanField> {
     mean_field_from(act, sigma_w2, sigma_b2, DEFAULT_Q0)
 }

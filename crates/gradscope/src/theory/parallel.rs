@@ -2,7 +2,7 @@
 //! scoped threads, results in input order whatever the scheduling.
 
 /// Threads used for a grid (the machine this runs on is shared: two, not all cores).
-pub const THREADS: usize = 2;
+pub(crate) const THREADS: usize = 2;
 
 /// `f` over `items` on up to [`THREADS`] scoped threads; the i-th result is `f(&items[i])`.
 /// Items are dealt round-robin (thread t takes i ≡ t mod [`THREADS`]) so that expensive

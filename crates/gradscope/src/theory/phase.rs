@@ -5,7 +5,7 @@
 //! q¹ = σ_w² q⁰ + σ_b² and χ₁ = σ_w² E[f'(√q* z)²], so the cells show the phase wherever it
 //! is, including regions a single boundary curve cannot describe (an activation whose χ₁
 //! crosses 1 more than once along σ_w²). The grid and the boundary are computed on
-//! [`super::THREADS`] threads, results in a fixed order.
+//! two threads, results in a fixed order.
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};

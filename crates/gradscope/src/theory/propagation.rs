@@ -54,6 +54,20 @@ pub struct Propagation {
 /// The variance and the per-layer gradient factor χ₁(q^l) of layers 1..=`depth` of a network
 /// whose input entries have mean square `q0`, and their product Π √χ₁(q^l). Errors as
 /// [`super::fixed_point_from`].
+///
+/// ```
+/// use gradscope::theory::propagate;
+/// use gradscope::Activation;
+///
+/// // tanh at σ_w² = 1, σ_b² = 0: q* = 0 and χ₁(q*) = 1, but a 10-layer net never gets
+/// // there: the variance decays slowly and every layer still shrinks the gradient.
+/// let p = propagate(&Activation::Tanh, 1.0, 0.0, 1.0, 10)?;
+/// assert_eq!(p.layers[0].q, 1.0); // q¹ = σ_w² q⁰ + σ_b²
+/// assert!(p.layers.windows(2).all(|w| w[1].q < w[0].q));
+/// assert!(p.layers.iter().all(|l| l.chi1 < 1.0));
+/// assert!(p.grad_ratio < 0.3);
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 pub fn propagate(
     act: &Activation,
     sigma_w2: f64,

@@ -1,5 +1,5 @@
 //! The mean-field analysis over an evenly spaced σ_w² grid at fixed σ_b² and q⁰ (what
-//! `gradscope theory --sweep` prints), computed on [`super::THREADS`] threads.
+//! `gradscope theory --sweep` prints), computed on two threads.
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};

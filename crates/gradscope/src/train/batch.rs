@@ -18,35 +18,43 @@ pub fn output_width(data: &Dataset, loss: Loss) -> usize {
 
 /// Checks that the loss can be used with these targets and this output width.
 pub fn check_targets(data: &Dataset, loss: Loss, width: usize) -> Result<()> {
-    let bad = |m: String| Err(Error::Config(m));
+    let bad = |field: &str, m: String| Err(Error::config_field(field, m));
     match (data.targets(), loss) {
-        (Targets::Regression { .. }, Loss::CrossEntropy | Loss::BceWithLogits) => bad(format!(
-            "training.loss = \"{}\" needs class labels, but the data has real-valued targets \
+        (Targets::Regression { .. }, Loss::CrossEntropy | Loss::BceWithLogits) => bad(
+            "training.loss",
+            format!(
+                "training.loss = \"{}\" needs class labels, but the data has real-valued targets \
              (use loss = \"mse\")",
-            loss.name()
-        )),
+                loss.name()
+            ),
+        ),
         (Targets::Classes { num_classes, .. }, Loss::CrossEntropy) if width < *num_classes => bad(
+            "model.output",
             format!("model.output = {width} but the data has {num_classes} classes"),
         ),
         (Targets::Classes { num_classes, .. }, Loss::BceWithLogits | Loss::Mse)
             if width != output_width(data, loss) =>
         {
-            bad(format!(
-                "model.output = {width} does not fit {} with {num_classes} classes (use {})",
-                loss.name(),
-                output_width(data, loss)
-            ))
+            bad(
+                "model.output",
+                format!(
+                    "model.output = {width} does not fit {} with {num_classes} classes (use {})",
+                    loss.name(),
+                    output_width(data, loss)
+                ),
+            )
         }
-        (Targets::Regression { k, .. }, Loss::Mse) if width != *k => bad(format!(
-            "model.output = {width} but the data has {k} target columns"
-        )),
+        (Targets::Regression { k, .. }, Loss::Mse) if width != *k => bad(
+            "model.output",
+            format!("model.output = {width} but the data has {k} target columns"),
+        ),
         _ => Ok(()),
     }
 }
 
-/// Writes rows `idx` of `data` into `x` [b, d] and the targets into `y`: class indices [b]
-/// (cross-entropy), 0/1 [b, 1] (binary BCE) or one-hot [b, K] (BCE, MSE on classes), real
-/// targets [b, k] (MSE on regression data). Reuses the tensors' allocations.
+/// Writes rows `idx` of `data` into `x` `[b, d]` and the targets into `y`: class indices `[b]`
+/// (cross-entropy), 0/1 `[b, 1]` (binary BCE) or one-hot `[b, K]` (BCE, MSE on classes), real
+/// targets `[b, k]` (MSE on regression data). Reuses the tensors' allocations.
 pub fn gather<T: Float>(
     data: &Dataset,
     idx: &[usize],

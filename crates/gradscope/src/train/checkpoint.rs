@@ -20,11 +20,39 @@ use crate::tensor::Tensor;
 /// Value of the `format` metadata key.
 pub const CHECKPOINT_FORMAT: &str = "gradscope-checkpoint/1";
 
+/// Value of the `format` metadata key of `model.safetensors` ([`Trainer::save_model`]).
+pub const MODEL_FORMAT: &str = "gradscope-model/1";
+
+/// Metadata key of `model.safetensors` holding the per-feature input means (a JSON array).
+pub const INPUT_MEAN_KEY: &str = "input_mean";
+
+/// Metadata key of `model.safetensors` holding the per-feature input standard deviations
+/// (a JSON array).
+pub const INPUT_STD_KEY: &str = "input_std";
+
 fn json<S: serde::Serialize>(v: &S) -> String {
     serde_json::to_string(v).expect("serializable")
 }
 
 impl<T: Float> Trainer<T> {
+    /// Writes the model's final weights for inference: the state dict by PyTorch names and,
+    /// as metadata, `format` ([`MODEL_FORMAT`]), `dtype` and — when the data were
+    /// standardized — the per-feature input statistics (`input_mean`, `input_std`, JSON
+    /// arrays of one number per value of an input row), so that raw inputs can be run
+    /// through the model as `(x − input_mean) / input_std` (docs/weights.md).
+    pub fn save_model(&self, path: &Path) -> Result<()> {
+        let state = self.model.state_dict();
+        let named: Vec<(String, &Tensor<T>)> = state.iter().map(|(n, t)| (n.clone(), t)).collect();
+        let mut meta = HashMap::new();
+        meta.insert("format".to_string(), MODEL_FORMAT.to_string());
+        meta.insert("dtype".into(), T::DTYPE.name().into());
+        if let Some(s) = &self.splits.standardizer {
+            meta.insert(INPUT_MEAN_KEY.into(), json(&s.mean));
+            meta.insert(INPUT_STD_KEY.into(), json(&s.std));
+        }
+        safetensors::write(path, &named, &meta)
+    }
+
     /// Writes a checkpoint atomically (temp file + rename).
     pub fn save_checkpoint(&self, path: &Path) -> Result<()> {
         let model = self.model.state_dict();
@@ -130,11 +158,15 @@ impl<T: Float> Trainer<T> {
             ("training.clip", saved.training.clip != c.training.clip),
         ];
         if let Some((field, _)) = differs.iter().find(|(_, d)| *d) {
-            return Err(Error::Config(format!(
-                "{}: `{field}` differs from the run that wrote {source}; resume needs the same config \
-                 (only training.epochs, training.max_steps and training.checkpoint_every may change)",
-                loaded.source
-            )));
+            return Err(Error::config_field(
+                *field,
+                format!(
+                    "`{field}` differs from the run that wrote {source}; resume needs the same \
+                     config (only training.epochs, training.max_steps and \
+                     training.checkpoint_every may change)"
+                ),
+            )
+            .in_file(&loaded.source, None));
         }
         let mut t = Trainer::<T>::new_limited(loaded, limit)?;
         // The run goes on: it keeps the id of the run that wrote the checkpoint.

@@ -118,6 +118,30 @@ impl<T: Float> Trainer<T> {
     /// Trains `steps` more steps with the gradient scope on and returns the [`Diagnosis`]
     /// of those steps. Without a `[diagnostics]` table the scope measures every step; the
     /// epoch budget is raised when `steps` needs more.
+    ///
+    /// ```
+    /// use gradscope::config::Config;
+    /// use gradscope::diagnostics::Flow;
+    /// use gradscope::init::Init;
+    /// use gradscope::model::MlpSpec;
+    /// use gradscope::train::Trainer;
+    /// use gradscope::Activation;
+    ///
+    /// // tanh with weights of variance 9/fan_in: every layer amplifies the gradient.
+    /// let model = MlpSpec {
+    ///     hidden: vec![64; 16],
+    ///     activation: Activation::Tanh,
+    ///     init: Init::KaimingNormal { gain: 3.0, fan_out: false },
+    ///     ..MlpSpec::default()
+    /// };
+    /// let mut trainer = Trainer::<f32>::from_config(Config::new(model))?;
+    /// let diagnosis = trainer.diagnose(5)?;
+    /// assert_eq!(diagnosis.measured_steps, [1, 2, 3, 4, 5]);
+    /// assert_eq!(diagnosis.verdict_at_init.flow, Flow::Exploding);
+    /// let theory = diagnosis.theory.as_ref().expect("an MLP the theory covers");
+    /// assert_eq!(theory.phase, "chaotic");
+    /// # Ok::<(), gradscope::Error>(())
+    /// ```
     pub fn diagnose(&mut self, steps: u64) -> Result<Diagnosis> {
         let diag = match &self.config.diagnostics {
             Some(d) => d.clone(),

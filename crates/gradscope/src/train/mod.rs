@@ -12,7 +12,7 @@ mod limits;
 mod records;
 
 pub use batch::{check_targets, correct, gather, output_width};
-pub use checkpoint::CHECKPOINT_FORMAT;
+pub use checkpoint::{CHECKPOINT_FORMAT, INPUT_MEAN_KEY, INPUT_STD_KEY, MODEL_FORMAT};
 pub use collect::{Collect, LossPoint, Run};
 pub use limits::checkpoint_run_id;
 pub use records::{BestVal, EpochRecord, Evaluation, Outcome, Summary};
@@ -29,7 +29,8 @@ use crate::loss::Loss;
 use crate::memory::MemoryLimit;
 use crate::model::Model;
 use crate::optim::{
-    clip_coef, clip_param_norm, clip_param_value, ClipConfig, LrSchedule, Optimizer, SchedulePer,
+    clip_param_norm, clip_param_value, ClipConfig, GlobalNormClipper, LrSchedule, Optimizer,
+    SchedulePer,
 };
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -93,6 +94,28 @@ struct EpochAccum {
 }
 
 /// A training run in progress.
+///
+/// Built from a config value ([`Trainer::from_config`]), a loaded file ([`Trainer::new`]) or a
+/// config with data already in memory ([`Trainer::with_splits`]); the precision is `T`.
+/// [`Trainer::run`] reports to an [`Observer`]; [`Trainer::run_collecting`] keeps everything
+/// as a [`Run`]; [`Trainer::diagnose`] judges the gradient flow.
+///
+/// ```
+/// use gradscope::config::{Config, TrainingConfig};
+/// use gradscope::model::MlpSpec;
+/// use gradscope::train::{Outcome, Silent, Trainer};
+/// use gradscope::Activation;
+///
+/// let training = TrainingConfig::default().with_epochs(2).with_lr(0.01);
+/// let config = Config::new(MlpSpec::new(0, &[32], 0, Activation::Relu)).with_training(training);
+/// let mut trainer = Trainer::<f32>::from_config(config)?;
+/// let run = trainer.run_collecting(&mut Silent)?;
+/// assert_eq!(run.outcome, Outcome::Completed);
+/// assert_eq!(run.epochs.len(), 2);
+/// let val = run.summary.val.expect("the digits have a validation split");
+/// assert!(val.accuracy.unwrap() > 0.8, "{val:?}");
+/// # Ok::<(), gradscope::Error>(())
+/// ```
 pub struct Trainer<T: Float> {
     /// The configuration it runs.
     pub config: Config,
@@ -145,11 +168,14 @@ impl<T: Float> Trainer<T> {
     fn new_limited(loaded: &LoadedConfig, limit: Option<&MemoryLimit>) -> Result<Self> {
         let config = loaded.config.clone();
         if config.dtype != T::DTYPE {
-            return Err(Error::Config(format!(
-                "dtype = \"{}\" but the trainer was built for {}",
-                config.dtype.name(),
-                T::DTYPE.name()
-            )));
+            return Err(Error::config_field(
+                "dtype",
+                format!(
+                    "dtype = \"{}\" but the trainer was built for {}",
+                    config.dtype.name(),
+                    T::DTYPE.name()
+                ),
+            ));
         }
         let mut t = Self::assemble(
             config,
@@ -180,6 +206,34 @@ impl<T: Float> Trainer<T> {
 
     /// A fresh run of `config` on data already split in memory (`config.data` is not read).
     /// Model sizes left at 0 are taken from the data; the precision is T.
+    ///
+    /// ```
+    /// use gradscope::config::{Config, Splits};
+    /// use gradscope::data::Dataset;
+    /// use gradscope::model::MlpSpec;
+    /// use gradscope::train::{Silent, Trainer};
+    /// use gradscope::{Activation, Rng};
+    ///
+    /// // XOR-like points: the class is whether x and y have the same sign.
+    /// let mut rng = Rng::seed(1);
+    /// let (mut x, mut labels) = (Vec::new(), Vec::new());
+    /// for _ in 0..400 {
+    ///     let (a, b) = (rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0));
+    ///     x.extend([a, b]);
+    ///     labels.push(usize::from(a * b > 0.0));
+    /// }
+    /// let all = Dataset::classification("xor", x, 2, labels, 2)?;
+    /// let (train, val, test) = all.split((0.8, 0.2, 0.0), &mut rng)?;
+    /// let splits = Splits { train, val, test, standardizer: None };
+    ///
+    /// let mut config = Config::new(MlpSpec::new(0, &[16, 16], 0, Activation::Tanh));
+    /// config.training = config.training.with_epochs(30).with_lr(0.02);
+    /// let mut trainer = Trainer::<f64>::with_splits(config, splits)?;
+    /// let run = trainer.run_collecting(&mut Silent)?;
+    /// let accuracy = run.summary.val.and_then(|v| v.accuracy).unwrap();
+    /// assert!(accuracy > 0.9, "{accuracy}");
+    /// # Ok::<(), gradscope::Error>(())
+    /// ```
     pub fn with_splits(mut config: Config, splits: Splits) -> Result<Self> {
         config.dtype = T::DTYPE;
         config.validate()?;
@@ -201,7 +255,7 @@ impl<T: Float> Trainer<T> {
         let splits = load(&config, &mut data_rng)?;
         let train = &splits.train;
         if train.is_empty() {
-            return Err(Error::Config("data: the training split is empty".into()));
+            return Err(Error::config("data: the training split is empty"));
         }
         let loss = config.training.loss;
         let mut spec = config.model.clone();
@@ -212,11 +266,14 @@ impl<T: Float> Trainer<T> {
         } else if spec.input() == 0 {
             spec.set_input(train.dim());
         } else if spec.input() != train.dim() {
-            return Err(Error::Config(format!(
-                "model.input = {} but the data has {} features",
-                spec.input(),
-                train.dim()
-            )));
+            return Err(Error::at_field(
+                "model.input",
+                format_args!(
+                    "= {} but the data has {} features",
+                    spec.input(),
+                    train.dim()
+                ),
+            ));
         }
         if spec.output() == 0 {
             spec.set_output(output_width(train, loss));
@@ -226,16 +283,16 @@ impl<T: Float> Trainer<T> {
             crate::memory::check_loaded(&config, &spec, &splits, limit)?;
         }
         let model = spec.build::<T>(&mut init_rng).map_err(|e| match e {
-            Error::Invalid(m) => Error::Config(m),
+            Error::Invalid(m) => Error::config(m),
             other => other,
         })?;
-        let optimizer = Optimizer::new(&config.training.optimizer())
-            .map_err(|e| Error::Config(format!("training.optimizer: {e}")))?;
+        let optimizer = Optimizer::new(&config.training.optimizer()).map_err(|e| {
+            Error::config_field("training.optimizer", format!("training.optimizer: {e}"))
+        })?;
         let schedule = match &config.training.schedule {
-            Some(s) => Some(
-                LrSchedule::new(s, optimizer.base_lr())
-                    .map_err(|e| Error::Config(format!("training.schedule: {e}")))?,
-            ),
+            Some(s) => Some(LrSchedule::new(s, optimizer.base_lr()).map_err(|e| {
+                Error::config_field("training.schedule", format!("training.schedule: {e}"))
+            })?),
             None => None,
         };
         let n = train.len();
@@ -368,29 +425,34 @@ impl<T: Float> Trainer<T> {
                 detail,
             }));
         }
-        // Global gradient norm, and the first place a non-finite gradient appeared.
-        let mut sq = 0.0f64;
-        let mut bad_param: Option<String> = None;
-        self.model.visit_params(&mut |_, p| {
-            for v in p.grad.data() {
-                let g = v.to_f64();
-                sq += g * g;
+        // The global gradient norm by the library's clipper (`optim::clip`, tested against
+        // PyTorch's `clip_grad_norm_`): the same overflow-safe sum, and with
+        // `clip = { kind = "norm" }` the same coefficient, as `clip_grad_norm`. The threshold
+        // only matters when the clipper is applied (kind = "norm", below).
+        let max_norm = match self.config.training.clip {
+            Some(ClipConfig::Norm { max_norm }) => max_norm,
+            _ => 1.0,
+        };
+        let mut clipper = GlobalNormClipper::new(max_norm)?;
+        self.model.visit_params(&mut |_, p| clipper.observe(p));
+        let norm = match clipper.finish() {
+            Ok(norm) => norm,
+            Err(_) => {
+                // A NaN/∞ gradient (or a norm beyond f64::MAX): the first parameter holding
+                // one, for the report.
+                let bad_param = self
+                    .model
+                    .params()
+                    .into_iter()
+                    .find_map(|p| nonfinite(&p.grad).map(|d| format!("{}: {d}", p.name)));
+                let (location, detail) = self.locate_backward_nonfinite(bad_param);
+                return Ok(Some(Outcome::Diverged {
+                    step,
+                    location,
+                    detail,
+                }));
             }
-            if bad_param.is_none() {
-                if let Some(d) = nonfinite(&p.grad) {
-                    bad_param = Some(format!("{}: {d}", p.name));
-                }
-            }
-        });
-        let norm = sq.sqrt();
-        if bad_param.is_some() || !norm.is_finite() {
-            let (location, detail) = self.locate_backward_nonfinite(bad_param);
-            return Ok(Some(Outcome::Diverged {
-                step,
-                location,
-                detail,
-            }));
-        }
+        };
         let measured = match &mut self.probe {
             Some(p) if p.config().due(step) => {
                 // With the batch, a recurrent layer's gates are recomputed exactly.
@@ -409,14 +471,9 @@ impl<T: Float> Trainer<T> {
             _ => false,
         };
         match self.config.training.clip {
-            Some(ClipConfig::Norm { max_norm }) => {
-                let coef = clip_coef(norm, max_norm);
-                if coef < 1.0 {
-                    let c = T::from_f64(coef);
-                    self.model.visit_params_mut(&mut |_, p| {
-                        p.grad.data_mut().iter_mut().for_each(|g| *g *= c)
-                    });
-                }
+            Some(ClipConfig::Norm { .. }) => {
+                // g ← g·min(1, max_norm / (‖g‖ + 1e-6)) with ‖g‖ over every parameter.
+                self.model.visit_params_mut(&mut |_, p| clipper.apply(p));
             }
             Some(ClipConfig::PerParamNorm { max_norm }) => {
                 let mut err = None;
@@ -615,34 +672,42 @@ fn check_sequence_fit(
     use crate::recurrent::Predict;
     if *input == 0 {
         if train.seq_len().is_none() {
-            return Err(Error::Config(format!(
-                "model.recurrent reads rows as sequences, but the data's {} features have no \
+            return Err(Error::config_field(
+                "model.input",
+                format!(
+                    "model.recurrent reads rows as sequences, but the data's {} features have no \
                  time axis: set model.input to the features per step (or data.seq_len)",
-                train.dim()
-            )));
+                    train.dim()
+                ),
+            ));
         }
         *input = train.step_dim();
     } else if !train.dim().is_multiple_of(*input) {
-        return Err(Error::Config(format!(
-            "model.input = {} features per step does not divide the data's {} features per row",
-            input,
-            train.dim()
-        )));
+        return Err(Error::at_field(
+            "model.input",
+            format_args!(
+                "= {input} features per step does not divide the data's {} features per row",
+                train.dim()
+            ),
+        ));
     }
     let steps = train.dim() / *input;
     match (rec.predict, train.target_steps()) {
         (Predict::Last, 1) => Ok(()),
-        (Predict::Last, s) => Err(Error::Config(format!(
-            "the data labels every time step ({s} per sample): set \
-             model.recurrent.predict = \"every_step\""
-        ))),
-        (Predict::EveryStep, s) if s == steps => Ok(()),
-        (Predict::EveryStep, 1) => Err(Error::Config(
-            "model.recurrent.predict = \"every_step\" needs a label per time step, but the data \
-             has one target per sample (use predict = \"last\")"
-                .into(),
+        (Predict::Last, s) => Err(Error::config_field(
+            "model.recurrent.predict",
+            format!(
+                "the data labels every time step ({s} per sample): set \
+                 model.recurrent.predict = \"every_step\""
+            ),
         )),
-        (Predict::EveryStep, s) => Err(Error::Config(format!(
+        (Predict::EveryStep, s) if s == steps => Ok(()),
+        (Predict::EveryStep, 1) => Err(Error::config_field(
+            "model.recurrent.predict",
+            "model.recurrent.predict = \"every_step\" needs a label per time step, but the data \
+             has one target per sample (use predict = \"last\")",
+        )),
+        (Predict::EveryStep, s) => Err(Error::config(format!(
             "the data has {s} labels per sample but its rows have {steps} steps of {input} \
              features"
         ))),

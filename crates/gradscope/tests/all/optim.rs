@@ -680,6 +680,73 @@ fn norm_does_not_overflow_for_huge_finite_gradients() {
     assert!(ps.iter().all(|p| p.grad.all_finite()));
 }
 
+/// The overflow-safe sum of squares in each of its branches, against sums done by hand: two
+/// tensors whose squares overflow, in either order (a larger scale rescales what was summed,
+/// a smaller one is added at the current scale); a finite plain sum next to a scaled one, with
+/// the plain part comparable to the scale²; two finite sums that overflow when added.
+#[test]
+fn global_norm_is_exact_in_every_branch_of_the_overflow_safe_sum() {
+    let norm_of = |grads: &[&[f64]]| {
+        let ps: Vec<Param<f64>> = grads
+            .iter()
+            .map(|g| {
+                let mut p = Param::new("p", Tensor::<f64>::zeros(&[g.len()]));
+                p.grad = Tensor::from_vec(&[g.len()], g.to_vec()).unwrap();
+                p
+            })
+            .collect();
+        global_grad_norm(&ps)
+    };
+    let check = |got: f64, want: f64, what: &str| {
+        assert!(
+            (got / want - 1.0).abs() < 1e-14,
+            "{what}: {got:e} vs {want:e}"
+        );
+    };
+    // (1e200)² + (1e200)² + (1e199)² = 1e400·2.01.
+    let want = 1e200 * 2.01f64.sqrt();
+    check(
+        norm_of(&[&[1e200, 1e200], &[1e199]]),
+        want,
+        "decreasing scales",
+    );
+    check(
+        norm_of(&[&[1e199], &[1e200, 1e200]]),
+        want,
+        "increasing scales",
+    );
+    check(
+        norm_of(&[&[1e199], &[1e200], &[1e200]]),
+        want,
+        "one at a time",
+    );
+    // (1.5e154)² = 2.25e308 overflows, (1e154)² = 1e308 does not: 3.25e308 in all.
+    let want = 1e154 * 3.25f64.sqrt();
+    check(norm_of(&[&[1.5e154], &[1e154]]), want, "scaled then plain");
+    check(norm_of(&[&[1e154], &[1.5e154]]), want, "plain then scaled");
+    // 1e308 + 1e308 overflows although each is finite.
+    check(
+        norm_of(&[&[1e154], &[1e154]]),
+        1e154 * 2f64.sqrt(),
+        "plain sum overflows",
+    );
+    check(
+        norm_of(&[&[1e154], &[1e154], &[3e153]]),
+        1e154 * 2.09f64.sqrt(),
+        "and continues",
+    );
+    // The clipper agrees, and scales to max_norm.
+    let mut c = GlobalNormClipper::new(2.0).unwrap();
+    assert_eq!((c.max_norm(), c.coef()), (2.0, 1.0));
+    let mut p = Param::new("p", Tensor::<f64>::zeros(&[2]));
+    p.grad = Tensor::from_vec(&[2], vec![1.5e154, 1e154]).unwrap();
+    c.observe(&p);
+    check(c.finish().unwrap(), 1e154 * 3.25f64.sqrt(), "clipper");
+    check(c.coef(), 2.0 / (1e154 * 3.25f64.sqrt()), "coefficient");
+    c.apply(&mut p);
+    check(global_grad_norm([&p]), 2.0, "clipped");
+}
+
 #[test]
 fn non_finite_gradients_are_named_and_never_applied() {
     let make = |bad: f32| {

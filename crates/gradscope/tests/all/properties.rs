@@ -40,7 +40,7 @@ fn sigmoid_derivative_peaks_at_a_quarter_at_zero() {
         assert_eq!(p.argmax_derivative, Some(0.0), "{a}");
         assert_eq!(p.f0, 0.5);
         assert_eq!(p.df0, 0.25);
-        assert_close(p.zero_centered_mean, 0.5, 0.0, 1e-12, "E[σ(z)] = 1/2");
+        assert_close(p.mean_output, 0.5, 0.0, 1e-12, "E[σ(z)] = 1/2");
         assert!(p.monotonic);
     }
 }
@@ -50,7 +50,7 @@ fn tanh_derivative_peaks_at_one_at_zero() {
     let p = props(Activation::Tanh);
     assert!((p.max_abs_derivative - 1.0).abs() <= 1e-12, "{p:?}");
     assert_eq!(p.argmax_derivative, Some(0.0));
-    assert!(p.zero_centered_mean.abs() < 1e-12);
+    assert!(p.mean_output.abs() < 1e-12);
     assert_eq!(p.range, [Some(-1.0), Some(1.0)]);
     assert_eq!(p.range_closed, [false, false]);
 }
@@ -72,7 +72,7 @@ fn gelu_derivative_peaks_at_sqrt_2() {
     );
     // Stein: E[zΦ(z)] = E[φ(z)] = 1/(2√π).
     let stein = 0.5 / std::f64::consts::PI.sqrt();
-    assert_close(p.zero_centered_mean, stein, 1e-10, 0.0, "E[gelu(z)]");
+    assert_close(p.mean_output, stein, 1e-10, 0.0, "E[gelu(z)]");
     assert!(!p.monotonic);
 }
 
@@ -82,7 +82,7 @@ fn relu_family_moments_match_closed_forms() {
     assert_close(p.gain, std::f64::consts::SQRT_2, 0.0, 1e-10, "relu gain");
     assert_close(p.mean_sq_derivative, 0.5, 0.0, 1e-12, "relu E[f'²]");
     assert_close(p.mean_sq_output, 0.5, 0.0, 1e-12, "relu E[f²]");
-    assert_close(p.zero_centered_mean, INV_SQRT_2PI, 1e-12, 0.0, "E[relu(z)]");
+    assert_close(p.mean_output, INV_SQRT_2PI, 1e-12, 0.0, "E[relu(z)]");
     assert_eq!(p.saturation_x, None);
     assert_eq!(p.range, [Some(0.0), None]);
     assert_eq!(p.range_closed, [true, false]);
@@ -129,7 +129,7 @@ fn relu_family_moments_match_closed_forms() {
         assert_close(p.mean_sq_output, m2, 1e-11, 0.0, &format!("{act} E[f²]"));
         assert_close(p.gain, 1.0 / m2.sqrt(), 1e-11, 0.0, &format!("{act} gain"));
         assert_close(
-            p.zero_centered_mean,
+            p.mean_output,
             (1.0 - a) * INV_SQRT_2PI,
             1e-11,
             0.0,
@@ -149,7 +149,7 @@ fn elu_moments_and_range() {
         // E[f] = φ(0) + α(e^{1/2}Φ(−1) − 1/2); E[f'²] = 1/2 + α² e² Φ(−2).
         let mean = INV_SQRT_2PI + alpha * (0.5f64.exp() * PHI_M1 - 0.5);
         let msd = 0.5 + alpha * alpha * 2f64.exp() * PHI_M2;
-        assert_close(p.zero_centered_mean, mean, 1e-10, 0.0, "E[elu(z)]");
+        assert_close(p.mean_output, mean, 1e-10, 0.0, "E[elu(z)]");
         assert_close(p.mean_sq_derivative, msd, 1e-10, 0.0, "E[elu'(z)²]");
         assert_eq!(p.range[1], None);
         assert_close(p.range[0].unwrap(), -alpha, 1e-12, 0.0, "elu inf");
@@ -162,11 +162,7 @@ fn elu_moments_and_range() {
 fn selu_is_self_normalising() {
     let p = props(Activation::Selu);
     assert!((p.gain - 1.0).abs() < 1e-6, "selu gain {}", p.gain);
-    assert!(
-        p.zero_centered_mean.abs() < 1e-6,
-        "selu mean {}",
-        p.zero_centered_mean
-    );
+    assert!(p.mean_output.abs() < 1e-6, "selu mean {}", p.mean_output);
     assert!((p.mean_sq_output - 1.0).abs() < 1e-6);
 }
 
@@ -175,7 +171,7 @@ fn identity_and_hard_functions() {
     let p = props(Activation::Identity);
     assert_close(p.gain, 1.0, 0.0, 1e-12, "identity gain");
     assert_close(p.mean_sq_derivative, 1.0, 0.0, 1e-12, "identity E[f'²]");
-    assert!(p.zero_centered_mean.abs() < 1e-12);
+    assert!(p.mean_output.abs() < 1e-12);
     assert_eq!(p.range, [None, None]);
 
     let p = props(Activation::HardTanh {
@@ -301,7 +297,7 @@ fn improved_sigmoid_is_unbounded_and_never_saturates() {
         );
         assert_eq!(p.argmax_derivative, Some(0.0));
         assert_close(p.derivative_range[0], beta, 1e-9, 0.0, "inf f' = β");
-        assert_close(p.zero_centered_mean, 0.5, 0.0, 1e-12, "E[σ(αz)+βz]");
+        assert_close(p.mean_output, 0.5, 0.0, 1e-12, "E[σ(αz)+βz]");
     }
 }
 
@@ -462,7 +458,7 @@ fn every_property_is_finite_and_consistent() {
             p.f0,
             p.df0,
             p.max_abs_derivative,
-            p.zero_centered_mean,
+            p.mean_output,
             p.mean_sq_derivative,
             p.mean_sq_output,
             p.gain,
@@ -491,10 +487,7 @@ fn every_property_is_finite_and_consistent() {
             assert!(lo <= hi, "{act}");
         }
         // E[f²] ≥ E[f]² (Jensen).
-        assert!(
-            p.mean_sq_output >= p.zero_centered_mean.powi(2) - 1e-12,
-            "{act}"
-        );
+        assert!(p.mean_sq_output >= p.mean_output.powi(2) - 1e-12, "{act}");
         assert_close(p.gain, 1.0 / p.mean_sq_output.sqrt(), 1e-12, 0.0, "gain");
     }
 }

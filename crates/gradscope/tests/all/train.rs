@@ -353,3 +353,124 @@ fn data_file_errors_name_the_file() {
     assert!(err.contains("missing.csv"), "{err}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Captures the first step's pre-clip gradient norm.
+#[derive(Default)]
+struct FirstNorm(Option<f64>);
+
+impl Observer for FirstNorm {
+    fn on_step(&mut self, info: &StepInfo) -> Flow {
+        self.0.get_or_insert(info.grad_norm);
+        Flow::Continue
+    }
+}
+
+/// One plain SGD step with lr = 1 on the digits MLP (f64) under the given `training.clip`
+/// override: (the parameters' change θ₁ − θ₀ per parameter, the step's pre-clip ‖g‖).
+fn one_sgd_step(clip: Option<&str>) -> (Vec<(String, Vec<f64>)>, f64) {
+    let mut sets = vec![
+        "dtype=\"f64\"",
+        "training.max_steps=1",
+        "training.optimizer={ kind = \"sgd\", lr = 1.0 }",
+    ];
+    if let Some(c) = clip {
+        sets.push(c);
+    }
+    let mut t = Trainer::<f64>::new(&loaded(DIGITS, &sets)).unwrap();
+    let before = t.model.state_dict();
+    let mut norm = FirstNorm::default();
+    t.run(&mut norm).unwrap();
+    let delta = t
+        .model
+        .state_dict()
+        .into_iter()
+        .zip(before)
+        .map(|((name, after), (_, before))| {
+            let d = after
+                .data()
+                .iter()
+                .zip(before.data())
+                .map(|(a, b)| a - b)
+                .collect();
+            (name, d)
+        })
+        .collect();
+    (delta, norm.0.unwrap())
+}
+
+fn l2(xs: &[f64]) -> f64 {
+    xs.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+fn total_norm(delta: &[(String, Vec<f64>)]) -> f64 {
+    delta.iter().map(|(_, d)| l2(d).powi(2)).sum::<f64>().sqrt()
+}
+
+/// The trainer's `clip = { kind = "norm" }` is the library's global-norm clipping: after one
+/// SGD step with lr = 1 the whole parameter vector moved by exactly
+/// max_norm·‖g‖/(‖g‖ + 1e-6) (PyTorch's coefficient), in the direction of the unclipped
+/// step. Clipping each parameter separately moves it by up to max_norm per parameter (2.45e-3
+/// here: a per-parameter clip fails this test).
+#[test]
+fn global_norm_clipping_moves_the_parameters_by_exactly_max_norm() {
+    let (plain, g) = one_sgd_step(None);
+    // Unclipped, lr = 1: θ₁ − θ₀ = −g, so the reported norm is ‖g‖ over every parameter.
+    assert!((total_norm(&plain) - g).abs() <= 1e-12 * g, "{g}");
+    assert!(g > 0.1, "the test needs ‖g‖ ≫ max_norm: {g}");
+    let max_norm = 1e-3;
+    let (clipped, g2) = one_sgd_step(Some("training.clip={ kind = \"norm\", max_norm = 1e-3 }"));
+    assert_eq!(g2, g, "the same batch, the same pre-clip norm");
+    let coef = max_norm / (g + gradscope::optim::clip::CLIP_EPS);
+    let moved = total_norm(&clipped);
+    assert!(
+        (moved - coef * g).abs() <= 1e-12 * max_norm,
+        "moved {moved:e}, expected {:e}",
+        coef * g
+    );
+    assert!((moved - max_norm).abs() < 1e-5 * max_norm, "{moved:e}");
+    // Every element scaled by the same coefficient (to the rounding of θ₁ − θ₀, |θ| < 1).
+    for ((name, c), (_, p)) in clipped.iter().zip(&plain) {
+        for (a, b) in c.iter().zip(p) {
+            assert!(
+                (a - coef * b).abs() <= 1e-15,
+                "{name}: {a:e} vs {:e}",
+                coef * b
+            );
+        }
+    }
+}
+
+/// `per_param_norm` clips each parameter to its own max_norm; `value` clamps each element.
+#[test]
+fn per_parameter_and_value_clipping_in_the_trainer() {
+    let (plain, _) = one_sgd_step(None);
+    let max_norm = 1e-3;
+    let (per, _) = one_sgd_step(Some(
+        "training.clip={ kind = \"per_param_norm\", max_norm = 1e-3 }",
+    ));
+    for ((name, c), (_, p)) in per.iter().zip(&plain) {
+        let gp = l2(p);
+        let coef = (max_norm / (gp + 1e-6)).min(1.0);
+        assert!(
+            (l2(c) - coef * gp).abs() <= 1e-12 * max_norm,
+            "{name}: {gp}"
+        );
+    }
+    assert!(
+        total_norm(&per) > 1.5 * max_norm,
+        "several parameters moved by max_norm"
+    );
+    let clip_value = 1e-3;
+    let (val, _) = one_sgd_step(Some(
+        "training.clip={ kind = \"value\", clip_value = 1e-3 }",
+    ));
+    let mut clamped = 0;
+    for ((name, c), (_, p)) in val.iter().zip(&plain) {
+        for (a, b) in c.iter().zip(p) {
+            let want = b.clamp(-clip_value, clip_value);
+            assert!((a - want).abs() <= 1e-15, "{name}: {a} vs {want}");
+            clamped += usize::from(b.abs() > clip_value);
+        }
+    }
+    assert!(clamped > 0, "some element was clamped");
+}

@@ -1,6 +1,6 @@
 //! Every sentence the scope says: explanations and remedies rendered from the typed verdicts
-//! ([`Verdict`], [`RecurrentVerdict`](super::recurrent::RecurrentVerdict)) and
-//! [`Remedy`] values. The maths modules compute numbers; only this module writes prose.
+//! ([`Verdict`](super::Verdict), [`RecurrentVerdict`](super::recurrent::RecurrentVerdict)) and
+//! [`Remedy`](super::Remedy) values. The maths modules compute numbers; only this module writes prose.
 
 //!
 //! Files: `remedy.rs`, `depth.rs`, `theory.rs`, `compare.rs`, `through_time.rs`, `run.rs`.

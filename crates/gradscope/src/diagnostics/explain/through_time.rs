@@ -105,7 +105,7 @@ pub fn gates_note(v: &RecurrentVerdict) -> Option<String> {
         .layers
         .iter()
         .filter(|l| l.gates.is_empty())
-        .map(|l| (l.layer + 1).to_string())
+        .map(|l| l.layer.to_string())
         .collect();
     (!missing.is_empty()).then(|| {
         format!(
@@ -190,7 +190,7 @@ pub(crate) fn through_time(
             rec.truncate.unwrap_or(0)
         ));
     }
-    if rec.layers.get(main).is_some_and(|r| r.window_start > 0) {
+    if rec.layers.get(main).is_some_and(|r| r.window_start > 1) {
         s.push_str(&format!(
             "The decay is taken over the last truncation chunk (model.recurrent.truncate = {}). ",
             rec.truncate.unwrap_or(0)
@@ -384,10 +384,10 @@ pub(crate) fn through_time(
             sci(t.exploding_norm)
         ));
     }
-    for o in v.layers.iter().filter(|o| o.layer != main) {
+    for o in v.layers.iter().filter(|o| o.layer != main + 1) {
         s.push_str(&format!(
             " Layer {}: {} (×{} per step, {} over {} steps{}).",
-            o.layer + 1,
+            o.layer,
             o.flow.name(),
             sci(o.per_step_factor),
             sci(o.first_to_last),

@@ -28,7 +28,7 @@ pub enum DecayMeasure {
 /// The verdict on one stacked recurrent layer.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RecurrentLayerVerdict {
-    /// 0-based position in the stack.
+    /// 1-based position in the stack (PyTorch's suffix `_l0` is layer 1).
     pub layer: usize,
     /// Flow through time in this layer.
     pub flow: Flow,
@@ -203,7 +203,7 @@ pub fn judge_through_time(
         };
         let span = match measure {
             DecayMeasure::Jacobian => l0.steps.saturating_sub(1),
-            _ => l0.steps.saturating_sub(l0.window_start + 1),
+            _ => l0.steps.saturating_sub(l0.window_start),
         };
         let steps_of: Vec<u64> = recs
             .iter()
@@ -270,7 +270,7 @@ pub fn judge_through_time(
             classify(first_to_last, per_step_factor, t)
         };
         layers.push(RecurrentLayerVerdict {
-            layer: k,
+            layer: k + 1,
             flow,
             measure,
             span,
@@ -326,7 +326,7 @@ pub fn judge_through_time(
         explanation: String::new(),
         remedies: Vec::new(),
     };
-    let main = v.main_layer().map_or(0, |l| l.layer);
+    let main = v.main_layer().map_or(0, |l| l.layer - 1);
     v.explanation = explain::through_time(&v, main, first, max_grad_norm, t);
     v.remedies = remedies(&v, main);
     Some(v)

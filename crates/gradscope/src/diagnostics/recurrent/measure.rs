@@ -350,13 +350,13 @@ pub fn measure_recurrent<T: Float>(
             _ => (None, None),
         };
         layers.push(RecurrentLayerRecord {
-            layer: k,
+            layer: k + 1,
             steps: t_len,
             hidden: h,
             source,
             grad_norms,
             cell_grad_norms,
-            window_start,
+            window_start: window_start + 1,
             first_to_last,
             per_step_factor,
             underflow_steps,

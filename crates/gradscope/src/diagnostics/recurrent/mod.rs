@@ -1,5 +1,5 @@
 //! The gradient through time of a recurrent layer: what [`super::Probe`] measures on a
-//! [`RecurrentEncoder`] at a diagnostic step ([`RecurrentRecord`]), and the verdict drawn from
+//! [`RecurrentEncoder`](crate::recurrent::RecurrentEncoder) at a diagnostic step ([`RecurrentRecord`]), and the verdict drawn from
 //! those records ([`judge_through_time`]).
 //!
 //! Backpropagation through time multiplies the gradient by one Jacobian per step. For an

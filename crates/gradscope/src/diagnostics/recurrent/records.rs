@@ -62,7 +62,7 @@ pub struct BlockSpectrum {
 /// Through-time measurements of one stacked recurrent layer at one step.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RecurrentLayerRecord {
-    /// 0-based position in the stack (0 reads the model input).
+    /// 1-based position in the stack (1 reads the model input; PyTorch's suffix `_l0`).
     pub layer: usize,
     /// Time steps T.
     pub steps: usize,
@@ -75,8 +75,8 @@ pub struct RecurrentLayerRecord {
     /// LSTM: ‖∂L/∂c_t‖ arriving from later steps, t = 1..T (0 at t = T).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cell_grad_norms: Option<Vec<f64>>,
-    /// 0-based first step of the window the decay is taken over: 0, or the start of the last
-    /// chunk of truncated BPTT (`model.recurrent.truncate`).
+    /// First time step t (1-based) of the window the decay is taken over: 1, or the first
+    /// step of the last chunk of truncated BPTT (`model.recurrent.truncate`).
     pub window_start: usize,
     /// ‖∂L/∂h_start‖/‖∂L/∂h_T‖ over the window (0 when the early gradient underflowed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,7 +126,7 @@ pub struct RecurrentLayerRecord {
     pub pascanu_threshold: Option<f64>,
 }
 
-/// The recurrent part of a [`super::StepRecord`].
+/// The recurrent part of a [`StepRecord`](crate::diagnostics::StepRecord).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RecurrentRecord {
     /// Position of the recurrent encoder in the model's walk.

@@ -80,7 +80,7 @@ impl Axis {
     }
 
     fn checked(keys: Vec<String>, values: Vec<Vec<toml::Value>>, kind: AxisKind) -> Result<Axis> {
-        let bad = |m: String| Err(Error::Config(m));
+        let bad = |m: String| Err(Error::config(m));
         let name = keys.join(", ");
         if keys.is_empty() {
             return bad("an axis needs a key".into());
@@ -215,7 +215,7 @@ struct RangeFile {
 impl AxisFile {
     /// The axis this table describes; errors start with `what` (e.g. `axis 2`).
     pub(super) fn build(self, what: &str) -> Result<Axis> {
-        let bad = |m: String| Err(Error::Config(format!("{what}: {m}")));
+        let bad = |m: String| Err(Error::config(format!("{what}: {m}")));
         // `keys = [...]` is a zipped axis (one array per value), even of a single key.
         let zipped = self.keys.is_some();
         let keys = match (self.key, self.keys) {
@@ -243,7 +243,7 @@ impl AxisFile {
         let name = keys.join(", ");
         let with_what = |r: Result<Axis>| {
             r.map_err(|e| match e {
-                Error::Config(m) => Error::Config(format!("{what}: {m}")),
+                Error::Config(c) => Error::config(format!("{what}: {}", c.message())),
                 other => other,
             })
         };
@@ -283,7 +283,7 @@ impl AxisFile {
 
 fn as_number(key: &str, field: &str, v: &toml::Value) -> Result<f64> {
     number(v).filter(|x| x.is_finite()).ok_or_else(|| {
-        Error::Config(format!(
+        Error::config(format!(
             "({key}) {field} = {} must be a finite number",
             inline(v)
         ))
@@ -300,12 +300,12 @@ fn round12(x: f64) -> f64 {
 
 fn linspace(key: &str, from: f64, to: f64, num: usize) -> Result<Vec<f64>> {
     if !(from.is_finite() && to.is_finite()) {
-        return Err(Error::Config(format!("({key}) range: from and to must be finite")));
+        return Err(Error::config(format!("({key}) range: from and to must be finite")));
     }
     match num {
-        0 => Err(Error::Config(format!("({key}) range: num must be >= 1"))),
+        0 => Err(Error::config(format!("({key}) range: num must be >= 1"))),
         1 => Ok(vec![from]),
-        n if n > MAX_AXIS_VALUES => Err(Error::Config(format!(
+        n if n > MAX_AXIS_VALUES => Err(Error::config(format!(
             "({key}) range: num = {n} is more than {MAX_AXIS_VALUES} values"
         ))),
         n => Ok((0..n)
@@ -322,7 +322,7 @@ fn linspace(key: &str, from: f64, to: f64, num: usize) -> Result<Vec<f64>> {
 
 fn logspace(key: &str, from: f64, to: f64, num: usize) -> Result<Vec<f64>> {
     if !(from > 0.0 && to > 0.0 && from.is_finite() && to.is_finite()) {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "({key}) log_range: from = {from} and to = {to} must both be > 0"
         )));
     }
@@ -352,7 +352,7 @@ fn range(key: String, r: RangeFile) -> Result<Axis> {
     let to = as_number(&key, "range.to", &r.to)?;
     let values: Vec<toml::Value> = match (&r.step, r.num) {
         (Some(_), Some(_)) => {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "({key}) range: give step or num, not both"
             )))
         }
@@ -371,19 +371,19 @@ fn range(key: String, r: RangeFile) -> Result<Axis> {
                 Some(s) => as_number(&key, "range.step", s)?,
                 None if ints => 1.0,
                 None => {
-                    return Err(Error::Config(format!(
+                    return Err(Error::config(format!(
                         "({key}) range of floats: give step or num"
                     )))
                 }
             };
             if step == 0.0 || (to - from) * step < 0.0 {
-                return Err(Error::Config(format!(
+                return Err(Error::config(format!(
                     "({key}) range: step = {step} does not go from {from} to {to}"
                 )));
             }
             let count = ((to - from) / step + 1e-9).floor() + 1.0;
             if count > MAX_AXIS_VALUES as f64 {
-                return Err(Error::Config(format!(
+                return Err(Error::config(format!(
                     "({key}) range: from {from} to {to} by {step} is more than \
                      {MAX_AXIS_VALUES} values"
                 )));
@@ -409,12 +409,12 @@ fn range(key: String, r: RangeFile) -> Result<Axis> {
 
 fn log_range(key: String, r: RangeFile) -> Result<Axis> {
     if r.step.is_some() {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "({key}) log_range takes num (values from `from` to `to`), not step"
         )));
     }
     let num = r.num.ok_or_else(|| {
-        Error::Config(format!(
+        Error::config(format!(
             "({key}) log_range needs num, e.g. log_range = {{ from = 1e-4, to = 1e-1, num = 4 }}"
         ))
     })?;

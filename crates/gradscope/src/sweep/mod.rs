@@ -139,7 +139,7 @@ impl Sweep {
     /// the file's own `set`.
     pub fn load(path: &Path, sets: &[String]) -> Result<Sweep> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Config(format!("cannot read sweep `{}`: {e}", path.display())))?;
+            .map_err(|e| Error::config(format!("cannot read sweep `{}`: {e}", path.display())))?;
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -160,10 +160,9 @@ impl Sweep {
         sets: &[String],
     ) -> Result<Sweep> {
         let file: SweepFile =
-            toml::from_str(text).map_err(|e| Error::Config(format!("{source}: {e}")))?;
-        let at = |key: &str, m: String| match line_of(text, key) {
-            Some(line) => Error::Config(format!("{source}:{line}: {m}")),
-            None => Error::Config(format!("{source}: {m}")),
+            toml::from_str(text).map_err(|e| crate::config::toml_error(source, text, e))?;
+        let at = |key: &str, m: String| {
+            Error::config_field(key, m).in_file(source, line_of(text, key))
         };
         let mut all_sets = file.set.clone();
         all_sets.extend(sets.iter().cloned());
@@ -198,11 +197,10 @@ impl Sweep {
         let mut axes = Vec::with_capacity(file.axes.len());
         let axis_lines = header_lines(text, "axis");
         for (i, a) in file.axes.into_iter().enumerate() {
-            let what = match axis_lines.get(i) {
-                Some(line) => format!("{source}:{line}: axis {}", i + 1),
-                None => format!("{source}: axis {}", i + 1),
-            };
-            axes.push(a.build(&what)?);
+            let axis = a
+                .build(&format!("axis {}", i + 1))
+                .map_err(|e| e.in_file(source, axis_lines.get(i).copied()))?;
+            axes.push(axis);
         }
         let name = file.name.unwrap_or_else(|| default_name.to_string());
         let mut sweep = Sweep::new(name, base);
@@ -230,9 +228,9 @@ impl Sweep {
                 sweep.with_seeds(vec![s])
             }
         };
-        sweep.check().map_err(|e| match e {
-            Error::Config(m) => Error::Config(format!("{source}: {m}")),
-            other => other,
+        sweep.check().map_err(|e| {
+            let line = e.field().and_then(|f| line_of(text, f));
+            e.in_file(source, line)
         })?;
         Ok(sweep)
     }
@@ -241,7 +239,7 @@ impl Sweep {
     /// set by two axes or by an axis and the seeds, seeds given and distinct, the number of
     /// runs within [`MAX_RUNS`].
     pub fn check(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Config(m));
+        let bad = |m: String| Err(Error::config(m));
         if self.seeds.is_empty() {
             return bad("seeds = [] gives no run".into());
         }
@@ -291,7 +289,7 @@ impl Sweep {
     /// validated; relative data paths resolve against [`Sweep::base_dir`].
     pub fn config(&self, run: &RunSpec) -> Result<LoadedConfig> {
         let config = self.base.with_overrides(&run.overrides).map_err(|e| {
-            Error::Config(format!(
+            Error::config(format!(
                 "{}: run {} ({}): {e}",
                 self.source,
                 run.id,
@@ -329,7 +327,7 @@ impl Sweep {
 /// The integer at the dotted `key` of `config` (0 when the key is absent).
 fn seed_of(config: &Config, key: &str) -> Result<u64> {
     let value = toml::Value::try_from(config)
-        .map_err(|e| Error::Config(format!("base config: {e}")))?;
+        .map_err(|e| Error::config(format!("base config: {e}")))?;
     let mut cur = &value;
     for part in key.split('.') {
         match cur.get(part) {
@@ -339,7 +337,7 @@ fn seed_of(config: &Config, key: &str) -> Result<u64> {
     }
     match cur {
         toml::Value::Integer(i) if *i >= 0 => Ok(*i as u64),
-        other => Err(Error::Config(format!(
+        other => Err(Error::config(format!(
             "seed_key = {key:?}: the base config's value there is {}, not a seed (an integer >= 0)",
             value::inline(other)
         ))),

@@ -55,7 +55,7 @@ impl Shard {
     /// Parses `K/N`.
     pub fn parse(text: &str) -> Result<Shard> {
         let bad = || {
-            Error::Config(format!(
+            Error::config(format!(
                 "shard `{text}`: expected K/N with 0 <= K < N, e.g. 0/4 (K is \
                  $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX)"
             ))
@@ -174,7 +174,7 @@ impl Sweep {
         ids.sort();
         for w in ids.windows(2) {
             if w[0].0 == w[1].0 {
-                return Err(Error::Config(format!(
+                return Err(Error::config(format!(
                     "points {} and {} have the same id {}: rename an axis value",
                     w[0].1, w[1].1, w[0].0
                 )));

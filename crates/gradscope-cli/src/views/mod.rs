@@ -10,6 +10,7 @@ pub mod demo;
 pub mod demo_charts;
 pub mod depth_charts;
 pub mod diagnose;
+pub mod sweep;
 pub mod distribution_charts;
 pub mod through_time;
 pub mod through_time_charts;

@@ -39,8 +39,9 @@ use std::path::{Path, PathBuf};
 use crate::config::{line_of, Config, LoadedConfig};
 use crate::error::{Error, Result};
 
-/// The version of `sweep.json` (the definition a sweep directory was run with).
-pub const SWEEP_SCHEMA_VERSION: u32 = 1;
+/// The version of `sweep.json` (the definition a sweep directory was run with): the
+/// library's one output schema version.
+pub const SWEEP_SCHEMA_VERSION: u32 = crate::io::SCHEMA_VERSION;
 
 /// A sweep: a base config, axes, and the seeds every point is repeated with.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -9,8 +9,8 @@ use crate::float::{DType, Float};
 use crate::memory::MemoryLimit;
 use crate::train::{Observer, Run, Summary, Trainer};
 
-/// The version of `result.json`.
-pub const RUN_RESULT_SCHEMA_VERSION: u32 = 1;
+/// The version of `result.json`: the library's one output schema version.
+pub const RUN_RESULT_SCHEMA_VERSION: u32 = crate::io::SCHEMA_VERSION;
 
 /// The verdict on a run's first step (its initialization), as `gradscope diagnose` gives it
 /// for step 1 — what a calibration compares with the run's outcome.

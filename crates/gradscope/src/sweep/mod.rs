@@ -290,12 +290,12 @@ impl Sweep {
     /// validated; relative data paths resolve against [`Sweep::base_dir`].
     pub fn config(&self, run: &RunSpec) -> Result<LoadedConfig> {
         let config = self.base.with_overrides(&run.overrides).map_err(|e| {
-            Error::config(format!(
-                "{}: run {} ({}): {e}",
-                self.source,
-                run.id,
-                run.overrides.join(" ")
-            ))
+            let message = format!("run {} ({}): {e}", run.id, run.overrides.join(" "));
+            match e.field() {
+                Some(f) => Error::config_field(f, message),
+                None => Error::config(message),
+            }
+            .in_file(&self.source, None)
         })?;
         Ok(LoadedConfig {
             config,

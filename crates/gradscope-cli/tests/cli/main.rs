@@ -5,6 +5,7 @@ mod demo;
 mod diagnose;
 mod grads;
 mod hostile;
+mod sweep;
 mod theory;
 
 use std::path::PathBuf;

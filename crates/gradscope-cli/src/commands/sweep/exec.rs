@@ -77,6 +77,8 @@ fn load(args: &RunArgs) -> Result<(Sweep, PathBuf)> {
     let path = args.sweep.as_ref().expect("clap requires the sweep file");
     let sweep = Sweep::load(path, &args.sets)?;
     sweep.check_ids()?;
+    // Every run's config is valid before anything is written.
+    sweep.configs()?;
     let out = args
         .out
         .clone()

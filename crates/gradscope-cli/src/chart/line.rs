@@ -196,7 +196,11 @@ impl LineChart<'_> {
                 if !(drawable(p) && e.is_finite() && *e > 0.0) {
                     continue;
                 }
-                let lo = if log { (p.1 - e).max(p.1 * 1e-3) } else { p.1 - e };
+                let lo = if log {
+                    (p.1 - e).max(p.1 * 1e-3)
+                } else {
+                    p.1 - e
+                };
                 let (Some(a), Some(b)) = (map.point((p.0, lo)), map.point((p.0, p.1 + e))) else {
                     continue;
                 };
@@ -212,7 +216,11 @@ impl LineChart<'_> {
             };
             for p in s.points.iter().step_by(stride).filter(|p| drawable(p)) {
                 let Some(px) = map.point(*p) else { continue };
-                let i = s.points.iter().position(|q| std::ptr::eq(q, p)).unwrap_or(0);
+                let i = s
+                    .points
+                    .iter()
+                    .position(|q| std::ptr::eq(q, p))
+                    .unwrap_or(0);
                 let pm = match s.errors.get(i) {
                     Some(e) if e.is_finite() => format!(" ± {}", value(*e)),
                     _ => String::new(),

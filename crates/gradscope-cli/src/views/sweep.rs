@@ -15,7 +15,9 @@ use crate::render::{Chart, Document, Table};
 fn mean_std(s: Option<Stats>) -> String {
     match s {
         None => "-".into(),
-        Some(Stats { mean, std: None, .. }) => num(mean, 4),
+        Some(Stats {
+            mean, std: None, ..
+        }) => num(mean, 4),
         Some(Stats {
             mean, std: Some(d), ..
         }) => format!("{} ± {}", num(mean, 4), num(d, 2)),
@@ -26,7 +28,9 @@ fn mean_std(s: Option<Stats>) -> String {
 pub fn document(results: &Results) -> Result<Document> {
     let sweep = &results.sweep;
     let mut doc = Document::new(format!("Sweep: {}", sweep.name));
-    let metric = results.default_metric().unwrap_or_else(|| "test_accuracy".into());
+    let metric = results
+        .default_metric()
+        .unwrap_or_else(|| "test_accuracy".into());
     let with: Vec<usize> = (0..results.runs.len())
         .filter(|&i| results.results[i].is_some())
         .collect();
@@ -63,7 +67,7 @@ pub fn document(results: &Results) -> Result<Document> {
     header.extend(
         [
             "runs",
-            &format!("{metric}"),
+            metric.as_str(),
             "diverged",
             "verdict at init",
             "log₁₀ first/last at init",
@@ -201,9 +205,9 @@ pub fn document(results: &Results) -> Result<Document> {
     for flow in ["vanishing", "exploding", "healthy", "-"] {
         let idx: Vec<usize> = (0..results.runs.len())
             .filter(|&i| {
-                results.results[i].as_ref().is_some_and(|r| {
-                    r.at_init.as_ref().map_or("-", |a| a.flow.name()) == flow
-                })
+                results.results[i]
+                    .as_ref()
+                    .is_some_and(|r| r.at_init.as_ref().map_or("-", |a| a.flow.name()) == flow)
             })
             .collect();
         if idx.is_empty() {
@@ -217,7 +221,11 @@ pub fn document(results: &Results) -> Result<Document> {
         };
         let stats = Stats::of(idx.iter().filter_map(|&i| values.get(i).copied().flatten()));
         rows.push(vec![
-            if flow == "-" { "not judged".into() } else { flow.to_string() },
+            if flow == "-" {
+                "not judged".into()
+            } else {
+                flow.to_string()
+            },
             idx.len().to_string(),
             of("completed"),
             of("diverged"),
@@ -225,9 +233,15 @@ pub fn document(results: &Results) -> Result<Document> {
         ]);
     }
     doc.table(Table::new(
-        ["verdict at init", "runs", "completed", "diverged", metric.as_str()]
-            .map(String::from)
-            .to_vec(),
+        [
+            "verdict at init",
+            "runs",
+            "completed",
+            "diverged",
+            metric.as_str(),
+        ]
+        .map(String::from)
+        .to_vec(),
         rows,
         1,
     ));
@@ -260,10 +274,7 @@ fn x_positions(results: &Results, a: usize) -> (Vec<f64>, String) {
 }
 
 /// (x, mean) points and their error half-widths (the std; 0 for one run).
-fn points(
-    xs: &[f64],
-    stats: impl Iterator<Item = Option<Stats>>,
-) -> (Vec<(f64, f64)>, Vec<f64>) {
+fn points(xs: &[f64], stats: impl Iterator<Item = Option<Stats>>) -> (Vec<(f64, f64)>, Vec<f64>) {
     xs.iter()
         .zip(stats)
         .map(|(x, s)| match s {

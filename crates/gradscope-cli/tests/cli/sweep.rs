@@ -45,7 +45,10 @@ fn write_sweep(dir: &Path) -> String {
 /// `results.csv` without its timing column (elapsed_s), the only one that may differ.
 fn without_timing(csv: &str) -> String {
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-    let t = header.iter().position(|c| *c == "elapsed_s").expect("elapsed_s column");
+    let t = header
+        .iter()
+        .position(|c| *c == "elapsed_s")
+        .expect("elapsed_s column");
     assert_eq!(t, header.len() - 1, "elapsed_s is the last column");
     csv.lines()
         .map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n")
@@ -54,7 +57,15 @@ fn without_timing(csv: &str) -> String {
 
 fn single_machine(tmp: &TempDir, sweep: &str) -> (PathBuf, String) {
     let out = tmp.0.join("single");
-    ok(&["sweep", sweep, "--out", out.to_str().unwrap(), "--jobs", "2", "--quiet"]);
+    ok(&[
+        "sweep",
+        sweep,
+        "--out",
+        out.to_str().unwrap(),
+        "--jobs",
+        "2",
+        "--quiet",
+    ]);
     let csv = fs::read_to_string(out.join("results.csv")).unwrap();
     (out, csv)
 }
@@ -80,27 +91,52 @@ fn a_sweep_writes_run_directories_tables_and_a_report() {
         assert!(header.contains(&c), "{c} in {header:?}");
     }
     // The first axis outermost, seeds innermost; every row the same number of fields.
-    assert!(lines[1].contains(",tanh,0.01,") && lines[1].contains(",5,"), "{}", lines[1]);
-    assert!(lines[2].contains(",tanh,0.01,") && lines[2].contains(",6,"), "{}", lines[2]);
+    assert!(
+        lines[1].contains(",tanh,0.01,") && lines[1].contains(",5,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].contains(",tanh,0.01,") && lines[2].contains(",6,"),
+        "{}",
+        lines[2]
+    );
     assert!(lines[8].contains(",relu,0.1,"), "{}", lines[8]);
     for l in &lines {
         assert_eq!(l.split(',').count(), header.len(), "{l}");
     }
     let summary = fs::read_to_string(out.join("summary.csv")).unwrap();
     assert_eq!(summary.lines().count(), 1 + 4);
-    assert!(summary.lines().next().unwrap().contains("test_accuracy_mean,test_accuracy_std,test_accuracy_n"));
+    assert!(summary
+        .lines()
+        .next()
+        .unwrap()
+        .contains("test_accuracy_mean,test_accuracy_std,test_accuracy_n"));
     let html = fs::read_to_string(out.join("report.html")).unwrap();
-    for needle in ["Results by point", "against each axis", "Verdict at initialization"] {
+    for needle in [
+        "Results by point",
+        "against each axis",
+        "Verdict at initialization",
+    ] {
         assert!(html.contains(needle), "{needle}");
     }
     assert!(out.join("heatmap.svg").exists() && out.join("axis2.svg").exists());
     // Each run is a run directory `gradscope train` would write, plus its result.
     let id = lines[1].split(',').next().unwrap();
-    for f in ["config.toml", "metrics.jsonl", "summary.json", "model.safetensors", "result.json"] {
+    for f in [
+        "config.toml",
+        "metrics.jsonl",
+        "summary.json",
+        "model.safetensors",
+        "result.json",
+    ] {
         assert!(out.join("runs").join(id).join(f).exists(), "{f}");
     }
     let config = fs::read_to_string(out.join("runs").join(id).join("config.toml")).unwrap();
-    assert!(config.contains("seed = 5") && config.contains("tanh"), "{config}");
+    assert!(
+        config.contains("seed = 5") && config.contains("tanh"),
+        "{config}"
+    );
 
     // Again without --resume or --force: refused, nothing touched.
     let e = fails(&["sweep", &sweep, "--out", out.to_str().unwrap()]);
@@ -120,7 +156,13 @@ fn a_sweep_writes_run_directories_tables_and_a_report() {
     // Another sweep in the same directory: refused.
     let other = tmp.0.join("other.toml");
     fs::write(&other, SWEEP.replace("repeats = 2", "repeats = 3")).unwrap();
-    let e = fails(&["sweep", other.to_str().unwrap(), "--out", out.to_str().unwrap(), "--resume"]);
+    let e = fails(&[
+        "sweep",
+        other.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--resume",
+    ]);
     assert!(e.contains("another sweep"), "{e}");
 }
 
@@ -137,7 +179,18 @@ fn shards_in_separate_processes_give_the_single_machine_results() {
     let children: Vec<_> = (0..3)
         .map(|k| {
             Command::new(env!("CARGO_BIN_EXE_gradscope"))
-                .args(["sweep", "run", &sweep, "--shard", &format!("{k}/3"), "--out", o, "--jobs", "1", "--quiet"])
+                .args([
+                    "sweep",
+                    "run",
+                    &sweep,
+                    "--shard",
+                    &format!("{k}/3"),
+                    "--out",
+                    o,
+                    "--jobs",
+                    "1",
+                    "--quiet",
+                ])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -164,9 +217,14 @@ fn collect_refuses_missing_runs_unless_partial() {
     let sweep = write_sweep(&tmp.0);
     let out = tmp.0.join("half");
     let o = out.to_str().unwrap();
-    ok(&["sweep", "run", &sweep, "--shard", "0/2", "--out", o, "--quiet"]);
+    ok(&[
+        "sweep", "run", &sweep, "--shard", "0/2", "--out", o, "--quiet",
+    ]);
     let e = fails(&["sweep", "collect", o]);
-    assert!(e.contains("4 of 8 runs have no result") && e.contains("--partial"), "{e}");
+    assert!(
+        e.contains("4 of 8 runs have no result") && e.contains("--partial"),
+        "{e}"
+    );
     ok(&["sweep", "collect", o, "--partial", "--quiet"]);
     let csv = fs::read_to_string(out.join("results.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 4);
@@ -226,13 +284,30 @@ fn the_indexed_job_runs_its_completion_indexs_shard() {
     let yaml = fs::read_to_string(repo().join("examples/cluster/sweep-job.yaml")).unwrap();
     assert!(yaml.contains("completionMode: Indexed"));
     let field = |key: &str| -> String {
-        let l = yaml.lines().find(|l| l.trim_start().starts_with(key)).unwrap();
-        l.split_once(':').unwrap().1.trim().trim_matches('"').to_string()
+        let l = yaml
+            .lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .unwrap();
+        l.split_once(':')
+            .unwrap()
+            .1
+            .trim()
+            .trim_matches('"')
+            .to_string()
     };
     // `completions` and the SHARDS the pods use agree.
     let completions = field("completions:");
-    let shards_line = yaml.lines().position(|l| l.contains("name: SHARDS")).unwrap();
-    let shards = yaml.lines().nth(shards_line + 1).unwrap().split_once(':').unwrap().1;
+    let shards_line = yaml
+        .lines()
+        .position(|l| l.contains("name: SHARDS"))
+        .unwrap();
+    let shards = yaml
+        .lines()
+        .nth(shards_line + 1)
+        .unwrap()
+        .split_once(':')
+        .unwrap()
+        .1;
     assert_eq!(shards.trim().trim_matches('"'), completions);
     // The pod's command, run by sh as the container would, for each completion index.
     let command = yaml
@@ -249,7 +324,11 @@ fn the_indexed_job_runs_its_completion_indexs_shard() {
     let bin = tmp.0.join("bin");
     fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_gradscope"), bin.join("gradscope")).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = tmp.0.join("k8s");
     let n: usize = completions.parse().unwrap();
     for k in 0..n {
@@ -276,13 +355,31 @@ fn bad_sweep_files_name_their_line() {
     let p = tmp.0.join("bad.toml");
     fs::write(
         &p,
-        SWEEP.replace("log_range = { from = 0.01, to = 0.1, num = 2 }", "log_range = { from = 0.01, to = 0.1 }"),
+        SWEEP.replace(
+            "log_range = { from = 0.01, to = 0.1, num = 2 }",
+            "log_range = { from = 0.01, to = 0.1 }",
+        ),
     )
     .unwrap();
-    let e = fails(&["sweep", p.to_str().unwrap(), "--out", tmp.0.join("o").to_str().unwrap()]);
-    assert!(e.contains("bad.toml:9: axis 2: (training.lr) log_range needs num"), "{e}");
+    let e = fails(&[
+        "sweep",
+        p.to_str().unwrap(),
+        "--out",
+        tmp.0.join("o").to_str().unwrap(),
+    ]);
+    assert!(
+        e.contains("bad.toml:9: axis 2: (training.lr) log_range needs num"),
+        "{e}"
+    );
     assert!(!tmp.0.join("o").exists(), "a refused sweep creates nothing");
-    fs::write(&p, SWEEP.replace("values = [\"tanh\", \"relu\"]", "values = [\"tanh\", \"nope\"]")).unwrap();
+    fs::write(
+        &p,
+        SWEEP.replace(
+            "values = [\"tanh\", \"relu\"]",
+            "values = [\"tanh\", \"nope\"]",
+        ),
+    )
+    .unwrap();
     let e = fails(&["sweep", "plan", p.to_str().unwrap()]);
     assert!(e.contains("model.activation") && e.contains("nope"), "{e}");
 }

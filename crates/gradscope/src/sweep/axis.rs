@@ -87,7 +87,9 @@ impl Axis {
         }
         for k in &keys {
             if k.trim().is_empty() || k.split('.').any(|p| p.trim().is_empty()) {
-                return bad(format!("axis key `{k}` is not a config path like training.lr"));
+                return bad(format!(
+                    "axis key `{k}` is not a config path like training.lr"
+                ));
             }
         }
         for (i, k) in keys.iter().enumerate() {
@@ -226,7 +228,9 @@ impl AxisFile {
                 return bad("give key (one config key) or keys (a zipped axis), not both".into())
             }
             (None, None) => {
-                return bad("needs key = \"section.field\" (or keys = [...] for a zipped axis)".into())
+                return bad(
+                    "needs key = \"section.field\" (or keys = [...] for a zipped axis)".into(),
+                )
             }
         };
         let given = [
@@ -238,7 +242,9 @@ impl AxisFile {
         .filter(|b| **b)
         .count();
         if given != 1 {
-            return bad("give exactly one of values = [...], range = { ... }, log_range = { ... }".into());
+            return bad(
+                "give exactly one of values = [...], range = { ... }, log_range = { ... }".into(),
+            );
         }
         let name = keys.join(", ");
         let with_what = |r: Result<Axis>| {
@@ -300,7 +306,9 @@ fn round12(x: f64) -> f64 {
 
 fn linspace(key: &str, from: f64, to: f64, num: usize) -> Result<Vec<f64>> {
     if !(from.is_finite() && to.is_finite()) {
-        return Err(Error::config(format!("({key}) range: from and to must be finite")));
+        return Err(Error::config(format!(
+            "({key}) range: from and to must be finite"
+        )));
     }
     match num {
         0 => Err(Error::config(format!("({key}) range: num must be >= 1"))),
@@ -466,11 +474,17 @@ mod tests {
         assert_eq!(labels(&a), ["0.1", "0.2", "0.3", "0.4", "0.5"]);
         let a = axis("key = \"x\"\nrange = { from = 0.0, to = 1.0, step = 0.25 }").unwrap();
         assert_eq!(labels(&a), ["0.0", "0.25", "0.5", "0.75", "1.0"]);
-        let a = axis("key = \"training.lr\"\nlog_range = { from = 1e-3, to = 1e-1, num = 5 }")
-            .unwrap();
+        let a =
+            axis("key = \"training.lr\"\nlog_range = { from = 1e-3, to = 1e-1, num = 5 }").unwrap();
         assert_eq!(
             labels(&a),
-            ["0.001", "0.00316227766017", "0.01", "0.0316227766017", "0.1"]
+            [
+                "0.001",
+                "0.00316227766017",
+                "0.01",
+                "0.0316227766017",
+                "0.1"
+            ]
         );
         assert!(a.is_logarithmic());
         let a = axis("key = \"w\"\nlog_range = { from = 16, to = 256, num = 5 }").unwrap();
@@ -479,7 +493,10 @@ mod tests {
             "keys = [\"model.activation\", \"model.init\"]\nvalues = [[\"relu\", \"kaiming_normal\"], [\"tanh\", \"xavier_normal\"]]",
         )
         .unwrap();
-        assert_eq!(labels(&a), ["relu / kaiming_normal", "tanh / xavier_normal"]);
+        assert_eq!(
+            labels(&a),
+            ["relu / kaiming_normal", "tanh / xavier_normal"]
+        );
         assert_eq!(
             a.overrides(0),
             ["model.activation=\"relu\"", "model.init=\"kaiming_normal\""]
@@ -495,13 +512,34 @@ mod tests {
             ("key = \"a\"\nvalues = []", "no values"),
             ("key = \"a\"\nvalues = [1, 1]", "given twice"),
             ("key = \"a..b\"\nvalues = [1]", "not a config path"),
-            ("key = \"a\"\nrange = { from = 0.0, to = 1.0 }", "give step or num"),
-            ("key = \"a\"\nrange = { from = 1, to = 0, step = 1 }", "does not go"),
-            ("key = \"a\"\nrange = { from = 0, to = 1e9, step = 1 }", "more than"),
-            ("key = \"a\"\nlog_range = { from = 0.0, to = 1.0, num = 3 }", "> 0"),
-            ("key = \"a\"\nlog_range = { from = 1, to = 10 }", "needs num"),
-            ("keys = [\"a\", \"b\"]\nvalues = [1, 2]", "one array per value"),
-            ("keys = [\"a\", \"b\"]\nvalues = [[1]]", "1 entries for 2 keys"),
+            (
+                "key = \"a\"\nrange = { from = 0.0, to = 1.0 }",
+                "give step or num",
+            ),
+            (
+                "key = \"a\"\nrange = { from = 1, to = 0, step = 1 }",
+                "does not go",
+            ),
+            (
+                "key = \"a\"\nrange = { from = 0, to = 1e9, step = 1 }",
+                "more than",
+            ),
+            (
+                "key = \"a\"\nlog_range = { from = 0.0, to = 1.0, num = 3 }",
+                "> 0",
+            ),
+            (
+                "key = \"a\"\nlog_range = { from = 1, to = 10 }",
+                "needs num",
+            ),
+            (
+                "keys = [\"a\", \"b\"]\nvalues = [1, 2]",
+                "one array per value",
+            ),
+            (
+                "keys = [\"a\", \"b\"]\nvalues = [[1]]",
+                "1 entries for 2 keys",
+            ),
             ("keys = [\"a\", \"a\"]\nvalues = [[1, 2]]", "given twice"),
         ] {
             let e = axis(text).unwrap_err().to_string();

@@ -162,16 +162,18 @@ impl Sweep {
     ) -> Result<Sweep> {
         let file: SweepFile =
             toml::from_str(text).map_err(|e| crate::config::toml_error(source, text, e))?;
-        let at = |key: &str, m: String| {
-            Error::config_field(key, m).in_file(source, line_of(text, key))
-        };
+        let at =
+            |key: &str, m: String| Error::config_field(key, m).in_file(source, line_of(text, key));
         let mut all_sets = file.set.clone();
         all_sets.extend(sets.iter().cloned());
         let (base, base_dir) = match &file.base {
             toml::Value::String(p) => {
                 let path = dir.join(p);
                 let loaded = Config::load(&path, &all_sets).map_err(|e| {
-                    at("base", format!("base = {p:?} (resolved to `{}`): {e}", path.display()))
+                    at(
+                        "base",
+                        format!("base = {p:?} (resolved to `{}`): {e}", path.display()),
+                    )
                 })?;
                 (loaded.config, loaded.base_dir)
             }
@@ -221,7 +223,9 @@ impl Sweep {
                 ))
             }
             (Some(0), None) => return Err(at("repeats", "repeats must be >= 1".into())),
-            (Some(n), None) => sweep.with_repeats(n).map_err(|e| at("seed_key", e.to_string()))?,
+            (Some(n), None) => sweep
+                .with_repeats(n)
+                .map_err(|e| at("seed_key", e.to_string()))?,
             (None, Some(s)) => sweep.with_seeds(s),
             (None, None) => {
                 let s = seed_of(&sweep.base, &sweep.seed_key)
@@ -250,7 +254,10 @@ impl Sweep {
             }
         }
         if self.seed_key.trim().is_empty() || self.seed_key.split('.').any(str::is_empty) {
-            return bad(format!("seed_key = {:?} is not a config path", self.seed_key));
+            return bad(format!(
+                "seed_key = {:?} is not a config path",
+                self.seed_key
+            ));
         }
         let mut seen: Vec<(&str, usize)> = Vec::new();
         for (i, a) in self.axes.iter().enumerate() {
@@ -327,8 +334,8 @@ impl Sweep {
 
 /// The integer at the dotted `key` of `config` (0 when the key is absent).
 fn seed_of(config: &Config, key: &str) -> Result<u64> {
-    let value = toml::Value::try_from(config)
-        .map_err(|e| Error::config(format!("base config: {e}")))?;
+    let value =
+        toml::Value::try_from(config).map_err(|e| Error::config(format!("base config: {e}")))?;
     let mut cur = &value;
     for part in key.split('.') {
         match cur.get(part) {

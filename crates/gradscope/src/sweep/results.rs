@@ -217,7 +217,11 @@ impl Results {
         Some(
             self.results
                 .iter()
-                .map(|r| r.as_ref().and_then(|_| rows.next()).and_then(|row| row[c].as_f64()))
+                .map(|r| {
+                    r.as_ref()
+                        .and_then(|_| rows.next())
+                        .and_then(|row| row[c].as_f64())
+                })
                 .collect(),
         )
     }
@@ -294,12 +298,7 @@ impl Results {
                 .collect();
             let mut row = vec![Cell::Text(p.id.clone()), Cell::Int(p.index as i64)];
             row.extend(axis_cells(&self.sweep, &p.coords));
-            let status = |s: &str| {
-                present
-                    .iter()
-                    .filter(|r| outcome_status(r) == s)
-                    .count() as i64
-            };
+            let status = |s: &str| present.iter().filter(|r| outcome_status(r) == s).count() as i64;
             row.push(Cell::Int(present.len() as i64));
             row.push(Cell::Int((members.len() - present.len()) as i64));
             row.push(Cell::Int(status("completed")));
@@ -355,10 +354,10 @@ fn mode_flow(results: &[&RunResult]) -> Option<(String, usize)> {
                 .count()
         })
         .collect();
-    let (i, n) = counts
-        .iter()
-        .enumerate()
-        .fold((0, 0), |best, (i, &n)| if n > best.1 { (i, n) } else { best });
+    let (i, n) = counts.iter().enumerate().fold(
+        (0, 0),
+        |best, (i, &n)| if n > best.1 { (i, n) } else { best },
+    );
     (n > 0).then(|| (order[i].name().to_string(), n))
 }
 
@@ -483,8 +482,7 @@ fn build_table(sweep: &Sweep, runs: &[RunSpec], results: &[Option<RunResult>]) -
         .collect();
     for cells in flat.iter().flatten() {
         for (name, _) in cells {
-            if !metric_cols.contains(name) && !axis_cols.contains(name) && !columns.contains(name)
-            {
+            if !metric_cols.contains(name) && !axis_cols.contains(name) && !columns.contains(name) {
                 metric_cols.push(name.clone());
             }
         }

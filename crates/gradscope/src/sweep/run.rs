@@ -97,10 +97,14 @@ pub fn train_run<T: Float>(
         Some(l) => Trainer::<T>::new_within(loaded, l)?,
         None => Trainer::<T>::new(loaded)?,
     };
-    let diagnostics = loaded.config.diagnostics.clone().unwrap_or(DiagnosticsConfig {
-        histograms: false,
-        ..DiagnosticsConfig::default()
-    });
+    let diagnostics = loaded
+        .config
+        .diagnostics
+        .clone()
+        .unwrap_or(DiagnosticsConfig {
+            histograms: false,
+            ..DiagnosticsConfig::default()
+        });
     trainer.probe_first_step(diagnostics.clone());
     let collected = trainer.run_collecting(observer)?;
     let result = RunResult {

@@ -100,9 +100,21 @@ mod tests {
         let t = Table {
             columns: vec!["a".into(), "model.hidden".into(), "x".into()],
             rows: vec![
-                vec![Cell::Int(3), Cell::Text("[64, 64]".into()), Cell::Float(0.1)],
-                vec![Cell::Empty, Cell::Text("say \"hi\"".into()), Cell::Float(f64::NAN)],
-                vec![Cell::Bool(true), Cell::Text("x".into()), Cell::Float(-f64::INFINITY)],
+                vec![
+                    Cell::Int(3),
+                    Cell::Text("[64, 64]".into()),
+                    Cell::Float(0.1),
+                ],
+                vec![
+                    Cell::Empty,
+                    Cell::Text("say \"hi\"".into()),
+                    Cell::Float(f64::NAN),
+                ],
+                vec![
+                    Cell::Bool(true),
+                    Cell::Text("x".into()),
+                    Cell::Float(-f64::INFINITY),
+                ],
             ],
         };
         assert_eq!(
@@ -111,7 +123,10 @@ mod tests {
         );
         assert_eq!(Cell::Float(1.0).text(), "1.0");
         assert_eq!(Cell::Float(1e-7).text(), "1e-7");
-        assert_eq!(Cell::Float(0.30000000000000004).text(), "0.30000000000000004");
+        assert_eq!(
+            Cell::Float(0.30000000000000004).text(),
+            "0.30000000000000004"
+        );
         assert_eq!(t.values("x").unwrap()[0].as_f64(), Some(0.1));
     }
 }

@@ -30,7 +30,9 @@ fn sweep(extra: &str) -> Sweep {
 }
 
 fn labels(s: &Sweep, axis: usize) -> Vec<String> {
-    (0..s.axes[axis].len()).map(|i| s.axes[axis].label(i)).collect()
+    (0..s.axes[axis].len())
+        .map(|i| s.axes[axis].label(i))
+        .collect()
 }
 
 const TWO_AXES: &str = r#"
@@ -243,13 +245,19 @@ fn errors_name_the_sweep_files_field_and_line() {
 #[test]
 fn a_runs_result_depends_only_on_its_config() {
     gradscope::kernels::parallel::set_single_threaded(true);
-    let s = sweep("seeds = [1, 2]\n[[axis]]\nkey = \"model.activation\"\nvalues = [\"sigmoid\", \"relu\"]");
+    let s = sweep(
+        "seeds = [1, 2]\n[[axis]]\nkey = \"model.activation\"\nvalues = [\"sigmoid\", \"relu\"]",
+    );
     let runs = s.runs();
-    let one = |i: usize| run_one(&s.config(&runs[i]).unwrap(), &runs[i], None, &mut Silent).unwrap();
+    let one =
+        |i: usize| run_one(&s.config(&runs[i]).unwrap(), &runs[i], None, &mut Silent).unwrap();
     // Run out of order, on other threads: the same numbers.
     let forward: Vec<_> = (0..runs.len()).map(one).collect();
     let backward: Vec<_> = std::thread::scope(|sc| {
-        let h: Vec<_> = (0..runs.len()).rev().map(|i| sc.spawn(move || one(i))).collect();
+        let h: Vec<_> = (0..runs.len())
+            .rev()
+            .map(|i| sc.spawn(move || one(i)))
+            .collect();
         h.into_iter().map(|h| h.join().unwrap()).collect()
     });
     for (a, b) in forward.iter().zip(backward.iter().rev()) {
@@ -260,14 +268,24 @@ fn a_runs_result_depends_only_on_its_config() {
     }
     // Seeds differ: so do the numbers.
     assert_ne!(forward[0].summary.test, forward[1].summary.test);
-    let at = forward[0].at_init.as_ref().expect("a hidden layer to judge");
+    let at = forward[0]
+        .at_init
+        .as_ref()
+        .expect("a hidden layer to judge");
     assert!(at.first_to_last > 0.0);
 
     let results = Results::new(s.clone(), forward.clone());
     assert!(results.missing().is_empty());
     let t = results.table();
     assert_eq!(t.rows.len(), 4);
-    for c in ["run", "seed", "model.activation", "init_flow", "test_accuracy", "outcome"] {
+    for c in [
+        "run",
+        "seed",
+        "model.activation",
+        "init_flow",
+        "test_accuracy",
+        "outcome",
+    ] {
         assert!(t.column(c).is_some(), "column {c} in {:?}", t.columns);
     }
     let csv = t.to_csv();

@@ -73,10 +73,11 @@ pub fn prepare(dir: &Path, sweep: &Sweep) -> Result<()> {
     let foreign: Vec<String> = entries(dir)?
         .into_iter()
         .filter(|n| {
-            !SWEEP_OUTPUTS.contains(&n.as_str())
-                && !n.ends_with(".svg")
-                && n != rundir::LOCK_FILE
-                && !(n.starts_with('.') && n.ends_with(".tmp"))
+            let ours = SWEEP_OUTPUTS.contains(&n.as_str())
+                || n.ends_with(".svg")
+                || n == rundir::LOCK_FILE
+                || (n.starts_with('.') && n.ends_with(".tmp"));
+            !ours
         })
         .collect();
     if !foreign.is_empty() {
@@ -114,7 +115,10 @@ pub fn read_result(dir: &Path, run: &RunSpec) -> Option<RunResult> {
 
 /// Writes `results.csv`, `summary.csv` and the report (`report.html`, `report.md`, charts).
 pub fn write_outputs(dir: &Path, results: &Results) -> Result<()> {
-    write_atomic(&dir.join("results.csv"), results.table().to_csv().as_bytes())?;
+    write_atomic(
+        &dir.join("results.csv"),
+        results.table().to_csv().as_bytes(),
+    )?;
     write_atomic(
         &dir.join("summary.csv"),
         results.summary().to_csv().as_bytes(),

@@ -31,15 +31,7 @@ pub fn run_all(args: &RunArgs) -> Result<()> {
     let (sweep, out) = load(args)?;
     dir::prepare(&out, &sweep)?;
     let lock = RunDir::lock(&out, "sweep")?;
-    execute(
-        args,
-        &sweep,
-        &out,
-        Shard {
-            index: 0,
-            count: 1,
-        },
-    )?;
+    execute(args, &sweep, &out, Shard { index: 0, count: 1 })?;
     let runs = sweep.runs();
     let found: Vec<RunResult> = runs
         .iter()
@@ -250,11 +242,7 @@ fn execute(args: &RunArgs, sweep: &Sweep, out: &Path, shard: Shard) -> Result<()
         );
     }
     if let Some((run, e)) = failures.into_iter().next() {
-        return Err(e.context(format!(
-            "run {} ({})",
-            run.id,
-            run.overrides.join(" ")
-        )));
+        return Err(e.context(format!("run {} ({})", run.id, run.overrides.join(" "))));
     }
     if signals.requested() {
         let code = if signals.interrupt.load(Ordering::SeqCst) {
@@ -402,7 +390,9 @@ fn train_in<T: Float>(
     let summary = serde_json::to_string_pretty(&versioned(&trained.result.summary))? + "\n";
     write_atomic(&path.join("summary.json"), summary.as_bytes())?;
     if matches!(trained.run.outcome, Outcome::Completed) {
-        trained.trainer.save_model(&path.join("model.safetensors"))?;
+        trained
+            .trainer
+            .save_model(&path.join("model.safetensors"))?;
     }
     let result = serde_json::to_string_pretty(&trained.result)? + "\n";
     write_atomic(&path.join(RESULT_JSON), result.as_bytes())?;

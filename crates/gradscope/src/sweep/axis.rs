@@ -44,8 +44,8 @@ impl Axis {
         )
     }
 
-    /// `keys` take the values of each row together (a zipped axis: row i sets keys[j] to
-    /// rows[i][j]).
+    /// `keys` take the values of each row together (a zipped axis: row i sets `keys[j]` to
+    /// `rows[i][j]`).
     pub fn zip(keys: Vec<String>, rows: Vec<Vec<toml::Value>>) -> Result<Axis> {
         Axis::checked(keys, rows, AxisKind::List)
     }

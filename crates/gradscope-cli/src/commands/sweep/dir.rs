@@ -113,8 +113,9 @@ pub fn read_result(dir: &Path, run: &RunSpec) -> Option<RunResult> {
     (r.id == run.id && r.schema_version == SCHEMA_VERSION).then_some(r)
 }
 
-/// Writes `results.csv`, `summary.csv` and the report (`report.html`, `report.md`, charts).
-pub fn write_outputs(dir: &Path, results: &Results) -> Result<()> {
+/// Writes `results.csv`, `summary.csv` and the report `doc` (`report.html`, `report.md`,
+/// charts).
+pub fn write_outputs(dir: &Path, results: &Results, doc: crate::render::Document) -> Result<()> {
     write_atomic(
         &dir.join("results.csv"),
         results.table().to_csv().as_bytes(),
@@ -123,7 +124,6 @@ pub fn write_outputs(dir: &Path, results: &Results) -> Result<()> {
         &dir.join("summary.csv"),
         results.summary().to_csv().as_bytes(),
     )?;
-    let doc = crate::views::sweep::document(results)?;
     crate::render::write_report(dir, &doc)
 }
 
@@ -151,7 +151,8 @@ pub fn collect(dir: &Path, partial: bool, quiet: bool) -> Result<()> {
             rundir::list(&ids)
         );
     }
-    write_outputs(dir, &results)?;
+    let doc = crate::views::sweep::document(&results)?;
+    write_outputs(dir, &results, doc)?;
     drop(lock);
     if !quiet {
         crate::errln!(

@@ -19,7 +19,7 @@ use gradscope::{DType, Float};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::dir::{self, RESULT_JSON};
-use super::RunArgs;
+use super::{Opts, RunArgs};
 use crate::commands::train::Signals;
 use crate::commands::ExitStatus;
 use crate::errln;
@@ -29,18 +29,31 @@ use crate::rundir::{self, RunDir};
 /// `gradscope sweep SWEEP --out DIR`: every run, then the merged outputs.
 pub fn run_all(args: &RunArgs) -> Result<()> {
     let (sweep, out) = load(args)?;
-    dir::prepare(&out, &sweep)?;
-    let lock = RunDir::lock(&out, "sweep")?;
-    execute(args, &sweep, &out, Shard { index: 0, count: 1 })?;
+    run_sweep(&args.opts, sweep, &out, |r| {
+        crate::views::sweep::document(r)
+    })
+}
+
+/// Runs every run of `sweep` into `out`, then writes `results.csv`, `summary.csv` and the
+/// report `report` builds from the results.
+pub fn run_sweep(
+    opts: &Opts,
+    sweep: Sweep,
+    out: &Path,
+    report: impl FnOnce(&Results) -> Result<crate::render::Document>,
+) -> Result<()> {
+    dir::prepare(out, &sweep)?;
+    let lock = RunDir::lock(out, "sweep")?;
+    execute(opts, &sweep, out, Shard { index: 0, count: 1 })?;
     let runs = sweep.runs();
     let found: Vec<RunResult> = runs
         .iter()
-        .filter_map(|r| dir::read_result(&out, r))
+        .filter_map(|r| dir::read_result(out, r))
         .collect();
     let results = Results::new(sweep, found);
-    dir::write_outputs(&out, &results)?;
+    dir::write_outputs(out, &results, report(&results)?)?;
     drop(lock);
-    if !args.quiet {
+    if !opts.quiet {
         emit_or_stop(&format!(
             "results: {}, {}, {}\n",
             out.join("results.csv").display(),
@@ -55,8 +68,8 @@ pub fn run_all(args: &RunArgs) -> Result<()> {
 pub fn run_shard(args: &RunArgs, shard: Shard) -> Result<()> {
     let (sweep, out) = load(args)?;
     dir::prepare(&out, &sweep)?;
-    execute(args, &sweep, &out, shard)?;
-    if !args.quiet {
+    execute(&args.opts, &sweep, &out, shard)?;
+    if !args.opts.quiet {
         errln!(
             "shard {shard} done; merge the shards with `gradscope sweep collect {}`",
             out.display()
@@ -90,7 +103,7 @@ enum Event {
     Failed(RunSpec, anyhow::Error),
 }
 
-fn execute(args: &RunArgs, sweep: &Sweep, out: &Path, shard: Shard) -> Result<()> {
+fn execute(args: &Opts, sweep: &Sweep, out: &Path, shard: Shard) -> Result<()> {
     let runs = sweep.shard(shard);
     // Every run's config is checked before the first is trained.
     let configs: Vec<LoadedConfig> = runs

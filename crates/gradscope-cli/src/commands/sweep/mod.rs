@@ -7,6 +7,8 @@
 mod dir;
 mod exec;
 
+pub use exec::run_sweep;
+
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
@@ -52,21 +54,28 @@ pub struct RunArgs {
     /// Override a field of the base config, e.g. `--set training.epochs=5`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+    #[command(flatten)]
+    opts: Opts,
+}
+
+/// How the runs are run: shared by `sweep`, `sweep run` and `study`.
+#[derive(clap::Args, Debug)]
+pub struct Opts {
     /// Runs trained at the same time, each on one thread (default: the number of cores).
     #[arg(long, short = 'j', value_name = "N")]
-    jobs: Option<usize>,
-    /// Continue a sweep in DIR: runs with a result.json are skipped, unfinished ones are
-    /// trained again from the start.
+    pub jobs: Option<usize>,
+    /// Continue in DIR: runs with a result.json are skipped, unfinished ones are trained
+    /// again from the start.
     #[arg(long, conflicts_with = "force")]
-    resume: bool,
+    pub resume: bool,
     /// Train every run again: earlier run directories (of this shard) are removed first.
     #[arg(long)]
-    force: bool,
+    pub force: bool,
     #[command(flatten)]
-    memory: super::MemoryArgs,
+    pub memory: super::MemoryArgs,
     /// No progress bar and no per-run lines.
     #[arg(long, short)]
-    quiet: bool,
+    pub quiet: bool,
 }
 
 #[derive(clap::Args, Debug)]

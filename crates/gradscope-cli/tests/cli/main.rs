@@ -5,6 +5,7 @@ mod demo;
 mod diagnose;
 mod grads;
 mod hostile;
+mod study;
 mod sweep;
 mod theory;
 

@@ -22,7 +22,10 @@ fn studies_are_listed_and_their_sweeps_are_valid_sweep_files() {
         }
     }
     let e = fails(&["study", "hinton2006"]);
-    assert!(e.contains("improved-sigmoid") && e.contains("glorot2010"), "{e}");
+    assert!(
+        e.contains("improved-sigmoid") && e.contains("glorot2010"),
+        "{e}"
+    );
     let e = fails(&["study", "glorot2010", "--scale", "huge"]);
     assert!(e.contains("quick") && e.contains("paper"), "{e}");
 }
@@ -31,7 +34,13 @@ fn studies_are_listed_and_their_sweeps_are_valid_sweep_files() {
 fn a_study_reports_each_claim_beside_the_papers_with_a_verdict() {
     let tmp = TempDir::new("study");
     let out = tmp.0.join("glorot");
-    let text = ok(&["study", "glorot2010", "--out", out.to_str().unwrap(), "--quiet"]);
+    let text = ok(&[
+        "study",
+        "glorot2010",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert!(text.is_empty(), "--quiet prints nothing: {text}");
     let md = fs::read_to_string(out.join("report.md")).unwrap();
     assert_eq!(md.matches("### Claim ").count(), 3, "{md}");
@@ -46,7 +55,10 @@ fn a_study_reports_each_claim_beside_the_papers_with_a_verdict() {
         })
         .count();
     assert_eq!(verdicts, 3, "{md}");
-    assert!(md.contains("Scale: quick") && md.contains("not MNIST"), "{md}");
+    assert!(
+        md.contains("Scale: quick") && md.contains("not MNIST"),
+        "{md}"
+    );
     // The claims are computed from the runs in results.csv: 3 activations × 2 inits × 2 seeds.
     let csv = fs::read_to_string(out.join("results.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 12);

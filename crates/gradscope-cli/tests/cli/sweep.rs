@@ -383,3 +383,80 @@ fn bad_sweep_files_name_their_line() {
     let e = fails(&["sweep", "plan", p.to_str().unwrap()]);
     assert!(e.contains("model.activation") && e.contains("nope"), "{e}");
 }
+
+#[test]
+fn sigterm_stops_the_running_runs_and_resume_finishes_the_sweep() {
+    use std::time::{Duration, Instant};
+    let tmp = TempDir::new("sweep-term");
+    let sweep = write_sweep(&tmp.0);
+    let out = tmp.0.join("term");
+    let o = out.to_str().unwrap();
+    let slow = [
+        "--set",
+        "training.epochs=30",
+        "--set",
+        "training.batch_size=4",
+    ];
+    let mut args = vec![
+        "sweep",
+        sweep.as_str(),
+        "--out",
+        o,
+        "--jobs",
+        "2",
+        "--quiet",
+    ];
+    args.extend(slow);
+    let child = Command::new(env!("CARGO_BIN_EXE_gradscope"))
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let complete = || {
+        fs::read_dir(out.join("runs"))
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.path().join("result.json").exists())
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while complete() == 0 {
+        assert!(Instant::now() < deadline, "no run finished");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let end = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&end.stderr);
+    if end.status.success() {
+        // The signal came after the last run: nothing to resume (a slow machine).
+        return;
+    }
+    assert_eq!(end.status.code(), Some(143), "{err}");
+    assert!(
+        err.contains("stopped:") && err.contains("--resume"),
+        "{err}"
+    );
+    let done = complete();
+    assert!((1..8).contains(&done), "{done} complete");
+    // The stopped runs kept no result; --resume trains exactly the others.
+    let mut again = vec!["sweep", sweep.as_str(), "--out", o, "--resume"];
+    again.extend(slow);
+    let r = gradscope(&again);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(r.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("{} to train ({done} already complete)", 8 - done)),
+        "{err}"
+    );
+    let csv = fs::read_to_string(out.join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 8);
+}

@@ -42,8 +42,11 @@ pub fn run_sweep(
     out: &Path,
     report: impl FnOnce(&Results) -> Result<crate::render::Document>,
 ) -> Result<()> {
-    dir::prepare(out, &sweep)?;
     let lock = RunDir::lock(out, "sweep")?;
+    if let Err(e) = dir::prepare(out, &sweep) {
+        lock.abandon();
+        return Err(e);
+    }
     execute(opts, &sweep, out, Shard { index: 0, count: 1 })?;
     let runs = sweep.runs();
     let found: Vec<RunResult> = runs

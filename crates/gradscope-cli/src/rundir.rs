@@ -19,7 +19,9 @@ pub const TRAIN_OUTPUTS: &[&str] = &[
     "diagnostics.jsonl",
     "checkpoint.safetensors",
     "model.safetensors",
+    "best.safetensors",
     "summary.json",
+    "steps.jsonl",
     "vocab.json",
 ];
 

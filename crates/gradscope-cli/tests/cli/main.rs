@@ -5,6 +5,7 @@ mod demo;
 mod diagnose;
 mod grads;
 mod hostile;
+mod knobs;
 mod study;
 mod sweep;
 mod theory;

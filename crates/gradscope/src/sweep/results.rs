@@ -156,7 +156,8 @@ impl Results {
 
     /// `results.csv`: one row per run with a result, in run order — the identity columns,
     /// the seed (named after the seed key), every axis key, the verdict at initialization
-    /// ([`AT_INIT_COLUMNS`]) and every summary metric ([`SUMMARY_METRICS`]).
+    /// ([`AT_INIT_COLUMNS`]) and every summary metric ([`SUMMARY_METRICS`], then the fields a
+    /// newer summary has), `elapsed_s` (the run's wall time) always last.
     pub fn table(&self) -> &Table {
         &self.table
     }
@@ -486,6 +487,11 @@ fn build_table(sweep: &Sweep, runs: &[RunSpec], results: &[Option<RunResult>]) -
                 metric_cols.push(name.clone());
             }
         }
+    }
+    // The one column that differs between two runs of the same config goes last.
+    if let Some(i) = metric_cols.iter().position(|c| c == "elapsed_s") {
+        let t = metric_cols.remove(i);
+        metric_cols.push(t);
     }
     columns.extend(metric_cols.iter().cloned());
     let mut rows = Vec::new();

@@ -51,6 +51,14 @@ enum Command {
     /// writes the loss, the output and every gradient (parameters, dL/dz and dL/da of every
     /// activation) by PyTorch names, for checking against PyTorch autograd.
     Grads(commands::grads::Args),
+    /// Run a sweep: a base config over axes of config values and seeds, in parallel on every
+    /// core, resumable, each run a run directory; results.csv, summary.csv, report.html.
+    /// `sweep plan`, `sweep run --shard K/N` and `sweep collect` split it over a cluster.
+    Sweep(commands::sweep::Args),
+    /// A built-in study: a sweep that reproduces a published result (improved-sigmoid,
+    /// glorot2010), its report putting our numbers beside the paper's claims and saying
+    /// reproduced / partly / not.
+    Study(commands::study::Args),
     /// Mean-field theory of signal propagation (Poole et al. 2016, Schoenholz et al. 2017):
     /// fixed point q*, chi1, depth scale, predicted gradient ratios and the phase (ordered /
     /// critical / chaotic) of an activation and init; the critical sigma_w^2; phase diagram.
@@ -71,6 +79,8 @@ fn main() -> ExitCode {
         Command::Diagnose(args) => commands::diagnose::run(args),
         Command::Generate(args) => commands::generate::run(args),
         Command::Grads(args) => commands::grads::run(args),
+        Command::Sweep(args) => commands::sweep::run(args),
+        Command::Study(args) => commands::study::run(args),
         Command::Theory(args) => commands::theory::run(args),
         Command::Train(args) => commands::train::run(args),
     };

@@ -68,6 +68,8 @@
 //! | [`train`] | [`train::Trainer`], the [`train::Observer`] between the loop and its watchers, [`train::Run`] |
 //! | [`theory`] | the mean-field theory: fixed points, χ₁ per layer, depth scales, the phase diagram |
 //! | [`diagnostics`] | the gradient scope: [`diagnostics::Probe`], verdicts, the theory's prediction, [`diagnostics::Remedy`], [`diagnostics::Diagnosis`] |
+//! | [`sweep`] | sweeps: axes over config keys and repeats over seeds, their runs (shardable) and their results as tables |
+//! | [`study`] | built-in studies: sweeps that reproduce a published claim, and the claims judged from their results |
 //!
 //! ## Build settings for a program that embeds it
 //!
@@ -103,6 +105,8 @@ pub mod param;
 pub mod quadrature;
 pub mod recurrent;
 pub mod rng;
+pub mod study;
+pub mod sweep;
 pub mod tensor;
 mod textform;
 pub mod theory;

@@ -23,6 +23,9 @@ pub struct Series {
     pub dash: Dash,
     /// Draw a dot at every point.
     pub markers: bool,
+    /// Error bars: the half-width at each point (y ± e), or empty for none; a non-finite or
+    /// zero half-width draws no bar.
+    pub errors: Vec<f64>,
 }
 
 impl Series {
@@ -34,7 +37,14 @@ impl Series {
             color: color(i).to_string(),
             dash: Dash::Solid,
             markers: false,
+            errors: Vec::new(),
         }
+    }
+
+    /// With error bars: y ± `errors[i]` at point i.
+    pub fn errors(mut self, errors: Vec<f64>) -> Self {
+        self.errors = errors;
+        self
     }
 
     /// With this dash.
@@ -119,9 +129,21 @@ impl LineChart<'_> {
                 x
             }
         };
+        // The error bars' ends count towards the y range.
+        let ends = self.series.iter().flat_map(|s| {
+            s.points
+                .iter()
+                .zip(&s.errors)
+                .filter(|(p, e)| drawable(p) && e.is_finite())
+                .flat_map(|(p, e)| [p.1 - e, p.1 + e])
+        });
+        let ys: Vec<f64> = pts()
+            .map(|p| p.1)
+            .chain(ends.filter(|v| !log || *v > 0.0))
+            .collect();
         let y = self
             .y_range
-            .unwrap_or_else(|| frame::bounds(pts().map(|p| p.1), self.y_scale));
+            .unwrap_or_else(|| frame::bounds(ys.into_iter(), self.y_scale));
         let entries: Vec<Entry> = self
             .series
             .iter()
@@ -170,6 +192,23 @@ impl LineChart<'_> {
                 }
             }
             o.polyline(&run, &s.color, 2.0, s.dash);
+            for (p, e) in s.points.iter().zip(&s.errors) {
+                if !(drawable(p) && e.is_finite() && *e > 0.0) {
+                    continue;
+                }
+                let lo = if log {
+                    (p.1 - e).max(p.1 * 1e-3)
+                } else {
+                    p.1 - e
+                };
+                let (Some(a), Some(b)) = (map.point((p.0, lo)), map.point((p.0, p.1 + e))) else {
+                    continue;
+                };
+                o.line(a, b, &s.color, 1.5, Dash::Solid);
+                for y in [a.1, b.1] {
+                    o.line((a.0 - 4.0, y), (a.0 + 4.0, y), &s.color, 1.5, Dash::Solid);
+                }
+            }
             let stride = if s.markers {
                 1
             } else {
@@ -177,8 +216,17 @@ impl LineChart<'_> {
             };
             for p in s.points.iter().step_by(stride).filter(|p| drawable(p)) {
                 let Some(px) = map.point(*p) else { continue };
+                let i = s
+                    .points
+                    .iter()
+                    .position(|q| std::ptr::eq(q, p))
+                    .unwrap_or(0);
+                let pm = match s.errors.get(i) {
+                    Some(e) if e.is_finite() => format!(" ± {}", value(*e)),
+                    _ => String::new(),
+                };
                 let hover = format!(
-                    "{}{}{} = {}, {} = {}",
+                    "{}{}{} = {}, {} = {}{pm}",
                     s.label,
                     if s.label.is_empty() { "" } else { ": " },
                     self.x_name,

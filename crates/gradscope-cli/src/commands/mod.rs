@@ -6,6 +6,8 @@ pub mod demo;
 pub mod diagnose;
 pub mod generate;
 pub mod grads;
+pub mod study;
+pub mod sweep;
 pub mod theory;
 pub mod train;
 

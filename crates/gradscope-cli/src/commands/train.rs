@@ -114,13 +114,14 @@ fn out_dir(args_out: &Option<PathBuf>, loaded: &LoadedConfig, config_path: &Path
 /// The stop requests: SIGINT (Ctrl-C) and SIGTERM (a scheduler's preemption) set a flag the
 /// training loop reads after every step; a second signal of either kind ends the process at
 /// once (130, 143).
-struct Signals {
-    interrupt: Arc<AtomicBool>,
+pub(crate) struct Signals {
+    pub(crate) interrupt: Arc<AtomicBool>,
     terminate: Arc<AtomicBool>,
 }
 
 impl Signals {
-    fn install() -> Result<Signals> {
+    /// Installs the handlers.
+    pub(crate) fn install() -> Result<Signals> {
         use signal_hook::consts::{SIGINT, SIGTERM};
         use signal_hook::flag;
         let stopping = Arc::new(AtomicBool::new(false));
@@ -138,7 +139,8 @@ impl Signals {
         Ok(s)
     }
 
-    fn requested(&self) -> bool {
+    /// True once SIGINT or SIGTERM arrived.
+    pub(crate) fn requested(&self) -> bool {
         self.interrupt.load(Ordering::SeqCst) || self.terminate.load(Ordering::SeqCst)
     }
 }

@@ -18,6 +18,7 @@ h3 { font-size: 1.05em; margin-top: 1.2em; }
         font-weight: bold; text-transform: uppercase; margin-right: 0.8em; }
 .vanishing { background: #3b6fb6; } .exploding { background: #c0392b; }
 .healthy { background: #2e8b57; }
+.reproduced { background: #2e8b57; } .partly { background: #b7950b; } .not { background: #c0392b; }
 table { border-collapse: collapse; font-size: 0.9em; margin: 0.6em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.55em; text-align: right; }
 th { background: #f3f3f3; } td.l, th.l { text-align: left; }

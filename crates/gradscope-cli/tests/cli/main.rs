@@ -6,6 +6,8 @@ mod diagnose;
 mod grads;
 mod hostile;
 mod knobs;
+mod study;
+mod sweep;
 mod theory;
 
 use std::path::PathBuf;

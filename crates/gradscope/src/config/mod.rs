@@ -9,7 +9,7 @@ mod data;
 mod locate;
 
 pub use data::{DataConfig, DataSource, HeaderSpec, LabelSpec, Splits, Task};
-use locate::line_of;
+pub(crate) use locate::line_of;
 
 use std::path::{Path, PathBuf};
 
@@ -332,7 +332,7 @@ pub struct LoadedConfig {
     pub base_dir: PathBuf,
 }
 
-fn toml_error(source: &str, text: &str, e: toml::de::Error) -> Error {
+pub(crate) fn toml_error(source: &str, text: &str, e: toml::de::Error) -> Error {
     // toml's message already carries "line N, column M" and a snippet; the line is typed too.
     let line = e
         .span()

@@ -177,3 +177,19 @@ impl<T: Float> Trainer<T> {
         Diagnosis::from_run(&self.source, &diag, &run)
     }
 }
+
+impl<T: Float> Trainer<T> {
+    /// Turns the gradient scope on for the first step alone (the initialization), with
+    /// `config`'s thresholds and histogram settings, when the run has no scope yet (a config
+    /// with a `[diagnostics]` table measures step 1 anyway). The run's config is not changed
+    /// and the scope does not change training: the same seed gives the same metrics.
+    pub fn probe_first_step(&mut self, config: DiagnosticsConfig) {
+        if self.probe.is_none() && self.step == 0 {
+            // `due(1)` holds for any interval; no later step is a multiple of u64::MAX.
+            self.probe = Some(Probe::new(DiagnosticsConfig {
+                every: u64::MAX,
+                ..config
+            }));
+        }
+    }
+}

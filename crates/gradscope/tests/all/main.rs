@@ -28,6 +28,7 @@ mod recurrent_train;
 mod recurrent_values;
 mod scope_values;
 mod sequence_data;
+mod sweep;
 mod tensor;
 mod theory;
 mod train;

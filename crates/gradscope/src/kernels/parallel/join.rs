@@ -125,14 +125,31 @@ fn work(h: &'static Helper) -> ! {
     }
 }
 
+/// Set by [`set_single_threaded`]: every [`join`] runs both halves on the calling thread.
+static SINGLE_THREADED: AtomicBool = AtomicBool::new(false);
+
+/// From now on, in this whole process, run every [`join`] on the calling thread (`true`) or
+/// let it use the helper again (`false`). What `GRADSCOPE_THREADS=1` does at start-up, for a
+/// program that runs several trainings on threads of its own (`gradscope sweep`): each then
+/// keeps to its own core, and no result depends on whether a second core was free (the
+/// recurrent layers' batch split sums the bias gradients per half, see `batch_split.rs`).
+pub fn set_single_threaded(on: bool) {
+    SINGLE_THREADED.store(on, Ordering::SeqCst);
+}
+
 /// True when [`join`] can run its halves on two cores.
 pub fn available() -> bool {
-    helper().is_some()
+    !SINGLE_THREADED.load(Ordering::Relaxed) && helper().is_some()
 }
 
 /// Runs `a` and `b`, `b` possibly on the helper thread; returns when both are done. A panic
 /// in either is propagated.
 pub fn join<A: FnOnce() + Send, B: FnOnce() + Send>(a: A, b: B) {
+    if SINGLE_THREADED.load(Ordering::Relaxed) {
+        a();
+        b();
+        return;
+    }
     let Some(h) = helper() else {
         a();
         b();

@@ -6,7 +6,7 @@
 
 mod join;
 
-pub use join::{available, join};
+pub use join::{available, join, set_single_threaded};
 
 /// Fewest elements per parallel chunk.
 pub const MIN_CHUNK: usize = 1 << 15;

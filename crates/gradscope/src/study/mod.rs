@@ -1,0 +1,170 @@
+//! Built-in studies: sweeps that reproduce a published claim at a stated scale, and the
+//! judgement of each claim from the sweep's results — our number beside the paper's, and
+//! whether it reproduced (`reproduced`, `partly`, `not`).
+//!
+//! A study is a sweep file kept in the library ([`Study::sweep_text`], one per [`Scale`]) and
+//! a function from the sweep's [`Results`] to [`Claim`]s; `gradscope study NAME` runs it like
+//! `gradscope sweep` and puts the claims at the top of the report.
+
+mod glorot;
+mod improved_sigmoid;
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::sweep::{Results, Stats, Sweep};
+
+/// How much compute a study spends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scale {
+    /// Minutes on 2 cores: smaller networks, fewer epochs and seeds.
+    Quick,
+    /// Closer to the paper's setting (still the embedded data unless the study says otherwise).
+    Paper,
+}
+
+impl Scale {
+    /// `quick` or `paper`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scale::Quick => "quick",
+            Scale::Paper => "paper",
+        }
+    }
+
+    /// Parses `quick` or `paper`.
+    pub fn parse(text: &str) -> Result<Scale> {
+        match text {
+            "quick" => Ok(Scale::Quick),
+            "paper" => Ok(Scale::Paper),
+            other => Err(Error::Invalid(format!(
+                "scale `{other}`: expected quick or paper"
+            ))),
+        }
+    }
+}
+
+/// Whether our measurement agrees with a claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Agreement {
+    /// Every part of the claim holds in our runs.
+    Reproduced,
+    /// Some parts hold, or the effect has the claimed sign but not the claimed size.
+    Partly,
+    /// It does not hold in our runs.
+    Not,
+}
+
+impl Agreement {
+    /// `reproduced`, `partly` or `not reproduced`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Agreement::Reproduced => "reproduced",
+            Agreement::Partly => "partly",
+            Agreement::Not => "not reproduced",
+        }
+    }
+
+    /// Reproduced when all `n` parts hold, partly when some do, not when none does.
+    pub fn of(holding: usize, n: usize) -> Agreement {
+        match holding {
+            0 => Agreement::Not,
+            h if h >= n => Agreement::Reproduced,
+            _ => Agreement::Partly,
+        }
+    }
+}
+
+/// One claim of a paper, judged.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Claim {
+    /// What the paper says.
+    pub claim: String,
+    /// The paper's numbers (or the figure) behind it.
+    pub paper: String,
+    /// Ours, with the rule applied.
+    pub ours: String,
+    /// The verdict.
+    pub agreement: Agreement,
+}
+
+/// A built-in study.
+pub struct Study {
+    /// Its name on the command line.
+    pub name: &'static str,
+    /// The paper (or source) and its claim, in one line.
+    pub title: &'static str,
+    /// What the study varies and how, and what differs from the paper's setting.
+    pub setting: &'static str,
+    sweep: fn(Scale) -> String,
+    judge: fn(&Results) -> Vec<Claim>,
+}
+
+/// Every built-in study.
+pub const STUDIES: &[Study] = &[improved_sigmoid::STUDY, glorot::STUDY];
+
+/// The study called `name`.
+pub fn find(name: &str) -> Result<&'static Study> {
+    STUDIES.iter().find(|s| s.name == name).ok_or_else(|| {
+        let names: Vec<&str> = STUDIES.iter().map(|s| s.name).collect();
+        Error::Invalid(format!(
+            "no study `{name}`; the studies are {}",
+            names.join(", ")
+        ))
+    })
+}
+
+impl Study {
+    /// The sweep file of this study at `scale` (TOML, as docs/sweeps.md describes).
+    pub fn sweep_text(&self, scale: Scale) -> String {
+        (self.sweep)(scale)
+    }
+
+    /// The sweep at `scale`.
+    pub fn sweep(&self, scale: Scale) -> Result<Sweep> {
+        let name = format!("{}-{}", self.name, scale.name());
+        Sweep::parse(
+            &self.sweep_text(scale),
+            &format!("study {name}"),
+            &name,
+            Path::new("."),
+            &[],
+        )
+    }
+
+    /// The claims, judged from the sweep's results.
+    pub fn judge(&self, results: &Results) -> Vec<Claim> {
+        (self.judge)(results)
+    }
+}
+
+/// The statistics of `metric` over the runs whose axis values have the labels `at`
+/// (`(axis index, label)`), the other axes and the seeds pooled.
+pub fn cell(results: &Results, metric: &str, at: &[(usize, &str)]) -> Option<Stats> {
+    let axes: Vec<usize> = at.iter().map(|(a, _)| *a).collect();
+    let want: Vec<usize> = at
+        .iter()
+        .map(|(a, label)| {
+            let axis = &results.sweep.axes[*a];
+            (0..axis.len())
+                .find(|&i| axis.label(i) == *label)
+                .unwrap_or(usize::MAX)
+        })
+        .collect();
+    results
+        .group(metric, &axes)
+        .into_iter()
+        .find(|g| g.coords == want)
+        .and_then(|g| g.stats)
+}
+
+/// `x` as a percentage with one decimal (`93.4%`), `-` for none.
+fn pct(s: Option<Stats>) -> String {
+    s.map_or("-".into(), |s| format!("{:.1}%", 100.0 * s.mean))
+}
+
+/// A mean with two decimals, `-` for none.
+fn dec(s: Option<Stats>) -> String {
+    s.map_or("-".into(), |s| format!("{:.2}", s.mean))
+}

@@ -13,3 +13,4 @@ pub mod diagnose;
 pub mod distribution_charts;
 pub mod through_time;
 pub mod through_time_charts;
+pub mod train;

@@ -136,3 +136,31 @@ pub fn wrap(text: &str, width: Option<usize>, first: &str, indent: usize) -> Str
         .word_splitter(textwrap::WordSplitter::NoHyphenation);
     textwrap::fill(text, options)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_colours_a_terminal_unless_no_color_or_dumb() {
+        let auto = ColorChoice::Auto;
+        assert!(resolve_color(auto, true, None, Some("xterm")));
+        assert!(
+            resolve_color(auto, true, Some(""), None),
+            "empty NO_COLOR is unset"
+        );
+        assert!(!resolve_color(auto, true, Some("1"), None));
+        assert!(!resolve_color(auto, true, None, Some("dumb")));
+        assert!(!resolve_color(auto, false, None, None));
+        assert!(resolve_color(ColorChoice::Always, false, Some("1"), None));
+        assert!(!resolve_color(ColorChoice::Never, true, None, None));
+    }
+
+    #[test]
+    fn flows_have_their_colours() {
+        assert_eq!(paint_flow("X", "exploding", true), "\x1b[1;31mX\x1b[0m");
+        assert_eq!(paint_flow("X", "vanishing", true), "\x1b[1;34mX\x1b[0m");
+        assert_eq!(paint_flow("X", "healthy", true), "\x1b[1;32mX\x1b[0m");
+        assert_eq!(paint_flow("X", "healthy", false), "X");
+    }
+}

@@ -37,8 +37,7 @@ pub fn run(args: Args, cmd: clap::Command) -> Result<()> {
     if dir.exists() && !dir.is_dir() {
         bail!("--out `{}` is not a directory", dir.display());
     }
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create `{}`", dir.display()))?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     let mut written = vec!["gradscope.1".to_string()];
     write_atomic(&dir.join("gradscope.1"), &page(cmd.clone())?)?;
     for sub in cmd.get_subcommands() {

@@ -27,23 +27,26 @@ impl Text {
 }
 
 /// A table as aligned columns, or, when its lines are wider than `width`, one record per row
-/// (the first cell, then `header: cell` lines), so that nothing wraps mid-column.
+/// (`header cell` of the first column, then `header: cell` lines), so that nothing wraps mid-column.
 fn table(t: &Table, width: Option<usize>) -> String {
     let header: Vec<&str> = t.header.iter().map(String::as_str).collect();
     let aligned = text_table(&header, &t.rows);
-    let widest = aligned.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    let widest = aligned
+        .lines()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
     match width {
         Some(w) if widest > w && t.header.len() > 1 => {
             let mut s = String::new();
             for row in &t.rows {
-                s.push_str(&format!("{}\n", row.first().map_or("", String::as_str)));
+                s.push_str(&format!(
+                    "{} {}\n",
+                    t.header[0],
+                    row.first().map_or("", String::as_str)
+                ));
                 for (h, c) in t.header.iter().zip(row).skip(1) {
-                    s.push_str(&term::wrap(
-                        &format!("{h}: {c}"),
-                        Some(w),
-                        "    ",
-                        6,
-                    ));
+                    s.push_str(&term::wrap(&format!("{h}: {c}"), Some(w), "    ", 6));
                     s.push('\n');
                 }
             }
@@ -92,7 +95,8 @@ impl Exporter for Text {
                     let labels: Vec<String> = badges
                         .iter()
                         .map(|b| {
-                            let flow = term::paint_flow(&b.flow.to_uppercase(), &b.flow, self.color);
+                            let flow =
+                                term::paint_flow(&b.flow.to_uppercase(), &b.flow, self.color);
                             format!("{}: {flow}", lower_first(&b.label))
                         })
                         .collect();

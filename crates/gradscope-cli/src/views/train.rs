@@ -113,7 +113,13 @@ pub fn document(
 ) -> Result<Document> {
     let mut doc = Document::new(format!("Training run: {source}"));
     let eval = |name: &str, e: Option<gradscope::train::Evaluation>| {
-        e.map(|e| format!("{name} loss {}, accuracy {}", opt(Some(e.loss)), acc(e.accuracy)))
+        e.map(|e| {
+            format!(
+                "{name} loss {}, accuracy {}",
+                opt(Some(e.loss)),
+                acc(e.accuracy)
+            )
+        })
     };
     let finals: Vec<String> = [
         eval("train", summary.train),
@@ -183,9 +189,19 @@ pub fn document(
         "loss",
         Scale::Linear,
         vec![
-            per_epoch("training batches (train mode, mean)", metrics, |r| Some(r.loss), 0),
-            per_epoch("training set (eval mode)", metrics, |r| Some(r.train_loss), 1)
-                .map(|s| s.dash(Dash::Dashed)),
+            per_epoch(
+                "training batches (train mode, mean)",
+                metrics,
+                |r| Some(r.loss),
+                0,
+            ),
+            per_epoch(
+                "training set (eval mode)",
+                metrics,
+                |r| Some(r.train_loss),
+                1,
+            )
+            .map(|s| s.dash(Dash::Dashed)),
             per_epoch("validation set", metrics, |r| r.val_loss, 2),
         ],
         "metrics.jsonl: loss is the mean of the epoch's batch losses as trained; train_loss \
@@ -219,7 +235,12 @@ pub fn document(
         "global |g| (log scale)",
         Scale::Log,
         vec![
-            per_epoch("mean over the epoch's steps", metrics, |r| Some(r.grad_norm), 0),
+            per_epoch(
+                "mean over the epoch's steps",
+                metrics,
+                |r| Some(r.grad_norm),
+                0,
+            ),
             per_epoch("largest step", metrics, |r| Some(r.grad_norm_max), 3)
                 .map(|s| s.dash(Dash::Dashed)),
         ],

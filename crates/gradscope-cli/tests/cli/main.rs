@@ -6,6 +6,7 @@ mod demo;
 mod diagnose;
 mod grads;
 mod hostile;
+mod outputs;
 mod theory;
 
 use std::path::PathBuf;

@@ -4,6 +4,7 @@ mod activations;
 mod conventions;
 mod demo;
 mod diagnose;
+mod doc_numbers;
 mod grads;
 mod hostile;
 mod outputs;

@@ -17,8 +17,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::process::Command;
+use std::sync::Mutex;
 
 use super::TempDir;
 
@@ -78,7 +78,10 @@ fn run(cmd: &str, tmp: &Path) -> Result<Ran, String> {
     static CACHE: Mutex<Option<HashMap<Vec<String>, Ran>>> = Mutex::new(None);
     let mut words = split(cmd);
     if words.first().is_some_and(|w| w == "cargo") {
-        let sep = words.iter().position(|w| w == "--").ok_or("cargo without --")?;
+        let sep = words
+            .iter()
+            .position(|w| w == "--")
+            .ok_or("cargo without --")?;
         words.drain(..=sep);
         words.insert(0, "gradscope".into());
     }
@@ -100,7 +103,12 @@ fn run(cmd: &str, tmp: &Path) -> Result<Ran, String> {
     if !has_out && words.first().is_some_and(|w| w == "demo") {
         words.extend(["--out".into(), out_dir.to_string_lossy().into_owned()]);
     }
-    if let Some(r) = CACHE.lock().unwrap().get_or_insert_with(HashMap::new).get(&key) {
+    if let Some(r) = CACHE
+        .lock()
+        .unwrap()
+        .get_or_insert_with(HashMap::new)
+        .get(&key)
+    {
         return Ok(r.clone());
     }
     let out = Command::new(env!("CARGO_BIN_EXE_gradscope"))
@@ -302,13 +310,20 @@ fn documented_numbers_are_what_the_code_gives() {
     for file in docs() {
         let text = std::fs::read_to_string(&file).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        let name = file.strip_prefix(repo()).unwrap_or(&file).display().to_string();
+        let name = file
+            .strip_prefix(repo())
+            .unwrap_or(&file)
+            .display()
+            .to_string();
         let mut i = 0;
         let mut slow_next = false;
         while i < lines.len() {
             let line = lines[i].trim();
             let at = format!("{name}:{}", i + 1);
-            if let Some(m) = line.strip_prefix("<!-- slow:").and_then(|m| m.strip_suffix("-->")) {
+            if let Some(m) = line
+                .strip_prefix("<!-- slow:")
+                .and_then(|m| m.strip_suffix("-->"))
+            {
                 let (cmd, date) = m.rsplit_once(';').unwrap_or((m, ""));
                 if !is_date(date.trim()) || !cmd.trim().starts_with("gradscope") {
                     failures.push(format!(
@@ -335,7 +350,9 @@ fn documented_numbers_are_what_the_code_gives() {
                     ));
                 }
                 for (cmd, row) in cmds.iter().zip(rows).filter(|(c, _)| !c.is_empty()) {
-                    match run_with_files(cmd, &tmp.0).and_then(|out| check_numbers(&[row.as_str()], &out)) {
+                    match run_with_files(cmd, &tmp.0)
+                        .and_then(|out| check_numbers(&[row.as_str()], &out))
+                    {
                         Ok(()) => checked += 1,
                         Err(e) => failures.push(format!("{at}: row `{row}`: `{cmd}`: {e}")),
                     }
@@ -349,7 +366,8 @@ fn documented_numbers_are_what_the_code_gives() {
             {
                 let (block, next) = block_after(&lines, i + 1);
                 let block: Vec<&str> = block.iter().map(String::as_str).collect();
-                match run_with_files(cmd.trim(), &tmp.0).and_then(|out| check_numbers(&block, &out)) {
+                match run_with_files(cmd.trim(), &tmp.0).and_then(|out| check_numbers(&block, &out))
+                {
                     Ok(()) => checked += 1,
                     Err(e) => failures.push(format!("{at}: `{}`: {e}", cmd.trim())),
                 }
@@ -412,11 +430,17 @@ fn the_checker_reads_numbers_and_elisions() {
     assert!(rounds_to(0.06703, "6.70", 6.70) == false);
     assert!(rounds_to(1.0764, "1.076", 1.076));
     assert!(!rounds_to(1.0794, "1.076", 1.076));
-    assert_eq!(prose_numbers_part("| `a-1.toml` (ρ = 1.5) | 2.5 |"), "|   | 2.5 |");
+    assert_eq!(
+        prose_numbers_part("| `a-1.toml` (ρ = 1.5) | 2.5 |"),
+        "|   | 2.5 |"
+    );
     let s = stretches(&["verdict: X (a = 1,", "  b = 2) ...", "remedies: ... end"]);
     assert_eq!(s, ["verdict: X (a = 1, b = 2)", "remedies:", "end"]);
     assert!(find_in_order(&s, "verdict: X (a = 1,\nb = 2) more\nremedies: 1. foo\nend").is_ok());
     assert!(find_in_order(&s, "remedies: end verdict: X (a = 1, b = 2)").is_err());
-    assert_eq!(split(r#"a --set x='"o"' "b c""#), ["a", "--set", r#"x="o""#, "b c"]);
+    assert_eq!(
+        split(r#"a --set x='"o"' "b c""#),
+        ["a", "--set", r#"x="o""#, "b c"]
+    );
     assert!(is_date("2026-12-05") && !is_date("2026-12-5"));
 }

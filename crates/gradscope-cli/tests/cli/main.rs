@@ -1,6 +1,7 @@
 //! Integration tests of the `gradscope` binary: one test binary, one module per subcommand.
 
 mod activations;
+mod browser;
 mod conventions;
 mod demo;
 mod diagnose;

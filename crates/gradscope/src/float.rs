@@ -141,6 +141,19 @@ pub trait Float:
     );
 }
 
+/// `fn name(self, args) -> R { target(self, args) }` for each line `name(args) -> R = target;`:
+/// the methods of [`Float`] that are the primitive type's own.
+macro_rules! delegate {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $ret:ty = $target:expr;)*) => {
+        $(
+            #[inline(always)]
+            fn $name(self $(, $arg: $ty)*) -> $ret {
+                ($target)(self $(, $arg)*)
+            }
+        )*
+    };
+}
+
 macro_rules! impl_float {
     ($t:ty, $dtype:expr, $gemm:path, $erf:path, $erfc:path, $tanh_s:path, $sig_s:path, $exp_s:path, $exp_i:path) => {
         impl Float for $t {
@@ -157,61 +170,21 @@ macro_rules! impl_float {
             fn to_f64(self) -> f64 {
                 self as f64
             }
-            #[inline(always)]
-            fn exp(self) -> Self {
-                <$t>::exp(self)
-            }
-            #[inline(always)]
-            fn exp_m1(self) -> Self {
-                <$t>::exp_m1(self)
-            }
-            #[inline(always)]
-            fn ln(self) -> Self {
-                <$t>::ln(self)
-            }
-            #[inline(always)]
-            fn ln_1p(self) -> Self {
-                <$t>::ln_1p(self)
-            }
-            #[inline(always)]
-            fn tanh(self) -> Self {
-                <$t>::tanh(self)
-            }
-            #[inline(always)]
-            fn sqrt(self) -> Self {
-                <$t>::sqrt(self)
-            }
-            #[inline(always)]
-            fn abs(self) -> Self {
-                <$t>::abs(self)
-            }
-            #[inline(always)]
-            fn erf(self) -> Self {
-                $erf(self)
-            }
-            #[inline(always)]
-            fn erfc(self) -> Self {
-                $erfc(self)
-            }
-            #[inline(always)]
-            fn powi(self, n: i32) -> Self {
-                <$t>::powi(self, n)
-            }
-            #[inline(always)]
-            fn max(self, other: Self) -> Self {
-                <$t>::max(self, other)
-            }
-            #[inline(always)]
-            fn min(self, other: Self) -> Self {
-                <$t>::min(self, other)
-            }
-            #[inline(always)]
-            fn is_finite(self) -> bool {
-                <$t>::is_finite(self)
-            }
-            #[inline(always)]
-            fn is_nan(self) -> bool {
-                <$t>::is_nan(self)
+            delegate! {
+                exp() -> Self = <$t>::exp;
+                exp_m1() -> Self = <$t>::exp_m1;
+                ln() -> Self = <$t>::ln;
+                ln_1p() -> Self = <$t>::ln_1p;
+                tanh() -> Self = <$t>::tanh;
+                sqrt() -> Self = <$t>::sqrt;
+                abs() -> Self = <$t>::abs;
+                erf() -> Self = $erf;
+                erfc() -> Self = $erfc;
+                powi(n: i32) -> Self = <$t>::powi;
+                max(other: Self) -> Self = <$t>::max;
+                min(other: Self) -> Self = <$t>::min;
+                is_finite() -> bool = <$t>::is_finite;
+                is_nan() -> bool = <$t>::is_nan;
             }
             #[inline]
             fn tanh_slice(x: &[Self], y: &mut [Self]) {

@@ -12,7 +12,9 @@ use anyhow::{bail, Context, Result};
 use gradscope::config::{Config, LoadedConfig};
 use gradscope::io::versioned;
 use gradscope::memory::MemoryLimit;
-use gradscope::train::{EpochRecord, Flow, Observer, Outcome, StepInfo, Trainer};
+use gradscope::train::{
+    EpochRecord, Flow, Observer, Outcome, RunOrigin, StepInfo, StepScalars, Trainer,
+};
 use gradscope::{DType, Float};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -25,8 +27,10 @@ use crate::rundir::{self, RunDir};
 #[derive(clap::Args, Debug)]
 #[command(after_long_help = AFTER_HELP)]
 pub struct Args {
-    /// The run's TOML config (see docs/config.md and examples/).
-    config: PathBuf,
+    /// The run's TOML config (see docs/config.md and examples/). With --resume it may be left
+    /// out: the run in --out DIR continues with its own config (DIR/config.toml, data paths
+    /// resolved from where the original config lived).
+    config: Option<PathBuf>,
     /// Output directory (default: the config's `output.dir`, else `runs/<config name>`).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -34,7 +38,8 @@ pub struct Args {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
     /// Continue the run in DIR from DIR/checkpoint.safetensors (bit-identical to never
-    /// stopping); `training.epochs` may be raised to train longer.
+    /// stopping); `training.epochs` may be raised to train longer. The run's earlier --set
+    /// overrides are remembered and applied before the new ones.
     #[arg(long, conflicts_with = "force")]
     resume: bool,
     /// Replace the earlier run in DIR: its files (config.toml, metrics.jsonl, checkpoint,
@@ -69,7 +74,14 @@ Writes into DIR:
   model.safetensors         final weights with PyTorch nn.Sequential names; the input
                             standardization (input_mean, input_std) as metadata
   summary.json              outcome (completed / interrupted / diverged), final train, val
-                            and test loss and accuracy, best validation accuracy
+                            and test loss and accuracy, best validation accuracy; with
+                            training.keep_best the best epoch's weights evaluated on every
+                            split (`best`), with training.patience the early stop, with
+                            training.clip the number of clipped steps
+  best.safetensors          with training.keep_best: the weights of the best validation
+                            epoch, as model.safetensors
+  steps.jsonl               with training.scalars_every: step, epoch, loss, grad_norm, lr,
+                            clipped, clip_coef of every scalars_every-th step
   report.md, report.html    loss and accuracy curves, learning rate, gradient norm; with
                             [diagnostics]: gradient flow by depth over time, the recorded
                             histograms per layer, and the verdict (*.svg: the charts)
@@ -87,7 +99,8 @@ signal ends the process at once). A closed stdout (`| head`) only stops the prin
 
 Examples:
   gradscope train examples/digits-mlp.toml --out runs/digits
-  gradscope train examples/digits-mlp.toml --out runs/digits --set training.epochs=40 --resume";
+  gradscope train examples/digits-mlp.toml --out runs/digits --set training.epochs=40 --resume
+  gradscope train --resume --out runs/digits --set training.epochs=60";
 
 /// Checkpoint file name inside the output directory.
 pub const CHECKPOINT: &str = "checkpoint.safetensors";
@@ -143,18 +156,18 @@ impl Signals {
 
 /// The outputs of `train` in `dir` that would overwrite an input, and the run directory's
 /// state: refuses a non-empty DIR without --resume or --force, and outputs that are inputs.
-fn check_dir(args: &Args, loaded: &LoadedConfig, dir: &Path) -> Result<bool> {
-    let mut inputs = vec![("the config".to_string(), args.config.clone())];
+fn check_dir(args: &Args, config: &Path, loaded: &LoadedConfig, dir: &Path) -> Result<bool> {
+    let mut inputs = vec![("the config".to_string(), config.to_path_buf())];
     inputs.extend(crate::rundir::data_inputs(loaded));
     // `train DIR/config.toml --out DIR --resume` continues the run with its own (perhaps
     // edited) config: that file is read, not rewritten.
-    let config_in_dir = rundir::same_file(&args.config, &dir.join("config.toml"));
+    let config_in_dir = rundir::same_file(config, &dir.join("config.toml"));
     if config_in_dir && !args.resume {
         bail!(
             "--out `{}`: writing the resolved config would overwrite the input config `{}`; \
              choose another --out (or continue that run with --resume)",
             dir.display(),
-            args.config.display()
+            config.display()
         );
     }
     let outputs: Vec<PathBuf> = rundir::TRAIN_OUTPUTS
@@ -167,12 +180,58 @@ fn check_dir(args: &Args, loaded: &LoadedConfig, dir: &Path) -> Result<bool> {
     Ok(config_in_dir)
 }
 
+/// The config of the run: CONFIG with the --set overrides; when resuming, the run's own
+/// (DIR/config.toml without CONFIG) with its data paths resolved from the directory of the
+/// config the run started from, or CONFIG with the run's earlier --set overrides first —
+/// both recorded in its checkpoint.
+fn load_config(args: &Args) -> Result<(LoadedConfig, PathBuf)> {
+    let config_path = match (&args.config, &args.out) {
+        (Some(c), _) => c.clone(),
+        (None, Some(out)) if args.resume => out.join("config.toml"),
+        (None, None) if args.resume => {
+            bail!("--resume without CONFIG needs --out DIR (the run to continue)")
+        }
+        (None, _) => bail!(
+            "the CONFIG argument is required (or continue the run in DIR with --resume --out DIR)"
+        ),
+    };
+    if args.config.is_none() && !config_path.is_file() {
+        bail!(
+            "--resume --out `{}`: no config.toml there (is it a gradscope train directory?)",
+            args.out.as_deref().unwrap_or(Path::new(".")).display()
+        );
+    }
+    let loaded = Config::load(&config_path, &args.sets)?;
+    if !args.resume {
+        return Ok((loaded, config_path));
+    }
+    let dir = out_dir(&args.out, &loaded, &config_path);
+    let ckpt = dir.join(CHECKPOINT);
+    let origin = match ckpt.is_file() {
+        true => gradscope::train::checkpoint_origin(&ckpt)?,
+        false => None,
+    };
+    let Some(origin) = origin else {
+        return Ok((loaded, config_path));
+    };
+    if rundir::same_file(&config_path, &dir.join("config.toml")) {
+        // The resolved config: its --set overrides are in it; its paths are the original's.
+        let mut loaded = loaded;
+        loaded.base_dir = origin.config_dir;
+        Ok((loaded, config_path))
+    } else {
+        let mut sets = origin.sets;
+        sets.extend(args.sets.iter().cloned());
+        Ok((Config::load(&config_path, &sets)?, config_path))
+    }
+}
+
 /// Runs the subcommand.
 pub fn run(args: Args) -> Result<()> {
     crate::term::set_verbosity(args.quiet, args.verbose);
-    let loaded = Config::load(&args.config, &args.sets)?;
-    let dir = out_dir(&args.out, &loaded, &args.config);
-    let config_in_dir = check_dir(&args, &loaded, &dir)?;
+    let (loaded, config_path) = load_config(&args)?;
+    let dir = out_dir(&args.out, &loaded, &config_path);
+    let config_in_dir = check_dir(&args, &config_path, &loaded, &dir)?;
     // The memory a run needs is estimated before anything is created or allocated.
     let limit = args.memory.limit()?;
     gradscope::memory::check_config(&loaded.config, &loaded.base_dir, &limit)
@@ -241,6 +300,7 @@ struct Progress<'a> {
     bar: ProgressBar,
     metrics: fs::File,
     diagnostics: Option<fs::File>,
+    steps: Option<fs::File>,
     /// No epoch lines on stdout (`-q`, `--json`).
     quiet: bool,
     signals: &'a Signals,
@@ -267,6 +327,16 @@ impl Observer for Progress<'_> {
                     r.grad_norm
                 )
             });
+        }
+        Ok(())
+    }
+
+    fn on_scalars(&mut self, s: &StepScalars) -> gradscope::Result<()> {
+        if let Some(f) = &mut self.steps {
+            let line = serde_json::to_string(&versioned(s)).expect("serializable");
+            writeln!(f, "{line}")
+                .and_then(|_| f.flush())
+                .map_err(|e| gradscope::Error::Io(format!("steps.jsonl: {e}")))?;
         }
         Ok(())
     }
@@ -364,6 +434,22 @@ fn write_train_report(
     crate::render::write_report(dir, &doc)
 }
 
+/// Keeps the lines of `steps.jsonl` up to step `step` (a resumed run rewrites the rest).
+fn truncate_steps(path: &Path, step: u64) -> Result<()> {
+    let Ok(text) = fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| serde_json::from_str::<StepScalars>(l).is_ok_and(|r| r.step <= step))
+        .collect();
+    let mut body = kept.join("\n");
+    if !body.is_empty() {
+        body.push('\n');
+    }
+    write_atomic(path, body.as_bytes())
+}
+
 /// A config error (a field path first) prefixed with the config file, as `Config::load` does.
 fn with_source(e: gradscope::Error, loaded: &LoadedConfig) -> anyhow::Error {
     match e {
@@ -408,6 +494,15 @@ fn train<T: Float>(ctx: &Ctx) -> Result<()> {
         t
     };
     trainer.set_checkpoint_path(Some(ckpt.clone()));
+    let origin = match trainer.origin().cloned() {
+        // A resumed run remembers its new --set overrides too.
+        Some(mut o) => {
+            o.sets.extend(args.sets.iter().cloned());
+            o
+        }
+        None => RunOrigin::new(&loaded.source, &loaded.base_dir, &args.sets),
+    };
+    trainer.set_origin(Some(origin));
     if !ctx.config_in_dir {
         let resolved = toml::to_string(&trainer.config).context("serializing the config")?;
         write_atomic(&dir.join("config.toml"), resolved.as_bytes())?;
@@ -470,6 +565,24 @@ fn train<T: Float>(ctx: &Ctx) -> Result<()> {
         }
         None => None,
     };
+    let steps = match trainer.config.training.scalars_every {
+        Some(_) => {
+            let path = dir.join("steps.jsonl");
+            if args.resume {
+                truncate_steps(&path, trainer.step)?;
+            } else {
+                write_atomic(&path, b"")?;
+            }
+            Some(
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .with_context(|| format!("cannot open `{}`", path.display()))?,
+            )
+        }
+        None => None,
+    };
     crate::oom::stage(format!(
         "training {} ({} parameters)",
         loaded.source,
@@ -479,6 +592,7 @@ fn train<T: Float>(ctx: &Ctx) -> Result<()> {
         bar,
         metrics,
         diagnostics,
+        steps,
         quiet: args.quiet || args.json,
         signals: &ctx.signals,
     };
@@ -498,7 +612,24 @@ fn train<T: Float>(ctx: &Ctx) -> Result<()> {
     match outcome {
         Outcome::Completed => {
             trainer.save_model(&dir.join("model.safetensors"))?;
+            trainer.save_best_model(&dir.join("best.safetensors"))?;
             if !args.quiet && !args.json {
+                if let Some(e) = summary.early_stop {
+                    emit_or_stop(&format!(
+                        "early stop after epoch {}: no better validation score since epoch {} \
+                         (patience {})\n",
+                        e.epoch, e.best_epoch, e.patience
+                    ));
+                }
+                if let Some(b) = summary.best {
+                    emit_or_stop(&format!(
+                        "best validation epoch {}: test loss {}, test accuracy {} -> {}\n",
+                        b.epoch,
+                        b.test.map_or("-".into(), |e| format!("{:.4}", e.loss)),
+                        pct(b.test),
+                        dir.join("best.safetensors").display()
+                    ));
+                }
                 emit_or_stop(&format!(
                     "done: {} epochs, {} steps; test loss {}, test accuracy {} -> {}\n",
                     trainer.epoch,

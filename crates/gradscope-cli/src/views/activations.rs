@@ -10,7 +10,8 @@ fn opt(v: Option<f64>) -> String {
 }
 
 /// One row per activation: range, f(0), f'(0), max |f'| and where, the range of f',
-/// monotonicity, E[f(z)], the saturation point, E[f'(z)²] and the init gain.
+/// monotonicity, E[f(z)], the saturation point, E[f'(z)²] and the init gain. Softmax and
+/// log-softmax, row-wise, get formulas in the row width n from their Jacobian instead.
 pub fn properties_table(props: &[Properties]) -> Table {
     let header = [
         "activation",
@@ -29,6 +30,23 @@ pub fn properties_table(props: &[Properties]) -> Table {
     let rows: Vec<Vec<String>> = props
         .iter()
         .map(|p| {
+            if let Some(r) = &p.rowwise {
+                // A row-wise map has no scalar f: its cells are formulas in the row width n.
+                return vec![
+                    format!("{} (row-wise, n entries)", p.name),
+                    p.range_text.clone(),
+                    r.f0.to_string(),
+                    format!("{} (Jacobian diagonal)", r.df0),
+                    r.max_abs_jacobian.to_string(),
+                    "-".into(),
+                    r.jacobian_range.to_string(),
+                    "in its own x_i".into(),
+                    r.mean_output.to_string(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                ];
+            }
             vec![
                 p.name.clone(),
                 p.range_text.clone(),

@@ -8,6 +8,7 @@ mod diagnose;
 mod doc_numbers;
 mod grads;
 mod hostile;
+mod knobs;
 mod outputs;
 mod theory;
 

@@ -194,7 +194,28 @@ fn generate(dir: &Path) -> HashMap<&'static str, Vec<PathBuf>> {
         "--set",
         "model.recurrent.hidden=8",
     ]);
-    for run in ["train", "diverged", "text"] {
+    // keep_best, early stopping (lr 0 never improves), clipping and the per-step scalars.
+    gradscope(&[
+        "train",
+        "examples/csv-moons.toml",
+        "--out",
+        &s(&d("knobs")),
+        "-q",
+        "--set",
+        "training.epochs=6",
+        "--set",
+        "training.keep_best=true",
+        "--set",
+        "training.patience=1",
+        "--set",
+        "training.scalars_every=5",
+        "--set",
+        "training.clip={kind=\"norm\",max_norm=0.01}",
+        "--set",
+        "training.optimizer={kind=\"sgd\",lr=1e-12}",
+    ]);
+    add("steps.jsonl", d("knobs").join("steps.jsonl"));
+    for run in ["train", "diverged", "text", "knobs"] {
         add("metrics.jsonl", d(run).join("metrics.jsonl"));
         add("summary.json", d(run).join("summary.json"));
     }

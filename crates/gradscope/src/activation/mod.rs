@@ -19,6 +19,7 @@
 
 pub mod properties;
 pub mod relu;
+mod rowwise_props;
 pub mod sigmoid;
 pub mod smooth;
 pub mod softmax;
@@ -27,6 +28,7 @@ pub mod tanh;
 mod tensor_fn;
 
 pub use properties::{properties, Properties};
+pub use rowwise_props::{rowwise_properties, RowwiseProperties};
 pub use tensor_fn::ActivationFn;
 
 use crate::float::Float;

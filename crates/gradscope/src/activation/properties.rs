@@ -64,6 +64,10 @@ pub struct Properties {
     pub mean_sq_output: f64,
     /// Variance-preserving init gain 1/√E[f(z)²] (√2 for ReLU).
     pub gain: f64,
+    /// Softmax and log-softmax only: what they are over a row of n entries (their Jacobian);
+    /// the scalar numbers above are then those of the first output of the row [x, 0].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rowwise: Option<super::RowwiseProperties>,
 }
 
 /// Share of max |f'| under which a unit counts as saturated.
@@ -328,6 +332,7 @@ pub fn properties(act: &Activation) -> Properties {
         mean_sq_derivative,
         mean_sq_output,
         gain: 1.0 / mean_sq_output.sqrt(),
+        rowwise: super::rowwise_properties(act),
     }
 }
 

@@ -18,6 +18,7 @@ use crate::float::DType;
 use crate::loss::Loss;
 use crate::model::ModelSpec;
 use crate::optim::{ClipConfig, LrScheduleConfig, OptimizerConfig};
+use crate::rng::Rng;
 
 fn default_dtype() -> DType {
     DType::F32
@@ -61,9 +62,22 @@ fn default_one() -> usize {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Seed of every random draw (data split, init, shuffling, dropout).
+    /// Seed of every random draw (data split, init, shuffling, dropout), unless one of the
+    /// three streams has its own seed below.
     #[serde(default)]
     pub seed: u64,
+    /// Seed of the data stream (synthetic samples, `limit`'s choice, the split); default
+    /// `seed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_seed: Option<u64>,
+    /// Seed of the initialization stream (weights, biases, and the dropout/RReLU generator
+    /// forked from it); default `seed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_seed: Option<u64>,
+    /// Seed of the shuffling stream (the order of the training samples each epoch); default
+    /// `seed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shuffle_seed: Option<u64>,
     /// Precision of the engine: `"f32"` (fast) or `"f64"` (for checking).
     #[serde(default = "default_dtype")]
     pub dtype: DType,
@@ -96,6 +110,9 @@ impl Config {
     pub fn new(model: impl Into<ModelSpec>) -> Self {
         Config {
             seed: 0,
+            data_seed: None,
+            init_seed: None,
+            shuffle_seed: None,
             dtype: default_dtype(),
             data: DataConfig::default(),
             model: model.into(),
@@ -109,6 +126,45 @@ impl Config {
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
+    }
+
+    /// The generators of the data, initialization and shuffling streams. Stream k (0, 1, 2)
+    /// of seed s is the (k+1)-th fork of `Rng::seed(s)`, so with no per-stream seed (or each
+    /// set to `seed`) the three are exactly the forks of one `Rng::seed(seed)` in that order,
+    /// as before the per-stream seeds existed.
+    ///
+    /// ```
+    /// use gradscope::config::Config;
+    ///
+    /// let one = Config::default().with_seed(5);
+    /// let mut three = Config::default().with_seed(9);
+    /// (three.data_seed, three.init_seed, three.shuffle_seed) = (Some(5), Some(5), Some(5));
+    /// assert_eq!(one.stream_rngs(), three.stream_rngs());
+    /// ```
+    pub fn stream_rngs(&self) -> (Rng, Rng, Rng) {
+        fn stream(seed: u64, k: usize) -> Rng {
+            let mut master = Rng::seed(seed);
+            let mut r = master.fork();
+            for _ in 0..k {
+                r = master.fork();
+            }
+            r
+        }
+        (
+            stream(self.data_seed.unwrap_or(self.seed), 0),
+            stream(self.init_seed.unwrap_or(self.seed), 1),
+            stream(self.shuffle_seed.unwrap_or(self.seed), 2),
+        )
+    }
+
+    /// The seeds of the data, initialization and shuffling streams (`seed` where a stream
+    /// has none of its own).
+    pub fn stream_seeds(&self) -> [u64; 3] {
+        [
+            self.data_seed.unwrap_or(self.seed),
+            self.init_seed.unwrap_or(self.seed),
+            self.shuffle_seed.unwrap_or(self.seed),
+        ]
     }
 
     /// With this `[data]` table.
@@ -184,6 +240,17 @@ pub struct TrainingConfig {
     /// within this of its target (0.04 for the adding problem).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerance: Option<f64>,
+    /// Keep the weights of the epoch with the best validation score (accuracy, or the loss
+    /// when there is none) and report the test metrics of those weights too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_best: bool,
+    /// Early stopping: stop after this many epochs without a better validation score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patience: Option<usize>,
+    /// Report the scalars of every this many steps (step, loss, gradient norm, clipping) to
+    /// the observer's `on_scalars` (the CLI's `steps.jsonl`). Absent = off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scalars_every: Option<u64>,
 }
 
 impl Default for TrainingConfig {
@@ -270,7 +337,19 @@ fn toml_error(source: &str, text: &str, e: toml::de::Error) -> Error {
     let line = e
         .span()
         .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-    Error::config_parse(source, line, None, e.to_string())
+    // A table's own check (the `[model]` table's `depth`/`width`) starts its message with
+    // the field's dotted path: the error is typed with it.
+    let field = e
+        .message()
+        .split_once(' ')
+        .map(|(head, _)| head)
+        .filter(|h| {
+            h.starts_with("model.")
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+        })
+        .map(str::to_string);
+    Error::config_parse(source, line, field, e.to_string())
 }
 
 /// Parses `path=value` (value as a TOML value, or a bare string) and sets it in `root`.
@@ -301,6 +380,9 @@ fn apply_set(root: &mut toml::Value, assignment: &str) -> Result<()> {
             )
         })?;
         if i + 1 == keys.len() {
+            if i == 1 && keys[0] == "model" {
+                replace_hidden_shorthand(table, key);
+            }
             table.insert((*key).to_string(), value);
             return Ok(());
         }
@@ -309,6 +391,42 @@ fn apply_set(root: &mut toml::Value, assignment: &str) -> Result<()> {
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
     }
     unreachable!("keys is non-empty")
+}
+
+/// `--set model.hidden=…` replaces `model.depth`/`model.width`, and `--set model.depth=…` or
+/// `model.width=…` replaces `model.hidden` (its length and common width fill in the other
+/// shorthand key when it is missing), so an override never conflicts with the form the file
+/// (or a resolved config, which always has `hidden`) used.
+fn replace_hidden_shorthand(model: &mut toml::Table, key: &str) {
+    match key {
+        "hidden" => {
+            model.remove("depth");
+            model.remove("width");
+        }
+        "depth" | "width" => {
+            let Some(hidden) = model.remove("hidden") else {
+                return;
+            };
+            let widths: Vec<i64> = hidden
+                .as_array()
+                .map(|a| a.iter().filter_map(toml::Value::as_integer).collect())
+                .unwrap_or_default();
+            let uniform = !widths.is_empty() && widths.iter().all(|w| *w == widths[0]);
+            if uniform {
+                model
+                    .entry("depth")
+                    .or_insert(toml::Value::Integer(widths.len() as i64));
+                model
+                    .entry("width")
+                    .or_insert(toml::Value::Integer(widths[0]));
+            } else if !widths.is_empty() {
+                // A list of different widths has no shorthand: keep it, so the error says
+                // both forms are given.
+                model.insert("hidden".into(), hidden);
+            }
+        }
+        _ => {}
+    }
 }
 
 impl Config {
@@ -420,6 +538,19 @@ impl Config {
         }
         if t.checkpoint_every == 0 {
             return Err(Error::at_field("training.checkpoint_every", "must be >= 1"));
+        }
+        if t.patience == Some(0) {
+            return Err(Error::at_field(
+                "training.patience",
+                "must be >= 1 (epochs without a better validation score; absent = no early \
+                 stopping)",
+            ));
+        }
+        if t.scalars_every == Some(0) {
+            return Err(Error::at_field(
+                "training.scalars_every",
+                "must be >= 1 (or absent for no per-step scalars)",
+            ));
         }
         if let Some(lr) = t.lr {
             if !(lr.is_finite() && lr >= 0.0) {

@@ -5,7 +5,7 @@ use super::Model;
 use crate::activation::{properties::init_gain, Activation};
 use crate::error::{Error, Result};
 use crate::float::Float;
-use crate::init::Init;
+use crate::init::{BiasInit, Init};
 use crate::layer::{ActivationLayer, BatchNorm1d, Dropout, Layer, LayerNorm, Linear, Residual};
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -67,10 +67,13 @@ pub struct MlpSpec {
     pub dropout: f64,
     /// Wrap width-keeping hidden blocks as residual blocks.
     pub residual: bool,
-    /// Weight initializer; biases start at 0.
+    /// Weight initializer.
     pub init: Init,
     /// Linear layers have biases.
     pub bias: bool,
+    /// Bias initializer of the linear layers (default zeros; `variance(0.05)` gives the
+    /// mean-field theory's σ_b² = 0.05).
+    pub init_bias: BiasInit,
 }
 
 impl Default for MlpSpec {
@@ -106,6 +109,7 @@ impl MlpSpec {
             residual: false,
             init: Init::Standard,
             bias: true,
+            init_bias: BiasInit::Zeros,
         }
     }
 
@@ -201,6 +205,16 @@ impl MlpSpec {
                 );
             }
         }
+        if !self.bias && !self.init_bias.is_zeros() {
+            return bad(
+                "model.init_bias",
+                format!(
+                    "model.init_bias = \"{}\" but the linear layers have no bias \
+                     (model.bias = false)",
+                    self.init_bias
+                ),
+            );
+        }
         if self.head.is_rowwise() && self.output < 2 {
             return bad(
                 "model.head",
@@ -223,7 +237,11 @@ impl MlpSpec {
         let linear = |prefix: &str, fan_in: usize, fan_out: usize, gain: f64, rng: &mut Rng| {
             let w = self.init.sample(fan_out, fan_in, gain, rng);
             let w = Tensor::<T>::from_f64_slice(&[fan_out, fan_in], &w).expect("shape");
-            let b = self.bias.then(|| Tensor::<T>::zeros(&[fan_out]));
+            // `zeros` and `constant` draw nothing: the weights of later layers stay the same.
+            let b = self.bias.then(|| {
+                let b = self.init_bias.sample(fan_out, rng);
+                Tensor::<T>::from_f64_slice(&[fan_out], &b).expect("shape")
+            });
             Layer::Linear(Linear::new(prefix, w, b))
         };
         for (i, &h) in self.hidden.iter().enumerate() {

@@ -7,7 +7,7 @@ use super::{MlpSpec, Model, Norm};
 use crate::activation::Activation;
 use crate::error::Result;
 use crate::float::Float;
-use crate::init::Init;
+use crate::init::{BiasInit, Init};
 use crate::layer::Layer;
 use crate::recurrent::{RecurrentEncoder, RecurrentSpec};
 use crate::rng::Rng;
@@ -72,7 +72,7 @@ impl SequenceSpec {
 /// # Ok::<(), gradscope::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(from = "ModelTable", into = "ModelTable")]
+#[serde(try_from = "ModelTable", into = "ModelTable")]
 pub enum ModelSpec {
     /// A feed-forward network.
     Mlp(MlpSpec),
@@ -221,6 +221,13 @@ pub struct ModelTable {
     /// Hidden widths, in order.
     #[serde(default)]
     pub hidden: Vec<usize>,
+    /// Shorthand for `hidden`: this many hidden layers of `width` units (with `width`; not
+    /// with a non-empty `hidden`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depth: Option<usize>,
+    /// The width of each of the `depth` hidden layers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<usize>,
     /// Output width (0 = take it from the data).
     #[serde(default)]
     pub output: usize,
@@ -260,16 +267,49 @@ pub struct ModelTable {
     /// Linear layers have biases.
     #[serde(default = "default_true")]
     pub bias: bool,
+    /// Bias initializer of the linear layers (text form, e.g. `"variance(0.05)"`).
+    #[serde(default, skip_serializing_if = "BiasInit::is_zeros")]
+    pub init_bias: BiasInit,
     /// A recurrent encoder (`[model.recurrent]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recurrent: Option<RecurrentSpec>,
 }
 
-impl From<ModelTable> for ModelSpec {
-    fn from(t: ModelTable) -> Self {
+impl ModelTable {
+    /// The hidden widths: `hidden`, or `depth` layers of `width` units. Errors name the
+    /// fields.
+    pub fn hidden_widths(&self) -> std::result::Result<Vec<usize>, String> {
+        match (self.depth, self.width) {
+            (None, None) => Ok(self.hidden.clone()),
+            (Some(_), _) | (_, Some(_)) if !self.hidden.is_empty() => Err(format!(
+                "model.hidden and model.depth/model.width are both given: use either the list \
+                 model.hidden = {:?} or the shorthand model.depth = L, model.width = N",
+                self.hidden
+            )),
+            (Some(d), None) => Err(format!(
+                "model.depth = {d} needs model.width (the units of each hidden layer)"
+            )),
+            (None, Some(w)) => Err(format!(
+                "model.width = {w} needs model.depth (the number of hidden layers)"
+            )),
+            (Some(0), Some(_)) => Err(
+                "model.depth must be >= 1 (for no hidden layer leave out model.depth and \
+                 model.width)"
+                    .to_string(),
+            ),
+            (Some(_), Some(0)) => Err("model.width must be > 0".to_string()),
+            (Some(d), Some(w)) => Ok(vec![w; d]),
+        }
+    }
+}
+
+impl TryFrom<ModelTable> for ModelSpec {
+    type Error = String;
+    fn try_from(t: ModelTable) -> std::result::Result<Self, String> {
+        let hidden = t.hidden_widths()?;
         let mlp = MlpSpec {
             input: t.input,
-            hidden: t.hidden,
+            hidden,
             output: t.output,
             activation: t.activation,
             activations: t.activations,
@@ -283,8 +323,9 @@ impl From<ModelTable> for ModelSpec {
             residual: t.residual,
             init: t.init,
             bias: t.bias,
+            init_bias: t.init_bias,
         };
-        match t.recurrent {
+        Ok(match t.recurrent {
             None => ModelSpec::Mlp(mlp),
             Some(encoder) => ModelSpec::Sequence(SequenceSpec {
                 input: mlp.input,
@@ -294,7 +335,7 @@ impl From<ModelTable> for ModelSpec {
                 },
                 encoder,
             }),
-        }
+        })
     }
 }
 
@@ -308,6 +349,8 @@ impl From<ModelSpec> for ModelTable {
         ModelTable {
             input,
             hidden: m.hidden,
+            depth: None,
+            width: None,
             output: m.output,
             activation: m.activation,
             activations: m.activations,
@@ -321,6 +364,7 @@ impl From<ModelSpec> for ModelTable {
             residual: m.residual,
             init: m.init,
             bias: m.bias,
+            init_bias: m.init_bias,
             recurrent,
         }
     }

@@ -45,7 +45,7 @@ fn rescale_blocks<T: Float>(p: &mut Param<T>, gates: usize, rho: f64) {
 /// The weights of layer `layer` of a stack built from `spec` (`input` features in, names
 /// `{prefix}weight_ih_l{layer}`, ...): every parameter from PyTorch's U[−1/√H, 1/√H]; with
 /// `init_ih`/`init_hh` the biases set to 0 and each gate block redrawn (RNN gain from the
-/// activation); W_hh's blocks rescaled to ρ = `spectral_radius`; `forget_bias` added to the
+/// activation); with `init_bias` b_ih then b_hh drawn from it; W_hh's blocks rescaled to ρ = `spectral_radius`; `forget_bias` added to the
 /// LSTM's forget block [H, 2H) of b_ih.
 pub(super) fn init_weights<T: Float>(
     spec: &RecurrentSpec,
@@ -73,6 +73,14 @@ pub(super) fn init_weights<T: Float>(
     }
     if let Some(init) = spec.init_hh {
         init_blocks(&mut w.weight_hh, gates, init, gain, rng);
+    }
+    if let Some(b) = spec.init_bias {
+        for p in [&mut w.bias_ih, &mut w.bias_hh] {
+            let v = b.sample(p.value.len(), rng);
+            for (x, s) in p.value.data_mut().iter_mut().zip(&v) {
+                *x = T::from_f64(*s);
+            }
+        }
     }
     if let Some(rho) = spec.spectral_radius {
         rescale_blocks(&mut w.weight_hh, gates, rho);

@@ -3,7 +3,7 @@
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};
-use crate::init::Init;
+use crate::init::{BiasInit, Init};
 
 /// The recurrent cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -89,6 +89,11 @@ pub struct RecurrentSpec {
     /// `"identity"` (IRNN, Le et al. 2015) (default: PyTorch's U[−1/√H, 1/√H]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init_hh: Option<Init>,
+    /// Initializer of both biases b_ih and b_hh, e.g. `"zeros"` or `"variance(0.05)"`
+    /// (default: PyTorch's U[−1/√H, 1/√H], or zeros when `init_ih`/`init_hh` is given);
+    /// `forget_bias` is added after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_bias: Option<BiasInit>,
     /// After initialization, rescale each gate block of W_hh to this spectral radius ρ.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spectral_radius: Option<f64>,
@@ -112,6 +117,7 @@ impl RecurrentSpec {
             predict: Predict::Last,
             init_ih: None,
             init_hh: None,
+            init_bias: None,
             spectral_radius: None,
             forget_bias: None,
             truncate: None,

@@ -64,10 +64,16 @@ impl<T: Float> Trainer<T> {
         for (n, t) in &optim {
             tensors.push((format!("optim.{n}"), t));
         }
+        for (n, t) in self.best.state.iter().flatten() {
+            tensors.push((format!("best.{n}"), t));
+        }
         let mut meta = HashMap::new();
         meta.insert("format".to_string(), CHECKPOINT_FORMAT.to_string());
         meta.insert("dtype".into(), T::DTYPE.name().into());
         meta.insert(RUN_ID_KEY.into(), self.run_id.clone());
+        if let Some(o) = &self.origin {
+            meta.insert(super::origin::ORIGIN_KEY.into(), json(o));
+        }
         meta.insert(
             "config".into(),
             toml::to_string(&self.config).map_err(|e| Error::Io(format!("config: {e}")))?,
@@ -85,6 +91,9 @@ impl<T: Float> Trainer<T> {
         meta.insert("accum".into(), json(&self.acc));
         meta.insert("elapsed_s".into(), json(&self.elapsed()));
         meta.insert("best_val".into(), json(&self.best_val));
+        meta.insert("best_score".into(), json(&self.best.score));
+        meta.insert("early_stop".into(), json(&self.best.early_stop));
+        meta.insert("clipped_steps".into(), json(&self.clipped_steps));
         if let Some(s) = &self.splits.standardizer {
             meta.insert("standardizer".into(), json(s));
         }
@@ -138,7 +147,7 @@ impl<T: Float> Trainer<T> {
             .map_err(|e| Error::Io(format!("{source}: metadata `config`: {e}")))?;
         let c = &loaded.config;
         let differs = [
-            ("seed", saved.seed != c.seed),
+            ("seed", saved.stream_seeds() != c.stream_seeds()),
             ("dtype", saved.dtype != c.dtype),
             ("data", saved.data != c.data),
             ("model", saved.model != c.model),
@@ -156,14 +165,19 @@ impl<T: Float> Trainer<T> {
                 saved.training.schedule != c.training.schedule,
             ),
             ("training.clip", saved.training.clip != c.training.clip),
+            (
+                "training.keep_best",
+                saved.training.keep_best != c.training.keep_best,
+            ),
         ];
         if let Some((field, _)) = differs.iter().find(|(_, d)| *d) {
             return Err(Error::config_field(
                 *field,
                 format!(
                     "`{field}` differs from the run that wrote {source}; resume needs the same \
-                     config (only training.epochs, training.max_steps and \
-                     training.checkpoint_every may change)"
+                     config (only training.epochs, training.max_steps, \
+                     training.checkpoint_every, training.patience and training.scalars_every \
+                     may change)"
                 ),
             )
             .in_file(&loaded.source, None));
@@ -173,13 +187,19 @@ impl<T: Float> Trainer<T> {
         if let Some(id) = meta.get(RUN_ID_KEY) {
             t.run_id = id.clone();
         }
+        if meta.contains_key(super::origin::ORIGIN_KEY) {
+            t.origin = parse(meta, super::origin::ORIGIN_KEY, &source)?;
+        }
         let mut model_tensors = Vec::new();
         let mut optim_tensors = Vec::new();
+        let mut best_tensors = Vec::new();
         for (name, tensor) in std::mem::take(&mut file.tensors) {
             if let Some(n) = name.strip_prefix("model.") {
                 model_tensors.push((n.to_string(), tensor));
             } else if let Some(n) = name.strip_prefix("optim.") {
                 optim_tensors.push((n.to_string(), tensor));
+            } else if let Some(n) = name.strip_prefix("best.") {
+                best_tensors.push((n.to_string(), tensor));
             }
         }
         t.model.load_state_dict(&model_tensors, &source, &[])?;
@@ -203,6 +223,18 @@ impl<T: Float> Trainer<T> {
         t.acc = parse::<EpochAccum>(meta, "accum", &source)?;
         t.elapsed_before = parse::<f64>(meta, "elapsed_s", &source)?;
         t.best_val = parse(meta, "best_val", &source)?;
+        // Checkpoints written before these keys existed resume with none of them.
+        if meta.contains_key("best_score") {
+            t.best.score = parse(meta, "best_score", &source)?;
+            t.best.early_stop = parse(meta, "early_stop", &source)?;
+            t.clipped_steps = parse(meta, "clipped_steps", &source)?;
+        }
+        if !best_tensors.is_empty() {
+            // Checked against the model's own state dict, then kept as saved.
+            let mut probe = t.model.clone();
+            probe.load_state_dict(&best_tensors, &source, &[])?;
+            t.best.state = Some(probe.state_dict());
+        }
         t.started = Instant::now();
         Ok(t)
     }

@@ -2,7 +2,9 @@
 //! the loss of every step, the epoch records — and passes each event on to another observer
 //! (a progress bar); [`Trainer::run_collecting`] returns it all as a [`Run`].
 
-use super::{EpochRecord, Flow, Observer, Outcome, Silent, StepInfo, Summary, Trainer};
+use super::{
+    EpochRecord, Flow, Observer, Outcome, Silent, StepInfo, StepScalars, Summary, Trainer,
+};
 use crate::diagnostics::{Diagnosis, DiagnosticsConfig, Probe, StepRecord};
 use crate::error::Result;
 use crate::float::Float;
@@ -44,6 +46,8 @@ pub struct Collect<'a> {
     pub losses: Vec<LossPoint>,
     /// Epoch records so far.
     pub epochs: Vec<EpochRecord>,
+    /// Per-step scalars so far (with `training.scalars_every`).
+    pub scalars: Vec<StepScalars>,
     /// Sum of the batch losses of the epoch in progress, up to the previous step.
     epoch_sum: f64,
 }
@@ -56,6 +60,7 @@ impl<'a> Collect<'a> {
             records: Vec::new(),
             losses: Vec::new(),
             epochs: Vec::new(),
+            scalars: Vec::new(),
             epoch_sum: 0.0,
         }
     }
@@ -85,6 +90,11 @@ impl Observer for Collect<'_> {
     fn on_diagnostics(&mut self, record: &StepRecord) -> Result<()> {
         self.records.push(record.clone());
         self.inner.on_diagnostics(record)
+    }
+
+    fn on_scalars(&mut self, scalars: &StepScalars) -> Result<()> {
+        self.scalars.push(*scalars);
+        self.inner.on_scalars(scalars)
     }
 }
 

@@ -62,6 +62,11 @@ impl<T: Float> Trainer<T> {
 /// The run id recorded in the checkpoint at `path` (`None` for a checkpoint without one),
 /// reading only the file's header.
 pub fn checkpoint_run_id(path: &Path) -> Result<Option<String>> {
+    Ok(checkpoint_metadata(path)?.remove(RUN_ID_KEY))
+}
+
+/// The metadata of the safetensors file at `path`, reading only its header.
+pub(super) fn checkpoint_metadata(path: &Path) -> Result<HashMap<String, String>> {
     let src = path.display();
     let io = |e: std::io::Error| Error::Io(format!("cannot read `{src}`: {e}"));
     let mut f = std::fs::File::open(path).map_err(io)?;
@@ -83,5 +88,5 @@ pub fn checkpoint_run_id(path: &Path) -> Result<Option<String>> {
     }
     let h: Header = serde_json::from_slice(&header)
         .map_err(|e| Error::Io(format!("`{src}`: unreadable safetensors header: {e}")))?;
-    Ok(h.metadata.get(RUN_ID_KEY).cloned())
+    Ok(h.metadata)
 }

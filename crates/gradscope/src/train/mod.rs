@@ -6,16 +6,21 @@
 //! checkpoint continues bit-identically.
 
 mod batch;
+mod best;
 mod checkpoint;
 mod collect;
 mod limits;
+mod origin;
 mod records;
 
 pub use batch::{check_targets, correct, gather, output_width};
 pub use checkpoint::{CHECKPOINT_FORMAT, INPUT_MEAN_KEY, INPUT_STD_KEY, MODEL_FORMAT};
 pub use collect::{Collect, LossPoint, Run};
 pub use limits::checkpoint_run_id;
-pub use records::{BestVal, EpochRecord, Evaluation, Outcome, Summary};
+pub use origin::{checkpoint_origin, RunOrigin};
+pub use records::{
+    BestVal, BestWeights, EarlyStop, EpochRecord, Evaluation, Outcome, StepScalars, Summary,
+};
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -29,8 +34,8 @@ use crate::loss::Loss;
 use crate::memory::MemoryLimit;
 use crate::model::Model;
 use crate::optim::{
-    clip_param_norm, clip_param_value, ClipConfig, GlobalNormClipper, LrSchedule, Optimizer,
-    SchedulePer,
+    clip_coef, clip_param_norm, clip_param_value, ClipConfig, GlobalNormClipper, LrSchedule,
+    Optimizer, SchedulePer,
 };
 use crate::rng::Rng;
 use crate::tensor::Tensor;
@@ -75,6 +80,10 @@ pub trait Observer {
     }
     /// After every diagnostic step (when the config has a `[diagnostics]` table).
     fn on_diagnostics(&mut self, _record: &StepRecord) -> Result<()> {
+        Ok(())
+    }
+    /// After every `training.scalars_every`-th step (and step 1), when that key is set.
+    fn on_scalars(&mut self, _scalars: &StepScalars) -> Result<()> {
         Ok(())
     }
 }
@@ -138,6 +147,9 @@ pub struct Trainer<T: Float> {
     elapsed_before: f64,
     started: Instant,
     best_val: Option<(f64, usize)>,
+    best: best::Best<T>,
+    clipped_steps: u64,
+    last_scalars: Option<StepScalars>,
     x: Tensor<T>,
     y: Tensor<T>,
     scratch: Tensor<T>,
@@ -147,6 +159,7 @@ pub struct Trainer<T: Float> {
     source: String,
     /// Names this run in its checkpoints (kept across resumes).
     run_id: String,
+    origin: Option<RunOrigin>,
 }
 
 fn nonfinite(t: &Tensor<impl Float>) -> Option<String> {
@@ -241,22 +254,21 @@ impl<T: Float> Trainer<T> {
     }
 
     /// Builds the run: `load` gets the data from the config with the data generator (the
-    /// generators of the data, initialization and shuffling are split from the seed in that
-    /// order whatever `load` does, so the same seed gives the same weights and batches).
+    /// generators of the data, initialization and shuffling streams come from
+    /// [`Config::stream_rngs`] whatever `load` does, so the same seeds give the same weights
+    /// and batches).
     fn assemble(
         config: Config,
         load: impl FnOnce(&Config, &mut Rng) -> Result<Splits>,
         limit: Option<&MemoryLimit>,
     ) -> Result<Self> {
-        let mut master = Rng::seed(config.seed);
-        let mut data_rng = master.fork();
-        let mut init_rng = master.fork();
-        let shuffle_rng = master.fork();
+        let (mut data_rng, mut init_rng, shuffle_rng) = config.stream_rngs();
         let splits = load(&config, &mut data_rng)?;
         let train = &splits.train;
         if train.is_empty() {
             return Err(Error::config("data: the training split is empty"));
         }
+        best::check_val_split(&config.training, &splits)?;
         let loss = config.training.loss;
         let mut spec = config.model.clone();
         if let Some(rec) = spec.recurrent() {
@@ -319,6 +331,9 @@ impl<T: Float> Trainer<T> {
             elapsed_before: 0.0,
             started: Instant::now(),
             best_val: None,
+            best: best::Best::default(),
+            clipped_steps: 0,
+            last_scalars: None,
             x: Tensor::default(),
             y: Tensor::default(),
             scratch: Tensor::default(),
@@ -327,6 +342,7 @@ impl<T: Float> Trainer<T> {
             last_diagnostics: None,
             source: "<config>".into(),
             run_id: limits::fresh_run_id(),
+            origin: None,
         })
     }
 
@@ -360,7 +376,7 @@ impl<T: Float> Trainer<T> {
         let bs = self.batches.batch_size();
         let n = self.splits.train.len();
         let nb = self.batches.num_batches();
-        while self.epoch < epochs && self.step < max_steps {
+        while self.epoch < epochs && self.step < max_steps && self.best.early_stop.is_none() {
             if self.batch_in_epoch == 0 {
                 self.epoch_start_rng = self.shuffle_rng.clone();
                 self.acc = EpochAccum::default();
@@ -382,6 +398,9 @@ impl<T: Float> Trainer<T> {
                 }
                 if let Some(rec) = self.last_diagnostics.take() {
                     observer.on_diagnostics(&rec)?;
+                }
+                if let Some(s) = self.last_scalars.take() {
+                    observer.on_scalars(&s)?;
                 }
                 self.batch_in_epoch = b + 1;
                 let info = StepInfo {
@@ -470,25 +489,33 @@ impl<T: Float> Trainer<T> {
             }
             _ => false,
         };
-        match self.config.training.clip {
+        // (changed the gradient, coefficient of global-norm clipping)
+        let (clipped, clip_coef) = match self.config.training.clip {
             Some(ClipConfig::Norm { .. }) => {
                 // g ← g·min(1, max_norm / (‖g‖ + 1e-6)) with ‖g‖ over every parameter.
                 self.model.visit_params_mut(&mut |_, p| clipper.apply(p));
+                (clipper.coef() < 1.0, Some(clipper.coef()))
             }
             Some(ClipConfig::PerParamNorm { max_norm }) => {
                 let mut err = None;
-                self.model.visit_params_mut(&mut |_, p| {
-                    if let Err(e) = clip_param_norm(p, max_norm) {
-                        err.get_or_insert(e);
-                    }
-                });
+                let mut clipped = false;
+                self.model
+                    .visit_params_mut(&mut |_, p| match clip_param_norm(p, max_norm) {
+                        Ok(n) => clipped |= clip_coef(n, max_norm) < 1.0,
+                        Err(e) => {
+                            err.get_or_insert(e);
+                        }
+                    });
                 if let Some(e) = err {
                     return Err(e);
                 }
+                (clipped, None)
             }
             Some(ClipConfig::Value { clip_value }) => {
                 let mut err = None;
+                let mut clipped = false;
                 self.model.visit_params_mut(&mut |_, p| {
+                    clipped |= p.grad.data().iter().any(|g| g.to_f64().abs() > clip_value);
                     if let Err(e) = clip_param_value(p, clip_value) {
                         err.get_or_insert(e);
                     }
@@ -496,9 +523,11 @@ impl<T: Float> Trainer<T> {
                 if let Some(e) = err {
                     return Err(e);
                 }
+                (clipped, None)
             }
-            None => {}
-        }
+            None => (false, None),
+        };
+        self.clipped_steps += u64::from(clipped);
         let lr = self.lr();
         self.optimizer.begin_step();
         let mut err = None;
@@ -522,6 +551,22 @@ impl<T: Float> Trainer<T> {
             }
         }
         self.step = step;
+        if self
+            .config
+            .training
+            .scalars_every
+            .is_some_and(|k| step == 1 || step.is_multiple_of(k))
+        {
+            self.last_scalars = Some(StepScalars {
+                step,
+                epoch: self.epoch + 1,
+                loss: l,
+                grad_norm: norm,
+                lr,
+                clipped,
+                clip_coef,
+            });
+        }
         self.acc.loss_sum += l;
         self.acc.grad_sum += norm;
         self.acc.grad_max = self.acc.grad_max.max(norm);
@@ -608,6 +653,10 @@ impl<T: Float> Trainer<T> {
                 self.best_val = Some((acc, self.epoch));
             }
         }
+        if let Some(v) = val {
+            self.best
+                .after_epoch(&self.config.training, &self.model, self.epoch, &v);
+        }
         let batches = self.acc.batches.max(1) as f64;
         let record = EpochRecord {
             step: self.step,
@@ -624,7 +673,7 @@ impl<T: Float> Trainer<T> {
         };
         observer.on_epoch(&record)?;
         let every = self.config.training.checkpoint_every.max(1);
-        let last = self.epoch >= self.config.training.epochs;
+        let last = self.epoch >= self.config.training.epochs || self.best.early_stop.is_some();
         if self.epoch.is_multiple_of(every) || last {
             self.write_checkpoint()?;
         }
@@ -643,6 +692,7 @@ impl<T: Float> Trainer<T> {
         let train = self.evaluate(Split::Train)?;
         let val = self.evaluate(Split::Val)?;
         let test = self.evaluate(Split::Test)?;
+        let best = self.evaluate_best()?;
         Ok(Summary {
             outcome,
             epochs: self.epoch,
@@ -653,6 +703,14 @@ impl<T: Float> Trainer<T> {
             best_val_accuracy: self
                 .best_val
                 .map(|(accuracy, epoch)| BestVal { accuracy, epoch }),
+            best,
+            early_stop: self.best.early_stop,
+            clipped_steps: self
+                .config
+                .training
+                .clip
+                .is_some()
+                .then_some(self.clipped_steps),
             num_params: self.model.num_params(),
             model: self.model.summary().lines().map(str::to_string).collect(),
             dtype: T::DTYPE.name().to_string(),

@@ -86,6 +86,18 @@ pub struct Summary {
     pub test: Option<Evaluation>,
     /// Best validation accuracy seen at an epoch end, and that epoch.
     pub best_val_accuracy: Option<BestVal>,
+    /// With `training.keep_best`: the kept weights of the best validation epoch and their
+    /// evaluations (`train`, `val`, `test` above are those of the final weights).
+    #[serde(default)]
+    pub best: Option<BestWeights>,
+    /// With `training.patience`: the epoch the run stopped after, and its best epoch (null
+    /// when it ran to its end).
+    #[serde(default)]
+    pub early_stop: Option<EarlyStop>,
+    /// With `training.clip`: the steps whose gradients the clipping changed (null without
+    /// clipping).
+    #[serde(default)]
+    pub clipped_steps: Option<u64>,
     /// Learnable scalars in the model.
     pub num_params: usize,
     /// The model, one layer per line.
@@ -94,4 +106,51 @@ pub struct Summary {
     pub dtype: String,
     /// Seconds, across resumes.
     pub elapsed_s: f64,
+}
+
+/// The weights kept by `training.keep_best`: the epoch with the best validation score
+/// (the highest accuracy, or the lowest loss when the task has no accuracy), evaluated on
+/// every split.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BestWeights {
+    /// The epoch (1-based) whose end gave the kept weights.
+    pub epoch: usize,
+    /// Those weights on the training split.
+    pub train: Option<Evaluation>,
+    /// Those weights on the validation split.
+    pub val: Option<Evaluation>,
+    /// Those weights on the test split.
+    pub test: Option<Evaluation>,
+}
+
+/// Why and when `training.patience` stopped a run.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EarlyStop {
+    /// The last epoch (1-based) trained.
+    pub epoch: usize,
+    /// The epoch with the best validation score; `epoch − best_epoch` = patience.
+    pub best_epoch: usize,
+    /// The patience (epochs without a better validation score).
+    pub patience: usize,
+}
+
+/// One line of the per-step scalar stream (`training.scalars_every`; the CLI's
+/// `steps.jsonl`): what a clipping study needs at every step, without the per-layer records.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StepScalars {
+    /// The step (1-based).
+    pub step: u64,
+    /// The epoch (1-based) it belongs to.
+    pub epoch: usize,
+    /// Its batch loss (train mode).
+    pub loss: f64,
+    /// Its global L2 gradient norm ‖g‖ before clipping.
+    pub grad_norm: f64,
+    /// The learning rate it used.
+    pub lr: f64,
+    /// True when the clipping changed the gradient (false without `training.clip`).
+    pub clipped: bool,
+    /// `clip = { kind = "norm" }`: the factor min(1, max_norm / (‖g‖ + 1e-6)) the gradient
+    /// was multiplied by (1 when not clipped); null for the other kinds and without clipping.
+    pub clip_coef: Option<f64>,
 }

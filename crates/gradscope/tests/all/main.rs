@@ -4,6 +4,7 @@ mod common;
 
 mod activations;
 mod config_errors;
+mod config_knobs;
 mod data;
 mod data_limits;
 mod diagnostics;

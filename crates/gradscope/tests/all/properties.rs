@@ -491,3 +491,67 @@ fn every_property_is_finite_and_consistent() {
         assert_close(p.gain, 1.0 / p.mean_sq_output.sqrt(), 1e-12, 0.0, "gain");
     }
 }
+
+/// The Jacobian J_ij = ∂y_i/∂x_j of a row-wise activation at the row `x`, from its backward.
+fn row_jacobian(act: Activation, x: &[f64]) -> (Vec<f64>, Vec<Vec<f64>>) {
+    use gradscope::activation::ActivationFn;
+    use gradscope::{Rng, Tensor};
+    let n = x.len();
+    let z = Tensor::<f64>::from_f64_slice(&[1, n], x).unwrap();
+    let mut f = ActivationFn::<f64>::new(act);
+    let mut y = Tensor::default();
+    f.forward(&z, &mut y, &mut Rng::seed(0));
+    let mut jac = vec![vec![0.0; n]; n];
+    let mut g = Tensor::default();
+    for (i, row) in jac.iter_mut().enumerate() {
+        let mut e = Tensor::<f64>::zeros(&[1, n]);
+        e.data_mut()[i] = 1.0;
+        f.backward(&z, &y, &e, &mut g);
+        row.copy_from_slice(g.data());
+    }
+    (y.data().to_vec(), jac)
+}
+
+#[test]
+fn softmax_and_log_softmax_are_described_row_wise_by_their_jacobians() {
+    use gradscope::activation::rowwise_properties;
+    for a in [Activation::Tanh, Activation::Sigmoid, Activation::Relu] {
+        assert!(props(a).rowwise.is_none());
+    }
+    let sm = props(Activation::Softmax).rowwise.expect("row-wise");
+    let lsm = props(Activation::LogSoftmax).rowwise.expect("row-wise");
+    assert_eq!((sm.f0, sm.df0), ("1/n", "1/n - 1/n^2"));
+    assert_eq!((lsm.f0, lsm.df0), ("-ln n", "1 - 1/n"));
+    assert_eq!(rowwise_properties(&Activation::Softmax), Some(sm));
+    // The formulas at x = 0, for several widths.
+    for n in [2usize, 3, 7] {
+        let nf = n as f64;
+        let (y, j) = row_jacobian(Activation::Softmax, &vec![0.0; n]);
+        assert!(y.iter().all(|v| (v - 1.0 / nf).abs() < 1e-15));
+        assert!((j[0][0] - (1.0 / nf - 1.0 / (nf * nf))).abs() < 1e-15);
+        let (y, j) = row_jacobian(Activation::LogSoftmax, &vec![0.0; n]);
+        assert!(y.iter().all(|v| (v + nf.ln()).abs() < 1e-14));
+        assert!((j[0][0] - (1.0 - 1.0 / nf)).abs() < 1e-15);
+    }
+    // The Jacobian's form and ranges on random rows: diag(s) − s·sᵀ in [−1/4, 1/4], and
+    // I − 1·sᵀ with diagonal in (0, 1), off-diagonal in (−1, 0).
+    let mut rng = gradscope::Rng::seed(3);
+    for _ in 0..50 {
+        let x: Vec<f64> = (0..5).map(|_| 3.0 * rng.normal()).collect();
+        let (s, j) = row_jacobian(Activation::Softmax, &x);
+        let (_, jl) = row_jacobian(Activation::LogSoftmax, &x);
+        for i in 0..5 {
+            for k in 0..5 {
+                let d = if i == k { 1.0 } else { 0.0 };
+                assert!((j[i][k] - s[i] * (d - s[k])).abs() < 1e-12);
+                assert!(j[i][k].abs() <= 0.25 + 1e-15);
+                assert!((jl[i][k] - (d - s[k])).abs() < 1e-12);
+                if i == k {
+                    assert!(j[i][k] > 0.0 && jl[i][k] > 0.0 && jl[i][k] < 1.0);
+                } else {
+                    assert!(j[i][k] <= 0.0 && jl[i][k] < 0.0 && jl[i][k] > -1.0);
+                }
+            }
+        }
+    }
+}

@@ -21,6 +21,13 @@
 //! `fan` is fan_in (default) or fan_out (`mode=fan_out`). For Kaiming, `gain=auto` (the
 //! default; `gain=0` is read the same way) means "the gain of the activation that follows", computed as 1/√E[f(z)²] (√2 for ReLU; see
 //! [`crate::activation::properties()`]).
+//!
+//! Biases have their own initializer, [`BiasInit`] (`zeros`, `constant(value)`,
+//! `normal(std, mean)`, `variance(sigma_b2)`).
+
+mod bias;
+
+pub use bias::BiasInit;
 
 use crate::error::{Error, Result};
 use crate::rng::Rng;

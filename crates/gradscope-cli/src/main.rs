@@ -8,11 +8,12 @@ mod phase_plot;
 mod progress;
 mod render;
 mod rundir;
+mod term;
 mod views;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Out of memory is a clean error naming what was being built, not an abort.
 #[global_allocator]
@@ -25,6 +26,10 @@ static ALLOCATOR: oom::Guarded = oom::Guarded;
 #[derive(Parser, Debug)]
 #[command(name = "gradscope", version, about, long_about = None, propagate_version = true)]
 struct Cli {
+    /// Colour the verdicts (red exploding, blue vanishing, green healthy): `auto` when stdout
+    /// is a terminal and NO_COLOR is unset or empty.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = term::ColorChoice::Auto)]
+    color: term::ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -37,6 +42,8 @@ enum Command {
     /// Time standard training-step workloads (ms/step, GFLOP/s); compare with
     /// `bench/compare.sh`, which also runs the PyTorch reference.
     Bench(commands::bench::Args),
+    /// Print a shell completion script: `gradscope completions bash > ~/.local/share/bash-completion/completions/gradscope`.
+    Completions(commands::completions::Args),
     /// The demo: one deep network on the embedded digits trained five ways (sigmoid, tanh,
     /// ReLU, improved sigmoid, sigmoid + BatchNorm), compared by gradient flow and accuracy.
     Demo(commands::demo::Args),
@@ -59,6 +66,9 @@ enum Command {
     /// glorot2010), its report putting our numbers beside the paper's claims and saying
     /// reproduced / partly / not.
     Study(commands::study::Args),
+    /// Print the man page (roff) to stdout, or write one page per command into a directory
+    /// with `--out`: `gradscope man | man -l -`.
+    Man(commands::man::Args),
     /// Mean-field theory of signal propagation (Poole et al. 2016, Schoenholz et al. 2017):
     /// fixed point q*, chi1, depth scale, predicted gradient ratios and the phase (ordered /
     /// critical / chaotic) of an activation and init; the critical sigma_w^2; phase diagram.
@@ -71,16 +81,19 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    term::init(cli.color);
     oom::stage("reading the command line and the config");
     let result = match cli.command {
         Command::Activations(args) => commands::activations::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Completions(args) => commands::completions::run(args, &mut Cli::command()),
         Command::Demo(args) => commands::demo::run(args),
         Command::Diagnose(args) => commands::diagnose::run(args),
         Command::Generate(args) => commands::generate::run(args),
         Command::Grads(args) => commands::grads::run(args),
         Command::Sweep(args) => commands::sweep::run(args),
         Command::Study(args) => commands::study::run(args),
+        Command::Man(args) => commands::man::run(args, Cli::command()),
         Command::Theory(args) => commands::theory::run(args),
         Command::Train(args) => commands::train::run(args),
     };

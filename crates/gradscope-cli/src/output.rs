@@ -1,41 +1,17 @@
 //! Writing results: atomic files and plain-text tables.
 
-use std::fs;
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed and
-/// synced, then renamed over the target, so a reader never sees a half-written file.
+/// Writes `bytes` to `path` atomically through the library's
+/// [`gradscope::io::write_atomic`] (a synced temporary file renamed over the target), with
+/// the path in the error's context.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .with_context(|| format!("`{}` is not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| -> Result<()> {
-        let mut f =
-            fs::File::create(&tmp).with_context(|| format!("cannot create `{}`", tmp.display()))?;
-        f.write_all(bytes)
-            .with_context(|| format!("cannot write `{}`", tmp.display()))?;
-        f.sync_all()
-            .with_context(|| format!("cannot sync `{}`", tmp.display()))?;
-        fs::rename(&tmp, path)
-            .with_context(|| format!("cannot rename `{}` to `{}`", tmp.display(), path.display()))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    gradscope::io::write_atomic(path, bytes)
+        .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
 /// Renders rows as a space-aligned text table with a header rule.

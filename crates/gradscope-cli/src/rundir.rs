@@ -23,6 +23,16 @@ pub const TRAIN_OUTPUTS: &[&str] = &[
     "summary.json",
     "steps.jsonl",
     "vocab.json",
+    "report.md",
+    "report.html",
+    "loss.svg",
+    "accuracy.svg",
+    "lr.svg",
+    "grad_norm.svg",
+    "grad_flow.svg",
+    "heatmap.svg",
+    "grad_distribution.svg",
+    "act_distribution.svg",
 ];
 
 /// The files `gradscope diagnose` writes (and its charts, `*.svg`).

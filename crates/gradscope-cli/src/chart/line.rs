@@ -158,11 +158,18 @@ impl LineChart<'_> {
             .collect();
         let below = legend::height(&entries, self.size.0);
         let size = (self.size.0, self.size.1 + below);
+        // Whole-number x (epochs, steps, depths) over a short span: one tick per value, so that
+        // no tick falls between two of them (epoch 1.5).
+        let mut x_axis = Axis::linear(self.x_label, x);
+        let span = x.1 - x.0;
+        if pts().all(|p| p.0.fract() == 0.0) && span >= 1.0 && span < x_axis.max_ticks as f64 {
+            x_axis.max_ticks = span as usize + 1;
+        }
         let (svg, map) = frame::draw(
             &Frame {
                 title: self.title,
                 title_size: 20,
-                x: Axis::linear(self.x_label, x),
+                x: x_axis,
                 y: Axis::new(self.y_label, y, self.y_scale),
                 below,
                 right: 0,

@@ -230,7 +230,7 @@ fn render(props: &[Properties], format: Format) -> Result<String> {
         d
     };
     Ok(match format {
-        Format::Table => Text.export(&doc()),
+        Format::Table => Text::terminal().export(&doc()),
         Format::Markdown => Markdown.export(&doc()),
         Format::Json => {
             let doc = serde_json::json!({

@@ -88,6 +88,7 @@ fn diagnostics_overhead(json: bool) -> Result<()> {
         crate::outln!(
             "{}",
             serde_json::json!({
+                "schema_version": gradscope::io::SCHEMA_VERSION,
                 "workload": "diagnostics-overhead",
                 "step_ms": step * 1e3,
                 "measure_ms": measure * 1e3,
@@ -347,6 +348,7 @@ pub fn run(args: Args) -> Result<()> {
             crate::outln!(
                 "{}",
                 serde_json::json!({
+                    "schema_version": gradscope::io::SCHEMA_VERSION,
                     "workload": w.name,
                     "framework": "gradscope",
                     "version": env!("CARGO_PKG_VERSION"),

@@ -200,7 +200,7 @@ fn demo(
     comparison.wall_s = start.elapsed().as_secs_f64();
     let doc = views::demo::document(&comparison)?;
     let terminal = doc.without_section("Verdicts").without_section("Charts");
-    emit(&Text.export(&terminal))?;
+    emit(&Text::terminal().export(&terminal))?;
     write_json(&args.out.join("demo.json"), &comparison)?;
     write_report(&args.out, &doc)?;
     let mut written: Vec<String> = rundir::DEMO_OUTPUTS.iter().map(|s| s.to_string()).collect();

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use gradscope::config::{Config, LoadedConfig};
-use gradscope::diagnostics::{Diagnosis, DiagnosticsConfig};
+use gradscope::diagnostics::{Diagnosis, DiagnosticsConfig, Flow};
 use gradscope::memory::MemoryLimit;
 use gradscope::train::Outcome;
 
@@ -38,8 +38,18 @@ pub struct Args {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
     /// No progress bar, no "wrote" line.
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "verbose")]
     quiet: bool,
+    /// Also print each measured step (loss, gradient norm, ‖δ_1‖/‖δ_L‖) on stderr.
+    #[arg(long, short)]
+    verbose: bool,
+    /// Print diagnosis.json to stdout instead of the text report (for scripts).
+    #[arg(long)]
+    json: bool,
+    /// Exit with status 3 (after writing the report) when the verdict is one of these
+    /// flows, e.g. `--fail-on vanishing,exploding` to guard a model's gradient health in CI.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "FLOWS")]
+    fail_on: Vec<FailOn>,
     #[command(flatten)]
     memory: super::MemoryArgs,
 }
@@ -64,6 +74,9 @@ Writes into DIR:
 
 Thresholds come from [diagnostics.thresholds] (see docs/diagnostics.md).
 
+Exit status: 0 with a verdict, 3 when --fail-on names the verdict's flow (the report is
+written first), 1 on an error.
+
 DIR may be new, empty, or hold an earlier diagnose report (replaced once the new one is
 written); a DIR with other files (a train run, your files) is refused, as is an output that
 is an input (the config, a data file). One gradscope command at a time may use DIR.
@@ -71,7 +84,32 @@ is an input (the config, a data file). One gradscope command at a time may use D
 Examples:
   gradscope diagnose examples/diagnose-sigmoid-deep.toml --out runs/sigmoid-deep
   gradscope diagnose examples/diagnose-tanh-exploding.toml --out runs/tanh --steps 20
-  gradscope diagnose examples/digits-mlp.toml --out runs/digits-diag --every 5 --steps 200";
+  gradscope diagnose examples/digits-mlp.toml --out runs/digits-diag --every 5 --steps 200
+  gradscope diagnose model.toml --out runs/ci --fail-on vanishing,exploding --json > diagnosis.json";
+
+/// A flow `--fail-on` can name.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    /// The gradient shrinks towards the input.
+    Vanishing,
+    /// The gradient grows towards the input or blows up.
+    Exploding,
+    /// Neither.
+    Healthy,
+}
+
+impl FailOn {
+    fn flow(self) -> Flow {
+        match self {
+            FailOn::Vanishing => Flow::Vanishing,
+            FailOn::Exploding => Flow::Exploding,
+            FailOn::Healthy => Flow::Healthy,
+        }
+    }
+}
+
+/// Exit status of `--fail-on` when the verdict is one of the named flows.
+pub const FAIL_ON_STATUS: u8 = 3;
 
 /// Loads the config with `--set` overrides, `training.max_steps = steps`, and a
 /// `[diagnostics]` table (added with `every` when missing; `every` overrides it when given).
@@ -107,6 +145,7 @@ pub fn load_for_diagnosis(
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> Result<()> {
+    crate::term::set_verbosity(args.quiet, args.verbose);
     let loaded = load_for_diagnosis(&args.config, &args.sets, args.steps, args.every)?;
     let diag = loaded.config.diagnostics.clone().expect("set above");
     let limit = args.memory.limit()?;
@@ -140,6 +179,18 @@ fn diagnose(
     let mut progress = Progress::new(args.quiet);
     let run = run_config(loaded, &mut progress, Some(args.steps), limit)?;
     progress.finish();
+    if crate::term::verbose() {
+        for r in &run.records {
+            crate::errln!(
+                "step {:>5}  loss {:.4}  |g| {:.3e}  |delta_1|/|delta_L| {}",
+                r.step,
+                r.loss,
+                r.grad_norm,
+                r.first_to_last()
+                    .map_or("-".to_string(), |v| format!("{v:.3e}"))
+            );
+        }
+    }
     let mut jsonl = String::new();
     for r in &run.records {
         jsonl.push_str(&serde_json::to_string(&gradscope::io::versioned(r))?);
@@ -160,7 +211,11 @@ fn diagnose(
     }
     let diagnosis = Diagnosis::from_run(&loaded.source, diag, &run)?;
     let doc = views::diagnose::document(&diagnosis, &run.records, &diag.thresholds)?;
-    emit(&Text.export(&doc.without_section("Charts")))?;
+    if args.json {
+        emit(&(serde_json::to_string_pretty(&diagnosis)? + "\n"))?;
+    } else {
+        emit(&Text::terminal().export(&doc.without_section("Charts")))?;
+    }
     write_json(&args.out.join("diagnosis.json"), &diagnosis)?;
     write_report(&args.out, &doc)?;
     let mut written: Vec<String> = rundir::DIAGNOSE_OUTPUTS
@@ -174,6 +229,19 @@ fn diagnose(
             "wrote diagnosis.json, report.md, report.html, diagnostics.jsonl -> {}",
             args.out.display()
         );
+    }
+    let flow = diagnosis.verdict.flow;
+    if args.fail_on.iter().any(|f| f.flow() == flow) {
+        return Err(super::ExitStatus {
+            code: FAIL_ON_STATUS,
+            message: format!(
+                "verdict: {} (--fail-on {}); the report is in {}",
+                flow.name(),
+                flow.name(),
+                args.out.display()
+            ),
+        }
+        .into());
     }
     Ok(())
 }

@@ -49,7 +49,10 @@ pub const VOCAB_FILE: &str = "vocab.json";
 
 /// Writes `vocab.json` (the characters, class order) for a run on character data.
 pub fn write_vocab(dir: &Path, vocab: &CharVocab) -> Result<()> {
-    let json = serde_json::to_string(&vocab.class_names())?;
+    let json = serde_json::to_string(&serde_json::json!({
+        "schema_version": gradscope::io::SCHEMA_VERSION,
+        "chars": vocab.class_names(),
+    }))?;
     crate::output::write_atomic(&dir.join(VOCAB_FILE), json.as_bytes())
 }
 
@@ -62,8 +65,21 @@ fn read_vocab(dir: &Path) -> Result<CharVocab> {
             dir.display()
         )
     })?;
-    let names: Vec<String> = serde_json::from_str(&text)
-        .with_context(|| format!("`{}`: not a JSON list of characters", path.display()))?;
+    // `{"schema_version": 3, "chars": [...]}`; a bare list is what runs before schema 3 wrote.
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Vocab {
+        Versioned { chars: Vec<String> },
+        Bare(Vec<String>),
+    }
+    let names = match serde_json::from_str::<Vocab>(&text).with_context(|| {
+        format!(
+            "`{}`: not a vocabulary ({{\"chars\": [...]}} of one-character strings)",
+            path.display()
+        )
+    })? {
+        Vocab::Versioned { chars } | Vocab::Bare(chars) => chars,
+    };
     CharVocab::from_class_names(&names).with_context(|| format!("`{}`", path.display()))
 }
 

@@ -2,10 +2,12 @@
 
 pub mod activations;
 pub mod bench;
+pub mod completions;
 pub mod demo;
 pub mod diagnose;
 pub mod generate;
 pub mod grads;
+pub mod man;
 pub mod study;
 pub mod sweep;
 pub mod theory;

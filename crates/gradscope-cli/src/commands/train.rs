@@ -50,8 +50,15 @@ pub struct Args {
     #[command(flatten)]
     memory: super::MemoryArgs,
     /// No progress bar and no per-epoch lines.
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "verbose")]
     quiet: bool,
+    /// Also print each diagnostics record (step, loss, gradient norm, ‖δ_1‖/‖δ_L‖) on stderr.
+    #[arg(long, short)]
+    verbose: bool,
+    /// Print summary.json to stdout at the end instead of the per-epoch and "done" lines
+    /// (for scripts; the progress bar and notes stay on stderr).
+    #[arg(long)]
+    json: bool,
 }
 
 const AFTER_HELP: &str = "\
@@ -75,6 +82,10 @@ Writes into DIR:
                             epoch, as model.safetensors
   steps.jsonl               with training.scalars_every: step, epoch, loss, grad_norm, lr,
                             clipped, clip_coef of every scalars_every-th step
+  report.md, report.html    loss and accuracy curves, learning rate, gradient norm; with
+                            [diagnostics]: gradient flow by depth over time, the recorded
+                            histograms per layer, and the verdict (*.svg: the charts)
+Every field of these files is described in docs/outputs.md.
 
 DIR must be empty (or not exist) unless --resume continues the run in it or --force replaces
 it; one gradscope command at a time may use DIR (it holds a lock, DIR/.gradscope.lock, with
@@ -219,6 +230,7 @@ fn load_config(args: &Args) -> Result<(LoadedConfig, PathBuf)> {
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> Result<()> {
+    crate::term::set_verbosity(args.quiet, args.verbose);
     let (loaded, config_path) = load_config(&args)?;
     let dir = out_dir(&args.out, &loaded, &config_path);
     let config_in_dir = check_dir(&args, &config_path, &loaded, &dir)?;
@@ -291,6 +303,7 @@ struct Progress<'a> {
     metrics: fs::File,
     diagnostics: Option<fs::File>,
     steps: Option<fs::File>,
+    /// No epoch lines on stdout (`-q`, `--json`).
     quiet: bool,
     signals: &'a Signals,
 }
@@ -302,6 +315,20 @@ impl Observer for Progress<'_> {
             writeln!(f, "{line}")
                 .and_then(|_| f.flush())
                 .map_err(|e| gradscope::Error::Io(format!("diagnostics.jsonl: {e}")))?;
+        }
+        if crate::term::verbose() {
+            let ratio = r
+                .first_to_last()
+                .map_or("-".to_string(), |v| format!("{v:.3e}"));
+            self.bar.suspend(|| {
+                crate::errln!(
+                    "diagnostics: step {:>6}  epoch {:>3}  loss {:.4}  |g| {:.3e}  |delta_1|/|delta_L| {ratio}",
+                    r.step,
+                    r.epoch,
+                    r.loss,
+                    r.grad_norm
+                )
+            });
         }
         Ok(())
     }
@@ -371,6 +398,42 @@ fn truncate_metrics(path: &Path, epoch: usize) -> Result<()> {
         body.push('\n');
     }
     write_atomic(path, body.as_bytes())
+}
+
+/// The JSON lines of `path` as `T` (none when the file is missing); a line that does not
+/// parse is an error naming the file and line.
+fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
+    let Ok(text) = fs::read_to_string(path) else {
+        return Ok(Vec::new());
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .with_context(|| format!("{}:{}: not a record", path.display(), i + 1))
+        })
+        .collect()
+}
+
+/// Writes report.md, report.html and their charts into `dir` from the run's files (the
+/// whole run, across resumes).
+fn write_train_report(
+    dir: &Path,
+    source: &str,
+    summary: &gradscope::train::Summary,
+    config: &Config,
+) -> Result<()> {
+    let metrics: Vec<EpochRecord> = read_jsonl(&dir.join("metrics.jsonl"))?;
+    let (records, thresholds) = match &config.diagnostics {
+        Some(d) => (
+            read_jsonl(&dir.join("diagnostics.jsonl"))?,
+            d.thresholds.clone(),
+        ),
+        None => (Vec::new(), Default::default()),
+    };
+    let doc = crate::views::train::document(source, summary, &metrics, &records, &thresholds)?;
+    crate::render::write_report(dir, &doc)
 }
 
 /// Keeps the lines of `steps.jsonl` up to step `step` (a resumed run rewrites the rest).
@@ -532,7 +595,7 @@ fn train<T: Float>(ctx: &Ctx) -> Result<()> {
         metrics,
         diagnostics,
         steps,
-        quiet: args.quiet,
+        quiet: args.quiet || args.json,
         signals: &ctx.signals,
     };
     let outcome = trainer.run(&mut progress)?;
@@ -540,6 +603,10 @@ fn train<T: Float>(ctx: &Ctx) -> Result<()> {
     let summary = trainer.summary(outcome.clone())?;
     let json = serde_json::to_string_pretty(&versioned(&summary))? + "\n";
     write_atomic(&dir.join("summary.json"), json.as_bytes())?;
+    if args.json {
+        emit_or_stop(&json);
+    }
+    write_train_report(dir, &loaded.source, &summary, &trainer.config)?;
     let pct = |e: Option<gradscope::train::Evaluation>| {
         e.and_then(|e| e.accuracy)
             .map_or("-".to_string(), |a| format!("{:.2}%", 100.0 * a))
@@ -548,7 +615,7 @@ fn train<T: Float>(ctx: &Ctx) -> Result<()> {
         Outcome::Completed => {
             trainer.save_model(&dir.join("model.safetensors"))?;
             trainer.save_best_model(&dir.join("best.safetensors"))?;
-            if !args.quiet {
+            if !args.quiet && !args.json {
                 if let Some(e) = summary.early_stop {
                     emit_or_stop(&format!(
                         "early stop after epoch {}: no better validation score since epoch {} \

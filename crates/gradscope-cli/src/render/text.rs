@@ -1,11 +1,60 @@
 //! The terminal: plain text, section headings as `name:` lines, aligned tables, verdict labels
-//! in capitals, charts listed by file.
+//! in capitals (coloured on a terminal), prose wrapped to the terminal's width, charts listed
+//! by file.
 
-use super::{Block, Document, Exporter};
+use super::{Block, Document, Exporter, Table};
 use crate::output::text_table;
+use crate::term;
 
-/// The terminal exporter.
-pub struct Text;
+/// The terminal exporter: prose wrapped to `width` (None: lines kept whole), verdict labels
+/// coloured when `color`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Text {
+    /// Wrap width.
+    pub width: Option<usize>,
+    /// ANSI colour on verdict labels.
+    pub color: bool,
+}
+
+impl Text {
+    /// As the terminal asks (`--color`, `NO_COLOR`, its width; see [`term`]).
+    pub fn terminal() -> Text {
+        Text {
+            width: term::width(),
+            color: term::color(),
+        }
+    }
+}
+
+/// A table as aligned columns, or, when its lines are wider than `width`, one record per row
+/// (`header cell` of the first column, then `header: cell` lines), so that nothing wraps mid-column.
+fn table(t: &Table, width: Option<usize>) -> String {
+    let header: Vec<&str> = t.header.iter().map(String::as_str).collect();
+    let aligned = text_table(&header, &t.rows);
+    let widest = aligned
+        .lines()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    match width {
+        Some(w) if widest > w && t.header.len() > 1 => {
+            let mut s = String::new();
+            for row in &t.rows {
+                s.push_str(&format!(
+                    "{} {}\n",
+                    t.header[0],
+                    row.first().map_or("", String::as_str)
+                ));
+                for (h, c) in t.header.iter().zip(row).skip(1) {
+                    s.push_str(&term::wrap(&format!("{h}: {c}"), Some(w), "    ", 6));
+                    s.push('\n');
+                }
+            }
+            s
+        }
+        _ => aligned,
+    }
+}
 
 /// `s` with its first character in lower case ("Remedies" → "remedies").
 fn lower_first(s: &str) -> String {
@@ -35,7 +84,7 @@ impl Exporter for Text {
                     s.push_str(&format!("\n{}:\n", lower_first(text)));
                 }
                 Block::Paragraph(t) | Block::Note(t) => {
-                    s.push_str(t);
+                    s.push_str(&term::wrap(t, self.width, "", 0));
                     s.push('\n');
                 }
                 Block::Verdict {
@@ -45,30 +94,36 @@ impl Exporter for Text {
                 } => {
                     let labels: Vec<String> = badges
                         .iter()
-                        .map(|b| format!("{}: {}", lower_first(&b.label), b.flow.to_uppercase()))
+                        .map(|b| {
+                            let flow =
+                                term::paint_flow(&b.flow.to_uppercase(), &b.flow, self.color);
+                            format!("{}: {flow}", lower_first(&b.label))
+                        })
                         .collect();
-                    s.push_str(&format!("\n{}", labels.join(", ")));
+                    let mut line = labels.join(", ");
                     if !scope.is_empty() {
-                        s.push_str(&format!(" {scope}"));
+                        line.push_str(&format!(" {scope}"));
                     }
                     if !text.is_empty() {
-                        s.push_str(&format!(" ({text})"));
+                        line.push_str(&format!(" ({text})"));
                     }
+                    s.push('\n');
+                    s.push_str(&term::wrap(&line, self.width, "", 2));
                     s.push('\n');
                 }
                 Block::List { ordered, items } => {
                     for (i, item) in items.iter().enumerate() {
-                        if *ordered {
-                            s.push_str(&format!("  {}. {item}\n", i + 1));
+                        let first = if *ordered {
+                            format!("  {}. ", i + 1)
                         } else {
-                            s.push_str(&format!("- {item}\n"));
-                        }
+                            "- ".to_string()
+                        };
+                        let indent = first.chars().count();
+                        s.push_str(&term::wrap(item, self.width, &first, indent));
+                        s.push('\n');
                     }
                 }
-                Block::Table(t) => {
-                    let header: Vec<&str> = t.header.iter().map(String::as_str).collect();
-                    s.push_str(&text_table(&header, &t.rows));
-                }
+                Block::Table(t) => s.push_str(&table(t, self.width)),
                 Block::Chart(c) => {
                     s.push_str(&format!("  {}  {}\n", c.file, c.title));
                 }

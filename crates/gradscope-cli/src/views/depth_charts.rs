@@ -88,7 +88,8 @@ fn grad_norms(doc: &mut Document, d: &Diagnosis, records: &[StepRecord]) -> Resu
     Ok(())
 }
 
-fn heatmap(doc: &mut Document, records: &[StepRecord]) -> Result<()> {
+/// The layer × step heatmap of log10 ‖∂L/∂z‖.
+pub fn heatmap(doc: &mut Document, records: &[StepRecord]) -> Result<()> {
     let depths: Vec<usize> = records[0].deltas().iter().map(|x| x.0).collect();
     let values: Vec<Vec<f64>> = depths
         .iter()

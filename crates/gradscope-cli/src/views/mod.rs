@@ -15,3 +15,4 @@ pub mod study;
 pub mod sweep;
 pub mod through_time;
 pub mod through_time_charts;
+pub mod train;

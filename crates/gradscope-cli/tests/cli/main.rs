@@ -1,11 +1,15 @@
 //! Integration tests of the `gradscope` binary: one test binary, one module per subcommand.
 
 mod activations;
+mod browser;
+mod conventions;
 mod demo;
 mod diagnose;
+mod doc_numbers;
 mod grads;
 mod hostile;
 mod knobs;
+mod outputs;
 mod study;
 mod sweep;
 mod theory;

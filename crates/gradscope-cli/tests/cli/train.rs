@@ -237,8 +237,9 @@ fn a_char_model_trains_writes_its_vocabulary_and_generates_text() {
         &["training.max_steps=5", "model.recurrent.hidden=16"],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let vocab: Vec<String> =
-        serde_json::from_str(&std::fs::read_to_string(out.join("vocab.json")).unwrap()).unwrap();
+    let file = json(&out.join("vocab.json"));
+    assert_eq!(file["schema_version"], 3);
+    let vocab: Vec<String> = serde_json::from_value(file["chars"].clone()).unwrap();
     assert_eq!(vocab.len(), 61, "the sample has 61 distinct characters");
     assert!(vocab.contains(&"\n".to_string()) && vocab.contains(&" ".to_string()));
     let summary = json(&out.join("summary.json"));

@@ -65,7 +65,7 @@ pub fn run(args: Args) -> Result<()> {
     })?;
     if !args.opts.quiet {
         let doc = crate::views::study::claims_document(study, scale, &claims);
-        emit_or_stop(&crate::render::text::Text.export(&doc));
+        emit_or_stop(&crate::render::text::Text::terminal().export(&doc));
     }
     Ok(())
 }

@@ -193,7 +193,10 @@ fn a_recurrent_activation_applies_only_to_the_rnn_cell() {
         );
         let e = parse_err(&text, &[]);
         assert_eq!(e.field(), Some("model.recurrent.activation"), "{cell}: {e}");
-        assert!(e.to_string().contains("only applies to cell = \"rnn\""), "{e}");
+        assert!(
+            e.to_string().contains("only applies to cell = \"rnn\""),
+            "{e}"
+        );
     }
     let text = "[model]\ninput = 2\n[model.recurrent]\ncell = \"rnn\"\nhidden = 4\nactivation = \"relu\"\n";
     let sets: Vec<String> = Vec::new();

@@ -1022,6 +1022,9 @@ fn breakpoints_only_for_a_finite_positive_q() {
     }
     let b = theory::breakpoints(&relu, 4.0);
     // ReLU's kink at 0, then ±0.03125·2ᵏ.
-    assert!(b.contains(&0.0) && b.contains(&0.03125) && b.contains(&-0.03125), "{b:?}");
+    assert!(
+        b.contains(&0.0) && b.contains(&0.03125) && b.contains(&-0.03125),
+        "{b:?}"
+    );
     assert!(b.iter().all(|x| x.is_finite()));
 }

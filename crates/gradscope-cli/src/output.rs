@@ -186,3 +186,17 @@ macro_rules! errln {
         $crate::output::note(&format!($($arg)*))
     };
 }
+
+/// Appends `value` with its `schema_version` ([`gradscope::io::versioned`]) as one line of the
+/// JSONL file `f` (named `name` in the error) and flushes it, so that a reader or a crash sees
+/// whole lines: how `metrics.jsonl`, `diagnostics.jsonl` and `steps.jsonl` grow during a run.
+pub fn append_jsonl<T: serde::Serialize>(
+    f: &mut std::fs::File,
+    name: &str,
+    value: &T,
+) -> gradscope::Result<()> {
+    let line = serde_json::to_string(&gradscope::io::versioned(value)).expect("serializable");
+    writeln!(f, "{line}")
+        .and_then(|_| f.flush())
+        .map_err(|e| gradscope::Error::Io(format!("{name}: {e}")))
+}

@@ -186,7 +186,7 @@ impl RunDir {
 }
 
 /// The names in `dir`, sorted (none when it does not exist).
-fn entries(dir: &Path) -> Result<Vec<String>> {
+pub fn entries(dir: &Path) -> Result<Vec<String>> {
     let Ok(read) = fs::read_dir(dir) else {
         return Ok(Vec::new());
     };

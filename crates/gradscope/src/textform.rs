@@ -195,3 +195,49 @@ pub fn bind(
         .map(|(v, p)| v.unwrap_or(p.default))
         .collect())
 }
+
+/// The canonical text of a call: `name` without parameters, else `name(p₁=v₁, p₂=v₂, …)`
+/// with each value as [`ParamSpec::show`] prints it.
+pub fn call_text(name: &str, params: &[ParamSpec], values: &[f64]) -> String {
+    if values.is_empty() {
+        return name.to_string();
+    }
+    let args: Vec<String> = params
+        .iter()
+        .zip(values)
+        .map(|(p, v)| format!("{}={}", p.name, p.show(*v)))
+        .collect();
+    format!("{name}({})", args.join(", "))
+}
+
+/// `FromStr` by `$parse`, and serde as the text form (serialized with `Display`, deserialized
+/// by parsing), for a type written as a text-form call in configs and outputs.
+macro_rules! text_form_traits {
+    ($t:ty, $parse:path) => {
+        impl std::str::FromStr for $t {
+            type Err = $crate::error::Error;
+            fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+                $parse(s)
+            }
+        }
+
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(
+                &self,
+                s: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_string())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(
+                d: D,
+            ) -> std::result::Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use text_form_traits;

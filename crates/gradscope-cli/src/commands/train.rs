@@ -3,7 +3,7 @@
 //! clean stops on Ctrl-C and on NaN/∞.
 
 use std::fs::{self, OpenOptions};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -311,10 +311,7 @@ struct Progress<'a> {
 impl Observer for Progress<'_> {
     fn on_diagnostics(&mut self, r: &gradscope::diagnostics::StepRecord) -> gradscope::Result<()> {
         if let Some(f) = &mut self.diagnostics {
-            let line = serde_json::to_string(&versioned(r)).expect("serializable");
-            writeln!(f, "{line}")
-                .and_then(|_| f.flush())
-                .map_err(|e| gradscope::Error::Io(format!("diagnostics.jsonl: {e}")))?;
+            crate::output::append_jsonl(f, "diagnostics.jsonl", r)?;
         }
         if crate::term::verbose() {
             let ratio = r
@@ -335,10 +332,7 @@ impl Observer for Progress<'_> {
 
     fn on_scalars(&mut self, s: &StepScalars) -> gradscope::Result<()> {
         if let Some(f) = &mut self.steps {
-            let line = serde_json::to_string(&versioned(s)).expect("serializable");
-            writeln!(f, "{line}")
-                .and_then(|_| f.flush())
-                .map_err(|e| gradscope::Error::Io(format!("steps.jsonl: {e}")))?;
+            crate::output::append_jsonl(f, "steps.jsonl", s)?;
         }
         Ok(())
     }
@@ -361,10 +355,7 @@ impl Observer for Progress<'_> {
     }
 
     fn on_epoch(&mut self, r: &EpochRecord) -> gradscope::Result<()> {
-        let line = serde_json::to_string(&versioned(r)).expect("serializable");
-        writeln!(self.metrics, "{line}")
-            .and_then(|_| self.metrics.flush())
-            .map_err(|e| gradscope::Error::Io(format!("metrics.jsonl: {e}")))?;
+        crate::output::append_jsonl(&mut self.metrics, "metrics.jsonl", r)?;
         if !self.quiet {
             let pct = |v: Option<f64>| v.map_or("-".to_string(), |a| format!("{:.2}%", 100.0 * a));
             let text = format!(

@@ -293,22 +293,4 @@ impl std::fmt::Display for Activation {
     }
 }
 
-impl std::str::FromStr for Activation {
-    type Err = crate::error::Error;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        spec::parse(s)
-    }
-}
-
-impl serde::Serialize for Activation {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Activation {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::textform::text_form_traits!(Activation, spec::parse);

@@ -290,17 +290,7 @@ pub fn param_values(act: &Activation) -> Vec<f64> {
 /// Canonical text form: `name` or `name(key=value, ...)`.
 pub fn to_text(act: &Activation) -> String {
     let spec = spec_of(act);
-    let values = param_values(act);
-    if values.is_empty() {
-        return spec.name.to_string();
-    }
-    let args: Vec<String> = spec
-        .params
-        .iter()
-        .zip(&values)
-        .map(|(p, v)| format!("{}={}", p.name, v))
-        .collect();
-    format!("{}({})", spec.name, args.join(", "))
+    textform::call_text(spec.name, spec.params, &param_values(act))
 }
 
 /// A one-line list of every valid name with its parameters and defaults.

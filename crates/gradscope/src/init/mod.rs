@@ -383,36 +383,12 @@ fn orthogonal(rows: usize, cols: usize, gain: f64, rng: &mut Rng) -> Vec<f64> {
 impl std::fmt::Display for Init {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let spec = self.spec();
-        let values = self.values();
-        if values.is_empty() {
-            return f.write_str(spec.name);
-        }
-        let args: Vec<String> = spec
-            .params
-            .iter()
-            .zip(&values)
-            .map(|(p, v)| format!("{}={}", p.name, p.show(*v)))
-            .collect();
-        write!(f, "{}({})", spec.name, args.join(", "))
+        f.write_str(&crate::textform::call_text(
+            spec.name,
+            spec.params,
+            &self.values(),
+        ))
     }
 }
 
-impl std::str::FromStr for Init {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Init::parse(s)
-    }
-}
-
-impl serde::Serialize for Init {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Init {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+crate::textform::text_form_traits!(Init, Init::parse);

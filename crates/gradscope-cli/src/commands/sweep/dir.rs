@@ -165,16 +165,4 @@ pub fn collect(dir: &Path, partial: bool, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-/// The names in `dir`, sorted (none when it does not exist).
-pub fn entries(dir: &Path) -> Result<Vec<String>> {
-    let Ok(read) = fs::read_dir(dir) else {
-        return Ok(Vec::new());
-    };
-    let mut names = Vec::new();
-    for e in read {
-        let e = e.with_context(|| format!("cannot list `{}`", dir.display()))?;
-        names.push(e.file_name().to_string_lossy().into_owned());
-    }
-    names.sort();
-    Ok(names)
-}
+pub use crate::rundir::entries;

@@ -3,7 +3,7 @@
 //! `--resume`; a stop request ends the running runs without a result (trained again later).
 
 use std::fs::{self, OpenOptions};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -333,10 +333,7 @@ impl Observer for RunObserver<'_> {
     }
 
     fn on_epoch(&mut self, r: &EpochRecord) -> gradscope::Result<()> {
-        let line = serde_json::to_string(&versioned(r)).expect("serializable");
-        writeln!(self.metrics, "{line}")
-            .and_then(|_| self.metrics.flush())
-            .map_err(|e| gradscope::Error::Io(format!("metrics.jsonl: {e}")))
+        crate::output::append_jsonl(&mut self.metrics, "metrics.jsonl", r)
     }
 }
 

@@ -241,3 +241,47 @@ macro_rules! text_form_traits {
     };
 }
 pub(crate) use text_form_traits;
+
+/// One constructor of a text form: its name, its parameters, and how the bound values (one
+/// per parameter, in order) build the value.
+pub struct CallSpec<T: 'static> {
+    /// The canonical name.
+    pub name: &'static str,
+    /// Its parameters, in positional order.
+    pub params: &'static [ParamSpec],
+    /// The value from the bound parameters.
+    pub build: fn(&[f64]) -> T,
+}
+
+/// Every constructor of `specs` with its defaults, comma-separated (for error messages).
+pub fn signatures<T>(specs: &[CallSpec<T>]) -> String {
+    specs
+        .iter()
+        .map(|s| signature(s.name, s.params))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Parses `text` as a call of one of `specs` (`aliases` map other names to canonical ones):
+/// the constructor found and the value it built. `what` names the kind of thing in errors
+/// ("initializer"), which list the valid forms.
+pub fn parse_call<T>(
+    what: &str,
+    text: &str,
+    specs: &'static [CallSpec<T>],
+    aliases: &[(&str, &str)],
+) -> Result<(&'static CallSpec<T>, T), String> {
+    let (name, args) = split_call(what, text)?;
+    let name = aliases
+        .iter()
+        .find(|(a, _)| *a == name)
+        .map_or(name.as_str(), |(_, n)| n);
+    let spec = specs.iter().find(|s| s.name == name).ok_or_else(|| {
+        format!(
+            "unknown {what} `{name}`; valid {what}s: {}",
+            signatures(specs)
+        )
+    })?;
+    let values = bind(what, spec.name, args, spec.params)?;
+    Ok((spec, (spec.build)(&values)))
+}

@@ -13,7 +13,7 @@
 
 use crate::error::{Error, Result};
 use crate::rng::Rng;
-use crate::textform::{self, num, ParamSpec};
+use crate::textform::{self, num, CallSpec};
 
 /// A bias initializer.
 ///
@@ -55,11 +55,7 @@ pub enum BiasInit {
     },
 }
 
-struct Spec {
-    name: &'static str,
-    params: &'static [ParamSpec],
-    build: fn(&[f64]) -> BiasInit,
-}
+type Spec = CallSpec<BiasInit>;
 
 static SPECS: &[Spec] = &[
     Spec {
@@ -97,11 +93,7 @@ static SPECS: &[Spec] = &[
 impl BiasInit {
     /// Every valid text form with its defaults.
     pub fn valid_names() -> String {
-        SPECS
-            .iter()
-            .map(|s| textform::signature(s.name, s.params))
-            .collect::<Vec<_>>()
-            .join(", ")
+        textform::signatures(SPECS)
     }
 
     fn name(&self) -> &'static str {
@@ -124,17 +116,8 @@ impl BiasInit {
 
     /// Parses the text form, e.g. `variance(0.05)` or `normal(std=0.1)`.
     pub fn parse(text: &str) -> Result<BiasInit> {
-        let (name, args) =
-            textform::split_call("bias initializer", text).map_err(Error::Invalid)?;
-        let spec = SPECS.iter().find(|s| s.name == name).ok_or_else(|| {
-            Error::Invalid(format!(
-                "unknown bias initializer `{name}`; valid bias initializers: {}",
-                BiasInit::valid_names()
-            ))
-        })?;
-        let v = textform::bind("bias initializer", spec.name, args, spec.params)
-            .map_err(Error::Invalid)?;
-        let init = (spec.build)(&v);
+        let (spec, init) =
+            textform::parse_call("bias initializer", text, SPECS, &[]).map_err(Error::Invalid)?;
         let bad = |m: String| {
             Err(Error::Invalid(format!(
                 "bias initializer `{}`: {m}",

@@ -31,7 +31,7 @@ pub use bias::BiasInit;
 
 use crate::error::{Error, Result};
 use crate::rng::Rng;
-use crate::textform::{self, choice, num, num_auto, ParamSpec};
+use crate::textform::{self, choice, num, num_auto, CallSpec};
 
 /// A weight initializer.
 ///
@@ -117,11 +117,7 @@ pub enum Init {
 
 const MODES: &[&str] = &["fan_in", "fan_out"];
 
-struct InitSpec {
-    name: &'static str,
-    params: &'static [ParamSpec],
-    build: fn(&[f64]) -> Init,
-}
+type InitSpec = CallSpec<Init>;
 
 static SPECS: &[InitSpec] = &[
     InitSpec {
@@ -226,11 +222,7 @@ const ALIASES: &[(&str, &str)] = &[
 impl Init {
     /// Every valid text form with its defaults.
     pub fn valid_names() -> String {
-        SPECS
-            .iter()
-            .map(|s| textform::signature(s.name, s.params))
-            .collect::<Vec<_>>()
-            .join(", ")
+        textform::signatures(SPECS)
     }
 
     fn spec(&self) -> &'static InitSpec {
@@ -268,20 +260,8 @@ impl Init {
 
     /// Parses the text form, e.g. `kaiming_normal(mode=fan_out)` or `normal(std=0.1)`.
     pub fn parse(text: &str) -> Result<Init> {
-        let (name, args) = textform::split_call("initializer", text).map_err(Error::Invalid)?;
-        let name = ALIASES
-            .iter()
-            .find(|(a, _)| *a == name)
-            .map_or(name.as_str(), |(_, n)| n);
-        let spec = SPECS.iter().find(|s| s.name == name).ok_or_else(|| {
-            Error::Invalid(format!(
-                "unknown initializer `{name}`; valid initializers: {}",
-                Init::valid_names()
-            ))
-        })?;
-        let v =
-            textform::bind("initializer", spec.name, args, spec.params).map_err(Error::Invalid)?;
-        let init = (spec.build)(&v);
+        let (spec, init) =
+            textform::parse_call("initializer", text, SPECS, ALIASES).map_err(Error::Invalid)?;
         let bad = |m: String| Err(Error::Invalid(format!("initializer `{}`: {m}", spec.name)));
         match init {
             Init::Normal { std, .. } if std < 0.0 => bad(format!("std = {std} must be >= 0")),

@@ -15,7 +15,7 @@ use crate::render::Exporter;
 #[derive(clap::Args, Debug)]
 #[command(after_long_help = AFTER_HELP)]
 pub struct Args {
-    /// The study: improved-sigmoid or glorot2010 (`list` prints them).
+    /// The study: improved-sigmoid, glorot2010, pascanu2013 or irnn2015 (`list` prints them).
     name: String,
     /// quick (minutes on 2 cores) or paper (closer to the paper's setting).
     #[arg(long, default_value = "quick", value_parser = ["quick", "paper"])]

@@ -8,7 +8,7 @@ use super::{fails, ok, TempDir};
 #[test]
 fn studies_are_listed_and_their_sweeps_are_valid_sweep_files() {
     let list = ok(&["study", "list"]);
-    for name in ["improved-sigmoid", "glorot2010"] {
+    for name in ["improved-sigmoid", "glorot2010", "pascanu2013", "irnn2015"] {
         assert!(list.contains(name), "{list}");
         for scale in ["quick", "paper"] {
             let text = ok(&["study", name, "--scale", scale, "--print-sweep"]);
@@ -18,14 +18,14 @@ fn studies_are_listed_and_their_sweeps_are_valid_sweep_files() {
             fs::write(&p, &text).unwrap();
             // The printed sweep is what `gradscope sweep` runs: every run's config is valid.
             let plan = ok(&["sweep", "plan", p.to_str().unwrap()]);
-            assert!(plan.lines().count() > 8, "{name} {scale}: {plan}");
+            // A header and at least 6 runs (irnn2015 quick has the fewest: 2 models × 3 seeds).
+            assert!(plan.lines().count() >= 7, "{name} {scale}: {plan}");
         }
     }
     let e = fails(&["study", "hinton2006"]);
-    assert!(
-        e.contains("improved-sigmoid") && e.contains("glorot2010"),
-        "{e}"
-    );
+    for name in ["improved-sigmoid", "glorot2010", "pascanu2013", "irnn2015"] {
+        assert!(e.contains(name), "{e}");
+    }
     let e = fails(&["study", "glorot2010", "--scale", "huge"]);
     assert!(e.contains("quick") && e.contains("paper"), "{e}");
 }
@@ -63,4 +63,23 @@ fn a_study_reports_each_claim_beside_the_papers_with_a_verdict() {
     let csv = fs::read_to_string(out.join("results.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 12);
     assert!(out.join("report.html").exists() && out.join("heatmap.svg").exists());
+}
+
+#[test]
+fn pascanu2013_counts_the_unclipped_runs_that_diverge() {
+    let tmp = TempDir::new("study-pascanu");
+    let out = tmp.0.join("pascanu");
+    let text = ok(&["study", "pascanu2013", "--out", out.to_str().unwrap()]);
+    let md = fs::read_to_string(out.join("report.md")).unwrap();
+    assert_eq!(md.matches("### Claim ").count(), 2, "{md}");
+    // 2 clip settings × 2 learning rates × 3 seeds; the 3 unclipped runs at lr 0.1 diverge
+    // (ρ(W_hh) = 1.5), and the claim reports them as diverged rather than by their loss.
+    let csv = fs::read_to_string(out.join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 12);
+    assert_eq!(csv.matches(",diverged,").count(), 3, "{csv}");
+    assert!(md.contains("unclipped diverged in 3 of 3 runs"), "{md}");
+    assert!(
+        text.contains("claim 1") && text.contains("claim 2"),
+        "{text}"
+    );
 }

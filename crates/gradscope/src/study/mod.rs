@@ -8,11 +8,14 @@
 
 mod glorot;
 mod improved_sigmoid;
+mod irnn;
+mod pascanu;
 
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::sweep::{Results, Stats, Sweep};
+use crate::train::Outcome;
 
 /// How much compute a study spends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,7 +105,12 @@ pub struct Study {
 }
 
 /// Every built-in study.
-pub const STUDIES: &[Study] = &[improved_sigmoid::STUDY, glorot::STUDY];
+pub const STUDIES: &[Study] = &[
+    improved_sigmoid::STUDY,
+    glorot::STUDY,
+    pascanu::STUDY,
+    irnn::STUDY,
+];
 
 /// The study called `name`.
 pub fn find(name: &str) -> Result<&'static Study> {
@@ -159,6 +167,24 @@ pub fn cell(results: &Results, metric: &str, at: &[(usize, &str)]) -> Option<Sta
         .and_then(|g| g.stats)
 }
 
+/// How many of the runs whose axis values have the labels `at` (as in [`cell`]) diverged,
+/// and how many of them have a result: `(diverged, with result)`.
+pub fn diverged(results: &Results, at: &[(usize, &str)]) -> (usize, usize) {
+    let mut count = (0, 0);
+    for (spec, result) in results.runs.iter().zip(&results.results) {
+        let matches = at
+            .iter()
+            .all(|(a, label)| results.sweep.axes[*a].label(spec.coords[*a]) == *label);
+        if let (true, Some(result)) = (matches, result) {
+            count.1 += 1;
+            if matches!(result.summary.outcome, Outcome::Diverged { .. }) {
+                count.0 += 1;
+            }
+        }
+    }
+    count
+}
+
 /// `x` as a percentage with one decimal (`93.4%`), `-` for none.
 fn pct(s: Option<Stats>) -> String {
     s.map_or("-".into(), |s| format!("{:.1}%", 100.0 * s.mean))
@@ -167,4 +193,9 @@ fn pct(s: Option<Stats>) -> String {
 /// A mean with two decimals, `-` for none.
 fn dec(s: Option<Stats>) -> String {
     s.map_or("-".into(), |s| format!("{:.2}", s.mean))
+}
+
+/// A mean with three decimals, `-` for none.
+fn dec3(s: Option<Stats>) -> String {
+    s.map_or("-".into(), |s| format!("{:.3}", s.mean))
 }

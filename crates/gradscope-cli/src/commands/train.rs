@@ -375,14 +375,19 @@ impl Observer for Progress<'_> {
     }
 }
 
-/// Keeps the metrics lines of epochs up to `epoch` (a resumed run rewrites the rest).
-fn truncate_metrics(path: &Path, epoch: usize) -> Result<()> {
+/// Keeps the lines of the JSONL file `path` whose record (read as `T`) satisfies `keep`,
+/// dropping the rest: a resumed run rewrites what came after its checkpoint
+/// (`metrics.jsonl` by epoch, `steps.jsonl` by step). A missing file is left missing.
+fn truncate_jsonl<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    keep: impl Fn(&T) -> bool,
+) -> Result<()> {
     let Ok(text) = fs::read_to_string(path) else {
         return Ok(());
     };
     let kept: Vec<&str> = text
         .lines()
-        .filter(|l| serde_json::from_str::<EpochRecord>(l).is_ok_and(|r| r.epoch <= epoch))
+        .filter(|l| serde_json::from_str::<T>(l).is_ok_and(|r| keep(&r)))
         .collect();
     let mut body = kept.join("\n");
     if !body.is_empty() {
@@ -427,22 +432,6 @@ fn write_train_report(
     crate::render::write_report(dir, &doc)
 }
 
-/// Keeps the lines of `steps.jsonl` up to step `step` (a resumed run rewrites the rest).
-fn truncate_steps(path: &Path, step: u64) -> Result<()> {
-    let Ok(text) = fs::read_to_string(path) else {
-        return Ok(());
-    };
-    let kept: Vec<&str> = text
-        .lines()
-        .filter(|l| serde_json::from_str::<StepScalars>(l).is_ok_and(|r| r.step <= step))
-        .collect();
-    let mut body = kept.join("\n");
-    if !body.is_empty() {
-        body.push('\n');
-    }
-    write_atomic(path, body.as_bytes())
-}
-
 /// A config error (a field path first) prefixed with the config file, as `Config::load` does.
 fn with_source(e: gradscope::Error, loaded: &LoadedConfig) -> anyhow::Error {
     match e {
@@ -467,7 +456,7 @@ fn train<T: Float>(ctx: &Ctx) -> Result<()> {
         }
         let t = Trainer::<T>::resume_within(loaded, &ckpt, ctx.limit)
             .map_err(|e| with_source(e, loaded))?;
-        truncate_metrics(&metrics_path, t.epoch)?;
+        truncate_jsonl(&metrics_path, |r: &EpochRecord| r.epoch <= t.epoch)?;
         t
     } else {
         let t = Trainer::<T>::new_within(loaded, ctx.limit).map_err(|e| with_source(e, loaded))?;
@@ -562,7 +551,7 @@ fn train<T: Float>(ctx: &Ctx) -> Result<()> {
         Some(_) => {
             let path = dir.join("steps.jsonl");
             if args.resume {
-                truncate_steps(&path, trainer.step)?;
+                truncate_jsonl(&path, |r: &StepScalars| r.step <= trainer.step)?;
             } else {
                 write_atomic(&path, b"")?;
             }

@@ -8,20 +8,72 @@
 //! Layout: B (k×n) is cut into panels of `NR` columns (`NR` = 64 bytes: 16 f32 or 8 f64;
 //! the last panel zero-padded); panel j holds row p's `NR` values at
 //! `j·k·NR + p·NR`, contiguous. A micro-kernel computes an `MR`×`NR` tile of C (MR ≤ 6
-//! rows of A, read in place through A's strides) as Σ_p a_{i,p}·b_{p,·}, one fused
-//! multiply-add per p in increasing p, in blocks of at most [`KC`] values of p. Every
+//! rows of A for AVX2, 12 for AVX-512, read in place through A's strides) as
+//! Σ_p a_{i,p}·b_{p,·}, one fused multiply-add per p in increasing p, in blocks of at most
+//! [`KC`] values of p. Every
 //! element of C is thus computed the same way whichever rows or columns it is grouped
 //! with, so the result does not depend on how the rows are split (batch halves on two
 //! cores) or on the number of threads.
 //!
-//! Kernels: AVX2+FMA (f32 and f64), picked at run time with `is_x86_feature_detected!`;
-//! otherwise a portable kernel (separate multiply and add) on the same layout.
+//! Kernels ([`Isa`]): AVX-512F (one 512-bit vector per row of the tile), AVX2+FMA (two
+//! 256-bit vectors per row), for f32 and f64, the widest the CPU has picked at run time with
+//! `is_x86_feature_detected!`; otherwise a portable kernel (separate multiply and add). All
+//! use the same layout, and the SIMD ones give the same bits (one FMA per p, same order).
 
 use super::gemm::{MatMut, MatRef};
 use crate::float::Float;
 
-/// Most rows of a micro-tile.
+/// Most rows of a micro-tile (AVX2 and portable kernels).
 const MR: usize = 6;
+/// Most rows of a micro-tile of the AVX-512 kernels (32 vector registers).
+const MR_512: usize = 12;
+
+/// An instruction set a micro-kernel is written for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    /// AVX-512F (x86-64).
+    Avx512,
+    /// AVX2 and FMA (x86-64).
+    Avx2,
+    /// Plain Rust, any CPU.
+    Portable,
+}
+
+impl Isa {
+    /// The instruction sets this CPU runs, widest first (always ending with `Portable`).
+    pub fn supported() -> Vec<Isa> {
+        let mut v = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                v.push(Isa::Avx512);
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                v.push(Isa::Avx2);
+            }
+        }
+        v.push(Isa::Portable);
+        v
+    }
+
+    /// The widest instruction set this CPU runs (what [`gemm_packed`] uses).
+    pub fn best() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Isa::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return Isa::Avx2;
+            }
+        }
+        Isa::Portable
+    }
+}
 /// Values of p per block: a panel's block (KC·NR values) stays in L1 while every row tile
 /// of A passes over it.
 pub const KC: usize = 256;
@@ -117,12 +169,13 @@ pub fn gemm_packed<T: Float>(
         check_shapes(&a, b, &c);
         let (cp, rsc) = (SendPtr(c.into_raw().0), n);
         let half = panels / 2;
+        let kernel = Kernel::for_isa(Isa::best());
         let run = |p0: usize, p1: usize| {
             let p = cp;
             // SAFETY: the shapes were checked; C is the caller's unique m×n row-major borrow,
             // and the two calls write the disjoint column ranges of panels [0, half) and
             // [half, panels), both joined before this function returns.
-            unsafe { run_panels(alpha, a, b, beta, p.0, rsc, p0, p1, tile_fn::<T>()) };
+            unsafe { run_panels(alpha, a, b, beta, p.0, rsc, p0, p1, kernel) };
         };
         super::parallel::join(|| run(0, half), || run(half, panels));
     } else {
@@ -144,27 +197,44 @@ pub fn gemm_packed_serial<T: Float>(
     let panels = b.n.div_ceil(nr::<T>());
     let (cp, _) = c.into_raw();
     // SAFETY: the shapes were checked, C is the caller's unique m×n row-major borrow, and
-    // `tile_fn` picks a kernel this CPU supports.
-    unsafe { run_panels(alpha, a, b, beta, cp, b.n, 0, panels, tile_fn::<T>()) };
+    // `Isa::best` is supported by this CPU.
+    unsafe {
+        run_panels(
+            alpha,
+            a,
+            b,
+            beta,
+            cp,
+            b.n,
+            0,
+            panels,
+            Kernel::for_isa(Isa::best()),
+        )
+    };
 }
 
-/// C ← α·A·B + β·C with B packed, on the calling thread, always with the portable
-/// micro-kernel (what a CPU without AVX2+FMA runs): for testing the SIMD kernels against it.
+/// C ← α·A·B + β·C with B packed, on the calling thread, with the micro-kernel for `isa`
+/// (for testing each kernel this CPU has against the others and against `matrixmultiply`).
 ///
-/// Panics if the shapes do not agree.
-pub fn gemm_packed_portable<T: Float>(
+/// Panics if the shapes do not agree or the CPU does not support `isa`.
+pub fn gemm_packed_on<T: Float>(
+    isa: Isa,
     alpha: T,
     a: MatRef<'_, T>,
     b: &PackedB<T>,
     beta: T,
     c: MatMut<'_, T>,
 ) {
+    assert!(
+        Isa::supported().contains(&isa),
+        "gemm_packed_on: this CPU does not support {isa:?}"
+    );
     check_shapes(&a, b, &c);
     let panels = b.n.div_ceil(nr::<T>());
     let (cp, _) = c.into_raw();
     // SAFETY: the shapes were checked, C is the caller's unique m×n row-major borrow, and
-    // the portable kernel satisfies the tile contract on any CPU.
-    unsafe { run_panels(alpha, a, b, beta, cp, b.n, 0, panels, tile_portable::<T>) };
+    // the CPU supports `isa` (just checked).
+    unsafe { run_panels(alpha, a, b, beta, cp, b.n, 0, panels, Kernel::for_isa(isa)) };
 }
 
 fn check_shapes<T: Float>(a: &MatRef<'_, T>, b: &PackedB<T>, c: &MatMut<'_, T>) {
@@ -207,12 +277,12 @@ type TileFn<T> =
     unsafe fn(usize, usize, usize, T, *const T, isize, isize, *const T, T, *mut T, isize);
 
 /// Runs panels `[p0, p1)` of the product into C (row stride `rsc`, column stride 1) with the
-/// micro-kernel `tile`.
+/// micro-kernel `kernel`.
 ///
 /// # Safety
 /// The shapes agree (A m×k, B k×n); `c` is the start of a writable m×n row-major C with row
 /// stride `rsc` ≥ n, not overlapping A or B, and no other thread accesses its columns of
-/// panels [p0, p1) during the call; `tile` runs on this CPU.
+/// panels [p0, p1) during the call; `kernel` runs on this CPU.
 #[allow(clippy::too_many_arguments)]
 unsafe fn run_panels<T: Float>(
     alpha: T,
@@ -223,7 +293,7 @@ unsafe fn run_panels<T: Float>(
     rsc: usize,
     p0: usize,
     p1: usize,
-    tile: TileFn<T>,
+    kernel: Kernel<T>,
 ) {
     let (m, k, n) = (a.rows(), b.k, b.n);
     if m == 0 || n == 0 {
@@ -244,7 +314,8 @@ unsafe fn run_panels<T: Float>(
     let ap = ad.as_ptr();
     let bp = b.panels().as_ptr();
     // Row tiles of near-equal height ≤ MR (16 rows: 6, 5, 5 rather than 6, 6, 4).
-    let tiles = m.div_ceil(MR);
+    let (tile, max_rows) = (kernel.tile, kernel.max_rows);
+    let tiles = m.div_ceil(max_rows);
     let mut kb = 0;
     while kb < k {
         let kc = KC.min(k - kb);
@@ -257,7 +328,7 @@ unsafe fn run_panels<T: Float>(
                 // SAFETY: rows i0..i0+mr < m and columns kb..kb+kc ≤ k of A are inside its
                 // checked view; panel j, rows kb..kb+kc of the packed B are inside its buffer;
                 // rows i0..i0+mr, columns j·NR..j·NR+nc ≤ n of C are inside C (caller's
-                // contract); mr ≤ MR since tiles = ⌈m/MR⌉; `tile` runs on this CPU.
+                // contract); mr ≤ max_rows since tiles = ⌈m/max_rows⌉; `tile` runs on this CPU.
                 unsafe {
                     tile(
                         mr,
@@ -280,30 +351,55 @@ unsafe fn run_panels<T: Float>(
     }
 }
 
-/// The micro-kernel for T on this CPU.
-fn tile_fn<T: Float>() -> TileFn<T> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::any::TypeId;
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+/// A micro-kernel and the most rows it takes.
+#[derive(Clone, Copy)]
+struct Kernel<T> {
+    tile: TileFn<T>,
+    max_rows: usize,
+}
+
+impl<T: Float> Kernel<T> {
+    /// The micro-kernel for T and `isa` (the portable one where there is no other; the
+    /// caller makes sure the CPU supports `isa`).
+    fn for_isa(isa: Isa) -> Self {
+        let portable = Kernel {
+            tile: tile_portable::<T>,
+            max_rows: MR,
+        };
+        #[cfg(target_arch = "x86_64")]
         {
-            let f: Option<TileFn<T>> = if TypeId::of::<T>() == TypeId::of::<f32>() {
-                // SAFETY: T is f32 (same TypeId), so the two function pointer types are the
-                // same type.
-                Some(unsafe { std::mem::transmute::<TileFn<f32>, TileFn<T>>(avx2::tile_f32) })
-            } else if TypeId::of::<T>() == TypeId::of::<f64>() {
-                // SAFETY: T is f64 (same TypeId), so the two function pointer types are the
-                // same type.
-                Some(unsafe { std::mem::transmute::<TileFn<f64>, TileFn<T>>(avx2::tile_f64) })
-            } else {
-                None
+            use std::any::TypeId;
+            let simd = match isa {
+                Isa::Avx512 => Some((
+                    avx512::tile_f32 as TileFn<f32>,
+                    avx512::tile_f64 as TileFn<f64>,
+                    MR_512,
+                )),
+                Isa::Avx2 => Some((
+                    avx2::tile_f32 as TileFn<f32>,
+                    avx2::tile_f64 as TileFn<f64>,
+                    MR,
+                )),
+                Isa::Portable => None,
             };
-            if let Some(f) = f {
-                return f;
+            if let Some((t32, t64, max_rows)) = simd {
+                if TypeId::of::<T>() == TypeId::of::<f32>() {
+                    // SAFETY: T is f32 (same TypeId), so the two function pointer types are
+                    // the same type.
+                    let tile = unsafe { std::mem::transmute::<TileFn<f32>, TileFn<T>>(t32) };
+                    return Kernel { tile, max_rows };
+                }
+                if TypeId::of::<T>() == TypeId::of::<f64>() {
+                    // SAFETY: T is f64 (same TypeId), so the two function pointer types are
+                    // the same type.
+                    let tile = unsafe { std::mem::transmute::<TileFn<f64>, TileFn<T>>(t64) };
+                    return Kernel { tile, max_rows };
+                }
             }
         }
+        let _ = isa;
+        portable
     }
-    tile_portable::<T>
 }
 
 /// The portable micro-kernel (see [`TileFn`] for the contract).
@@ -457,8 +553,8 @@ mod avx2 {
                 rsc: isize,
             ) {
                 debug_assert!((1..=MR).contains(&mr));
-                // SAFETY: the caller's contract with M = mr; `tile_fn` returns this kernel
-                // only after detecting AVX2 and FMA.
+                // SAFETY: the caller's contract with M = mr; `Kernel::for_isa` gives this
+                // kernel only for `Isa::Avx2`, which its callers checked the CPU has.
                 unsafe {
                     match mr {
                         1 => $tile_m::<1>(nc, kc, alpha, a, rsa, csa, b, beta, c, rsc),
@@ -496,6 +592,140 @@ mod avx2 {
         _mm256_broadcast_sd,
         _mm256_fmadd_pd,
         _mm256_add_pd,
+        tile_f64,
+        tile_f64_m
+    );
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{combine, MR_512};
+    use std::arch::x86_64::*;
+
+    /// Defines `$tile` (AVX-512F, one type) from the `$tile_m::<M>` kernels of M rows.
+    macro_rules! avx512_tile {
+        ($t:ty, $lanes:expr, $zero:ident, $load:ident, $store:ident, $set1:ident,
+         $fma:ident, $add:ident, $tile:ident, $tile_m:ident) => {
+            /// An M×NR tile (NR = 1 vector), see [`super::TileFn`].
+            ///
+            /// # Safety
+            /// As [`super::TileFn`] with mr = M, and the CPU supports AVX-512F.
+            #[target_feature(enable = "avx512f")]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn $tile_m<const M: usize>(
+                nc: usize,
+                kc: usize,
+                alpha: $t,
+                a: *const $t,
+                rsa: isize,
+                csa: isize,
+                b: *const $t,
+                beta: $t,
+                c: *mut $t,
+                rsc: isize,
+            ) {
+                const L: usize = $lanes;
+                let mut acc = [$zero(); M];
+                let mut rows = [a; M];
+                for (i, r) in rows.iter_mut().enumerate() {
+                    // SAFETY: i < M = mr: the start of row i of the A block (contract).
+                    *r = unsafe { a.offset(i as isize * rsa) };
+                }
+                for p in 0..kc {
+                    // SAFETY: p < kc: row p of the panel block, L values (contract).
+                    let bv = unsafe { $load(b.add(p * L)) };
+                    let off = p as isize * csa;
+                    for (s, row) in acc.iter_mut().zip(&rows) {
+                        // SAFETY: a row < mr and p < kc: a readable value of A (contract).
+                        let av = $set1(unsafe { *row.offset(off) });
+                        *s = $fma(av, bv, *s);
+                    }
+                }
+                let fast = nc == L && alpha == 1.0 && (beta == 0.0 || beta == 1.0);
+                for (i, &v) in acc.iter().enumerate() {
+                    if fast {
+                        // SAFETY: i < mr and nc = L: the row's L values of C are writable,
+                        // and readable since β ≠ 0 when read (contract).
+                        unsafe {
+                            let row = c.offset(i as isize * rsc);
+                            let v = if beta == 1.0 { $add(v, $load(row)) } else { v };
+                            $store(row, v);
+                        }
+                        continue;
+                    }
+                    let mut s = [0.0 as $t; L];
+                    // SAFETY: `s` holds L values.
+                    unsafe { $store(s.as_mut_ptr(), v) };
+                    for (j, &x) in s.iter().enumerate().take(nc) {
+                        // SAFETY: i < mr, j < nc: a writable value of C (contract).
+                        let cv = unsafe { &mut *c.offset(i as isize * rsc + j as isize) };
+                        *cv = combine(alpha, x, beta, *cv);
+                    }
+                }
+            }
+
+            /// An mr×NR tile (1 ≤ mr ≤ 12), see [`super::TileFn`].
+            ///
+            /// # Safety
+            /// As [`super::TileFn`]; only called after AVX-512F was detected.
+            #[allow(clippy::too_many_arguments)]
+            pub(super) unsafe fn $tile(
+                mr: usize,
+                nc: usize,
+                kc: usize,
+                alpha: $t,
+                a: *const $t,
+                rsa: isize,
+                csa: isize,
+                b: *const $t,
+                beta: $t,
+                c: *mut $t,
+                rsc: isize,
+            ) {
+                debug_assert!((1..=MR_512).contains(&mr));
+                // SAFETY: the caller's contract with M = mr; `Kernel::for_isa` gives this
+                // kernel only for `Isa::Avx512`, which its callers checked the CPU has.
+                unsafe {
+                    match mr {
+                        1 => $tile_m::<1>(nc, kc, alpha, a, rsa, csa, b, beta, c, rsc),
+                        2 => $tile_m::<2>(nc, kc, alpha, a, rsa, csa, b, beta, c, rsc),
+                        3 => $tile_m::<3>(nc, kc, alpha, a, rsa, csa, b, beta, c, rsc),
+                        4 => $tile_m::<4>(nc, kc, alpha, a, rsa, csa, b, beta, c, rsc),
+                        5 => $tile_m::<5>(nc, kc, alpha, a, rsa, csa, b, beta, c, rsc),
+                        6 => $tile_m::<6>(nc, kc, alpha, a, rsa, csa, b, beta, c, rsc),
+                        7 => $tile_m::<7>(nc, kc, alpha, a, rsa, csa, b, beta, c, rsc),
+                        8 => $tile_m::<8>(nc, kc, alpha, a, rsa, csa, b, beta, c, rsc),
+                        9 => $tile_m::<9>(nc, kc, alpha, a, rsa, csa, b, beta, c, rsc),
+                        10 => $tile_m::<10>(nc, kc, alpha, a, rsa, csa, b, beta, c, rsc),
+                        11 => $tile_m::<11>(nc, kc, alpha, a, rsa, csa, b, beta, c, rsc),
+                        _ => $tile_m::<12>(nc, kc, alpha, a, rsa, csa, b, beta, c, rsc),
+                    }
+                }
+            }
+        };
+    }
+
+    avx512_tile!(
+        f32,
+        16,
+        _mm512_setzero_ps,
+        _mm512_loadu_ps,
+        _mm512_storeu_ps,
+        _mm512_set1_ps,
+        _mm512_fmadd_ps,
+        _mm512_add_ps,
+        tile_f32,
+        tile_f32_m
+    );
+    avx512_tile!(
+        f64,
+        8,
+        _mm512_setzero_pd,
+        _mm512_loadu_pd,
+        _mm512_storeu_pd,
+        _mm512_set1_pd,
+        _mm512_fmadd_pd,
+        _mm512_add_pd,
         tile_f64,
         tile_f64_m
     );

@@ -1,9 +1,9 @@
 //! The packed-operand product (`kernels::packed`, used by the recurrent time loop) against
 //! `matrixmultiply` (`kernels::gemm`): random and edge shapes, transposed operands, β = 0
-//! and 1, f32 and f64, the SIMD and the portable micro-kernel.
+//! and 1, f32 and f64, every micro-kernel this CPU runs (AVX-512, AVX2, portable).
 
 use gradscope::kernels::gemm::{gemm_serial, MatMut, MatRef};
-use gradscope::kernels::packed::{gemm_packed, gemm_packed_portable, gemm_packed_serial, PackedB};
+use gradscope::kernels::packed::{gemm_packed, gemm_packed_on, gemm_packed_serial, Isa, PackedB};
 use gradscope::{Float, Rng};
 
 fn random<T: Float>(n: usize, rng: &mut Rng) -> Vec<T> {
@@ -68,7 +68,7 @@ fn check<T: Float>(
     }
 }
 
-/// One product three ways (packed SIMD, packed portable, packed with threads) against
+/// One product with every kernel (and on two threads) against
 /// `matrixmultiply`, for every layout of A and B and β = 0 (C starting as NaN) and 1.
 fn compare<T: Float>(
     m: usize,
@@ -101,9 +101,31 @@ fn compare<T: Float>(
             let mut got = c0.clone();
             gemm_packed_serial(al, av, packed, be, MatMut::row_major(&mut got, m, n));
             check(&got, &want, &abs_ab, alpha, beta, &c0, tol, &what);
-            let mut portable = c0.clone();
-            gemm_packed_portable(al, av, packed, be, MatMut::row_major(&mut portable, m, n));
-            check(&portable, &want, &abs_ab, alpha, beta, &c0, tol, &what);
+            for isa in Isa::supported() {
+                let mut other = c0.clone();
+                gemm_packed_on(isa, al, av, packed, be, MatMut::row_major(&mut other, m, n));
+                check(
+                    &other,
+                    &want,
+                    &abs_ab,
+                    alpha,
+                    beta,
+                    &c0,
+                    tol,
+                    &format!("{what} {isa:?}"),
+                );
+                if isa != Isa::Portable {
+                    // The SIMD kernels do one FMA per p in the same order: the same bits.
+                    assert!(
+                        other
+                            .iter()
+                            .zip(&got)
+                            .all(|(x, y)| x.to_f64().to_bits() == y.to_f64().to_bits()),
+                        "{what}: {isa:?} differs from {:?}",
+                        Isa::best()
+                    );
+                }
+            }
             let mut threads = c0.clone();
             gemm_packed(al, av, packed, be, MatMut::row_major(&mut threads, m, n));
             assert!(

@@ -10,10 +10,9 @@
 //! `j·k·NR + p·NR`, contiguous. A micro-kernel computes an `MR`×`NR` tile of C (MR ≤ 6
 //! rows of A for AVX2, 12 for AVX-512, read in place through A's strides) as
 //! Σ_p a_{i,p}·b_{p,·}, one fused multiply-add per p in increasing p, in blocks of at most
-//! [`KC`] values of p. Every
-//! element of C is thus computed the same way whichever rows or columns it is grouped
-//! with, so the result does not depend on how the rows are split (batch halves on two
-//! cores) or on the number of threads.
+//! [`KC`] values of p. Every element of C is thus computed the same way whichever rows or
+//! columns it is grouped with, so the result does not depend on how the rows are split
+//! (batch halves on two cores) or on the number of threads.
 //!
 //! Kernels ([`Isa`]): AVX-512F (one 512-bit vector per row of the tile), AVX2+FMA (two
 //! 256-bit vectors per row), for f32 and f64, the widest the CPU has picked at run time with
@@ -74,6 +73,7 @@ impl Isa {
         Isa::Portable
     }
 }
+
 /// Values of p per block: a panel's block (KC·NR values) stays in L1 while every row tile
 /// of A passes over it.
 pub const KC: usize = 256;
@@ -272,7 +272,7 @@ unsafe impl<T> Sync for SendPtr<T> {}
 /// # Safety
 /// `a` + i·rsa + p·csa is a readable value for i < mr, p < kc; `b` points to kc·NR readable
 /// values; `c` + i·rsc + j is writable (and readable unless β = 0) for i < mr, j < nc ≤ NR;
-/// 1 ≤ mr ≤ MR; C does not overlap A or B.
+/// 1 ≤ mr ≤ the kernel's most rows ([`MR`], [`MR_512`]); C does not overlap A or B.
 type TileFn<T> =
     unsafe fn(usize, usize, usize, T, *const T, isize, isize, *const T, T, *mut T, isize);
 
@@ -313,7 +313,8 @@ unsafe fn run_panels<T: Float>(
     let (ad, rsa, csa) = a.raw();
     let ap = ad.as_ptr();
     let bp = b.panels().as_ptr();
-    // Row tiles of near-equal height ≤ MR (16 rows: 6, 5, 5 rather than 6, 6, 4).
+    // Row tiles of near-equal height ≤ max_rows (16 rows with AVX2: 6, 5, 5 rather than
+    // 6, 6, 4; with AVX-512: 8, 8).
     let (tile, max_rows) = (kernel.tile, kernel.max_rows);
     let tiles = m.div_ceil(max_rows);
     let mut kb = 0;

@@ -1,5 +1,5 @@
 //! Element-wise loops of the recurrent layers: sums of gate pre-activations, bias gradients
-//! as column sums, the transpose of W_hh, squared norms. The hot ones are compiled for the
+//! as column sums, squared norms. The hot ones are compiled for the
 //! CPU's widest vectors with `simd_kernel!`.
 
 use super::simd_kernel;
@@ -48,21 +48,6 @@ simd_kernel! {
 pub(crate) fn add_assign<T: Float>(a: &mut [T], b: &[T]) {
     for (x, y) in a.iter_mut().zip(b) {
         *x += *y;
-    }
-}
-
-/// dst = srcᵀ for a row-major `rows × cols` src (dst is `cols × rows`), in tiles that stay
-/// in cache.
-pub(crate) fn transpose<T: Float>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
-    const TILE: usize = 16;
-    for r0 in (0..rows).step_by(TILE) {
-        for c0 in (0..cols).step_by(TILE) {
-            for r in r0..(r0 + TILE).min(rows) {
-                for c in c0..(c0 + TILE).min(cols) {
-                    dst[c * rows + r] = src[r * cols + c];
-                }
-            }
-        }
     }
 }
 

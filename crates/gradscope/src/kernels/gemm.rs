@@ -64,6 +64,10 @@ impl<'a, T: Float> MatRef<'a, T> {
     pub fn get(&self, i: usize, j: usize) -> T {
         self.data[i * self.row_stride + j * self.col_stride]
     }
+    /// The underlying slice, row stride and column stride.
+    pub(crate) fn raw(&self) -> (&'a [T], usize, usize) {
+        (self.data, self.row_stride, self.col_stride)
+    }
 }
 
 /// A mutable row-major `rows × cols` view (the output of a multiply).
@@ -84,6 +88,21 @@ impl<'a, T: Float> MatMut<'a, T> {
             data.len()
         );
         MatMut { data, rows, cols }
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The start of the row-major data (row stride = cols) and its length.
+    pub(crate) fn into_raw(self) -> (*mut T, usize) {
+        (self.data.as_mut_ptr(), self.data.len())
     }
 }
 

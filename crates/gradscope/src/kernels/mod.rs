@@ -1,4 +1,4 @@
-//! The numeric kernels everything else is built on: matrix products ([`gemm`]), vectorized
+//! The numeric kernels everything else is built on: matrix products ([`gemm`], and [`packed`] for a right operand reused by many products), vectorized
 //! f32 transcendentals ([`vmath`]), two-core fork-join and chunked maps ([`parallel`]), the
 //! element-wise loops of the recurrent cells ([`elementwise`]), and `simd_kernel!`, the one
 //! place where a kernel is compiled for AVX-512, for AVX2+FMA and for the baseline and one
@@ -9,6 +9,7 @@
 
 pub mod elementwise;
 pub mod gemm;
+pub mod packed;
 pub mod parallel;
 pub mod vmath;
 

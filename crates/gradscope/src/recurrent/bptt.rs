@@ -14,6 +14,7 @@ use super::{resize, HiddenState, OutputGrad, RecurrentCell, StepCache, UnrolledL
 use crate::float::Float;
 use crate::kernels::elementwise::{add_assign, add_column_sums, max_abs, sum_squares};
 use crate::kernels::gemm::{MatMut, MatRef};
+use crate::kernels::packed::PackedB;
 use crate::tensor::Tensor;
 
 /// The result of [`UnrolledLayer::truncated_bptt`].
@@ -88,18 +89,25 @@ impl<T: Float> Part<T> {
 /// [`gemm_serial`](crate::kernels::gemm::gemm_serial)).
 pub(super) type Product<T> = for<'a, 'b, 'c> fn(T, MatRef<'a, T>, MatRef<'b, T>, T, MatMut<'c, T>);
 
-/// The time loop of forward for one part: `out[t]` receives the part's rows of h_t.
+/// A product C ← α·A·B + β·C with B packed once for all steps
+/// ([`gemm_packed`](crate::kernels::packed::gemm_packed) or
+/// [`gemm_packed_serial`](crate::kernels::packed::gemm_packed_serial)).
+pub(super) type PackedProduct<T> =
+    for<'a, 'b, 'c> fn(T, MatRef<'a, T>, &'b PackedB<T>, T, MatMut<'c, T>);
+
+/// The time loop of forward for one part: `out[t]` receives the part's rows of h_t;
+/// `whh_t` is W_hhᵀ (`[H, G·H]`) packed once for every step.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn forward_part<T: Float, C: RecurrentCell<T>>(
     cell: &C,
     part: &mut Part<T>,
     mut gi: Vec<&mut [T]>,
-    whh_t: MatRef<'_, T>,
+    whh_t: &PackedB<T>,
     h0: &[T],
     c0: &[T],
     h0_zero: bool,
     mut out: Vec<&mut [T]>,
-    product: Product<T>,
+    product: PackedProduct<T>,
 ) {
     let w = cell.weights();
     let h = w.hidden_size();
@@ -150,6 +158,7 @@ pub(super) fn forward_part<T: Float, C: RecurrentCell<T>>(
 /// and exponents, and leaves ∂L/∂h₀, ∂L/∂c₀ (unscaled) in `part.dh`, `part.dc`. When
 /// `keep_dh` is not empty, its step t receives the part's rows of 2^(e_t)·δ_t, the total
 /// ∂L/∂h_t (and `keep_dc`, when not empty, those of 2^(e_t)·∂L/∂c_t arriving from c_{t+1}).
+/// `whh` is W_hh (`[G·H, H]`) packed once for every step.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn backward_part<T: Float, C: RecurrentCell<T>>(
     cell: &C,
@@ -163,7 +172,8 @@ pub(super) fn backward_part<T: Float, C: RecurrentCell<T>>(
     mut d_gh: Vec<&mut [T]>,
     mut keep_dh: Vec<&mut [T]>,
     mut keep_dc: Vec<&mut [T]>,
-    product: Product<T>,
+    whh: &PackedB<T>,
+    product: PackedProduct<T>,
 ) {
     let w = cell.weights();
     let h = w.hidden_size();
@@ -287,7 +297,7 @@ pub(super) fn backward_part<T: Float, C: RecurrentCell<T>>(
         product(
             T::ONE,
             MatRef::row_major(dgh_t, n, g),
-            w.weight_hh.value.mat(),
+            whh,
             T::ONE,
             MatMut::row_major(&mut part.dh_prev, n, h),
         );

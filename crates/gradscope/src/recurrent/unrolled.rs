@@ -9,8 +9,8 @@ use super::products::input_projection;
 use super::rescale::unscale;
 use super::{resize, GateValue, RecurrentCell};
 use crate::float::Float;
-use crate::kernels::elementwise::{add_assign, transpose};
-use crate::kernels::gemm::{gemm, gemm_serial, MatRef};
+use crate::kernels::elementwise::add_assign;
+use crate::kernels::packed::{gemm_packed, gemm_packed_serial, PackedB};
 use crate::param::Param;
 use crate::tensor::Tensor;
 
@@ -73,9 +73,9 @@ pub struct UnrolledLayer<T, C> {
     pub(super) cell_grad_norms: Vec<f64>,
     /// gᵢ for every step, `[T·B, G·H]`.
     pub(super) gi: Vec<T>,
-    /// W_hhᵀ, `[H, G·H]` row-major: the per-step product h·W_hhᵀ then reads its right
-    /// operand row by row, which the GEMM packs faster than a transposed view.
-    pub(super) whh_t: Vec<T>,
+    /// The right operand of the per-step product, packed once per pass and reused for all
+    /// T steps: W_hhᵀ (`[H, G·H]`) during forward, W_hh (`[G·H, H]`) during backward.
+    pub(super) whh_packed: PackedB<T>,
     /// ∂L/∂gᵢ and ∂L/∂gₕ for every step, `[T·B, G·H]` each.
     pub(super) d_gi: Vec<T>,
     pub(super) d_gh: Vec<T>,
@@ -119,7 +119,7 @@ impl<T: Float, C: RecurrentCell<T>> UnrolledLayer<T, C> {
             grad_norms: Vec::new(),
             cell_grad_norms: Vec::new(),
             gi: Vec::new(),
-            whh_t: Vec::new(),
+            whh_packed: PackedB::new(),
             d_gi: Vec::new(),
             d_gh: Vec::new(),
             step_scale: Vec::new(),
@@ -248,23 +248,42 @@ impl<T: Float, C: RecurrentCell<T>> UnrolledLayer<T, C> {
             );
         }
         let first = plan_parts(&mut self.parts, b, self.max_parts);
-        resize(&mut self.whh_t, g * h);
-        transpose(
-            self.cell.weights().weight_hh.value.data(),
-            g,
-            h,
-            &mut self.whh_t,
-        );
+        self.whh_packed
+            .pack(self.cell.weights().weight_hh.value.mat().t());
         let cell = &self.cell;
         let (h0, c0, h0_zero) = (&self.h0[..], &self.c0[..], self.h0_zero);
-        let whh_t = MatRef::row_major(&self.whh_t, h, g);
+        let whh_t = &self.whh_packed;
         let (gi0, gi1) = split_steps(&mut self.gi, b * g, first * g);
         let (out0, out1) = split_steps(self.output.data_mut(), b * h, first * h);
         match &mut self.parts[..] {
-            [p0] => forward_part(cell, p0, gi0, whh_t, h0, c0, h0_zero, out0, gemm),
+            [p0] => forward_part(cell, p0, gi0, whh_t, h0, c0, h0_zero, out0, gemm_packed),
             [p0, p1] => crate::kernels::parallel::join(
-                || forward_part(cell, p0, gi0, whh_t, h0, c0, h0_zero, out0, gemm_serial),
-                || forward_part(cell, p1, gi1, whh_t, h0, c0, h0_zero, out1, gemm_serial),
+                || {
+                    forward_part(
+                        cell,
+                        p0,
+                        gi0,
+                        whh_t,
+                        h0,
+                        c0,
+                        h0_zero,
+                        out0,
+                        gemm_packed_serial,
+                    )
+                },
+                || {
+                    forward_part(
+                        cell,
+                        p1,
+                        gi1,
+                        whh_t,
+                        h0,
+                        c0,
+                        h0_zero,
+                        out1,
+                        gemm_packed_serial,
+                    )
+                },
             ),
             _ => unreachable!("one or two parts"),
         }
@@ -302,6 +321,9 @@ impl<T: Float, C: RecurrentCell<T>> UnrolledLayer<T, C> {
         resize(&mut self.d_gi, len * b * g);
         resize(&mut self.d_gh, if shared { 0 } else { len * b * g });
         let first = self.parts.first().map_or(b, |p| p.rows);
+        self.whh_packed
+            .pack(self.cell.weights().weight_hh.value.mat());
+        let whh = &self.whh_packed;
         let cell = &self.cell;
         let (h0, c0, truncate) = (&self.h0[..], &self.c0[..], self.truncate);
         let (gi0, gi1) = split_steps(&mut self.d_gi, b * g, first * g);
@@ -319,7 +341,19 @@ impl<T: Float, C: RecurrentCell<T>> UnrolledLayer<T, C> {
         let (kc0, kc1) = split_steps(self.grad_c.data_mut(), b * h, first * h);
         match &mut self.parts[..] {
             [p0] => backward_part(
-                cell, p0, b, grad, h0, c0, truncate, gi0, gh0, kh0, kc0, gemm,
+                cell,
+                p0,
+                b,
+                grad,
+                h0,
+                c0,
+                truncate,
+                gi0,
+                gh0,
+                kh0,
+                kc0,
+                whh,
+                gemm_packed,
             ),
             [p0, p1] => crate::kernels::parallel::join(
                 || {
@@ -335,7 +369,8 @@ impl<T: Float, C: RecurrentCell<T>> UnrolledLayer<T, C> {
                         gh0,
                         kh0,
                         kc0,
-                        gemm_serial,
+                        whh,
+                        gemm_packed_serial,
                     )
                 },
                 || {
@@ -351,7 +386,8 @@ impl<T: Float, C: RecurrentCell<T>> UnrolledLayer<T, C> {
                         gh1,
                         kh1,
                         kc1,
-                        gemm_serial,
+                        whh,
+                        gemm_packed_serial,
                     )
                 },
             ),

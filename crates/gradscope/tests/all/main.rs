@@ -18,6 +18,7 @@ mod limits;
 mod loss;
 mod nonfinite;
 mod optim;
+mod packed_gemm;
 mod parallel;
 mod parsers_fuzz;
 mod properties;

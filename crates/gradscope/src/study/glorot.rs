@@ -19,6 +19,7 @@ pub(super) const STUDY: Study = Study {
               of the top sigmoid layer over training (the paper's Fig. 2).",
     sweep,
     judge,
+    curve: None,
 };
 
 fn sweep(scale: Scale) -> String {

@@ -21,6 +21,7 @@ pub(super) const STUDY: Study = Study {
               seeds.",
     sweep,
     judge,
+    curve: None,
 };
 
 fn sweep(scale: Scale) -> String {

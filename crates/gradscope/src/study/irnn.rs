@@ -26,6 +26,7 @@ pub(super) const STUDY: Study = Study {
               LSTM beside them.",
     sweep,
     judge,
+    curve: None,
 };
 
 fn sweep(scale: Scale) -> String {

@@ -28,6 +28,7 @@ pub(super) const STUDY: Study = Study {
               the vanishing gradient, not used here.",
     sweep,
     judge,
+    curve: None,
 };
 
 fn sweep(scale: Scale) -> String {

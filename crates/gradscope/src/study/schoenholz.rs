@@ -1,0 +1,331 @@
+//! `schoenholz2017`: Schoenholz, Gilmer, Ganguli & Sohl-Dickstein (2017), "Deep information
+//! propagation": a tanh network at weight variance σ_w² and bias variance σ_b² trains only
+//! if its depth is below about 6 ξ_c, ξ_c = −1/ln χ_c the depth scale of the correlation map
+//! ([`crate::theory::correlation()`]); ξ_c diverges at the order-to-chaos transition
+//! (σ_w² ≈ 1.76 at σ_b² = 0.05), so the trainable depth peaks there.
+//!
+//! The sweep is depth × σ_w² (`model.init = "variance(σ_w²)"`, `model.init_bias =
+//! "variance(0.05)"`); a run *trained* when its test accuracy reaches [`THRESHOLD`].
+
+use super::{Agreement, Claim, Curve, Scale, Study};
+use crate::activation::Activation;
+use crate::error::{Error, Result};
+use crate::init::Init;
+use crate::sweep::Results;
+use crate::theory;
+use crate::train::Outcome;
+
+/// σ_b², as in the paper's figure.
+pub const SIGMA_B2: f64 = 0.05;
+
+/// A run trained when its test accuracy is at least this (chance on the digits: 10%).
+pub const THRESHOLD: f64 = 0.5;
+
+/// Points of the predicted curve across the σ_w² range.
+const CURVE_POINTS: usize = 97;
+
+pub(super) const STUDY: Study = Study {
+    name: "schoenholz2017",
+    title: "Schoenholz et al. (2017): tanh networks train only up to a depth of about 6ξ_c, \
+            which peaks at the order-to-chaos transition",
+    setting: "Tanh MLPs on the embedded 8×8 digits, not MNIST (the paper: MNIST and CIFAR-10, \
+              width 300, depths up to 300, SGD over many steps): weights N(0, σ_w²/fan_in), \
+              biases N(0, σ_b² = 0.05); the depth × σ_w² grid, each run trained with SGD \
+              (momentum 0.9) and counted as trained when its test accuracy is ≥ 50% (chance: \
+              10%). The prediction 6ξ_c(σ_w²) is the library's correlation map at the fixed \
+              point q* (the `theory` command's `trainable depth 6 xi_c`). quick: width 32, \
+              depths 5–80, σ_w² 0.5–4 (7 values), 8 epochs, 1 seed; paper: width 128, depths \
+              5–160, σ_w² 0.5–4.5 (17 values), 30 epochs, 2 seeds.",
+    sweep,
+    judge,
+    curve: Some(curve),
+};
+
+/// (depths, σ_w² values, width, epochs, repeats) at `scale`.
+fn grid(scale: Scale) -> (Vec<usize>, Vec<f64>, usize, usize, usize) {
+    match scale {
+        Scale::Quick => (
+            vec![5, 10, 20, 40, 80],
+            vec![0.5, 1.0, 1.5, 1.76, 2.5, 3.25, 4.0],
+            32,
+            8,
+            1,
+        ),
+        Scale::Paper => (
+            vec![5, 10, 20, 40, 80, 160],
+            (2..=18).map(|i| 0.25 * i as f64).collect(),
+            128,
+            30,
+            2,
+        ),
+    }
+}
+
+fn sweep(scale: Scale) -> String {
+    let (depths, sw2, width, epochs, repeats) = grid(scale);
+    let depths: Vec<String> = depths.iter().map(|d| d.to_string()).collect();
+    let inits: Vec<String> = sw2.iter().map(|v| format!("\"variance({v})\"")).collect();
+    format!(
+        r#"repeats = {repeats}
+metric = "test_accuracy"
+
+[[axis]]
+key = "model.depth"
+values = [{depths}]
+
+[[axis]]
+key = "model.init"
+values = [{inits}]
+
+[base]
+seed = 1
+dtype = "f32"
+[base.data]
+source = "digits"
+split = [0.7, 0.15, 0.15]
+standardize = true
+[base.model]
+depth = 5
+width = {width}
+activation = "tanh"
+init_bias = "variance({SIGMA_B2})"
+[base.training]
+loss = "cross_entropy"
+epochs = {epochs}
+batch_size = 32
+optimizer = {{ kind = "sgd", lr = 0.01, momentum = 0.9 }}
+"#,
+        depths = depths.join(", "),
+        inits = inits.join(", "),
+    )
+}
+
+/// σ_w² of an axis value `variance(σ_w²)`.
+fn sigma_w2(label: &str) -> Result<f64> {
+    match Init::parse(label)? {
+        Init::Variance { sigma_w2 } => Ok(sigma_w2),
+        other => Err(Error::Invalid(format!(
+            "schoenholz2017: the init axis holds `{other}`, not variance(σ_w²)"
+        ))),
+    }
+}
+
+/// 6 ξ_c of tanh at (σ_w², [`SIGMA_B2`]) from the library's theory (+∞ at the transition,
+/// NaN when the theory has no finite q* there).
+pub fn trainable_depth(sigma_w2: f64) -> f64 {
+    theory::mean_field(&Activation::Tanh, sigma_w2, SIGMA_B2)
+        .ok()
+        .and_then(|m| m.correlation)
+        .map_or(f64::NAN, |c| c.trainable_depth)
+}
+
+/// The grid read back from the results: depths (axis 0) and σ_w² (axis 1).
+fn axes(r: &Results) -> Result<(Vec<f64>, Vec<f64>)> {
+    if r.sweep.axes.len() < 2 {
+        return Err(Error::Invalid(
+            "schoenholz2017 needs the axes model.depth and model.init".into(),
+        ));
+    }
+    let (d, s) = (&r.sweep.axes[0], &r.sweep.axes[1]);
+    let depths = (0..d.len())
+        .map(|i| {
+            d.number(i).ok_or_else(|| {
+                Error::Invalid(format!("schoenholz2017: depth `{}` is not a number", d.label(i)))
+            })
+        })
+        .collect::<Result<Vec<f64>>>()?;
+    let sw2 = (0..s.len())
+        .map(|i| sigma_w2(&s.label(i)))
+        .collect::<Result<Vec<f64>>>()?;
+    Ok((depths, sw2))
+}
+
+/// 6 ξ_c(σ_w²) over the σ_w² range of the results' grid, with the grid's depths and σ_w².
+fn curve(r: &Results) -> Result<Curve> {
+    let (depths, sw2) = axes(r)?;
+    let lo = sw2.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = sw2.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let points = (0..CURVE_POINTS)
+        .map(|i| {
+            let x = lo + (hi - lo) * i as f64 / (CURVE_POINTS - 1) as f64;
+            (x, trainable_depth(x))
+        })
+        .collect();
+    Ok(Curve {
+        label: format!("predicted trainable depth 6ξ_c (tanh, σ_b² = {SIGMA_B2})"),
+        x_name: "σ_w²".into(),
+        y_name: "depth".into(),
+        columns: sw2,
+        rows: depths,
+        log_rows: true,
+        points,
+    })
+}
+
+/// Per cell (depth index, σ_w² index): runs with a result and runs that trained (completed
+/// with test accuracy ≥ [`THRESHOLD`]).
+fn outcomes(r: &Results, rows: usize, cols: usize) -> Vec<Vec<(usize, usize)>> {
+    let acc = r.metric("test_accuracy").unwrap_or_default();
+    let mut cells = vec![vec![(0, 0); cols]; rows];
+    for (i, (spec, result)) in r.runs.iter().zip(&r.results).enumerate() {
+        let Some(result) = result else { continue };
+        let (d, s) = (spec.coords[0], spec.coords[1]);
+        let cell = &mut cells[d][s];
+        cell.0 += 1;
+        let completed = matches!(result.summary.outcome, Outcome::Completed);
+        if completed && acc.get(i).copied().flatten().is_some_and(|a| a >= THRESHOLD) {
+            cell.1 += 1;
+        }
+    }
+    cells
+}
+
+/// The fraction `k/n` as `k of n` and a verdict: reproduced at ≥ 90%, partly at ≥ 50%.
+fn share(k: usize, n: usize) -> Agreement {
+    if n == 0 {
+        Agreement::Not
+    } else if k * 10 >= n * 9 {
+        Agreement::Reproduced
+    } else if k * 2 >= n {
+        Agreement::Partly
+    } else {
+        Agreement::Not
+    }
+}
+
+fn judge(r: &Results) -> Vec<Claim> {
+    let (depths, sw2) = match axes(r) {
+        Ok(a) => a,
+        Err(e) => {
+            return vec![Claim {
+                claim: "Tanh networks train up to a depth of about 6ξ_c.".into(),
+                paper: "Fig. 5.".into(),
+                ours: format!("Not judged: {e}"),
+                agreement: Agreement::Not,
+            }]
+        }
+    };
+    let cells = outcomes(r, depths.len(), sw2.len());
+    let predicted: Vec<f64> = sw2.iter().map(|&s| trainable_depth(s)).collect();
+    // A cell trains when most of its runs do.
+    let trains = |d: usize, s: usize| {
+        let (n, k) = cells[d][s];
+        n > 0 && 2 * k > n
+    };
+    let judged = |d: usize, s: usize| cells[d][s].0 > 0;
+    let (mut shallow, mut shallow_ok, mut deep, mut deep_ok) = (0, 0, 0, 0);
+    let mut misses = Vec::new();
+    for (s, &limit) in predicted.iter().enumerate() {
+        for (d, &depth) in depths.iter().enumerate() {
+            if !judged(d, s) || limit.is_nan() {
+                continue;
+            }
+            let ok = if depth <= limit {
+                shallow += 1;
+                trains(d, s)
+            } else {
+                deep += 1;
+                !trains(d, s)
+            };
+            if ok {
+                if depth <= limit {
+                    shallow_ok += 1;
+                } else {
+                    deep_ok += 1;
+                }
+            } else {
+                misses.push(format!(
+                    "depth {depth} at σ_w² {} ({})",
+                    sw2[s],
+                    if trains(d, s) { "trained" } else { "failed" }
+                ));
+            }
+        }
+    }
+    // The measured trainable depth per σ_w²: the deepest grid depth up to which every depth
+    // trains (0 when the shallowest fails).
+    let measured: Vec<f64> = (0..sw2.len())
+        .map(|s| {
+            let mut best = 0.0;
+            for (d, &depth) in depths.iter().enumerate() {
+                if trains(d, s) {
+                    best = depth;
+                } else {
+                    break;
+                }
+            }
+            best
+        })
+        .collect();
+    let table: Vec<String> = sw2
+        .iter()
+        .zip(measured.iter().zip(&predicted))
+        .map(|(s, (m, p))| format!("{s}: {m} (6ξ_c {p:.0})"))
+        .collect();
+    let critical = theory::critical_sigma_w2(&Activation::Tanh, SIGMA_B2, 1.0)
+        .ok()
+        .flatten()
+        .unwrap_or(f64::NAN);
+    let nearest = (0..sw2.len())
+        .min_by(|&a, &b| {
+            (sw2[a] - critical)
+                .abs()
+                .total_cmp(&(sw2[b] - critical).abs())
+        })
+        .unwrap_or(0);
+    let top = measured.iter().copied().fold(0.0, f64::max);
+    let peak_at_critical = top > 0.0 && measured[nearest] == top;
+    let (first, last) = (measured[0], measured[measured.len() - 1]);
+    let ends_lower = first < top && last < top;
+    let peak_parts = usize::from(peak_at_critical) + usize::from(ends_lower);
+    let misses = if misses.is_empty() {
+        String::new()
+    } else {
+        format!(" Disagreeing cells: {}.", misses.join(", "))
+    };
+    vec![
+        Claim {
+            claim: "Networks shallower than about 6ξ_c train.".into(),
+            paper: "Fig. 5 (MNIST, SGD): the trainable region lies under 6ξ_c(σ_w²) at \
+                    σ_b² = 0.05."
+                .into(),
+            ours: format!(
+                "Cells of the grid with depth ≤ 6ξ_c that trained (test accuracy ≥ {:.0}% in \
+                 most runs): {shallow_ok} of {shallow}. Rule: reproduced at ≥ 90% of the \
+                 cells, partly at ≥ 50%.{misses}",
+                100.0 * THRESHOLD
+            ),
+            agreement: share(shallow_ok, shallow),
+        },
+        Claim {
+            claim: "Networks deeper than about 6ξ_c do not train.".into(),
+            paper: "Fig. 5: above 6ξ_c the test accuracy stays at chance.".into(),
+            ours: format!(
+                "Cells with depth > 6ξ_c that failed: {deep_ok} of {deep}. Rule: reproduced at \
+                 ≥ 90% of the cells, partly at ≥ 50% (none above the curve: not judged, \
+                 `not reproduced`)."
+            ),
+            agreement: share(deep_ok, deep),
+        },
+        Claim {
+            claim: format!(
+                "The trainable depth peaks at the order-to-chaos transition (σ_w² ≈ {critical:.2} \
+                 at σ_b² = {SIGMA_B2})."
+            ),
+            paper: "Fig. 5: the trainable region is deepest at the critical σ_w², where ξ_c \
+                    diverges."
+                .into(),
+            ours: format!(
+                "Measured trainable depth (the deepest grid depth up to which every depth \
+                 trains) per σ_w², with 6ξ_c: {}. Rule: largest (ties allowed) at the grid's \
+                 σ_w² nearest the critical one ({}: {}), and smaller at both ends of the grid \
+                 ({} of 2).",
+                table.join("; "),
+                sw2[nearest],
+                if peak_at_critical { "yes" } else { "no" },
+                peak_parts
+            ),
+            agreement: Agreement::of(peak_parts, 2),
+        },
+    ]
+}

@@ -2,18 +2,26 @@
 //! the sweep's report.
 
 use anyhow::Result;
-use gradscope::study::{Claim, Curve, Scale, Study};
+use gradscope::study::{Claim, Curve, Figure, Scale, Study};
 use gradscope::sweep::Results;
 
+use crate::chart::frame::Scale as AxisScale;
 use crate::chart::heatmap::CellCurve;
-use crate::chart::{Dash, Heatmap};
+use crate::chart::{Dash, Heatmap, LineChart, Series};
 use crate::output::num;
 use crate::render::{Badge, Chart, Document};
 
 /// The claims alone (what the terminal prints).
-pub fn claims_document(study: &Study, scale: Scale, claims: &[Claim]) -> Document {
+pub fn claims_document(study: &Study, scale: Scale, sets: &[String], claims: &[Claim]) -> Document {
     let mut doc = Document::new(format!("Study {}: {}", study.name, study.title));
     doc.p(format!("Scale: {}. {}", scale.name(), study.setting));
+    if !sets.is_empty() {
+        doc.note(format!(
+            "Changed from the study's setting with --set: {}. The numbers below are not the \
+             study's.",
+            sets.join(", ")
+        ));
+    }
     for (i, c) in claims.iter().enumerate() {
         doc.h3(format!(
             "Claim {}: {}",
@@ -34,12 +42,16 @@ pub fn claims_document(study: &Study, scale: Scale, claims: &[Claim]) -> Documen
 pub fn document(
     study: &Study,
     scale: Scale,
+    sets: &[String],
     claims: &[Claim],
     results: &Results,
 ) -> Result<Document> {
-    let mut doc = claims_document(study, scale, claims);
+    let mut doc = claims_document(study, scale, sets, claims);
     if let Some(curve) = study.curve(results) {
         predicted(&mut doc, results, &curve?)?;
+    }
+    for (i, figure) in study.figures(results).iter().enumerate() {
+        line_figure(&mut doc, figure, i)?;
     }
     doc.h2("The sweep");
     let sweep = super::sweep::document(results)?;
@@ -116,6 +128,35 @@ fn predicted(doc: &mut Document, results: &Results, curve: &Curve) -> Result<()>
     Ok(())
 }
 
+/// A study's line chart.
+fn line_figure(doc: &mut Document, f: &Figure, i: usize) -> Result<()> {
+    doc.h2(f.title.clone());
+    let svg = LineChart {
+        title: &f.title,
+        x_label: &f.x_name,
+        y_label: &f.y_name,
+        x_name: &f.x_name,
+        y_name: &f.y_name,
+        series: f
+            .series
+            .iter()
+            .enumerate()
+            .map(|(k, (label, points))| Series::new(label.clone(), points.clone(), k))
+            .collect(),
+        y_scale: AxisScale::Linear,
+        y_range: None,
+        size: (720, 400),
+    }
+    .render()?;
+    doc.chart(Chart {
+        title: f.title.clone(),
+        file: format!("figure{}.svg", i + 1),
+        svg,
+        caption: f.caption.clone(),
+    });
+    Ok(())
+}
+
 /// The position of `v` in cell units over cells standing for `centres` (in increasing
 /// order; cell i spans [i, i + 1]): linear between neighbouring centres (in ln v when `log`),
 /// extended beyond the first and last with the nearest pair's slope. NaN when `v` cannot be
@@ -125,12 +166,13 @@ pub fn cell_position(centres: &[f64], v: f64, log: bool) -> f64 {
     let c: Vec<f64> = centres.iter().map(|&x| t(x)).collect();
     let v = t(v);
     if c.len() < 2 || !v.is_finite() || c.iter().any(|x| !x.is_finite()) {
-        return if c.len() == 1 && v.is_finite() { 0.5 } else { f64::NAN };
+        return if c.len() == 1 && v.is_finite() {
+            0.5
+        } else {
+            f64::NAN
+        };
     }
-    let i = c
-        .windows(2)
-        .position(|w| v <= w[1])
-        .unwrap_or(c.len() - 2);
+    let i = c.windows(2).position(|w| v <= w[1]).unwrap_or(c.len() - 2);
     let (a, b) = (c[i], c[i + 1]);
     if b == a {
         return i as f64 + 0.5;

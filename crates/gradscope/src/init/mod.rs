@@ -339,9 +339,7 @@ impl Init {
             Init::LecunNormal
             | Init::Variance { .. }
             | Init::XavierNormal { .. }
-            | Init::KaimingNormal { .. } => {
-                normal(self.std(fan_in, fan_out, act_gain), 0.0, rng)
-            }
+            | Init::KaimingNormal { .. } => normal(self.std(fan_in, fan_out, act_gain), 0.0, rng),
             Init::LecunUniform | Init::XavierUniform { .. } | Init::KaimingUniform { .. } => {
                 uniform(self.std(fan_in, fan_out, act_gain) * 3f64.sqrt(), rng)
             }

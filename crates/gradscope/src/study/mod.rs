@@ -115,6 +115,22 @@ pub struct Curve {
     pub points: Vec<(f64, f64)>,
 }
 
+/// A line chart a study adds to its report (e.g. Glorot & Bengio's Fig. 2: each hidden
+/// layer's mean activation over training), its numbers computed by the library.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Figure {
+    /// The chart's title.
+    pub title: String,
+    /// The x quantity (`step`).
+    pub x_name: String,
+    /// The y quantity.
+    pub y_name: String,
+    /// One line per series: its label and its (x, y) points.
+    pub series: Vec<(String, Vec<(f64, f64)>)>,
+    /// What the chart shows and how it was measured.
+    pub caption: String,
+}
+
 /// A built-in study.
 pub struct Study {
     /// Its name on the command line.
@@ -126,6 +142,12 @@ pub struct Study {
     sweep: fn(Scale) -> String,
     judge: fn(&Results) -> Vec<Claim>,
     curve: Option<fn(&Results) -> Result<Curve>>,
+    figures: fn(&Results) -> Vec<Figure>,
+}
+
+/// No figures beyond the sweep's report.
+fn no_figures(_: &Results) -> Vec<Figure> {
+    Vec::new()
 }
 
 /// Every built-in study.
@@ -154,21 +176,27 @@ impl Study {
         (self.sweep)(scale)
     }
 
-    /// The sweep at `scale`.
-    pub fn sweep(&self, scale: Scale) -> Result<Sweep> {
+    /// The sweep at `scale`, with `sets` (`--set`-style `key=value` overrides of its base
+    /// config, e.g. `training.epochs=1` for a smoke run) applied.
+    pub fn sweep(&self, scale: Scale, sets: &[String]) -> Result<Sweep> {
         let name = format!("{}-{}", self.name, scale.name());
         Sweep::parse(
             &self.sweep_text(scale),
             &format!("study {name}"),
             &name,
             Path::new("."),
-            &[],
+            sets,
         )
     }
 
     /// The claims, judged from the sweep's results.
     pub fn judge(&self, results: &Results) -> Vec<Claim> {
         (self.judge)(results)
+    }
+
+    /// The study's own charts (beyond the sweep's report), from the results.
+    pub fn figures(&self, results: &Results) -> Vec<Figure> {
+        (self.figures)(results)
     }
 
     /// The theory's curve to draw over the heatmap of the sweep's first two axes, for a

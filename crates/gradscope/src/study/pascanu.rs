@@ -29,6 +29,7 @@ pub(super) const STUDY: Study = Study {
     sweep,
     judge,
     curve: None,
+    figures: super::no_figures,
 };
 
 fn sweep(scale: Scale) -> String {

@@ -29,16 +29,17 @@ pub(super) const STUDY: Study = Study {
     title: "Schoenholz et al. (2017): tanh networks train only up to a depth of about 6ξ_c, \
             which peaks at the order-to-chaos transition",
     setting: "Tanh MLPs on the embedded 8×8 digits, not MNIST (the paper: MNIST and CIFAR-10, \
-              width 300, depths up to 300, SGD over many steps): weights N(0, σ_w²/fan_in), \
-              biases N(0, σ_b² = 0.05); the depth × σ_w² grid, each run trained with SGD \
-              (momentum 0.9) and counted as trained when its test accuracy is ≥ 50% (chance: \
-              10%). The prediction 6ξ_c(σ_w²) is the library's correlation map at the fixed \
-              point q* (the `theory` command's `trainable depth 6 xi_c`). quick: width 32, \
-              depths 5–80, σ_w² 0.5–4 (7 values), 8 epochs, 1 seed; paper: width 128, depths \
-              5–160, σ_w² 0.5–4.5 (17 values), 30 epochs, 2 seeds.",
+              width 300, depths up to 300, many more steps): weights N(0, σ_w²/fan_in), \
+              biases N(0, σ_b² = 0.05); the depth × σ_w² grid, every run with the same SGD \
+              (lr 0.001, momentum 0.9, batch 32), counted as trained when its test accuracy \
+              is ≥ 50% (chance: 10%). The prediction 6ξ_c(σ_w²) is the library's correlation \
+              map at the fixed point q* (`gradscope theory`'s `trainable depth 6 xi_c`). \
+              quick: width 32, depths 5–80, σ_w² 0.5–4 (7 values), 30 epochs, 1 seed; paper: \
+              width 64, depths 5–160, σ_w² 0.5–4 (10 values), 60 epochs, 2 seeds.",
     sweep,
     judge,
     curve: Some(curve),
+    figures: super::no_figures,
 };
 
 /// (depths, σ_w² values, width, epochs, repeats) at `scale`.
@@ -48,14 +49,14 @@ fn grid(scale: Scale) -> (Vec<usize>, Vec<f64>, usize, usize, usize) {
             vec![5, 10, 20, 40, 80],
             vec![0.5, 1.0, 1.5, 1.76, 2.5, 3.25, 4.0],
             32,
-            8,
+            30,
             1,
         ),
         Scale::Paper => (
             vec![5, 10, 20, 40, 80, 160],
-            (2..=18).map(|i| 0.25 * i as f64).collect(),
-            128,
-            30,
+            vec![0.5, 1.0, 1.25, 1.5, 1.76, 2.0, 2.5, 3.0, 3.5, 4.0],
+            64,
+            60,
             2,
         ),
     }
@@ -93,7 +94,7 @@ init_bias = "variance({SIGMA_B2})"
 loss = "cross_entropy"
 epochs = {epochs}
 batch_size = 32
-optimizer = {{ kind = "sgd", lr = 0.01, momentum = 0.9 }}
+optimizer = {{ kind = "sgd", lr = 0.001, momentum = 0.9 }}
 "#,
         depths = depths.join(", "),
         inits = inits.join(", "),
@@ -130,7 +131,10 @@ fn axes(r: &Results) -> Result<(Vec<f64>, Vec<f64>)> {
     let depths = (0..d.len())
         .map(|i| {
             d.number(i).ok_or_else(|| {
-                Error::Invalid(format!("schoenholz2017: depth `{}` is not a number", d.label(i)))
+                Error::Invalid(format!(
+                    "schoenholz2017: depth `{}` is not a number",
+                    d.label(i)
+                ))
             })
         })
         .collect::<Result<Vec<f64>>>()?;
@@ -173,7 +177,13 @@ fn outcomes(r: &Results, rows: usize, cols: usize) -> Vec<Vec<(usize, usize)>> {
         let cell = &mut cells[d][s];
         cell.0 += 1;
         let completed = matches!(result.summary.outcome, Outcome::Completed);
-        if completed && acc.get(i).copied().flatten().is_some_and(|a| a >= THRESHOLD) {
+        if completed
+            && acc
+                .get(i)
+                .copied()
+                .flatten()
+                .is_some_and(|a| a >= THRESHOLD)
+        {
             cell.1 += 1;
         }
     }
@@ -328,4 +338,99 @@ fn judge(r: &Results) -> Vec<Claim> {
             agreement: Agreement::of(peak_parts, 2),
         },
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::RunResult;
+
+    /// A completed run of `spec` with test accuracy `acc`.
+    fn run(spec: &crate::sweep::RunSpec, acc: f64) -> RunResult {
+        serde_json::from_value(serde_json::json!({
+            "schema_version": 3,
+            "id": spec.id,
+            "point_id": spec.point_id,
+            "seed": spec.seed,
+            "overrides": spec.overrides,
+            "at_init": null,
+            "summary": {
+                "outcome": {"status": "completed"},
+                "epochs": 1, "steps": 1, "train": null, "val": null,
+                "test": {"loss": 1.0, "accuracy": acc, "samples": 100},
+                "best_val_accuracy": null, "num_params": 1, "model": [],
+                "dtype": "f32", "elapsed_s": 0.0
+            }
+        }))
+        .unwrap()
+    }
+
+    /// The quick grid's results with accuracy `acc(depth, σ_w²)` for every run.
+    fn results(acc: impl Fn(f64, f64) -> f64) -> Results {
+        let sweep = STUDY.sweep(Scale::Quick, &[]).unwrap();
+        let found: Vec<RunResult> = sweep
+            .runs()
+            .iter()
+            .map(|s| {
+                let depth = sweep.axes[0].number(s.coords[0]).unwrap();
+                let sw2 = sigma_w2(&sweep.axes[1].label(s.coords[1])).unwrap();
+                run(s, acc(depth, sw2))
+            })
+            .collect();
+        Results::new(sweep, found)
+    }
+
+    fn verdicts(r: &Results) -> Vec<Agreement> {
+        judge(r).iter().map(|c| c.agreement).collect()
+    }
+
+    #[test]
+    fn runs_that_train_exactly_below_6_xi_c_reproduce_every_claim() {
+        let r = results(|d, s| if d <= trainable_depth(s) { 0.9 } else { 0.1 });
+        assert_eq!(
+            verdicts(&r),
+            vec![Agreement::Reproduced; 3],
+            "{:#?}",
+            judge(&r)
+        );
+        let c = curve(&r).unwrap();
+        assert_eq!(c.columns, vec![0.5, 1.0, 1.5, 1.76, 2.5, 3.25, 4.0]);
+        assert_eq!(c.rows, vec![5.0, 10.0, 20.0, 40.0, 80.0]);
+        // 6ξ_c of tanh at σ_b² = 0.05: 21.8 at σ_w² = 1 (`gradscope theory`), ∞-like at 1.76.
+        assert!((trainable_depth(1.0) - 21.76).abs() < 0.05);
+        assert!(trainable_depth(1.76) > 1000.0);
+        let peak = c.points.iter().map(|p| p.1).fold(0.0, f64::max);
+        assert!(peak > 1000.0 && c.points.len() == CURVE_POINTS);
+    }
+
+    #[test]
+    fn runs_that_all_train_contradict_the_depth_limit_and_the_peak() {
+        let r = results(|_, _| 0.9);
+        let v = verdicts(&r);
+        // Below the curve all trained; above it none failed; the trainable depth is the
+        // same (80) everywhere: a peak at the critical σ_w² but not lower at the ends.
+        assert_eq!(
+            v,
+            vec![Agreement::Reproduced, Agreement::Not, Agreement::Partly]
+        );
+        let claims = judge(&r);
+        assert!(
+            claims[1].ours.contains("failed: 0 of"),
+            "{}",
+            claims[1].ours
+        );
+    }
+
+    #[test]
+    fn runs_that_train_only_far_from_the_transition_fail_the_peak_claim() {
+        // Deep networks train only at the extreme σ_w² (the opposite of the prediction).
+        let r = results(|d, s| {
+            if d <= 10.0 || (s - 1.76).abs() > 1.0 {
+                0.9
+            } else {
+                0.1
+            }
+        });
+        assert_eq!(verdicts(&r)[2], Agreement::Not, "{:#?}", judge(&r));
+    }
 }

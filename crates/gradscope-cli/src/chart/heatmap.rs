@@ -295,3 +295,35 @@ impl Heatmap<'_> {
         Ok(o.apply(svg))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::clip_to_box;
+
+    #[test]
+    fn curves_are_cut_at_the_box_and_at_non_finite_points() {
+        // Up through the top (y = 2) and back down: two pieces, each ending on the edge.
+        let runs = clip_to_box(&[(0.5, 1.0), (1.5, 3.0), (2.5, 1.0)], 3.0, 2.0);
+        assert_eq!(
+            runs,
+            vec![vec![(0.5, 1.0), (1.0, 2.0)], vec![(2.0, 2.0), (2.5, 1.0)]]
+        );
+        // A non-finite point breaks the line; a segment wholly outside is dropped.
+        let runs = clip_to_box(
+            &[
+                (0.2, 0.5),
+                (0.4, 0.6),
+                (0.6, f64::INFINITY),
+                (0.8, 0.5),
+                (1.0, 0.4),
+            ],
+            3.0,
+            2.0,
+        );
+        assert_eq!(
+            runs,
+            vec![vec![(0.2, 0.5), (0.4, 0.6)], vec![(0.8, 0.5), (1.0, 0.4)]]
+        );
+        assert!(clip_to_box(&[(0.0, 5.0), (1.0, 6.0)], 3.0, 2.0).is_empty());
+    }
+}

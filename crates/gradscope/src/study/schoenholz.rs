@@ -224,7 +224,7 @@ fn judge(r: &Results) -> Vec<Claim> {
     };
     let judged = |d: usize, s: usize| cells[d][s].0 > 0;
     let (mut shallow, mut shallow_ok, mut deep, mut deep_ok) = (0, 0, 0, 0);
-    let mut misses = Vec::new();
+    let (mut shallow_misses, mut deep_misses) = (Vec::new(), Vec::new());
     for (s, &limit) in predicted.iter().enumerate() {
         for (d, &depth) in depths.iter().enumerate() {
             if !judged(d, s) || limit.is_nan() {
@@ -243,12 +243,10 @@ fn judge(r: &Results) -> Vec<Claim> {
                 } else {
                     deep_ok += 1;
                 }
+            } else if depth <= limit {
+                shallow_misses.push(format!("depth {depth} at σ_w² {}", sw2[s]));
             } else {
-                misses.push(format!(
-                    "depth {depth} at σ_w² {} ({})",
-                    sw2[s],
-                    if trains(d, s) { "trained" } else { "failed" }
-                ));
+                deep_misses.push(format!("depth {depth} at σ_w² {}", sw2[s]));
             }
         }
     }
@@ -288,11 +286,15 @@ fn judge(r: &Results) -> Vec<Claim> {
     let (first, last) = (measured[0], measured[measured.len() - 1]);
     let ends_lower = first < top && last < top;
     let peak_parts = usize::from(peak_at_critical) + usize::from(ends_lower);
-    let misses = if misses.is_empty() {
-        String::new()
-    } else {
-        format!(" Disagreeing cells: {}.", misses.join(", "))
+    let listed = |what: &str, cells: &[String]| {
+        if cells.is_empty() {
+            String::new()
+        } else {
+            format!(" {what}: {}.", cells.join(", "))
+        }
     };
+    let shallow_misses = listed("Failed below the curve", &shallow_misses);
+    let deep_misses = listed("Trained above the curve", &deep_misses);
     vec![
         Claim {
             claim: "Networks shallower than about 6ξ_c train.".into(),
@@ -303,7 +305,7 @@ fn judge(r: &Results) -> Vec<Claim> {
             ours: format!(
                 "Cells of the grid with depth ≤ 6ξ_c that trained (test accuracy ≥ {:.0}% in \
                  most runs): {shallow_ok} of {shallow}. Rule: reproduced at ≥ 90% of the \
-                 cells, partly at ≥ 50%.{misses}",
+                 cells, partly at ≥ 50%.{shallow_misses}",
                 100.0 * THRESHOLD
             ),
             agreement: share(shallow_ok, shallow),
@@ -314,7 +316,7 @@ fn judge(r: &Results) -> Vec<Claim> {
             ours: format!(
                 "Cells with depth > 6ξ_c that failed: {deep_ok} of {deep}. Rule: reproduced at \
                  ≥ 90% of the cells, partly at ≥ 50% (no cell above the curve: not \
-                 reproduced, as nothing was tested)."
+                 reproduced, as nothing was tested).{deep_misses}"
             ),
             agreement: share(deep_ok, deep),
         },

@@ -423,6 +423,15 @@ mod tests {
             "{}",
             claims[1].ours
         );
+        // Each claim lists the cells that contradict it, and only those.
+        assert!(
+            claims[1]
+                .ours
+                .contains("Trained above the curve: depth 10 at σ_w² 0.5,"),
+            "{}",
+            claims[1].ours
+        );
+        assert!(!claims[0].ours.contains("curve:"), "{}", claims[0].ours);
     }
 
     #[test]

@@ -63,7 +63,7 @@ enum Command {
     /// `sweep plan`, `sweep run --shard K/N` and `sweep collect` split it over a cluster.
     Sweep(commands::sweep::Args),
     /// A built-in study: a sweep that reproduces a published result (improved-sigmoid,
-    /// glorot2010, pascanu2013, irnn2015), its report putting our numbers beside the paper's claims and saying
+    /// glorot2010, pascanu2013, irnn2015, schoenholz2017), its report putting our numbers beside the paper's claims and saying
     /// reproduced / partly / not.
     Study(commands::study::Args),
     /// Print the man page (roff) to stdout, or write one page per command into a directory

@@ -15,7 +15,8 @@ use crate::render::Exporter;
 #[derive(clap::Args, Debug)]
 #[command(after_long_help = AFTER_HELP)]
 pub struct Args {
-    /// The study: improved-sigmoid, glorot2010, pascanu2013 or irnn2015 (`list` prints them).
+    /// The study: improved-sigmoid, glorot2010, pascanu2013, irnn2015 or schoenholz2017 (`list`
+    /// prints them).
     name: String,
     /// quick (minutes on 2 cores) or paper (closer to the paper's setting).
     #[arg(long, default_value = "quick", value_parser = ["quick", "paper"])]
@@ -23,6 +24,10 @@ pub struct Args {
     /// The study's sweep directory (default: `studies/<name>-<scale>`).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Override a field of the study's base config, e.g. `--set training.epochs=1` for a
+    /// smoke run (the report then names the overrides: its numbers are not the study's).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
     /// Print the study's sweep file and exit (to run it with `gradscope sweep`, or edit it).
     #[arg(long)]
     print_sweep: bool,
@@ -54,17 +59,17 @@ pub fn run(args: Args) -> Result<()> {
         emit_or_stop(&study.sweep_text(scale));
         return Ok(());
     }
-    let sweep = study.sweep(scale)?;
+    let sweep = study.sweep(scale, &args.sets)?;
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("studies").join(format!("{}-{}", study.name, scale.name()))
     });
     let mut claims = Vec::new();
     run_sweep(&args.opts, sweep, &out, |results| {
         claims = study.judge(results);
-        crate::views::study::document(study, scale, &claims, results)
+        crate::views::study::document(study, scale, &args.sets, &claims, results)
     })?;
     if !args.opts.quiet {
-        let doc = crate::views::study::claims_document(study, scale, &claims);
+        let doc = crate::views::study::claims_document(study, scale, &args.sets, &claims);
         emit_or_stop(&crate::render::text::Text::terminal().export(&doc));
     }
     Ok(())

@@ -116,6 +116,7 @@ pub fn heatmap(doc: &mut Document, records: &[StepRecord]) -> Result<()> {
         values,
         scale_label: "log10 |dL/dz|",
         size: (820, 460),
+        curves: Vec::new(),
     }
     .render()?;
     chart(

@@ -178,6 +178,7 @@ pub fn document(results: &Results) -> Result<Document> {
             values,
             scale_label: &metric,
             size: (720, 480),
+            curves: Vec::new(),
         }
         .render()?;
         doc.chart(Chart {

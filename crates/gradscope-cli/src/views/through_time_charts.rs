@@ -123,6 +123,7 @@ pub fn charts(doc: &mut Document, d: &Diagnosis, records: &[StepRecord]) -> Resu
                 values,
                 scale_label: "log10 |dL/dh_t|",
                 size: (820, 460),
+                curves: Vec::new(),
             }
             .render()?;
             doc.chart(Chart {

@@ -10,6 +10,7 @@
 //! | `uniform(a)` | U[−a, a] |
 //! | `standard` | U[−1/√fan_in, 1/√fan_in] (Glorot & Bengio's "standard" init; PyTorch's `nn.Linear` default) |
 //! | `lecun_normal` | N(0, 1/fan_in) |
+//! | `variance(sigma_w2)` | N(0, σ_w²/fan_in): the mean-field theory's weight variance (`variance(1)` is `lecun_normal`) |
 //! | `lecun_uniform` | U[−√(3/fan_in), √(3/fan_in)] |
 //! | `xavier_normal(gain)` | N(0, gain²·2/(fan_in+fan_out)) |
 //! | `xavier_uniform(gain)` | U[−b, b], b = gain·√(6/(fan_in+fan_out)) |
@@ -77,6 +78,13 @@ pub enum Init {
     Standard,
     /// N(0, 1/fan_in).
     LecunNormal,
+    /// N(0, σ_w²/fan_in): the weight variance σ_w² of the mean-field theory
+    /// ([`crate::theory`]), so that `variance(1.76)` with `init_bias = "variance(0.05)"` puts
+    /// a tanh network at the edge of chaos.
+    Variance {
+        /// σ_w² (≥ 0).
+        sigma_w2: f64,
+    },
     /// U[−√(3/fan_in), √(3/fan_in)].
     LecunUniform,
     /// N(0, gain²·2/(fan_in + fan_out)).
@@ -157,6 +165,15 @@ static SPECS: &[InitSpec] = &[
         build: |_| Init::LecunNormal,
     },
     InitSpec {
+        name: "variance",
+        params: &[num(
+            "sigma_w2",
+            1.0,
+            "the weight variance times fan_in: N(0, sigma_w2/fan_in)",
+        )],
+        build: |v| Init::Variance { sigma_w2: v[0] },
+    },
+    InitSpec {
         name: "lecun_uniform",
         params: &[],
         build: |_| Init::LecunUniform,
@@ -233,6 +250,7 @@ impl Init {
             Init::Uniform { .. } => "uniform",
             Init::Standard => "standard",
             Init::LecunNormal => "lecun_normal",
+            Init::Variance { .. } => "variance",
             Init::LecunUniform => "lecun_uniform",
             Init::XavierNormal { .. } => "xavier_normal",
             Init::XavierUniform { .. } => "xavier_uniform",
@@ -249,6 +267,7 @@ impl Init {
             Init::Constant { value } => vec![value],
             Init::Normal { std, mean } => vec![std, mean],
             Init::Uniform { a } => vec![a],
+            Init::Variance { sigma_w2 } => vec![sigma_w2],
             Init::XavierNormal { gain } | Init::XavierUniform { gain } => vec![gain],
             Init::KaimingNormal { gain, fan_out } | Init::KaimingUniform { gain, fan_out } => {
                 vec![gain, if fan_out { 1.0 } else { 0.0 }]
@@ -266,6 +285,9 @@ impl Init {
         match init {
             Init::Normal { std, .. } if std < 0.0 => bad(format!("std = {std} must be >= 0")),
             Init::Uniform { a } if a < 0.0 => bad(format!("a = {a} must be >= 0")),
+            Init::Variance { sigma_w2 } if !(sigma_w2 >= 0.0 && sigma_w2.is_finite()) => bad(
+                format!("sigma_w2 = {sigma_w2} must be a finite number >= 0"),
+            ),
             Init::KaimingNormal { gain, .. } | Init::KaimingUniform { gain, .. } if gain < 0.0 => {
                 bad(format!("gain = {gain} must be >= 0"))
             }
@@ -284,6 +306,7 @@ impl Init {
             Init::Uniform { a } => uniform_std(a),
             Init::Standard => uniform_std(1.0 / fi.sqrt()),
             Init::LecunNormal | Init::LecunUniform => 1.0 / fi.sqrt(),
+            Init::Variance { sigma_w2 } => (sigma_w2 / fi).sqrt(),
             Init::XavierNormal { gain } | Init::XavierUniform { gain } => {
                 gain * (2.0 / (fi + fo)).sqrt()
             }
@@ -313,9 +336,10 @@ impl Init {
             Init::Normal { std, mean } => normal(std, mean, rng),
             Init::Uniform { a } => uniform(a, rng),
             Init::Standard => uniform(1.0 / (fan_in.max(1) as f64).sqrt(), rng),
-            Init::LecunNormal | Init::XavierNormal { .. } | Init::KaimingNormal { .. } => {
-                normal(self.std(fan_in, fan_out, act_gain), 0.0, rng)
-            }
+            Init::LecunNormal
+            | Init::Variance { .. }
+            | Init::XavierNormal { .. }
+            | Init::KaimingNormal { .. } => normal(self.std(fan_in, fan_out, act_gain), 0.0, rng),
             Init::LecunUniform | Init::XavierUniform { .. } | Init::KaimingUniform { .. } => {
                 uniform(self.std(fan_in, fan_out, act_gain) * 3f64.sqrt(), rng)
             }

@@ -21,6 +21,8 @@ pub(super) const STUDY: Study = Study {
               seeds.",
     sweep,
     judge,
+    curve: None,
+    figures: super::no_figures,
 };
 
 fn sweep(scale: Scale) -> String {

@@ -26,6 +26,8 @@ pub(super) const STUDY: Study = Study {
               LSTM beside them.",
     sweep,
     judge,
+    curve: None,
+    figures: super::no_figures,
 };
 
 fn sweep(scale: Scale) -> String {

@@ -10,6 +10,7 @@ mod glorot;
 mod improved_sigmoid;
 mod irnn;
 mod pascanu;
+mod schoenholz;
 
 use std::path::Path;
 
@@ -92,6 +93,44 @@ pub struct Claim {
     pub agreement: Agreement,
 }
 
+/// A curve the theory predicts, to draw over a study's heatmap of its first two axes (the
+/// first axis on the rows, the second on the columns): e.g. Schoenholz et al.'s trainable
+/// depth 6ξ_c(σ_w²) over the grid σ_w² × depth.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Curve {
+    /// What the curve is (the legend's text).
+    pub label: String,
+    /// The column quantity's name (`σ_w²`).
+    pub x_name: String,
+    /// The row quantity's name (`depth`).
+    pub y_name: String,
+    /// The number each column (value of the second axis) stands for, in axis order.
+    pub columns: Vec<f64>,
+    /// The number each row (value of the first axis) stands for, in axis order.
+    pub rows: Vec<f64>,
+    /// Whether the rows are spaced evenly in log y (depths 5, 10, 20, …) rather than in y.
+    pub log_rows: bool,
+    /// The curve's points (x, y) in the quantities' units, x increasing; y may be +∞ (off
+    /// the top of the grid).
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A line chart a study adds to its report (e.g. Glorot & Bengio's Fig. 2: each hidden
+/// layer's mean activation over training), its numbers computed by the library.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Figure {
+    /// The chart's title.
+    pub title: String,
+    /// The x quantity (`step`).
+    pub x_name: String,
+    /// The y quantity.
+    pub y_name: String,
+    /// One line per series: its label and its (x, y) points.
+    pub series: Vec<(String, Vec<(f64, f64)>)>,
+    /// What the chart shows and how it was measured.
+    pub caption: String,
+}
+
 /// A built-in study.
 pub struct Study {
     /// Its name on the command line.
@@ -102,6 +141,13 @@ pub struct Study {
     pub setting: &'static str,
     sweep: fn(Scale) -> String,
     judge: fn(&Results) -> Vec<Claim>,
+    curve: Option<fn(&Results) -> Result<Curve>>,
+    figures: fn(&Results) -> Vec<Figure>,
+}
+
+/// No figures beyond the sweep's report.
+fn no_figures(_: &Results) -> Vec<Figure> {
+    Vec::new()
 }
 
 /// Every built-in study.
@@ -110,6 +156,7 @@ pub const STUDIES: &[Study] = &[
     glorot::STUDY,
     pascanu::STUDY,
     irnn::STUDY,
+    schoenholz::STUDY,
 ];
 
 /// The study called `name`.
@@ -129,21 +176,33 @@ impl Study {
         (self.sweep)(scale)
     }
 
-    /// The sweep at `scale`.
-    pub fn sweep(&self, scale: Scale) -> Result<Sweep> {
+    /// The sweep at `scale`, with `sets` (`--set`-style `key=value` overrides of its base
+    /// config, e.g. `training.epochs=1` for a smoke run) applied.
+    pub fn sweep(&self, scale: Scale, sets: &[String]) -> Result<Sweep> {
         let name = format!("{}-{}", self.name, scale.name());
         Sweep::parse(
             &self.sweep_text(scale),
             &format!("study {name}"),
             &name,
             Path::new("."),
-            &[],
+            sets,
         )
     }
 
     /// The claims, judged from the sweep's results.
     pub fn judge(&self, results: &Results) -> Vec<Claim> {
         (self.judge)(results)
+    }
+
+    /// The study's own charts (beyond the sweep's report), from the results.
+    pub fn figures(&self, results: &Results) -> Vec<Figure> {
+        (self.figures)(results)
+    }
+
+    /// The theory's curve to draw over the heatmap of the sweep's first two axes, for a
+    /// study that has one (None otherwise).
+    pub fn curve(&self, results: &Results) -> Option<Result<Curve>> {
+        self.curve.map(|f| f(results))
     }
 }
 

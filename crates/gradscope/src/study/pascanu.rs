@@ -28,6 +28,8 @@ pub(super) const STUDY: Study = Study {
               the vanishing gradient, not used here.",
     sweep,
     judge,
+    curve: None,
+    figures: super::no_figures,
 };
 
 fn sweep(scale: Scale) -> String {

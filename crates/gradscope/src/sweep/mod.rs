@@ -31,7 +31,10 @@ pub mod value;
 pub use axis::{Axis, AxisKind, MAX_AXIS_VALUES};
 pub use plan::{PointSpec, RunSpec, Shard, MAX_RUNS};
 pub use results::{Group, Results, Stats, AT_INIT_COLUMNS, IDENTITY_COLUMNS, SUMMARY_METRICS};
-pub use run::{run_one, train_run, AtInit, RunResult, Trained, RUN_RESULT_SCHEMA_VERSION};
+pub use run::{
+    run_one, train_run, ActivationStep, AtInit, LayerActivation, RunResult, Trained,
+    RUN_RESULT_SCHEMA_VERSION,
+};
 pub use table::{Cell, Table};
 
 use std::path::{Path, PathBuf};

@@ -53,6 +53,53 @@ impl AtInit {
     }
 }
 
+/// One hidden activation layer's output statistics at one measured step.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LayerActivation {
+    /// The hidden layer's depth (1 = nearest the input).
+    pub depth: usize,
+    /// Mean of its output a over the batch and units.
+    pub mean: f64,
+    /// Standard deviation of a.
+    pub std: f64,
+    /// Share of unit-samples within 2% of the width of f's range of one of its finite ends
+    /// (Glorot & Bengio's saturation; absent for an activation without a finite end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_end_fraction: Option<f64>,
+}
+
+/// The hidden layers' activation statistics at one step the gradient scope measured.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ActivationStep {
+    /// The step (1 = the initialization).
+    pub step: u64,
+    /// The epoch in progress (1-based).
+    pub epoch: usize,
+    /// The hidden activation layers, by depth.
+    pub layers: Vec<LayerActivation>,
+}
+
+impl ActivationStep {
+    /// The activation layers of `record` that have a mean and a standard deviation.
+    pub fn of(record: &StepRecord) -> ActivationStep {
+        ActivationStep {
+            step: record.step,
+            epoch: record.epoch,
+            layers: record
+                .activations()
+                .filter_map(|l| {
+                    Some(LayerActivation {
+                        depth: l.depth?,
+                        mean: l.act_mean?,
+                        std: l.act_std?,
+                        range_end_fraction: l.range_end_fraction,
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
 /// `result.json`: what one run of a sweep gave. A run directory holding one is complete.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RunResult {
@@ -70,6 +117,11 @@ pub struct RunResult {
     pub at_init: Option<AtInit>,
     /// The run's `summary.json`.
     pub summary: Summary,
+    /// The hidden layers' activation mean and std at every step the gradient scope measured
+    /// (step 1 and every `diagnostics.every` steps), for a run whose config has a
+    /// `[diagnostics]` table (Glorot & Bengio's Fig. 2); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub activations: Vec<ActivationStep>,
 }
 
 /// A trained run: the trainer (its model, for saving), what it reported, and its result.
@@ -115,6 +167,11 @@ pub fn train_run<T: Float>(
         overrides: run.overrides.clone(),
         at_init: AtInit::judge(&collected.records, &diagnostics.thresholds),
         summary: collected.summary.clone(),
+        activations: if loaded.config.diagnostics.is_some() {
+            collected.records.iter().map(ActivationStep::of).collect()
+        } else {
+            Vec::new()
+        },
     };
     Ok(Trained {
         trainer,

@@ -19,6 +19,8 @@ fn sample_std_matches_the_formula() {
         ("uniform(a=0.3)", 0.3 / 3f64.sqrt()),
         ("standard", (1.0 / (fi as f64).sqrt()) / 3f64.sqrt()),
         ("lecun_normal", 1.0 / (fi as f64).sqrt()),
+        ("variance(1.76)", (1.76 / fi as f64).sqrt()),
+        ("variance(sigma_w2=4)", 2.0 / (fi as f64).sqrt()),
         ("lecun_uniform", 1.0 / (fi as f64).sqrt()),
         ("xavier_normal", (2.0 / (fi + fo) as f64).sqrt()),
         (
@@ -117,6 +119,7 @@ fn text_forms_round_trip_and_errors_list_valid_names() {
         "normal(std=0.1, mean=0)",
         "kaiming_uniform(gain=0, mode=fan_out)",
         "orthogonal(gain=2)",
+        "variance(sigma_w2=1.76)",
     ] {
         let i: Init = text.parse().unwrap();
         assert_eq!(i.to_string().parse::<Init>().unwrap(), i);
@@ -142,6 +145,16 @@ fn text_forms_round_trip_and_errors_list_valid_names() {
     assert!(e.contains("fan_in, fan_out"), "{e}");
     let e = "normal(std=-1)".parse::<Init>().unwrap_err().to_string();
     assert!(e.contains("std"), "{e}");
+    // The mean-field weight variance: σ_w² ≥ 0, and variance(1) is LeCun's normal.
+    let e = "variance(-0.5)".parse::<Init>().unwrap_err().to_string();
+    assert!(e.contains("sigma_w2 = -0.5"), "{e}");
+    assert_eq!(
+        "variance(1)"
+            .parse::<Init>()
+            .unwrap()
+            .sample(7, 9, 1.0, &mut Rng::seed(3)),
+        Init::LecunNormal.sample(7, 9, 1.0, &mut Rng::seed(3))
+    );
 }
 
 #[test]

@@ -115,8 +115,10 @@ const AFTER_HELP: &str = "\
 Writes into DIR:
   sweep.json                the sweep's definition (base config, axes, seeds)
   runs/<run id>/            one run directory per run: config.toml, metrics.jsonl,
-                            diagnostics.jsonl (step 1), summary.json, model.safetensors,
-                            result.json (written last: the run is complete)
+                            diagnostics.jsonl (step 1, or every measured step when the
+                            config has a [diagnostics] table), summary.json,
+                            model.safetensors, result.json (written last: the run is
+                            complete)
   results.csv               one row per run: ids, seed, every axis, the verdict at
                             initialization, every summary metric
   summary.csv               one row per point: mean, std and n of every metric

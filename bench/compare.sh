@@ -10,7 +10,7 @@
 # ratios; build it first, e.g. `git worktree add /tmp/old REV && cargo build --release` there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-only="${1:-W1,W2,W3,W4}"
+only="${1:-W1,W2,W3,W4,W5,W6,W7}"
 python="${PYTHON:-python3}"
 if ! "$python" -c 'import torch' 2>/dev/null; then
     echo "compare.sh: $python cannot import torch (pip install torch, or set PYTHON=...)" >&2

@@ -269,7 +269,8 @@ const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "W7",
-        description: "char GRU one-hot 65 -> H=256, T=100, batch 32, Linear head every step, CE, SGD, f32",
+        description:
+            "char GRU one-hot 65 -> H=256, T=100, batch 32, Linear head every step, CE, SGD, f32",
         kind: Kind::CharGru,
         depth: 100,
         width: 256,
@@ -285,7 +286,9 @@ fn mnist_step(w: &Workload, probe: bool, rng: &mut Rng) -> Result<Box<dyn FnMut(
     let [input, h1, h2, out] = MNIST_SIZES;
     let mut model = MlpSpec::new(input, &[h1, h2], out, Activation::Relu).build::<f32>(rng)?;
     // Pixel intensities in [0, 1) and labels 0..9: MNIST's shape, no download.
-    let x: Vec<f64> = (0..w.batch * input).map(|_| rng.uniform(0.0, 1.0)).collect();
+    let x: Vec<f64> = (0..w.batch * input)
+        .map(|_| rng.uniform(0.0, 1.0))
+        .collect();
     let x = Tensor::<f32>::from_f64_slice(&[w.batch, input], &x)?;
     let y: Vec<f64> = (0..w.batch).map(|_| rng.below(out) as f64).collect();
     let y = Tensor::<f32>::from_f64_slice(&[w.batch], &y)?;

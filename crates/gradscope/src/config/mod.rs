@@ -9,9 +9,9 @@ mod data;
 mod locate;
 mod train_eval;
 
-pub use train_eval::TrainEval;
 pub use data::{DataConfig, DataSource, HeaderSpec, LabelSpec, Splits, Task};
 pub(crate) use locate::line_of;
+pub use train_eval::TrainEval;
 
 use std::path::{Path, PathBuf};
 

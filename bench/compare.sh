@@ -17,7 +17,7 @@ if ! "$python" -c 'import torch' 2>/dev/null; then
     exit 2
 fi
 cargo build --release -q -p gradscope-cli
-bin=target/release/gradscope
+bin="${CARGO_TARGET_DIR:-target}/release/gradscope"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for _ in $(seq "${ROUNDS:-2}"); do

@@ -52,7 +52,7 @@ fn running_train_loss_is_the_sample_weighted_mean_of_the_batch_losses() {
     let n = t.splits.train.len();
     let bs = 50;
     assert!(
-        n % bs != 0,
+        !n.is_multiple_of(bs),
         "a short last batch makes the weights matter: n = {n}"
     );
     let mut steps = Losses::default();

@@ -105,7 +105,7 @@ pub fn mean_std<T: Float>(x: &[T]) -> (f64, f64) {
 }
 
 /// Histogram of |xᵢ| over log-spaced bins: `bins` bins per the decades from 10^lo to 10^hi;
-/// |xᵢ| counts in bin t when edges[t] ≤ |xᵢ| < edges[t + 1].
+/// |xᵢ| counts in bin t when `edges[t] ≤ |xᵢ| < edges[t + 1]`.
 ///
 /// No logarithm per value: log₁₀|x| ≈ (e + m − 1)·log₁₀2 from the exponent e and the mantissa
 /// m ∈ [1, 2) of its bits (off by under 0.03 decades) picks a bin, which one comparison with

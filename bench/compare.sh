@@ -10,14 +10,14 @@
 # ratios; build it first, e.g. `git worktree add /tmp/old REV && cargo build --release` there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-only="${1:-W1,W2,W3,W4}"
+only="${1:-W1,W2,W3,W4,W5,W6,W7}"
 python="${PYTHON:-python3}"
 if ! "$python" -c 'import torch' 2>/dev/null; then
     echo "compare.sh: $python cannot import torch (pip install torch, or set PYTHON=...)" >&2
     exit 2
 fi
 cargo build --release -q -p gradscope-cli
-bin=target/release/gradscope
+bin="${CARGO_TARGET_DIR:-target}/release/gradscope"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for _ in $(seq "${ROUNDS:-2}"); do

@@ -20,9 +20,10 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     /// Comma-separated workloads to run.
-    #[arg(long, default_value = "W1,W2,W3,W4", value_name = "W1,W2,...")]
+    #[arg(long, default_value = "W1,W2,W3,W4,W5,W6,W7", value_name = "W1,W2,...")]
     only: String,
-    /// Training steps per timed block (the median of 5 blocks is reported).
+    /// Training steps per timed block (the median of 5 blocks is reported); W7, whose step is
+    /// ten times slower, runs a tenth of them (and of the warm-up).
     #[arg(long, default_value_t = 50)]
     steps: usize,
     /// Untimed warm-up steps.
@@ -48,9 +49,11 @@ fn median_time(n: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     Ok(blocks[3])
 }
 
+/// The cost of the gradient scope: one probe measurement (measure + finish, as `train` runs
+/// it) against one training step, on examples/digits-mlp.toml's network and batch of 32, and
+/// on W1's network and batch.
 fn diagnostics_overhead(json: bool) -> Result<()> {
     use gradscope::config::{Config, LoadedConfig};
-    use gradscope::diagnostics::{DiagnosticsConfig, Probe, StepContext};
     use gradscope::train::{gather, Trainer};
     let text = include_str!("../../../../examples/digits-mlp.toml");
     let loaded = LoadedConfig {
@@ -62,16 +65,39 @@ fn diagnostics_overhead(json: bool) -> Result<()> {
     let idx: Vec<usize> = (0..32).collect();
     let (mut x, mut y) = (Tensor::default(), Tensor::default());
     gather(&t.splits.train, &idx, Loss::CrossEntropy, &mut x, &mut y);
-    let mut opt = Optimizer::<f32>::new(&t.config.training.optimizer())?;
-    let model = &mut t.model;
-    let step = median_time(2000, || {
-        model.forward_backward(&x, &y, Loss::CrossEntropy)?;
+    let opt = Optimizer::<f32>::new(&t.config.training.optimizer())?;
+    probe_cost(json, "digits-mlp", &mut t.model, &x, &y, opt, 2000)?;
+    let w1 = &WORKLOADS[0];
+    let mut rng = Rng::seed(0);
+    let mut model = build(w1, &mut rng)?;
+    let (x, y) = mlp_batch(w1, &mut rng)?;
+    let opt = Optimizer::<f32>::new(&OptimizerConfig::Sgd(SgdConfig {
+        lr: 0.01,
+        ..SgdConfig::default()
+    }))?;
+    probe_cost(json, "W1", &mut model, &x, &y, opt, 100)
+}
+
+/// Times one training step of `model` on (x, y) and one probe measurement at the default
+/// settings, and prints both with the overhead at the default interval and at every step.
+fn probe_cost(
+    json: bool,
+    name: &str,
+    model: &mut Model<f32>,
+    x: &Tensor<f32>,
+    y: &Tensor<f32>,
+    mut opt: Optimizer<f32>,
+    n: usize,
+) -> Result<()> {
+    use gradscope::diagnostics::{DiagnosticsConfig, Probe, StepContext};
+    let step = median_time(n, || {
+        model.forward_backward(x, y, Loss::CrossEntropy)?;
         sgd_step(model, &mut opt, 0.01)
     })?;
     let config = DiagnosticsConfig::default();
     let every = config.every;
     let mut probe = Probe::new(config);
-    let measure = median_time(500, || {
+    let measure = median_time(n.div_ceil(4), || {
         // As the trainer measures: with the batch.
         let at = StepContext {
             step: 1,
@@ -79,8 +105,8 @@ fn diagnostics_overhead(json: bool) -> Result<()> {
             loss: 0.0,
             grad_norm: 0.0,
         };
-        probe.measure(model, Some(&x), at);
-        probe.finish(model);
+        probe.measure(model, Some(x), at);
+        std::hint::black_box(probe.finish(model));
         Ok(())
     })?;
     let overhead = measure / (every as f64 * step);
@@ -90,21 +116,34 @@ fn diagnostics_overhead(json: bool) -> Result<()> {
             serde_json::json!({
                 "schema_version": gradscope::io::SCHEMA_VERSION,
                 "workload": "diagnostics-overhead",
+                "network": name,
                 "step_ms": step * 1e3,
                 "measure_ms": measure * 1e3,
                 "every": every,
                 "overhead": overhead,
+                "overhead_every_step": measure / step,
             })
         )?;
     } else {
         crate::outln!(
-            "digits-mlp step {:.4} ms, one diagnostic measurement {:.4} ms; at every = {every}: overhead {:.2}%",
+            "{name} step {:.4} ms, one diagnostic measurement {:.4} ms ({:.1}% of a step); \
+             at every = {every}: overhead {:.2}%",
             step * 1e3,
             measure * 1e3,
+            100.0 * measure / step,
             100.0 * overhead
         )?;
     }
     Ok(())
+}
+
+/// A batch for an MLP workload: x `[batch, width]` standard normal, labels below `width`.
+fn mlp_batch(w: &Workload, rng: &mut Rng) -> Result<(Tensor<f32>, Tensor<f32>)> {
+    let x: Vec<f64> = (0..w.batch * w.width).map(|_| rng.normal()).collect();
+    let x = Tensor::<f32>::from_f64_slice(&[w.batch, w.width], &x)?;
+    let y: Vec<f64> = (0..w.batch).map(|_| rng.below(w.width) as f64).collect();
+    let y = Tensor::<f32>::from_f64_slice(&[w.batch], &y)?;
+    Ok((x, y))
 }
 
 /// What a workload trains.
@@ -115,7 +154,19 @@ enum Kind {
     /// A recurrent layer over `depth` time steps with a Linear(width→1) head on the last h,
     /// MSE loss; the cell has `gates` gates (1: RNN tanh, 4: LSTM).
     Recurrent { gates: usize },
+    /// [`MNIST_SIZES`] with ReLU, softmax cross-entropy, SGD with momentum 0.9, on one
+    /// synthetic batch of MNIST's shape; with `probe`, the diagnostics probe measures every step
+    /// (as `[diagnostics] every = 1` does in `train`).
+    Mnist { probe: bool },
+    /// A char-level GRU: one-hot characters of a [`VOCAB`]-symbol alphabet, `depth` = T steps,
+    /// `width` = H, a Linear(H→vocab) head at every step, softmax cross-entropy, SGD.
+    CharGru,
 }
+
+/// Layer widths of the MNIST-shaped MLP of W5 and W6.
+const MNIST_SIZES: [usize; 4] = [784, 256, 256, 10];
+/// Alphabet size of W7 (the tiny-Shakespeare character set).
+const VOCAB: usize = 65;
 
 struct Workload {
     name: &'static str,
@@ -125,6 +176,9 @@ struct Workload {
     depth: usize,
     width: usize,
     batch: usize,
+    /// `--steps` and `--warmup` are divided by this (rounded up), so that a slow
+    /// step still gives a short timed loop.
+    slow: usize,
 }
 
 impl Workload {
@@ -138,6 +192,22 @@ impl Workload {
             // per time step: the input and the recurrent product, forward and two backward
             // products each
             Kind::Recurrent { gates } => 2.0 * b * w * gates as f64 * w * 2.0 * 3.0 * d,
+            // forward and ∂W for every layer, ∂x for all but the first
+            Kind::Mnist { .. } => {
+                let prods: Vec<f64> = MNIST_SIZES
+                    .windows(2)
+                    .map(|p| 2.0 * b * (p[0] * p[1]) as f64)
+                    .collect();
+                2.0 * prods.iter().sum::<f64>() + prods[1..].iter().sum::<f64>()
+            }
+            // per step: the input product (forward, ∂W_ih; the one-hot x needs no gradient)
+            // and the recurrent product (forward, ∂W_hh, ∂h) over 3 gates; the head over all
+            // T·B rows (forward, ∂W, ∂h)
+            Kind::CharGru => {
+                let v = VOCAB as f64;
+                d * (2.0 * b * v * 3.0 * w * 2.0 + 2.0 * b * w * 3.0 * w * 3.0)
+                    + 3.0 * 2.0 * b * d * w * v
+            }
         }
     }
 }
@@ -150,6 +220,7 @@ const WORKLOADS: &[Workload] = &[
         depth: 10,
         width: 256,
         batch: 128,
+        slow: 1,
     },
     Workload {
         name: "W2",
@@ -158,6 +229,7 @@ const WORKLOADS: &[Workload] = &[
         depth: 50,
         width: 64,
         batch: 32,
+        slow: 1,
     },
     Workload {
         name: "W3",
@@ -166,6 +238,7 @@ const WORKLOADS: &[Workload] = &[
         depth: 100,
         width: 128,
         batch: 32,
+        slow: 1,
     },
     Workload {
         name: "W4",
@@ -174,8 +247,115 @@ const WORKLOADS: &[Workload] = &[
         depth: 100,
         width: 128,
         batch: 32,
+        slow: 1,
+    },
+    Workload {
+        name: "W5",
+        description: "MNIST-shaped MLP 784->256->256->10 ReLU, batch 64, CE, SGD momentum 0.9, f32",
+        kind: Kind::Mnist { probe: false },
+        depth: 3,
+        width: 256,
+        batch: 64,
+        slow: 1,
+    },
+    Workload {
+        name: "W6",
+        description: "W5 with the diagnostics probe measuring every step, f32",
+        kind: Kind::Mnist { probe: true },
+        depth: 3,
+        width: 256,
+        batch: 64,
+        slow: 1,
+    },
+    Workload {
+        name: "W7",
+        description:
+            "char GRU one-hot 65 -> H=256, T=100, batch 32, Linear head every step, CE, SGD, f32",
+        kind: Kind::CharGru,
+        depth: 100,
+        width: 256,
+        batch: 32,
+        slow: 10,
     },
 ];
+
+/// One training step of W5 (and, with `probe`, W6): forward, cross-entropy, backward, [probe
+/// measurement,] SGD with momentum 0.9, [the probe's update ratio].
+fn mnist_step(w: &Workload, probe: bool, rng: &mut Rng) -> Result<Box<dyn FnMut() -> Result<()>>> {
+    use gradscope::diagnostics::{DiagnosticsConfig, Probe, StepContext};
+    let [input, h1, h2, out] = MNIST_SIZES;
+    let mut model = MlpSpec::new(input, &[h1, h2], out, Activation::Relu).build::<f32>(rng)?;
+    // Pixel intensities in [0, 1) and labels 0..9: MNIST's shape, no download.
+    let x: Vec<f64> = (0..w.batch * input)
+        .map(|_| rng.uniform(0.0, 1.0))
+        .collect();
+    let x = Tensor::<f32>::from_f64_slice(&[w.batch, input], &x)?;
+    let y: Vec<f64> = (0..w.batch).map(|_| rng.below(out) as f64).collect();
+    let y = Tensor::<f32>::from_f64_slice(&[w.batch], &y)?;
+    let mut opt = Optimizer::<f32>::new(&OptimizerConfig::Sgd(SgdConfig {
+        lr: 0.01,
+        momentum: 0.9,
+        ..SgdConfig::default()
+    }))?;
+    let mut probe = probe.then(|| {
+        Probe::new(DiagnosticsConfig {
+            every: 1,
+            ..DiagnosticsConfig::default()
+        })
+    });
+    let mut step = 0u64;
+    Ok(Box::new(move || {
+        step += 1;
+        let loss = model.forward_backward(&x, &y, Loss::CrossEntropy)?;
+        if let Some(p) = &mut probe {
+            let at = StepContext {
+                step,
+                epoch: 1,
+                loss,
+                grad_norm: 0.0,
+            };
+            p.measure(&model, Some(&x), at);
+        }
+        sgd_step(&mut model, &mut opt, 0.01)?;
+        if let Some(p) = &mut probe {
+            std::hint::black_box(p.finish(&model));
+        }
+        Ok(())
+    }))
+}
+
+/// One training step of W7: x `[B, T·V]` one-hot characters through a GRU(V→H) reading the
+/// rows as sequences, a Linear(H→V) head on every h_t, cross-entropy against the next
+/// characters `[B·T]`, backward through time (no ∂L/∂x), SGD.
+fn char_gru_step(w: &Workload, rng: &mut Rng) -> Result<Box<dyn FnMut() -> Result<()>>> {
+    use gradscope::model::{ModelSpec, SequenceSpec};
+    use gradscope::recurrent::{CellKind, Predict, RecurrentSpec};
+    let mut encoder = RecurrentSpec::new(CellKind::Gru, w.width);
+    encoder.predict = Predict::EveryStep;
+    let head = MlpSpec::new(0, &[], VOCAB, Activation::Identity);
+    let spec = ModelSpec::from(SequenceSpec::new(VOCAB, encoder, head));
+    let mut model = spec.build::<f32>(rng)?;
+    let (b, t) = (w.batch, w.depth);
+    let chars: Vec<usize> = (0..b * (t + 1)).map(|_| rng.below(VOCAB)).collect();
+    let mut x = vec![0.0; b * t * VOCAB];
+    let mut y = Vec::with_capacity(b * t);
+    for s in 0..b {
+        for k in 0..t {
+            x[(s * t + k) * VOCAB + chars[s * (t + 1) + k]] = 1.0;
+            y.push(chars[s * (t + 1) + k + 1] as f64);
+        }
+    }
+    let x = Tensor::<f32>::from_f64_slice(&[b, t * VOCAB], &x)?;
+    let y = Tensor::<f32>::from_f64_slice(&[b * t], &y)?;
+    let mut opt = Optimizer::<f32>::new(&OptimizerConfig::Sgd(SgdConfig {
+        lr: 0.01,
+        ..SgdConfig::default()
+    }))?;
+    Ok(Box::new(move || {
+        model.forward_backward(&x, &y, Loss::CrossEntropy)?;
+        sgd_step(&mut model, &mut opt, 0.01)
+    }))
+}
 
 /// depth × (Linear width→width + tanh): hidden layers plus the output layer with a tanh head.
 fn build(w: &Workload, rng: &mut Rng) -> Result<Model<f32>> {
@@ -305,10 +485,7 @@ pub fn run(args: Args) -> Result<()> {
         let mut step: Box<dyn FnMut() -> Result<()>> = match w.kind {
             Kind::Mlp => {
                 let mut model = build(w, &mut rng)?;
-                let x: Vec<f64> = (0..w.batch * w.width).map(|_| rng.normal()).collect();
-                let x = Tensor::<f32>::from_f64_slice(&[w.batch, w.width], &x)?;
-                let y: Vec<f64> = (0..w.batch).map(|_| rng.below(w.width) as f64).collect();
-                let y = Tensor::<f32>::from_f64_slice(&[w.batch], &y)?;
+                let (x, y) = mlp_batch(w, &mut rng)?;
                 let mut opt = Optimizer::<f32>::new(&OptimizerConfig::Sgd(SgdConfig {
                     lr: 0.01,
                     ..SgdConfig::default()
@@ -328,17 +505,20 @@ pub fn run(args: Args) -> Result<()> {
                 let mut s = RecurrentStep::new(cell, w, &mut rng)?;
                 Box::new(move || s.step())
             }
+            Kind::Mnist { probe } => mnist_step(w, probe, &mut rng)?,
+            Kind::CharGru => char_gru_step(w, &mut rng)?,
         };
-        for _ in 0..args.warmup {
+        let (steps, warmup) = (args.steps.div_ceil(w.slow), args.warmup.div_ceil(w.slow));
+        for _ in 0..warmup {
             step()?;
         }
         let mut blocks = Vec::new();
         for _ in 0..5 {
             let t0 = Instant::now();
-            for _ in 0..args.steps {
+            for _ in 0..steps {
                 step()?;
             }
-            blocks.push(t0.elapsed().as_secs_f64() / args.steps as f64);
+            blocks.push(t0.elapsed().as_secs_f64() / steps as f64);
         }
         blocks.sort_by(f64::total_cmp);
         let ms = blocks[2] * 1e3;

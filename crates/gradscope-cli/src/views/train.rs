@@ -196,7 +196,7 @@ pub fn document(
                 0,
             ),
             per_epoch(
-                "training set (eval mode)",
+                "training set (train_loss)",
                 metrics,
                 |r| Some(r.train_loss),
                 1,
@@ -204,8 +204,10 @@ pub fn document(
             .map(|s| s.dash(Dash::Dashed)),
             per_epoch("validation set", metrics, |r| r.val_loss, 2),
         ],
-        "metrics.jsonl: loss is the mean of the epoch's batch losses as trained; train_loss \
-         and val_loss are evaluated in eval mode at the end of the epoch.",
+        "metrics.jsonl: loss is the mean of the epoch's batch losses as trained; train_loss is \
+         their mean per sample (training.train_eval = \"running\", the default) or an eval-mode \
+         pass at the end of the epoch (\"full\"); val_loss is evaluated in eval mode at the \
+         end of the epoch.",
     )?;
     epoch_chart(
         &mut doc,
@@ -217,7 +219,8 @@ pub fn document(
             per_epoch("training set", metrics, |r| pct(r.train_accuracy), 1),
             per_epoch("validation set", metrics, |r| pct(r.val_accuracy), 2),
         ],
-        "Accuracy at the end of each epoch, in eval mode (classification only).",
+        "Accuracy per epoch (classification only): validation in eval mode at the end of the \
+         epoch; training as train_loss is measured (training.train_eval).",
     )?;
     epoch_chart(
         &mut doc,

@@ -7,9 +7,11 @@
 
 mod data;
 mod locate;
+mod train_eval;
 
 pub use data::{DataConfig, DataSource, HeaderSpec, LabelSpec, Splits, Task};
 pub(crate) use locate::line_of;
+pub use train_eval::TrainEval;
 
 use std::path::{Path, PathBuf};
 
@@ -251,6 +253,11 @@ pub struct TrainingConfig {
     /// the observer's `on_scalars` (the CLI's `steps.jsonl`). Absent = off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scalars_every: Option<u64>,
+    /// How each epoch's `train_loss`/`train_accuracy` are measured: `"running"` (the mean over
+    /// the epoch's batches as trained, free) or `"full"` (an eval-mode pass over the training
+    /// set at the end of the epoch).
+    #[serde(default, skip_serializing_if = "TrainEval::is_running")]
+    pub train_eval: TrainEval,
 }
 
 impl Default for TrainingConfig {

@@ -7,10 +7,13 @@
 use super::config::DiagnosticsConfig;
 use super::records::{LayerRecord, StepRecord};
 use super::recurrent::measure_recurrent;
-use super::stats::{linear_histogram, log_abs_histogram, mean_std, norm_and_max, quantiles};
+use super::stats::{
+    activation_pass, deviation_and_histogram, log_abs_histogram, norm_and_max, quantiles, sum_sq,
+    update_sums, weight_pass,
+};
 use crate::activation::properties::SATURATION_FRACTION;
 use crate::activation::{properties, Activation};
-use crate::float::Float;
+use crate::float::{DType, Float};
 use crate::model::{Model, ModuleView};
 use crate::tensor::Tensor;
 
@@ -23,6 +26,18 @@ struct Facts {
     /// The range's ends, if finite.
     range: [Option<f64>; 2],
 }
+
+/// A weight as it was before the optimizer step, for ‖ΔW‖/‖W‖: in f32 for an f32 model
+/// (exactly its values, at half the memory traffic of f64), else in f64.
+#[derive(Clone, Debug, Default)]
+struct WeightCopy {
+    f32: Vec<f32>,
+    f64: Vec<f64>,
+}
+
+/// ‖∂L/∂output‖ and max |∂L/∂output| of the module visited last, by the address and length of
+/// the gradient: the next module's ∂L/∂input is often the same tensor.
+type LastGradNorm<T> = Option<(*const T, usize, (f64, f64))>;
 
 /// Where and when a measurement is taken.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -68,9 +83,9 @@ pub struct StepContext {
 pub struct Probe {
     config: DiagnosticsConfig,
     facts: Vec<Facts>,
-    before: Vec<Tensor<f64>>,
+    before: Vec<WeightCopy>,
     alive: Vec<bool>,
-    scratch: Vec<f64>,
+    scratch: Vec<i64>,
     pending: Option<StepRecord>,
 }
 
@@ -116,15 +131,28 @@ impl Probe {
         let mut recurrent = Vec::new();
         let mut depth = 0;
         let mut weighted = 0;
+        let mut last: LastGradNorm<T> = None;
+        let norm = |t: &Tensor<T>, last: &mut LastGradNorm<T>| {
+            let key = (t.data().as_ptr(), t.len());
+            match *last {
+                Some((p, n, v)) if (p, n) == key => v,
+                _ => {
+                    let v = norm_and_max(t.data());
+                    *last = Some((key.0, key.1, v));
+                    v
+                }
+            }
+        };
         model.visit_modules(input, &mut |m| {
             let mut rec = LayerRecord::new(m.index, m.name.clone(), m.kind, m.module.describe());
             let grad_in = m.module.grad_input();
             if !grad_in.is_empty() {
-                let (n, mx) = norm_and_max(grad_in.data());
+                // Layer i's ∂L/∂input is layer i−1's ∂L/∂output, measured a moment ago.
+                let (n, mx) = norm(grad_in, &mut last);
                 rec.grad_in_norm = Some(n);
                 rec.grad_in_max = Some(mx);
             }
-            (rec.grad_out_norm, rec.grad_out_max) = norm_and_max(m.grad_output.data());
+            (rec.grad_out_norm, rec.grad_out_max) = norm(m.grad_output, &mut last);
             self.measure_weight(&m, &mut rec, weighted);
             if m.module.weight().is_some() {
                 weighted += 1;
@@ -146,7 +174,7 @@ impl Probe {
         });
         let input_q0 = input
             .filter(|x| !x.is_empty())
-            .map(|x| x.data().iter().map(|v| v.to_f64().powi(2)).sum::<f64>() / x.len() as f64);
+            .map(|x| sum_sq(x.data()) / x.len() as f64);
         self.pending = Some(StepRecord {
             step: at.step,
             epoch: at.epoch,
@@ -165,18 +193,19 @@ impl Probe {
             return;
         };
         if self.before.len() <= k {
-            self.before.push(Tensor::default());
+            self.before.push(WeightCopy::default());
         }
-        // One pass: keep a copy for the update ratio, and the sums for ‖W‖ and σ_w.
-        let buf = &mut self.before[k];
-        buf.resize(w.param.value.shape());
-        let (mut sum, mut sq) = (0.0f64, 0.0f64);
-        for (b, v) in buf.data_mut().iter_mut().zip(w.param.value.data()) {
-            let x = v.to_f64();
-            *b = x;
-            sum += x;
-            sq += x * x;
-        }
+        // One pass: a copy for the update ratio, the sums for ‖W‖ and σ_w, ‖∂L/∂W‖.
+        let copy = &mut self.before[k];
+        let (v, g) = (w.param.value.data(), w.param.grad.data());
+        let sums = if T::DTYPE == DType::F32 {
+            copy.f32.resize(v.len(), 0.0);
+            weight_pass(v, g, &mut copy.f32, |x| x.to_f64() as f32)
+        } else {
+            copy.f64.resize(v.len(), 0.0);
+            weight_pass(v, g, &mut copy.f64, |x| x.to_f64())
+        };
+        let (sum, sq) = (sums.sum, sums.sum_sq);
         rec.weight_norm = Some(sq.sqrt());
         if let Some(fan_in) = w.fan_in {
             let n = w.param.len().max(1) as f64;
@@ -184,12 +213,11 @@ impl Probe {
             rec.sigma_w = Some((var * fan_in as f64).sqrt());
             rec.sigma_b2 = Some(w.bias.map_or(0.0, |b| {
                 let v = b.value.data();
-                v.iter().map(|x| x.to_f64().powi(2)).sum::<f64>() / v.len().max(1) as f64
+                sum_sq(v) / v.len().max(1) as f64
             }));
         }
-        let (n, mx) = norm_and_max(w.param.grad.data());
-        rec.weight_grad_norm = Some(n);
-        rec.weight_grad_max = Some(mx);
+        rec.weight_grad_norm = Some(sums.grad_norm);
+        rec.weight_grad_max = Some(sums.grad_max);
     }
 
     /// Output statistics, f'(z) statistics from the input z, dead units, histograms.
@@ -201,44 +229,42 @@ impl Probe {
     ) {
         let facts = self.facts(act);
         let out = m.module.output();
-        let (mean, sd) = mean_std(out.data());
+        let cols = out.cols().max(1);
+        self.alive.clear();
+        self.alive.resize(cols, false);
+        // Pass 1: Σa, the finite extremes, the share near the range's ends, the live units.
+        let eps = range_end_epsilon(facts.range);
+        let first = activation_pass(out.data(), cols, facts.range, eps, &mut self.alive);
+        let n = out.len();
+        let mean = if n == 0 { 0.0 } else { first.sum / n as f64 };
+        // Pass 2: Σ(a − mean)² and the histogram of a.
+        let bins = self.config.bins;
+        let (dev, act_hist) = deviation_and_histogram(out.data(), mean, first.lo, first.hi, bins);
         rec.act_mean = Some(mean);
-        rec.act_std = Some(sd);
+        rec.act_std = Some(if n == 0 { 0.0 } else { (dev / n as f64).sqrt() });
         rec.act_quantiles = quantiles(out.data(), &mut self.scratch);
-        rec.range_end_fraction = range_end_fraction(out.data(), facts.range);
+        rec.range_end_fraction = eps
+            .is_finite()
+            .then(|| first.near_end as f64 / n as f64)
+            .filter(|_| n > 0);
         if let (Some(z), false) = (m.input, act.is_rowwise()) {
             let thr = SATURATION_FRACTION * facts.max_abs_derivative;
-            let (mut sum, mut sum_sq, mut sat) = (0.0, 0.0, 0usize);
-            for v in z.data() {
-                let d = act.df(v.to_f64()).abs();
-                sum += d;
-                sum_sq += d * d;
-                sat += usize::from(d < thr);
-            }
+            let (sum, sum_sq, sat) = derivative_sums(act, z.data(), out.data(), thr);
             let n = z.len().max(1) as f64;
             rec.mean_abs_derivative = Some(sum / n);
             rec.mean_sq_derivative = Some(sum_sq / n);
             rec.saturated_fraction = Some(sat as f64 / n);
         }
-        let cols = out.cols().max(1);
-        self.alive.clear();
-        self.alive.resize(cols, false);
-        for row in out.data().chunks_exact(cols) {
-            for (a, v) in self.alive.iter_mut().zip(row) {
-                *a |= *v != T::ZERO;
-            }
-        }
         let dead = self.alive.iter().filter(|a| !**a).count();
         rec.dead_fraction = Some(dead as f64 / cols as f64);
         if self.config.histograms {
-            let bins = self.config.bins;
             rec.grad_hist = Some(log_abs_histogram(
                 m.module.grad_input().data(),
                 -14,
                 2,
                 bins,
             ));
-            rec.act_hist = Some(linear_histogram(out.data(), bins));
+            rec.act_hist = Some(act_hist);
         }
     }
 
@@ -252,11 +278,12 @@ impl Probe {
             if let Some(w) = m.module.weight() {
                 let old = &before[k];
                 k += 1;
-                let (mut d2, mut w2) = (0.0f64, 0.0f64);
-                for (a, b) in w.param.value.data().iter().zip(old.data()) {
-                    d2 += (a.to_f64() - b).powi(2);
-                    w2 += b * b;
-                }
+                let v = w.param.value.data();
+                let (d2, w2) = if T::DTYPE == DType::F32 {
+                    update_sums(v, &old.f32, f64::from)
+                } else {
+                    update_sums(v, &old.f64, |x| x)
+                };
                 if let Some(r) = layers.get_mut(m.index) {
                     r.update_ratio = Some(if w2 > 0.0 { (d2 / w2).sqrt() } else { f64::NAN });
                 }
@@ -272,23 +299,49 @@ impl Probe {
 /// at 0.012 (Glorot & Bengio 2010's saturation at 0) counts, which 1% missed.
 pub const RANGE_END_EPSILON: f64 = 0.02;
 
-/// Share of the values within ε of a finite end of `range`, ε = [`RANGE_END_EPSILON`] of the
-/// range's width (of 1 when only one end is finite); None for a range with no finite end.
-fn range_end_fraction<T: Float>(a: &[T], range: [Option<f64>; 2]) -> Option<f64> {
-    let eps = match range {
+/// ε of [`RANGE_END_EPSILON`] for `range`: that share of the range's width, of 1 when only one
+/// end is finite, ∞ (nothing counts) when neither is.
+fn range_end_epsilon(range: [Option<f64>; 2]) -> f64 {
+    match range {
         [Some(lo), Some(hi)] => RANGE_END_EPSILON * (hi - lo),
-        [None, None] => return None,
+        [None, None] => f64::INFINITY,
         _ => RANGE_END_EPSILON,
-    };
-    if a.is_empty() {
-        return None;
     }
-    let near = a
-        .iter()
-        .filter(|v| {
-            let x = v.to_f64();
-            range[0].is_some_and(|lo| x - lo <= eps) || range[1].is_some_and(|hi| hi - x <= eps)
-        })
-        .count();
-    Some(near as f64 / a.len() as f64)
+}
+
+/// (Σ|f'(zᵢ)|, Σf'(zᵢ)², #{|f'(zᵢ)| < thr}) over an activation's inputs `z` and outputs `a`.
+/// ReLU's f' is read off z inline (1 above 0, else 0, as `relu_grad`); tanh's and the
+/// sigmoid's from the output, 1 − a² and a(1 − a) (no exp per element); any other from z.
+fn derivative_sums<T: Float>(act: Activation, z: &[T], a: &[T], thr: f64) -> (f64, f64, usize) {
+    let (mut sum, mut sum_sq, mut sat) = ([0.0f64; 4], [0.0f64; 4], 0usize);
+    let mut add = |k: usize, d: f64| {
+        sum[k % 4] += d;
+        sum_sq[k % 4] += d * d;
+        sat += usize::from(d < thr);
+    };
+    match act {
+        Activation::Relu => {
+            for (k, v) in z.iter().enumerate() {
+                add(k, if *v <= T::ZERO { 0.0 } else { 1.0 });
+            }
+        }
+        Activation::Tanh if a.len() == z.len() => {
+            for (k, v) in a.iter().enumerate() {
+                let y = v.to_f64();
+                add(k, (1.0 - y * y).abs());
+            }
+        }
+        Activation::Sigmoid if a.len() == z.len() => {
+            for (k, v) in a.iter().enumerate() {
+                let y = v.to_f64();
+                add(k, (y * (1.0 - y)).abs());
+            }
+        }
+        _ => {
+            for (k, v) in z.iter().enumerate() {
+                add(k, act.df(v.to_f64()).abs());
+            }
+        }
+    }
+    (sum.iter().sum(), sum_sq.iter().sum(), sat)
 }

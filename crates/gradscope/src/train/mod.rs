@@ -25,7 +25,7 @@ pub use records::{
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::config::{Config, LoadedConfig, Splits};
+use crate::config::{Config, LoadedConfig, Splits, TrainEval};
 use crate::data::{BatchIter, Dataset};
 use crate::diagnostics::{Probe, StepContext, StepRecord};
 use crate::error::{Error, Result};
@@ -100,6 +100,32 @@ struct EpochAccum {
     grad_max: f64,
     batches: usize,
     lr: f64,
+    /// Σ n_b·L_b over the batches (n_b samples each), for the running `train_loss`.
+    #[serde(default)]
+    sample_loss_sum: f64,
+    /// Σ n_b.
+    #[serde(default)]
+    samples: usize,
+    /// Correct predictions of the batches' forward passes.
+    #[serde(default)]
+    correct: usize,
+    /// Some batch had no accuracy (regression without a tolerance).
+    #[serde(default)]
+    no_accuracy: bool,
+}
+
+impl EpochAccum {
+    /// The running evaluation of [`TrainEval::Running`]: the sample-weighted mean of the
+    /// batch losses and the share of correct predictions (`steps` labels per sample); None
+    /// before the first batch.
+    fn running(&self, steps: usize) -> Option<Evaluation> {
+        (self.samples > 0).then(|| Evaluation {
+            loss: self.sample_loss_sum / self.samples as f64,
+            accuracy: (!self.no_accuracy)
+                .then(|| self.correct as f64 / (self.samples * steps.max(1)) as f64),
+            samples: self.samples,
+        })
+    }
 }
 
 /// A training run in progress.
@@ -567,6 +593,21 @@ impl<T: Float> Trainer<T> {
                 clip_coef,
             });
         }
+        if self.config.training.train_eval == TrainEval::Running {
+            // The batch's own forward pass (train mode, this step's weights) gives the
+            // running train_loss/train_accuracy, with no extra pass over the data.
+            let tolerance = self.config.training.tolerance;
+            let right = self
+                .model
+                .output()
+                .and_then(|out| correct(out, &self.splits.train, idx, tolerance));
+            match right {
+                Some(c) => self.acc.correct += c,
+                None => self.acc.no_accuracy = true,
+            }
+            self.acc.sample_loss_sum += l * idx.len() as f64;
+            self.acc.samples += idx.len();
+        }
         self.acc.loss_sum += l;
         self.acc.grad_sum += norm;
         self.acc.grad_max = self.acc.grad_max.max(norm);
@@ -640,7 +681,10 @@ impl<T: Float> Trainer<T> {
     fn end_epoch(&mut self, observer: &mut dyn Observer) -> Result<()> {
         self.epoch += 1;
         self.batch_in_epoch = 0;
-        let train = self.evaluate(Split::Train)?;
+        let train = match self.config.training.train_eval {
+            TrainEval::Running => self.acc.running(self.splits.train.target_steps()),
+            TrainEval::Full => self.evaluate(Split::Train)?,
+        };
         let val = self.evaluate(Split::Val)?;
         if let Some(s) = &mut self.schedule {
             if s.per() == SchedulePer::Epoch {

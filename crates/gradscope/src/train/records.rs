@@ -9,9 +9,12 @@ pub struct EpochRecord {
     pub epoch: usize,
     /// Mean training loss over the epoch's batches (as trained: train mode).
     pub loss: f64,
-    /// Training-set loss in evaluation mode at the end of the epoch.
+    /// Training-set loss: with `training.train_eval = "running"` (the default) the
+    /// sample-weighted mean of the epoch's batch losses as trained (train mode, each batch
+    /// with the weights of its step); with `"full"` a pass in evaluation mode at the end of
+    /// the epoch.
     pub train_loss: f64,
-    /// Training-set accuracy in evaluation mode (null for regression).
+    /// Training-set accuracy, measured as `train_loss` is (null for regression).
     pub train_accuracy: Option<f64>,
     /// Validation loss (null without a validation split).
     pub val_loss: Option<f64>,

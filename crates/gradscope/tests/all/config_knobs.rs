@@ -305,6 +305,7 @@ epochs = 6
 batch_size = 16
 optimizer = { kind = "sgd", lr = 0.3, momentum = 0.9 }
 keep_best = true
+train_eval = "full"
 "#;
 
 #[test]
@@ -320,6 +321,7 @@ fn keep_best_reports_the_best_epochs_weights_beside_the_final_ones() {
     let rec = &run.epochs[best_epoch - 1];
     assert_eq!(best.val.unwrap().loss, rec.val_loss.unwrap());
     assert_eq!(best.val.unwrap().accuracy, rec.val_accuracy);
+    // With train_eval = "full", the epoch record's train_loss is that evaluation too.
     assert_eq!(best.train.unwrap().loss, rec.train_loss);
     assert!(best.test.is_some() && run.summary.test.is_some());
     // The final weights are still the model's.

@@ -809,6 +809,11 @@ fn norms_means_histograms_and_quantiles_by_hand() {
         [2.0, 25.0, 50.0, 75.0, 98.0]
     );
     assert_eq!(quantiles(&[f64::NAN], &mut buf), None);
+    // Negative values and signed zeros in f64::total_cmp's order (−0 before +0).
+    let q = quantiles(&[2.0, 0.0, -1.0, -3.5, -0.0, f64::INFINITY], &mut buf).unwrap();
+    let got = [q.p02, q.p25, q.p50, q.p75, q.p98];
+    assert_eq!(got, [-3.5, -1.0, -0.0, 0.0, 2.0]);
+    assert!(got[2].is_sign_negative() && got[3].is_sign_positive());
 }
 
 trait AddSq {

@@ -33,6 +33,7 @@ mod sweep;
 mod tensor;
 mod theory;
 mod train;
+mod train_eval;
 mod verdict_clauses;
 mod vmath;
 mod weights_finite;

@@ -5,24 +5,14 @@
 //! update-to-weight ratio ‖ΔW‖/‖W‖.
 
 use super::config::DiagnosticsConfig;
+use super::external::{ActivationFacts, ActivationStats, WeightStats};
 use super::records::{LayerRecord, StepRecord};
 use super::recurrent::measure_recurrent;
-use super::stats::{linear_histogram, log_abs_histogram, mean_std, norm_and_max, quantiles};
-use crate::activation::properties::SATURATION_FRACTION;
-use crate::activation::{properties, Activation};
+use super::stats::{linear_histogram, log_abs_histogram, norm_and_max};
+use crate::activation::Activation;
 use crate::float::Float;
 use crate::model::{Model, ModuleView};
 use crate::tensor::Tensor;
-
-/// What the probe needs to know of an activation, computed once per activation.
-#[derive(Clone, Copy, Debug)]
-struct Facts {
-    activation: Activation,
-    /// max |f'| over the real line.
-    max_abs_derivative: f64,
-    /// The range's ends, if finite.
-    range: [Option<f64>; 2],
-}
 
 /// Where and when a measurement is taken.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -67,7 +57,7 @@ pub struct StepContext {
 #[derive(Clone, Debug, Default)]
 pub struct Probe {
     config: DiagnosticsConfig,
-    facts: Vec<Facts>,
+    facts: Vec<ActivationFacts>,
     before: Vec<Tensor<f64>>,
     alive: Vec<bool>,
     scratch: Vec<f64>,
@@ -88,16 +78,11 @@ impl Probe {
         &self.config
     }
 
-    fn facts(&mut self, act: Activation) -> Facts {
+    fn facts(&mut self, act: Activation) -> ActivationFacts {
         if let Some(f) = self.facts.iter().find(|f| f.activation == act) {
             return *f;
         }
-        let p = properties(&act);
-        let f = Facts {
-            activation: act,
-            max_abs_derivative: p.max_abs_derivative,
-            range: p.range,
-        };
+        let f = ActivationFacts::of(act);
         self.facts.push(f);
         f
     }
@@ -177,16 +162,8 @@ impl Probe {
             sum += x;
             sq += x * x;
         }
-        rec.weight_norm = Some(sq.sqrt());
-        if let Some(fan_in) = w.fan_in {
-            let n = w.param.len().max(1) as f64;
-            let var = (sq / n - (sum / n).powi(2)).max(0.0);
-            rec.sigma_w = Some((var * fan_in as f64).sqrt());
-            rec.sigma_b2 = Some(w.bias.map_or(0.0, |b| {
-                let v = b.value.data();
-                v.iter().map(|x| x.to_f64().powi(2)).sum::<f64>() / v.len().max(1) as f64
-            }));
-        }
+        let bias = w.bias.map(|b| b.value.data());
+        WeightStats::from_sums(sum, sq, w.param.len(), w.fan_in, bias).apply(rec);
         let (n, mx) = norm_and_max(w.param.grad.data());
         rec.weight_grad_norm = Some(n);
         rec.weight_grad_max = Some(mx);
@@ -201,35 +178,16 @@ impl Probe {
     ) {
         let facts = self.facts(act);
         let out = m.module.output();
-        let (mean, sd) = mean_std(out.data());
-        rec.act_mean = Some(mean);
-        rec.act_std = Some(sd);
-        rec.act_quantiles = quantiles(out.data(), &mut self.scratch);
-        rec.range_end_fraction = range_end_fraction(out.data(), facts.range);
-        if let (Some(z), false) = (m.input, act.is_rowwise()) {
-            let thr = SATURATION_FRACTION * facts.max_abs_derivative;
-            let (mut sum, mut sum_sq, mut sat) = (0.0, 0.0, 0usize);
-            for v in z.data() {
-                let d = act.df(v.to_f64()).abs();
-                sum += d;
-                sum_sq += d * d;
-                sat += usize::from(d < thr);
-            }
-            let n = z.len().max(1) as f64;
-            rec.mean_abs_derivative = Some(sum / n);
-            rec.mean_sq_derivative = Some(sum_sq / n);
-            rec.saturated_fraction = Some(sat as f64 / n);
-        }
-        let cols = out.cols().max(1);
-        self.alive.clear();
-        self.alive.resize(cols, false);
-        for row in out.data().chunks_exact(cols) {
-            for (a, v) in self.alive.iter_mut().zip(row) {
-                *a |= *v != T::ZERO;
-            }
-        }
-        let dead = self.alive.iter().filter(|a| !**a).count();
-        rec.dead_fraction = Some(dead as f64 / cols as f64);
+        let z = m.input.map(|z| z.data()).filter(|_| !act.is_rowwise());
+        ActivationStats::measure_with(
+            &facts,
+            z,
+            out.data(),
+            out.cols(),
+            &mut self.scratch,
+            &mut self.alive,
+        )
+        .apply(rec);
         if self.config.histograms {
             let bins = self.config.bins;
             rec.grad_hist = Some(log_abs_histogram(
@@ -271,24 +229,3 @@ impl Probe {
 /// or 0.98, a tanh unit at ±0.96, has |f'| under 8% of its maximum; a top sigmoid layer stuck
 /// at 0.012 (Glorot & Bengio 2010's saturation at 0) counts, which 1% missed.
 pub const RANGE_END_EPSILON: f64 = 0.02;
-
-/// Share of the values within ε of a finite end of `range`, ε = [`RANGE_END_EPSILON`] of the
-/// range's width (of 1 when only one end is finite); None for a range with no finite end.
-fn range_end_fraction<T: Float>(a: &[T], range: [Option<f64>; 2]) -> Option<f64> {
-    let eps = match range {
-        [Some(lo), Some(hi)] => RANGE_END_EPSILON * (hi - lo),
-        [None, None] => return None,
-        _ => RANGE_END_EPSILON,
-    };
-    if a.is_empty() {
-        return None;
-    }
-    let near = a
-        .iter()
-        .filter(|v| {
-            let x = v.to_f64();
-            range[0].is_some_and(|lo| x - lo <= eps) || range[1].is_some_and(|hi| hi - x <= eps)
-        })
-        .count();
-    Some(near as f64 / a.len() as f64)
-}

@@ -1,0 +1,532 @@
+"""gradscope.torch: diagnose a PyTorch model's gradients with gradscope's verdict engine.
+
+    scope = gradscope.torch.watch(model, every=10)
+    for x, y in loader:
+        loss = loss_fn(model(x), y)
+        opt.zero_grad(); loss.backward(); opt.step()
+        scope.loss(loss)            # optional: the loss of the measured steps
+    print(scope.diagnosis())        # verdict, explanation with the numbers, remedies
+    scope.write("runs/mine")        # diagnostics.jsonl, diagnosis.json, report.html
+
+or ``with gradscope.torch.watch(model) as scope: ...`` (the hooks are removed on exit).
+
+What is seen. Forward hooks on the modules gradscope knows — Linear, Conv1d/2d/3d (kind
+``linear``, σ_w from fan_in = in_channels/groups × kernel size), the normalization layers
+(BatchNorm → ``batchnorm1d``; LayerNorm, GroupNorm, InstanceNorm, RMSNorm → ``layernorm``),
+the activation modules of the catalogue (:func:`activation_spec`) and nn.RNN/LSTM/GRU (kind
+``recurrent``: norms only). A step is a forward of the watched model in training mode with
+gradients enabled; step 1 and every ``every``-th step are measured: the hooks then attach
+tensor hooks for this one backward (∂L/∂output of each module, ∂L/∂input of a weight layer,
+∂L/∂p of every parameter), so unmeasured steps cost one Python call per module. An
+activation's ∂L/∂z is f'(z) ⊙ ∂L/∂a (exact for elementwise f), with f'(z) from PyTorch's
+autograd of the module on the tensors' device (``derivative="torch"``, checked against
+gradscope's catalogue by the tests) or from gradscope's catalogue on the CPU
+(``derivative="catalogue"``). Statistics are computed on the device; only scalars and
+histogram counts move to the CPU, once per measured step.
+
+What is not seen. Functional activations inside a module's ``forward`` (``torch.sigmoid(x)``,
+``F.relu(x)``) are not modules, so no hook sees them: the verdict is computed from the
+activation modules alone (a model with none has nothing to diagnose). Make them visible by
+using the module (``self.act = nn.ReLU()`` … ``self.act(x)``). Not seen either: attention's
+softmax inside nn.MultiheadAttention, embeddings, and the gradient through time inside
+nn.RNN/LSTM/GRU (PyTorch's fused kernels do not expose ∂L/∂h_t; gradscope's own recurrent
+encoders report it). The update ratio ‖ΔW‖/‖W‖ is measured when the next step starts (or at
+``diagnosis()``, which should come after ``optimizer.step()``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import Activation, Recorder
+
+__all__ = ["Scope", "watch", "activation_spec", "layer_kind"]
+
+_NORMS_BATCH = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+_NORMS_LAYER = tuple(
+    c
+    for c in (
+        nn.LayerNorm,
+        nn.GroupNorm,
+        nn.InstanceNorm1d,
+        nn.InstanceNorm2d,
+        nn.InstanceNorm3d,
+        getattr(nn, "RMSNorm", None),
+    )
+    if c is not None
+)
+_WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_RECURRENT = (nn.RNN, nn.LSTM, nn.GRU)
+
+
+def activation_spec(m: nn.Module) -> Optional[str]:
+    """The catalogue text form of an activation module, or None when it is not one."""
+    if isinstance(m, nn.Sigmoid):
+        return "sigmoid"
+    if isinstance(m, nn.Tanh):
+        return "tanh"
+    if isinstance(m, nn.ReLU):
+        return "relu"
+    if isinstance(m, nn.LeakyReLU):
+        return f"leaky_relu({float(m.negative_slope)!r})"
+    if isinstance(m, nn.PReLU):
+        init = float(m.weight.detach().float().mean().cpu())
+        return f"prelu(init={init!r}, channels={m.num_parameters})"
+    if isinstance(m, nn.RReLU):
+        return f"rrelu(lower={float(m.lower)!r}, upper={float(m.upper)!r})"
+    if isinstance(m, nn.ELU):
+        return f"elu(alpha={float(m.alpha)!r})"
+    if isinstance(m, nn.SELU):
+        return "selu"
+    if isinstance(m, nn.GELU):
+        return "gelu" if m.approximate == "none" else "gelu_tanh"
+    if isinstance(m, nn.SiLU):
+        return "silu"
+    if isinstance(m, nn.Mish):
+        return "mish"
+    if isinstance(m, nn.Softplus):
+        return f"softplus(beta={float(m.beta)!r}, threshold={float(m.threshold)!r})"
+    if isinstance(m, nn.Softsign):
+        return "softsign"
+    if isinstance(m, nn.Hardtanh):  # ReLU6 is a Hardtanh(0, 6)
+        return f"hard_tanh(min={float(m.min_val)!r}, max={float(m.max_val)!r})"
+    if isinstance(m, nn.Hardsigmoid):
+        return "hard_sigmoid"
+    if isinstance(m, nn.Hardswish):
+        return "hard_swish"
+    if isinstance(m, nn.Softmax) and m.dim in (-1, None):
+        return "softmax"
+    if isinstance(m, nn.LogSoftmax) and m.dim in (-1, None):
+        return "log_softmax"
+    return None
+
+
+def layer_kind(m: nn.Module) -> Optional[str]:
+    """gradscope's layer kind for a module, or None when the scope does not watch it."""
+    if isinstance(m, _WEIGHTED):
+        return "linear"
+    if isinstance(m, _NORMS_BATCH):
+        return "batchnorm1d"
+    if isinstance(m, _NORMS_LAYER):
+        return "layernorm"
+    if isinstance(m, _RECURRENT):
+        return "recurrent"
+    if activation_spec(m) is not None:
+        return "activation"
+    return None
+
+
+def _describe(m: nn.Module, kind: str, spec: Optional[str]) -> str:
+    if spec is not None:
+        return f"activation({spec})"
+    if isinstance(m, nn.Linear):
+        return f"linear({m.in_features} -> {m.out_features})"
+    if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        k = "x".join(str(v) for v in m.kernel_size)
+        return f"{type(m).__name__.lower()}({m.in_channels} -> {m.out_channels}, k={k})"
+    if isinstance(m, _RECURRENT):
+        return f"{type(m).__name__.lower()}({m.input_size} -> {m.hidden_size} x {m.num_layers})"
+    return type(m).__name__.lower()
+
+
+def _first_tensor(x):
+    if isinstance(x, torch.Tensor):
+        return x
+    if isinstance(x, (tuple, list)) and x:
+        return _first_tensor(x[0])
+    return None
+
+
+def _to_host(items):
+    """Moves tensors to the CPU with one transfer per device: {key: float or list}."""
+    by_device = {}
+    for key, v in items:
+        by_device.setdefault(v.device, []).append((key, v))
+    out = {}
+    for group in by_device.values():
+        flat = torch.cat([v.detach().double().reshape(-1) for _, v in group]).cpu().tolist()
+        i = 0
+        for key, v in group:
+            n = v.numel()
+            out[key] = flat[i] if v.dim() == 0 else flat[i:i + n]
+            i += n
+    return out
+
+
+def _measured(step: int, every: int) -> bool:
+    return step == 1 or step % every == 0
+
+
+class _Watched:
+    """One watched module and what the scope knows of it."""
+
+    def __init__(self, path: str, module: nn.Module, kind: str):
+        self.path = path
+        self.module = module
+        self.kind = kind
+        self.spec = activation_spec(module) if kind == "activation" else None
+        self.facts = Activation(self.spec) if self.spec is not None else None
+        self.name = _describe(module, kind, self.spec)
+        self.inplace = bool(getattr(module, "inplace", False))
+
+
+class Scope:
+    """Hooks on a model's modules that record gradscope's per-layer measurements every
+    ``every`` steps (and step 1); :meth:`diagnosis` judges them."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        every: int = 10,
+        histograms: bool = True,
+        bins: int = 24,
+        derivative: str = "torch",
+        name: Optional[str] = None,
+    ):
+        if every < 1:
+            raise ValueError("every must be >= 1")
+        if derivative not in ("torch", "catalogue"):
+            raise ValueError("derivative must be 'torch' or 'catalogue'")
+        self.model = model
+        self.every = int(every)
+        self.histograms = histograms
+        self.bins = int(bins)
+        self.derivative = derivative
+        self.name = name or type(model).__name__
+        self.step = 0
+        self._recorder = Recorder(self.every)
+        self._measuring = False
+        self._pending = None
+        self._handles = []
+        self._grad_handles = []
+        self._last_time = time.perf_counter()
+        self.watched = []
+        for path, m in model.named_modules():
+            kind = layer_kind(m)
+            if kind is None:
+                continue
+            w = _Watched(path or type(m).__name__.lower(), m, kind)
+            self.watched.append(w)
+            if w.inplace and w.facts is not None:
+                self._handles.append(m.register_forward_pre_hook(self._pre_hook(w)))
+            self._handles.append(m.register_forward_hook(self._hook(w)))
+        self._handles.insert(0, model.register_forward_pre_hook(self._root_pre))
+
+    # -- the step -------------------------------------------------------------------------
+
+    def _root_pre(self, module, args):
+        if not (module.training and torch.is_grad_enabled()):
+            return
+        self._finalize()
+        self.step += 1
+        self._measuring = _measured(self.step, self.every)
+        if not self._measuring:
+            return
+        x = _first_tensor(args)
+        p = {"step": self.step, "entries": [], "params": {}, "backward": False,
+             "loss": None, "batch_size": None, "input_q0": None}
+        if x is not None:
+            p["batch_size"] = int(x.shape[0]) if x.dim() > 0 else None
+            if x.is_floating_point():
+                p["input_q0"] = x.detach().double().pow(2).mean()
+        for prm in self.model.parameters():
+            if prm.requires_grad:
+                self._grad_handles.append(prm.register_hook(self._param_hook(prm, p)))
+        self._pending = p
+
+    def _param_hook(self, prm, p):
+        def hook(g):
+            g = g.detach()
+            p["params"][id(prm)] = (g.double().pow(2).sum(), g.abs().max().double())
+            p["backward"] = True
+
+        return hook
+
+    def _pre_hook(self, w: _Watched):
+        def hook(module, args):
+            if self._measuring and self._pending is not None:
+                x = _first_tensor(args)
+                if x is not None:
+                    self._pending.setdefault("inplace_z", {})[id(w)] = x.detach().clone()
+
+        return hook
+
+    def _hook(self, w: _Watched):
+        def hook(module, args, output):
+            if not self._measuring or self._pending is None:
+                return
+            e = {"w": w, "t": {}}
+            self._pending["entries"].append(e)
+            x = _first_tensor(args)
+            y = _first_tensor(output)
+            if w.kind == "activation":
+                z = self._pending.get("inplace_z", {}).pop(id(w), None) if w.inplace else x
+                self._measure_activation(e, w, z, y)
+            else:
+                self._measure_weighted(e, w, x, y)
+
+        return hook
+
+    def loss(self, loss) -> None:
+        """Records the batch loss of the step just run (read only on measured steps)."""
+        p = self._pending
+        if p is not None and p["step"] == self.step:
+            p["loss"] = loss.detach() if isinstance(loss, torch.Tensor) else float(loss)
+
+    # -- measurements, on the tensors' device ---------------------------------------------
+
+    def _measure_weighted(self, e, w: _Watched, x, y):
+        t = e["t"]
+        m = w.module
+        if x is not None and x.requires_grad:
+            self._grad_handles.append(x.register_hook(self._norm_hook(t, "grad_in")))
+        if y is not None and y.requires_grad:
+            self._grad_handles.append(y.register_hook(self._norm_hook(t, "grad_out")))
+        weight = getattr(m, "weight", None) if w.kind != "recurrent" else None
+        if w.kind == "recurrent":
+            params = [p for p in m.parameters()]
+            sq = sum(p.detach().double().pow(2).sum() for p in params)
+            t["weight_norm"] = sq.sqrt()
+            e["params"] = params
+            return
+        if not isinstance(weight, torch.Tensor):
+            return
+        w64 = weight.detach().double()
+        s, q, n = w64.sum(), w64.pow(2).sum(), w64.numel()
+        t["weight_norm"] = q.sqrt()
+        if w.kind == "linear":
+            fan_in = weight[0].numel()
+            var = (q / n - (s / n) ** 2).clamp(min=0.0)
+            t["sigma_w"] = (var * fan_in).sqrt()
+            b = getattr(m, "bias", None)
+            t["sigma_b2"] = b.detach().double().pow(2).mean() if b is not None else w64.new_zeros(())
+        e["params"] = [weight]
+        e["before"] = weight.detach().clone()
+
+    def _norm_hook(self, t, key):
+        def hook(g):
+            g = g.detach()
+            t[key + "_norm"] = g.double().pow(2).sum().sqrt()
+            t[key + "_max"] = g.abs().max().double()
+
+        return hook
+
+    def _derivative(self, w: _Watched, z):
+        if self.derivative == "catalogue":
+            d = w.facts.df(z.detach().double().cpu().numpy())
+            return torch.from_numpy(d).to(device=z.device, dtype=z.dtype)
+        m = w.module
+        with torch.enable_grad():
+            zz = z.detach().clone().requires_grad_(True)
+            if isinstance(m, nn.RReLU):  # its training forward draws slopes: use the mean
+                out = torch.nn.functional.rrelu(zz.clone(), m.lower, m.upper, training=False)
+            else:
+                out = m.forward(zz.clone())
+            (d,) = torch.autograd.grad(out, zz, torch.ones_like(out))
+        return d
+
+    def _measure_activation(self, e, w: _Watched, z, a):
+        t = e["t"]
+        facts = w.facts
+        a64 = a.detach().double()
+        flat = a64.reshape(-1)
+        t["act_mean"] = flat.mean()
+        t["act_std"] = flat.std(unbiased=False) if flat.numel() > 1 else flat.new_zeros(())
+        fin = torch.isfinite(flat)
+        srt = torch.where(fin, flat, flat.new_tensor(math.inf)).sort().values
+        nfin = fin.sum().double()
+        ps = flat.new_tensor([0.02, 0.25, 0.5, 0.75, 0.98])
+        idx = torch.floor(ps * (nfin - 1).clamp(min=0) + 0.5).long()
+        t["act_quantiles"] = srt[idx]
+        eps = facts.range_end_epsilon
+        if eps is not None:
+            lo, hi = facts.range
+            near = torch.zeros_like(flat, dtype=torch.bool)
+            if lo is not None:
+                near |= flat - lo <= eps
+            if hi is not None:
+                near |= hi - flat <= eps
+            t["range_end_fraction"] = near.double().mean()
+        rows = a64.shape[0] if a64.dim() > 1 else 1
+        alive = (a64.reshape(rows, -1) != 0).any(dim=0)
+        t["dead_fraction"] = 1.0 - alive.double().mean()
+        d = None
+        if z is not None and not facts.is_rowwise:
+            d = self._derivative(w, z)
+            d64 = d.detach().double().abs().reshape(-1)
+            t["mean_abs_derivative"] = d64.mean()
+            t["mean_sq_derivative"] = d64.pow(2).mean()
+            t["saturated_fraction"] = (d64 < facts.saturation_threshold).double().mean()
+        if self.histograms:
+            e["act_hist"] = self._linear_hist(flat)
+        if a.requires_grad:
+            self._grad_handles.append(a.register_hook(self._act_grad_hook(e, d)))
+
+    def _act_grad_hook(self, e, d):
+        def hook(g):
+            g = g.detach()
+            t = e["t"]
+            t["grad_out_norm"] = g.double().pow(2).sum().sqrt()
+            t["grad_out_max"] = g.abs().max().double()
+            if d is not None:
+                gin = (g * d).double()
+                t["grad_in_norm"] = gin.pow(2).sum().sqrt()
+                t["grad_in_max"] = gin.abs().max()
+                if self.histograms:
+                    e["grad_hist"] = self._log_hist(gin.reshape(-1))
+
+        return hook
+
+    def _linear_hist(self, x):
+        bins = self.bins
+        fin = torch.isfinite(x)
+        xf = x[fin]
+        if xf.numel() == 0:
+            lo, hi = x.new_tensor(0.0), x.new_tensor(1.0)
+        else:
+            lo, hi = xf.min(), xf.max()
+        hi = torch.where(hi <= lo, lo + 1.0, hi)
+        k = ((xf - lo) / (hi - lo) * bins).long().clamp(0, bins - 1)
+        counts = torch.bincount(k, minlength=bins)
+        return ("linear", lo, hi, counts, (~fin).sum())
+
+    def _log_hist(self, g):
+        bins, lo, hi = self.bins, -14.0, 2.0
+        a = g.abs()
+        e0, e1 = 10.0**lo, 10.0**hi
+        inside = (a >= e0) & (a < e1)
+        k = ((a[inside].log10() - lo) / (hi - lo) * bins).long().clamp(0, bins - 1)
+        counts = torch.bincount(k, minlength=bins)
+        below = ((a < e0) | torch.isnan(a)).sum()
+        above = (a >= e1).sum()
+        return ("log", counts, below, above)
+
+    # -- to the recorder ------------------------------------------------------------------
+
+    def _finalize(self):
+        p, self._pending = self._pending, None
+        self._measuring = False
+        for h in self._grad_handles:
+            h.remove()
+        self._grad_handles = []
+        if p is None or not p["backward"]:
+            return
+        # Gather every device scalar in one transfer per device.
+        scalars = []
+        for e in p["entries"]:
+            for k, v in e["t"].items():
+                scalars.append((e["t"], k, v))
+            params = e.get("params")
+            if params:
+                got = [p["params"][id(q)] for q in params if id(q) in p["params"]]
+                if got:
+                    e["t"]["weight_grad_norm"] = sum(g[0] for g in got).sqrt()
+                    e["t"]["weight_grad_max"] = torch.stack([g[1] for g in got]).max()
+                    scalars.append((e["t"], "weight_grad_norm", e["t"]["weight_grad_norm"]))
+                    scalars.append((e["t"], "weight_grad_max", e["t"]["weight_grad_max"]))
+            if "before" in e:
+                wb = e["before"].double()
+                now = e["w"].module.weight.detach().double()
+                wn = wb.pow(2).sum()
+                r = torch.where(wn > 0, (now - wb).pow(2).sum().div(wn).sqrt(),
+                                wn.new_tensor(math.nan))
+                e["t"]["update_ratio"] = r
+                scalars.append((e["t"], "update_ratio", r))
+        gsq = [v[0] for v in p["params"].values()]
+        extra = {}
+        if gsq:
+            extra["grad_norm"] = torch.stack([v.to(gsq[0].device) for v in gsq]).sum().sqrt()
+        if isinstance(p["loss"], torch.Tensor):
+            extra["loss"] = p["loss"].double()
+        if isinstance(p["input_q0"], torch.Tensor):
+            extra["input_q0"] = p["input_q0"]
+        host = _to_host([((id(t), k), v) for (t, k, v) in scalars] + list(extra.items()))
+        extra_host = {k: host[k] for k in extra}
+        layers = []
+        for e in p["entries"]:
+            w, t = e["w"], e["t"]
+            rec = {"kind": w.kind, "path": w.path, "name": w.name}
+            if w.spec is not None:
+                rec["activation"] = w.spec
+            for k, v in t.items():
+                v = host[(id(t), k)]
+                if k == "act_quantiles":
+                    rec[k] = tuple(float(q) for q in v)
+                else:
+                    rec[k] = float(v)
+            rec.setdefault("grad_out_norm", 0.0)
+            rec.setdefault("grad_out_max", 0.0)
+            if "act_hist" in e:
+                _, lo, hi, counts, nonfin = e["act_hist"]
+                lo, hi = float(lo), float(hi)
+                edges = [lo + (hi - lo) * i / self.bins for i in range(self.bins + 1)]
+                rec["act_hist"] = (edges, counts.cpu().tolist(), 0, int(nonfin))
+            if "grad_hist" in e:
+                _, counts, below, above = e["grad_hist"]
+                edges = [10.0 ** (-14.0 + 16.0 * i / self.bins) for i in range(self.bins + 1)]
+                rec["grad_hist"] = (edges, counts.cpu().tolist(), int(below), int(above))
+            layers.append(rec)
+        loss = extra_host.get("loss", p["loss"] if isinstance(p["loss"], float) else math.nan)
+        if not math.isnan(loss):
+            self._recorder.add_loss(p["step"], loss)
+        self._recorder.add_step(
+            p["step"],
+            loss,
+            extra_host.get("grad_norm", 0.0),
+            layers,
+            batch_size=p["batch_size"],
+            input_q0=extra_host.get("input_q0"),
+        )
+        now = time.perf_counter()
+        self._recorder.add_time(now - self._last_time)
+        self._last_time = now
+
+    # -- results ----------------------------------------------------------------------------
+
+    def diagnosis(self):
+        """The diagnosis of the steps measured so far (call it after ``optimizer.step()``)."""
+        self._finalize()
+        return self._recorder.diagnosis(self.name)
+
+    def write(self, directory) -> "object":
+        """Writes diagnostics.jsonl, diagnosis.json and report.html into ``directory``;
+        returns the diagnosis. ``gradscope report DIR`` renders the full report with charts."""
+        self._finalize()
+        return self._recorder.write(str(directory), self.name)
+
+    def records_jsonl(self) -> str:
+        """The measured records as diagnostics.jsonl text."""
+        self._finalize()
+        return self._recorder.records_jsonl()
+
+    def remove(self) -> None:
+        """Removes every hook (the records are kept)."""
+        self._finalize()
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+
+    close = remove
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
+    def __len__(self):
+        return len(self._recorder) + (1 if self._pending and self._pending["backward"] else 0)
+
+
+def watch(model: nn.Module, every: int = 10, **kwargs) -> Scope:
+    """Watches ``model``: hooks that measure step 1 and every ``every``-th training step.
+    Keyword arguments: ``histograms`` (True), ``bins`` (24), ``derivative`` ("torch" or
+    "catalogue"), ``name`` (the model's class name). Usable as a context manager."""
+    return Scope(model, every=every, **kwargs)

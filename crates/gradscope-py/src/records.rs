@@ -57,7 +57,10 @@ fn layer_record(d: &Bound<'_, PyDict>) -> PyResult<LayerRecord> {
     for (k, v) in d.iter() {
         let key: String = k.extract()?;
         let f = || -> PyResult<Option<f64>> { v.extract() };
-        let at = |e: PyErr| py_err(format!("layer `{}`, field `{key}`: {e}", r.path));
+        let at = |e: PyErr| {
+            let msg = Python::attach(|py| e.value(py).to_string());
+            py_err(format!("layer `{}`, field `{key}`: {msg}", r.path))
+        };
         match key.as_str() {
             "kind" | "path" | "name" => {}
             "activation" => {
@@ -173,6 +176,19 @@ impl Recorder {
             .and_then(|r| r.layers.get_mut(index))
             .ok_or_else(|| py_err(format!("no layer {index} in the last record")))?;
         rec.update_ratio = Some(ratio);
+        Ok(())
+    }
+
+    /// Adds the records of `diagnostics.jsonl` text (from `gradscope diagnose`, `gradscope
+    /// grads --records` or `records_jsonl`).
+    fn add_jsonl(&mut self, text: &str) -> PyResult<()> {
+        let recs =
+            gradscope::diagnostics::external::parse_diagnostics_jsonl(text, "diagnostics.jsonl")
+                .map_err(py_err)?;
+        for r in recs {
+            self.steps = self.steps.max(r.step);
+            self.records.push(r);
+        }
         Ok(())
     }
 

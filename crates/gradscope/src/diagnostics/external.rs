@@ -319,16 +319,21 @@ pub fn read_diagnosis_dir(dir: &Path) -> Result<(Diagnosis, Vec<StepRecord>)> {
         Error::Invalid(format!("not a diagnosis: {e}"))
             .in_file(path(DIAGNOSIS_JSON), Some(e.line()))
     })?;
+    let records = parse_diagnostics_jsonl(&read(DIAGNOSTICS_JSONL)?, &path(DIAGNOSTICS_JSONL))?;
+    Ok((d, records))
+}
+
+/// The records of `diagnostics.jsonl` text (`source` names it in errors, with the line).
+pub fn parse_diagnostics_jsonl(text: &str, source: &str) -> Result<Vec<StepRecord>> {
     let mut records = Vec::new();
-    for (i, line) in read(DIAGNOSTICS_JSONL)?.lines().enumerate() {
+    for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let r: StepRecord = serde_json::from_str(line).map_err(|e| {
-            Error::Invalid(format!("not a step record: {e}"))
-                .in_file(path(DIAGNOSTICS_JSONL), Some(i + 1))
+            Error::Invalid(format!("not a step record: {e}")).in_file(source, Some(i + 1))
         })?;
         records.push(r);
     }
-    Ok((d, records))
+    Ok(records)
 }

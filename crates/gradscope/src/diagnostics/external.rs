@@ -47,7 +47,7 @@ use crate::float::Float;
 use crate::layer::LayerKind;
 
 /// What the scope needs to know of an activation to judge its units, computed once per
-/// activation from the catalogue's [`properties`].
+/// activation from the catalogue's [`properties()`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ActivationFacts {
     /// The activation f.

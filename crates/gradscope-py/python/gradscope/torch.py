@@ -286,7 +286,7 @@ class Scope:
         def hook(g):
             g = g.detach()
             p["params"][id(prm)] = (
-                torch.linalg.vector_norm(g, dtype=torch.float64).square(),
+                torch.linalg.vector_norm(g).double().square(),
                 _absmax(g).double(),
             )
             p["backward"] = True
@@ -357,7 +357,7 @@ class Scope:
     def _norm_hook(self, t, key):
         def hook(g):
             g = g.detach()
-            t[key + "_norm"] = torch.linalg.vector_norm(g, dtype=torch.float64)
+            t[key + "_norm"] = torch.linalg.vector_norm(g).double()
             t[key + "_max"] = _absmax(g)
 
         return hook
@@ -373,9 +373,9 @@ class Scope:
         facts = w.facts
         flat = a.detach().reshape(-1)
         n = max(flat.numel(), 1)
-        mean = flat.sum(dtype=torch.float64) / n
+        mean = flat.sum().double() / n
         t["act_mean"] = mean
-        t["act_std"] = torch.linalg.vector_norm(flat - mean.to(flat.dtype), dtype=torch.float64) / math.sqrt(n)
+        t["act_std"] = torch.linalg.vector_norm(flat - mean.to(flat.dtype)).double() / math.sqrt(n)
         sample = _sample(flat)
         fin = torch.isfinite(sample)
         srt = torch.where(fin, sample, sample.new_tensor(math.inf)).sort().values
@@ -391,17 +391,17 @@ class Scope:
                 near = flat <= lo + eps
             else:
                 near = flat >= hi - eps
-            t["range_end_fraction"] = near.sum(dtype=torch.float64) / n
+            t["range_end_fraction"] = near.sum().double() / n
         rows = a.shape[0] if a.dim() > 1 else 1
         alive = (a.detach().reshape(rows, -1) != 0).any(dim=0)
-        t["dead_fraction"] = 1.0 - alive.sum(dtype=torch.float64) / max(alive.numel(), 1)
+        t["dead_fraction"] = 1.0 - alive.sum().double() / max(alive.numel(), 1)
         d = None
         if z is not None and not facts.is_rowwise:
             d = self._derivative(w, z, a.detach()).reshape(-1)
-            t["mean_abs_derivative"] = torch.linalg.vector_norm(d, 1, dtype=torch.float64) / n
-            t["mean_sq_derivative"] = torch.linalg.vector_norm(d, dtype=torch.float64).square() / n
+            t["mean_abs_derivative"] = torch.linalg.vector_norm(d, 1).double() / n
+            t["mean_sq_derivative"] = torch.linalg.vector_norm(d).double().square() / n
             sat = (d > -facts.saturation_threshold) & (d < facts.saturation_threshold)
-            t["saturated_fraction"] = sat.sum(dtype=torch.float64) / n
+            t["saturated_fraction"] = sat.sum().double() / n
         if self.histograms:
             e["act_hist"] = self._linear_hist(sample)
         if a.requires_grad:
@@ -411,11 +411,11 @@ class Scope:
         def hook(g):
             g = g.detach()
             t = e["t"]
-            t["grad_out_norm"] = torch.linalg.vector_norm(g, dtype=torch.float64)
+            t["grad_out_norm"] = torch.linalg.vector_norm(g).double()
             t["grad_out_max"] = _absmax(g)
             if d is not None:
                 gin = g.reshape(-1) * d
-                t["grad_in_norm"] = torch.linalg.vector_norm(gin, dtype=torch.float64)
+                t["grad_in_norm"] = torch.linalg.vector_norm(gin).double()
                 t["grad_in_max"] = _absmax(gin)
                 if self.histograms:
                     e["grad_hist"] = self._log_hist(_sample(gin))

@@ -294,11 +294,16 @@ class Scope:
         return hook
 
     def _pre_hook(self, w: _Watched):
+        # An in-place activation overwrites z: keep f'(z) where it needs z alone (ReLU,
+        # LeakyReLU: one comparison), else a copy of z.
+        from_z = type(w.module) in (nn.ReLU, nn.LeakyReLU) and self.derivative == "torch"
+
         def hook(module, args):
             if self._measuring and self._pending is not None:
                 x = _first_tensor(args)
                 if x is not None:
-                    self._pending.setdefault("inplace_z", {})[id(w)] = x.detach().clone()
+                    kept = ("d", derivative(module, x, None)) if from_z else ("z", x.detach().clone())
+                    self._pending.setdefault("inplace_z", {})[id(w)] = kept
 
         return hook
 
@@ -311,8 +316,11 @@ class Scope:
             x = _first_tensor(args)
             y = _first_tensor(output)
             if w.kind == "activation":
-                z = self._pending.get("inplace_z", {}).pop(id(w), None) if w.inplace else x
-                self._measure_activation(e, w, z, y)
+                z, d = x, None
+                if w.inplace:
+                    kind, v = self._pending.get("inplace_z", {}).pop(id(w), (None, None))
+                    z, d = (v, None) if kind == "z" else (None, v)
+                self._measure_activation(e, w, z, y, d)
             else:
                 self._measure_weighted(e, w, x, y)
 
@@ -368,7 +376,7 @@ class Scope:
             return torch.from_numpy(d).to(device=z.device, dtype=z.dtype)
         return derivative(w.module, z, a)
 
-    def _measure_activation(self, e, w: _Watched, z, a):
+    def _measure_activation(self, e, w: _Watched, z, a, d=None):
         t = e["t"]
         facts = w.facts
         flat = a.detach().reshape(-1)
@@ -395,9 +403,10 @@ class Scope:
         rows = a.shape[0] if a.dim() > 1 else 1
         alive = (a.detach().reshape(rows, -1) != 0).any(dim=0)
         t["dead_fraction"] = 1.0 - alive.sum().double() / max(alive.numel(), 1)
-        d = None
-        if z is not None and not facts.is_rowwise:
-            d = self._derivative(w, z, a.detach()).reshape(-1)
+        if d is None and z is not None and not facts.is_rowwise:
+            d = self._derivative(w, z, a.detach())
+        if d is not None:
+            d = d.reshape(-1)
             t["mean_abs_derivative"] = torch.linalg.vector_norm(d, 1).double() / n
             t["mean_sq_derivative"] = torch.linalg.vector_norm(d).double().square() / n
             sat = (d > -facts.saturation_threshold) & (d < facts.saturation_threshold)

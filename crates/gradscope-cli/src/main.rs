@@ -69,6 +69,9 @@ enum Command {
     /// Print the man page (roff) to stdout, or write one page per command into a directory
     /// with `--out`: `gradscope man | man -l -`.
     Man(commands::man::Args),
+    /// Render the report of a diagnosis directory (diagnosis.json + diagnostics.jsonl from
+    /// `diagnose` or the Python package's `scope.write`): report.md, report.html, charts.
+    Report(commands::report::Args),
     /// Mean-field theory of signal propagation (Poole et al. 2016, Schoenholz et al. 2017):
     /// fixed point q*, chi1, depth scale, predicted gradient ratios and the phase (ordered /
     /// critical / chaotic) of an activation and init; the critical sigma_w^2; phase diagram.
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => commands::sweep::run(args),
         Command::Study(args) => commands::study::run(args),
         Command::Man(args) => commands::man::run(args, Cli::command()),
+        Command::Report(args) => commands::report::run(args),
         Command::Theory(args) => commands::theory::run(args),
         Command::Train(args) => commands::train::run(args),
     };

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use gradscope::config::Config;
+use gradscope::diagnostics::{DiagnosticsConfig, Probe, StepContext};
 use gradscope::io::safetensors;
 use gradscope::layer::Layer;
 use gradscope::layer::LayerKind;
@@ -85,6 +86,11 @@ pub struct Args {
     /// its name; every rule must match a tensor).
     #[arg(long = "rename", value_name = "OLD=NEW")]
     renames: Vec<String>,
+    /// Also write the per-layer record gradscope's scope measures on this forward and
+    /// backward (one line of diagnostics.jsonl, step 1; the update ratio is 0: no optimizer
+    /// step): for checking another front end's records (the Python package's hooks).
+    #[arg(long, value_name = "R.jsonl")]
+    records: Option<PathBuf>,
 }
 
 const AFTER_HELP: &str = "\
@@ -118,6 +124,16 @@ pub fn run(args: Args) -> Result<()> {
             ("the --model config".to_string(), args.model.clone()),
             ("the --weights file".to_string(), args.weights.clone()),
             ("the --batch file".to_string(), args.batch.clone()),
+        ],
+    )?;
+    crate::rundir::refuse_inputs_as_outputs(
+        "--records",
+        args.records.as_slice(),
+        &[
+            ("the --model config".to_string(), args.model.clone()),
+            ("the --weights file".to_string(), args.weights.clone()),
+            ("the --batch file".to_string(), args.batch.clone()),
+            ("the --out file".to_string(), args.out.clone()),
         ],
     )?;
     let loaded = Config::load(&args.model, &args.sets)?;
@@ -569,6 +585,34 @@ impl Run<'_> {
         }
         safetensors::write(&args.out, &out, &metadata)
             .with_context(|| format!("cannot write the gradients to `{}`", args.out.display()))?;
+        if let Some(path) = &args.records {
+            let grad_norm = model
+                .params()
+                .iter()
+                .map(|p| {
+                    p.grad
+                        .data()
+                        .iter()
+                        .map(|g| g.to_f64().powi(2))
+                        .sum::<f64>()
+                })
+                .sum::<f64>()
+                .sqrt();
+            let mut probe = Probe::new(DiagnosticsConfig {
+                every: 1,
+                ..DiagnosticsConfig::default()
+            });
+            let at = StepContext {
+                step: 1,
+                epoch: 1,
+                loss,
+                grad_norm,
+            };
+            probe.measure(&model, Some(&x), at);
+            let record = probe.finish(&model).expect("measured above");
+            let line = gradscope::diagnostics::external::diagnostics_jsonl(&[record])?;
+            crate::output::write_atomic(path, line.as_bytes())?;
+        }
         Ok(Summary {
             loss,
             tensors: out.len(),

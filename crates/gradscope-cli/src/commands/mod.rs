@@ -8,6 +8,7 @@ pub mod diagnose;
 pub mod generate;
 pub mod grads;
 pub mod man;
+pub mod report;
 pub mod study;
 pub mod sweep;
 pub mod theory;

@@ -73,57 +73,22 @@ pub fn document(d: &Diagnosis, records: &[StepRecord], t: &Thresholds) -> Result
         d.measured_steps.len(),
         d.every
     ));
-    if let Some(o) = explain::outcome(&d.outcome) {
+    let words = explain::summary(d, t);
+    if let Some(o) = words.outcome {
         doc.note(o);
     }
-    let lead = explain::lead_encoder(v);
-    let headline = match lead {
-        Some(rv) => {
-            let mut h = explain::through_time_headline(rv, v.max_grad_norm);
-            if let Some(p) = explain::problems_text(v) {
-                h.push_str(&format!("; problems in the head: {p}"));
-            }
-            h
-        }
-        None => explain::depth_headline(v),
-    };
-    let mut badges = vec![Badge::new("Verdict", v.flow.name())];
+    let mut badges = vec![Badge::new("Verdict", words.flow)];
     if !v.problems.is_empty() {
         let names: Vec<&str> = v.problems.iter().map(|p| p.name()).collect();
         badges.push(Badge::new("Problems", names.join(", ")));
     }
-    doc.verdict(badges, explain::verdict_scope(v), headline);
-    match lead {
-        Some(rv) => doc.p(explain::severity_line(
-            &rv.severity,
-            rv.flow,
-            "‖∂L/∂h_1‖/‖∂L/∂h_T‖",
-            "step",
-            t,
-        )),
-        None if v.layers.len() >= 2 => doc.p(explain::severity_line(
-            &v.severity,
-            v.flow,
-            "‖δ_1‖/‖δ_L‖",
-            "layer",
-            t,
-        )),
-        None => {}
+    doc.verdict(badges, words.scope, words.headline);
+    for p in words.paragraphs {
+        doc.p(p);
     }
-    if !v.recurrent.is_empty() && v.layers.len() >= 2 {
-        doc.p(format!(
-            "Head ({} hidden layers): {}.",
-            v.layers.len(),
-            explain::depth_headline(v)
-        ));
-    }
-    doc.p(v.explanation.clone());
-    if v.recurrent.is_empty() && v.layers.len() >= 2 {
-        doc.p(explain::init_verdict(&d.verdict_at_init));
-    }
-    if !v.remedies.is_empty() {
+    if !words.remedies.is_empty() {
         doc.h2("Remedies");
-        doc.list(true, v.remedies.iter().map(|r| r.text.clone()).collect());
+        doc.list(true, words.remedies);
     }
     if v.recurrent.is_empty() {
         doc.h2("Theory");

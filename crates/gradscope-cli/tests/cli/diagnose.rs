@@ -531,3 +531,39 @@ fn every_chart_has_hover_titles() {
         10 * 3
     );
 }
+
+#[test]
+fn report_renders_a_diagnosis_directory_again() {
+    let (dir, d, _) = diagnose("diagnose-sigmoid-deep.toml", "3");
+    let first = std::fs::read_to_string(dir.0.join("report.html")).unwrap();
+    let out = TempDir::new("report");
+    let text = ok(&[
+        "report",
+        dir.0.to_str().unwrap(),
+        "--out",
+        out.0.to_str().unwrap(),
+    ]);
+    assert!(text.contains("VANISHING"), "{text}");
+    assert_eq!(d["verdict"]["flow"], "vanishing");
+    check_report_html(&out.0.join("report.html"), &TITLES);
+    // The same report as diagnose wrote (both from diagnosis.json and diagnostics.jsonl).
+    assert_eq!(
+        std::fs::read_to_string(out.0.join("report.html")).unwrap(),
+        first
+    );
+    assert!(out.0.join("report.md").exists());
+}
+
+#[test]
+fn report_errors_name_the_file() {
+    let dir = TempDir::new("report-bad");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let err = fails(&["report", dir.0.to_str().unwrap()]);
+    assert!(err.contains("diagnosis.json"), "{err}");
+    std::fs::write(dir.0.join("diagnosis.json"), "{\"schema_version\": 3}").unwrap();
+    let err = fails(&["report", dir.0.to_str().unwrap()]);
+    assert!(
+        err.contains("diagnosis.json") && err.contains("not a diagnosis"),
+        "{err}"
+    );
+}

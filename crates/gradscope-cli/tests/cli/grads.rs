@@ -1016,3 +1016,37 @@ fn bad_rename_rules_are_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn records_are_the_probes_record_of_this_backward() {
+    let st = Setup::new(MODEL);
+    st.ok(&["--dtype", "f64", "--records", &st.path("r.jsonl")]);
+    let text = std::fs::read_to_string(st.dir.0.join("r.jsonl")).unwrap();
+    assert_eq!(text.lines().count(), 1);
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(r["step"], 1);
+    assert_eq!(r["batch_size"], 5);
+    let g = st.read("g.safetensors");
+    let norm = |n: &str| {
+        let d = g.get(n).unwrap().data().to_vec();
+        d.iter().map(|v| v * v).sum::<f64>().sqrt()
+    };
+    // The tanh at index 2: ‖∂L/∂z‖ and ‖∂L/∂a‖ of the record are those of dz.2 and da.2.
+    let layer = r["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["path"] == "2")
+        .unwrap();
+    assert_eq!(layer["kind"], "activation");
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1e-300);
+    assert!(close(layer["grad_in_norm"].as_f64().unwrap(), norm("dz.2")));
+    assert!(close(
+        layer["grad_out_norm"].as_f64().unwrap(),
+        norm("da.2")
+    ));
+    // --records is an output: never one of the inputs.
+    let st = Setup::new(MODEL);
+    let err = st.fails(&["--records", &st.path("model.toml")]);
+    assert!(err.contains("--records"), "{err}");
+}

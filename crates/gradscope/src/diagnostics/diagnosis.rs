@@ -115,19 +115,35 @@ impl Diagnosis {
     /// no step was measured or the model has nothing to diagnose (no hidden activation
     /// layer and no recurrent encoder).
     pub fn from_run(source: &str, config: &DiagnosticsConfig, run: &Run) -> Result<Diagnosis> {
-        Diagnosis::from_records(source, config, &run.records, run)
+        let mut d = Diagnosis::from_records(
+            source,
+            config,
+            &run.records,
+            run.steps,
+            run.losses.clone(),
+            run.wall_s,
+        )?;
+        d.outcome = run.outcome.clone();
+        d.train = run.summary.train;
+        d.val = run.summary.val;
+        Ok(d)
     }
 
-    fn from_records(
+    /// Judges records measured by any front end (a PyTorch model's hooks: see
+    /// [`super::external`]): `steps` trained, the batch `losses` of the steps, `elapsed_s`
+    /// wall seconds; the outcome is [`Outcome::Completed`] and there is no final
+    /// evaluation. Errors as [`Diagnosis::from_run`].
+    pub fn from_records(
         source: &str,
         config: &DiagnosticsConfig,
         records: &[StepRecord],
-        run: &Run,
+        steps: u64,
+        losses: Vec<LossPoint>,
+        elapsed_s: f64,
     ) -> Result<Diagnosis> {
         let Some(first) = records.first() else {
             return Err(Error::Invalid(format!(
-                "{source}: no step was measured (training stopped at step {})",
-                run.steps
+                "{source}: no step was measured (training stopped at step {steps})"
             )));
         };
         if first.recurrent.is_empty() && first.activations().count() == 0 {
@@ -149,10 +165,10 @@ impl Diagnosis {
         Ok(Diagnosis {
             schema_version: DIAGNOSIS_SCHEMA_VERSION,
             config: source.to_string(),
-            steps: run.steps,
+            steps,
             every: config.every,
             measured_steps: records.iter().map(|r| r.step).collect(),
-            outcome: run.outcome.clone(),
+            outcome: Outcome::Completed,
             verdict_at_init: InitVerdict {
                 step: first.step,
                 flow: init.flow,
@@ -168,10 +184,10 @@ impl Diagnosis {
             theory_unavailable,
             theory_summary,
             through_time: through_time(records),
-            loss: run.losses.clone(),
-            train: run.summary.train,
-            val: run.summary.val,
-            elapsed_s: run.wall_s,
+            loss: losses,
+            train: None,
+            val: None,
+            elapsed_s,
         })
     }
 }

@@ -16,6 +16,7 @@ mod config;
 mod diagnosis;
 pub mod distribution;
 pub mod explain;
+pub mod external;
 pub mod prediction;
 mod probe;
 pub mod profile;
@@ -28,6 +29,10 @@ pub mod verdict;
 
 pub use config::{DiagnosticsConfig, Thresholds};
 pub use diagnosis::{Diagnosis, InitVerdict, DIAGNOSIS_SCHEMA_VERSION};
+pub use external::{
+    number_depths, read_diagnosis_dir, write_diagnosis_dir, ActivationFacts, ActivationStats,
+    WeightStats,
+};
 pub use prediction::{predict, Factor, Prediction, Unavailable};
 pub use probe::{Probe, StepContext, RANGE_END_EPSILON};
 pub use profile::{ProfileRow, ThroughTime};

@@ -5,27 +5,14 @@
 //! update-to-weight ratio ‖ΔW‖/‖W‖.
 
 use super::config::DiagnosticsConfig;
+use super::external::{ActivationFacts, ActivationStats, WeightStats};
 use super::records::{LayerRecord, StepRecord};
 use super::recurrent::measure_recurrent;
-use super::stats::{
-    activation_pass, deviation_and_histogram, log_abs_histogram, norm_and_max, quantiles, sum_sq,
-    update_sums, weight_pass,
-};
-use crate::activation::properties::SATURATION_FRACTION;
-use crate::activation::{properties, Activation};
+use super::stats::{log_abs_histogram, norm_and_max, sum_sq, update_sums, weight_pass};
+use crate::activation::Activation;
 use crate::float::{DType, Float};
 use crate::model::{Model, ModuleView};
 use crate::tensor::Tensor;
-
-/// What the probe needs to know of an activation, computed once per activation.
-#[derive(Clone, Copy, Debug)]
-struct Facts {
-    activation: Activation,
-    /// max |f'| over the real line.
-    max_abs_derivative: f64,
-    /// The range's ends, if finite.
-    range: [Option<f64>; 2],
-}
 
 /// A weight as it was before the optimizer step, for ‖ΔW‖/‖W‖: in f32 for an f32 model
 /// (exactly its values, at half the memory traffic of f64), else in f64.
@@ -82,7 +69,7 @@ pub struct StepContext {
 #[derive(Clone, Debug, Default)]
 pub struct Probe {
     config: DiagnosticsConfig,
-    facts: Vec<Facts>,
+    facts: Vec<ActivationFacts>,
     before: Vec<WeightCopy>,
     alive: Vec<bool>,
     scratch: Vec<i64>,
@@ -103,16 +90,11 @@ impl Probe {
         &self.config
     }
 
-    fn facts(&mut self, act: Activation) -> Facts {
+    fn facts(&mut self, act: Activation) -> ActivationFacts {
         if let Some(f) = self.facts.iter().find(|f| f.activation == act) {
             return *f;
         }
-        let p = properties(&act);
-        let f = Facts {
-            activation: act,
-            max_abs_derivative: p.max_abs_derivative,
-            range: p.range,
-        };
+        let f = ActivationFacts::of(act);
         self.facts.push(f);
         f
     }
@@ -205,17 +187,8 @@ impl Probe {
             copy.f64.resize(v.len(), 0.0);
             weight_pass(v, g, &mut copy.f64, |x| x.to_f64())
         };
-        let (sum, sq) = (sums.sum, sums.sum_sq);
-        rec.weight_norm = Some(sq.sqrt());
-        if let Some(fan_in) = w.fan_in {
-            let n = w.param.len().max(1) as f64;
-            let var = (sq / n - (sum / n).powi(2)).max(0.0);
-            rec.sigma_w = Some((var * fan_in as f64).sqrt());
-            rec.sigma_b2 = Some(w.bias.map_or(0.0, |b| {
-                let v = b.value.data();
-                sum_sq(v) / v.len().max(1) as f64
-            }));
-        }
+        let bias = w.bias.map(|b| b.value.data());
+        WeightStats::from_sums(sums.sum, sums.sum_sq, w.param.len(), w.fan_in, bias).apply(rec);
         rec.weight_grad_norm = Some(sums.grad_norm);
         rec.weight_grad_max = Some(sums.grad_max);
     }
@@ -229,34 +202,18 @@ impl Probe {
     ) {
         let facts = self.facts(act);
         let out = m.module.output();
-        let cols = out.cols().max(1);
-        self.alive.clear();
-        self.alive.resize(cols, false);
-        // Pass 1: Σa, the finite extremes, the share near the range's ends, the live units.
-        let eps = range_end_epsilon(facts.range);
-        let first = activation_pass(out.data(), cols, facts.range, eps, &mut self.alive);
-        let n = out.len();
-        let mean = if n == 0 { 0.0 } else { first.sum / n as f64 };
-        // Pass 2: Σ(a − mean)² and the histogram of a.
+        let z = m.input.map(|z| z.data()).filter(|_| !act.is_rowwise());
         let bins = self.config.bins;
-        let (dev, act_hist) = deviation_and_histogram(out.data(), mean, first.lo, first.hi, bins);
-        rec.act_mean = Some(mean);
-        rec.act_std = Some(if n == 0 { 0.0 } else { (dev / n as f64).sqrt() });
-        rec.act_quantiles = quantiles(out.data(), &mut self.scratch);
-        rec.range_end_fraction = eps
-            .is_finite()
-            .then(|| first.near_end as f64 / n as f64)
-            .filter(|_| n > 0);
-        if let (Some(z), false) = (m.input, act.is_rowwise()) {
-            let thr = SATURATION_FRACTION * facts.max_abs_derivative;
-            let (sum, sum_sq, sat) = derivative_sums(act, z.data(), out.data(), thr);
-            let n = z.len().max(1) as f64;
-            rec.mean_abs_derivative = Some(sum / n);
-            rec.mean_sq_derivative = Some(sum_sq / n);
-            rec.saturated_fraction = Some(sat as f64 / n);
-        }
-        let dead = self.alive.iter().filter(|a| !**a).count();
-        rec.dead_fraction = Some(dead as f64 / cols as f64);
+        let (stats, act_hist) = ActivationStats::measure_with(
+            &facts,
+            z,
+            out.data(),
+            out.cols(),
+            bins,
+            &mut self.scratch,
+            &mut self.alive,
+        );
+        stats.apply(rec);
         if self.config.histograms {
             rec.grad_hist = Some(log_abs_histogram(
                 m.module.grad_input().data(),
@@ -298,50 +255,3 @@ impl Probe {
 /// or 0.98, a tanh unit at ±0.96, has |f'| under 8% of its maximum; a top sigmoid layer stuck
 /// at 0.012 (Glorot & Bengio 2010's saturation at 0) counts, which 1% missed.
 pub const RANGE_END_EPSILON: f64 = 0.02;
-
-/// ε of [`RANGE_END_EPSILON`] for `range`: that share of the range's width, of 1 when only one
-/// end is finite, ∞ (nothing counts) when neither is.
-fn range_end_epsilon(range: [Option<f64>; 2]) -> f64 {
-    match range {
-        [Some(lo), Some(hi)] => RANGE_END_EPSILON * (hi - lo),
-        [None, None] => f64::INFINITY,
-        _ => RANGE_END_EPSILON,
-    }
-}
-
-/// (Σ|f'(zᵢ)|, Σf'(zᵢ)², #{|f'(zᵢ)| < thr}) over an activation's inputs `z` and outputs `a`.
-/// ReLU's f' is read off z inline (1 above 0, else 0, as `relu_grad`); tanh's and the
-/// sigmoid's from the output, 1 − a² and a(1 − a) (no exp per element); any other from z.
-fn derivative_sums<T: Float>(act: Activation, z: &[T], a: &[T], thr: f64) -> (f64, f64, usize) {
-    let (mut sum, mut sum_sq, mut sat) = ([0.0f64; 4], [0.0f64; 4], 0usize);
-    let mut add = |k: usize, d: f64| {
-        sum[k % 4] += d;
-        sum_sq[k % 4] += d * d;
-        sat += usize::from(d < thr);
-    };
-    match act {
-        Activation::Relu => {
-            for (k, v) in z.iter().enumerate() {
-                add(k, if *v <= T::ZERO { 0.0 } else { 1.0 });
-            }
-        }
-        Activation::Tanh if a.len() == z.len() => {
-            for (k, v) in a.iter().enumerate() {
-                let y = v.to_f64();
-                add(k, (1.0 - y * y).abs());
-            }
-        }
-        Activation::Sigmoid if a.len() == z.len() => {
-            for (k, v) in a.iter().enumerate() {
-                let y = v.to_f64();
-                add(k, (y * (1.0 - y)).abs());
-            }
-        }
-        _ => {
-            for (k, v) in z.iter().enumerate() {
-                add(k, act.df(v.to_f64()).abs());
-            }
-        }
-    }
-    (sum.iter().sum(), sum_sq.iter().sum(), sat)
-}

@@ -149,6 +149,12 @@ impl LayerRecord {
     }
 }
 
+/// JSON has no NaN (serde_json writes it as null): reads null back as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    use serde::Deserialize;
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
 /// One line of `diagnostics.jsonl`: every layer at one step.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepRecord {
@@ -156,9 +162,11 @@ pub struct StepRecord {
     pub step: u64,
     /// The epoch in progress (1-based, as `metrics.jsonl` counts them).
     pub epoch: usize,
-    /// The batch loss.
+    /// The batch loss (NaN when the front end did not see it: written as null).
+    #[serde(deserialize_with = "nan_if_null")]
     pub loss: f64,
     /// Global gradient norm before clipping.
+    #[serde(deserialize_with = "nan_if_null")]
     pub grad_norm: f64,
     /// q⁰ = mean x² of the batch's input values: where the mean-field length map starts
     /// (1 for standardized inputs); absent when the probe did not see the input.
@@ -177,6 +185,20 @@ pub struct StepRecord {
 }
 
 impl StepRecord {
+    /// A record of `layers` at `step` (epoch 1, input not seen: no q⁰, no batch size).
+    pub fn new(step: u64, loss: f64, grad_norm: f64, layers: Vec<LayerRecord>) -> Self {
+        StepRecord {
+            step,
+            epoch: 1,
+            loss,
+            grad_norm,
+            input_q0: None,
+            batch_size: None,
+            layers,
+            recurrent: Vec::new(),
+        }
+    }
+
     /// The hidden activation layers' records, by depth.
     pub fn activations(&self) -> impl Iterator<Item = &LayerRecord> {
         self.layers.iter().filter(|l| l.depth.is_some())

@@ -8,6 +8,7 @@ mod config_knobs;
 mod data;
 mod data_limits;
 mod diagnostics;
+mod diagnostics_external;
 mod diagnostics_recurrent;
 mod diagnostics_values;
 mod doc_snippets;

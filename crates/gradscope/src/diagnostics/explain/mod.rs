@@ -3,12 +3,13 @@
 //! [`Remedy`](super::Remedy) values. The maths modules compute numbers; only this module writes prose.
 
 //!
-//! Files: `remedy.rs`, `depth.rs`, `theory.rs`, `compare.rs`, `through_time.rs`, `run.rs`.
+//! Files: `remedy.rs`, `depth.rs`, `theory.rs`, `compare.rs`, `through_time.rs`, `run.rs`, `summary.rs`.
 
 mod compare;
 mod depth;
 mod remedy;
 mod run;
+mod summary;
 mod theory;
 mod through_time;
 
@@ -18,6 +19,7 @@ pub use depth::{
 };
 pub use remedy::{advice, advice_with, remedy_text, RemedyContext};
 pub use run::outcome;
+pub use summary::{summary, Summary};
 pub use theory::{theory_summary, unavailable};
 pub(crate) use through_time::through_time;
 pub use through_time::{

@@ -1,0 +1,583 @@
+"""gradscope.torch: diagnose a PyTorch model's gradients with gradscope's verdict engine.
+
+    scope = gradscope.torch.watch(model, every=10)
+    for x, y in loader:
+        loss = loss_fn(model(x), y)
+        opt.zero_grad(); loss.backward(); opt.step()
+        scope.loss(loss)            # optional: the loss of the measured steps
+    print(scope.diagnosis())        # verdict, explanation with the numbers, remedies
+    scope.write("runs/mine")        # diagnostics.jsonl, diagnosis.json, report.html
+
+or ``with gradscope.torch.watch(model) as scope: ...`` (the hooks are removed on exit).
+
+What is seen. Forward hooks on the modules gradscope knows — Linear, Conv1d/2d/3d (kind
+``linear``, σ_w from fan_in = in_channels/groups × kernel size), the normalization layers
+(BatchNorm → ``batchnorm1d``; LayerNorm, GroupNorm, InstanceNorm, RMSNorm → ``layernorm``),
+the activation modules of the catalogue (:func:`activation_spec`) and nn.RNN/LSTM/GRU (kind
+``recurrent``: norms only). A step is a forward of the watched model in training mode with
+gradients enabled; step 1 and every ``every``-th step are measured: the hooks then attach
+tensor hooks for this one backward (∂L/∂output of each module, ∂L/∂input of a weight layer,
+∂L/∂p of every parameter), so unmeasured steps cost one Python call per module. An
+activation's ∂L/∂z is f'(z) ⊙ ∂L/∂a (exact for elementwise f), with f'(z) from PyTorch's
+autograd of the module on the tensors' device (``derivative="torch"``, checked against
+gradscope's catalogue by the tests) or from gradscope's catalogue on the CPU
+(``derivative="catalogue"``). Statistics are computed on the device; only scalars and
+histogram counts move to the CPU, once per measured step.
+
+What is not seen. Functional activations inside a module's ``forward`` (``torch.sigmoid(x)``,
+``F.relu(x)``) are not modules, so no hook sees them: the verdict is computed from the
+activation modules alone (a model with none has nothing to diagnose). Make them visible by
+using the module (``self.act = nn.ReLU()`` … ``self.act(x)``). Not seen either: attention's
+softmax inside nn.MultiheadAttention, embeddings, and the gradient through time inside
+nn.RNN/LSTM/GRU (PyTorch's fused kernels do not expose ∂L/∂h_t; gradscope's own recurrent
+encoders report it). The update ratio ‖ΔW‖/‖W‖ is measured when the next step starts (or at
+``diagnosis()``, which should come after ``optimizer.step()``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import Activation, Recorder
+
+__all__ = ["Scope", "watch", "activation_spec", "derivative", "layer_kind"]
+
+_NORMS_BATCH = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+_NORMS_LAYER = tuple(
+    c
+    for c in (
+        nn.LayerNorm,
+        nn.GroupNorm,
+        nn.InstanceNorm1d,
+        nn.InstanceNorm2d,
+        nn.InstanceNorm3d,
+        getattr(nn, "RMSNorm", None),
+    )
+    if c is not None
+)
+_WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_RECURRENT = (nn.RNN, nn.LSTM, nn.GRU)
+
+
+def activation_spec(m: nn.Module) -> Optional[str]:
+    """The catalogue text form of an activation module, or None when it is not one."""
+    if isinstance(m, nn.Sigmoid):
+        return "sigmoid"
+    if isinstance(m, nn.Tanh):
+        return "tanh"
+    if isinstance(m, nn.ReLU):
+        return "relu"
+    if isinstance(m, nn.LeakyReLU):
+        return f"leaky_relu({float(m.negative_slope)!r})"
+    if isinstance(m, nn.PReLU):
+        init = float(m.weight.detach().float().mean().cpu())
+        return f"prelu(init={init!r}, channels={m.num_parameters})"
+    if isinstance(m, nn.RReLU):
+        return f"rrelu(lower={float(m.lower)!r}, upper={float(m.upper)!r})"
+    if isinstance(m, nn.ELU):
+        return f"elu(alpha={float(m.alpha)!r})"
+    if isinstance(m, nn.SELU):
+        return "selu"
+    if isinstance(m, nn.GELU):
+        return "gelu" if m.approximate == "none" else "gelu_tanh"
+    if isinstance(m, nn.SiLU):
+        return "silu"
+    if isinstance(m, nn.Mish):
+        return "mish"
+    if isinstance(m, nn.Softplus):
+        return f"softplus(beta={float(m.beta)!r}, threshold={float(m.threshold)!r})"
+    if isinstance(m, nn.Softsign):
+        return "softsign"
+    if isinstance(m, nn.Hardtanh):  # ReLU6 is a Hardtanh(0, 6)
+        return f"hard_tanh(min={float(m.min_val)!r}, max={float(m.max_val)!r})"
+    if isinstance(m, nn.Hardsigmoid):
+        return "hard_sigmoid"
+    if isinstance(m, nn.Hardswish):
+        return "hard_swish"
+    if isinstance(m, nn.Softmax) and m.dim in (-1, None):
+        return "softmax"
+    if isinstance(m, nn.LogSoftmax) and m.dim in (-1, None):
+        return "log_softmax"
+    return None
+
+
+def layer_kind(m: nn.Module) -> Optional[str]:
+    """gradscope's layer kind for a module, or None when the scope does not watch it."""
+    if isinstance(m, _WEIGHTED):
+        return "linear"
+    if isinstance(m, _NORMS_BATCH):
+        return "batchnorm1d"
+    if isinstance(m, _NORMS_LAYER):
+        return "layernorm"
+    if isinstance(m, _RECURRENT):
+        return "recurrent"
+    if activation_spec(m) is not None:
+        return "activation"
+    return None
+
+
+def _describe(m: nn.Module, kind: str, spec: Optional[str]) -> str:
+    if spec is not None:
+        return f"activation({spec})"
+    if isinstance(m, nn.Linear):
+        return f"linear({m.in_features} -> {m.out_features})"
+    if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        k = "x".join(str(v) for v in m.kernel_size)
+        return f"{type(m).__name__.lower()}({m.in_channels} -> {m.out_channels}, k={k})"
+    if isinstance(m, _RECURRENT):
+        return f"{type(m).__name__.lower()}({m.input_size} -> {m.hidden_size} x {m.num_layers})"
+    return type(m).__name__.lower()
+
+
+def derivative(m: nn.Module, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """f'(z) of activation module ``m`` (a = f(z) its output), on z's device: PyTorch's own
+    backward formula for sigmoid (a(1 − a)), tanh (1 − a²), ReLU and LeakyReLU (from the sign
+    of z), autograd of the module's forward for the others (RReLU at its mean slope). The
+    tests check every mapped module against gradscope's catalogue."""
+    z = z.detach()
+    if type(m) is nn.Sigmoid:
+        return a * (1 - a)
+    if type(m) is nn.Tanh:
+        return 1 - a * a
+    if type(m) is nn.ReLU:
+        return (z > 0).to(z.dtype)
+    if type(m) is nn.LeakyReLU:
+        return torch.where(z > 0, 1.0, float(m.negative_slope)).to(z.dtype)
+    with torch.enable_grad():
+        zz = z.requires_grad_(True)
+        x = zz.clone() if getattr(m, "inplace", False) else zz  # in-place f: not into the leaf
+        if isinstance(m, nn.RReLU):  # its training forward draws slopes: use the mean
+            out = torch.nn.functional.rrelu(x, m.lower, m.upper, training=False)
+        else:
+            out = m.forward(x)
+        (d,) = torch.autograd.grad(out, zz, torch.ones_like(out))
+    return d
+
+
+def _first_tensor(x):
+    if isinstance(x, torch.Tensor):
+        return x
+    if isinstance(x, (tuple, list)) and x:
+        return _first_tensor(x[0])
+    return None
+
+
+# Quantiles and histograms of a tensor with more values than this are those of a strided
+# sample of about this many values (x[::stride]): an exact quantile sorts the tensor (~100 ms
+# for 2^19 values on one core), a histogram costs ~10 passes over it. Norms, maxima, means and
+# fractions always use every value.
+SAMPLE_LIMIT = 1 << 14
+
+
+def _sample(flat):
+    n = flat.numel()
+    return flat if n <= SAMPLE_LIMIT else flat[:: -(-n // SAMPLE_LIMIT)]
+
+
+def _absmax(x):
+    lo, hi = torch.aminmax(x)
+    return torch.maximum(lo.abs(), hi.abs())
+
+
+def _to_host(items):
+    """Moves tensors to the CPU with one transfer per device: {key: float or list}."""
+    by_device = {}
+    for key, v in items:
+        by_device.setdefault(v.device, []).append((key, v))
+    out = {}
+    for group in by_device.values():
+        flat = torch.cat([v.detach().double().reshape(-1) for _, v in group]).cpu().tolist()
+        i = 0
+        for key, v in group:
+            n = v.numel()
+            out[key] = flat[i] if v.dim() == 0 else flat[i:i + n]
+            i += n
+    return out
+
+
+def _measured(step: int, every: int) -> bool:
+    return step == 1 or step % every == 0
+
+
+class _Watched:
+    """One watched module and what the scope knows of it."""
+
+    def __init__(self, path: str, module: nn.Module, kind: str):
+        self.path = path
+        self.module = module
+        self.kind = kind
+        self.spec = activation_spec(module) if kind == "activation" else None
+        self.facts = Activation(self.spec) if self.spec is not None else None
+        self.name = _describe(module, kind, self.spec)
+        self.inplace = bool(getattr(module, "inplace", False))
+
+
+class Scope:
+    """Hooks on a model's modules that record gradscope's per-layer measurements every
+    ``every`` steps (and step 1); :meth:`diagnosis` judges them."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        every: int = 10,
+        histograms: bool = True,
+        bins: int = 24,
+        derivative: str = "torch",
+        name: Optional[str] = None,
+    ):
+        if every < 1:
+            raise ValueError("every must be >= 1")
+        if derivative not in ("torch", "catalogue"):
+            raise ValueError("derivative must be 'torch' or 'catalogue'")
+        self.model = model
+        self.every = int(every)
+        self.histograms = histograms
+        self.bins = int(bins)
+        self.derivative = derivative
+        self.name = name or type(model).__name__
+        self.step = 0
+        self._recorder = Recorder(self.every)
+        self._measuring = False
+        self._pending = None
+        self._handles = []
+        self._grad_handles = []
+        self._last_time = time.perf_counter()
+        self.watched = []
+        for path, m in model.named_modules():
+            kind = layer_kind(m)
+            if kind is None:
+                continue
+            w = _Watched(path or type(m).__name__.lower(), m, kind)
+            self.watched.append(w)
+            if w.inplace and w.facts is not None:
+                self._handles.append(m.register_forward_pre_hook(self._pre_hook(w)))
+            self._handles.append(m.register_forward_hook(self._hook(w)))
+        self._handles.insert(0, model.register_forward_pre_hook(self._root_pre))
+
+    # -- the step -------------------------------------------------------------------------
+
+    def _root_pre(self, module, args):
+        if not (module.training and torch.is_grad_enabled()):
+            return
+        self._finalize()
+        self.step += 1
+        self._measuring = _measured(self.step, self.every)
+        if not self._measuring:
+            return
+        x = _first_tensor(args)
+        p = {"step": self.step, "entries": [], "params": {}, "backward": False,
+             "loss": None, "batch_size": None, "input_q0": None}
+        if x is not None:
+            p["batch_size"] = int(x.shape[0]) if x.dim() > 0 else None
+            if x.is_floating_point():
+                p["input_q0"] = x.detach().double().pow(2).mean()
+        for prm in self.model.parameters():
+            if prm.requires_grad:
+                self._grad_handles.append(prm.register_hook(self._param_hook(prm, p)))
+        self._pending = p
+
+    def _param_hook(self, prm, p):
+        def hook(g):
+            g = g.detach()
+            p["params"][id(prm)] = (
+                torch.linalg.vector_norm(g).double().square(),
+                _absmax(g).double(),
+            )
+            p["backward"] = True
+
+        return hook
+
+    def _pre_hook(self, w: _Watched):
+        # An in-place activation overwrites z: keep f'(z) where it needs z alone (ReLU,
+        # LeakyReLU: one comparison), else a copy of z.
+        from_z = type(w.module) in (nn.ReLU, nn.LeakyReLU) and self.derivative == "torch"
+
+        def hook(module, args):
+            if self._measuring and self._pending is not None:
+                x = _first_tensor(args)
+                if x is not None:
+                    kept = ("d", derivative(module, x, None)) if from_z else ("z", x.detach().clone())
+                    self._pending.setdefault("inplace_z", {})[id(w)] = kept
+
+        return hook
+
+    def _hook(self, w: _Watched):
+        def hook(module, args, output):
+            if not self._measuring or self._pending is None:
+                return
+            e = {"w": w, "t": {}}
+            self._pending["entries"].append(e)
+            x = _first_tensor(args)
+            y = _first_tensor(output)
+            if w.kind == "activation":
+                z, d = x, None
+                if w.inplace:
+                    kind, v = self._pending.get("inplace_z", {}).pop(id(w), (None, None))
+                    z, d = (v, None) if kind == "z" else (None, v)
+                self._measure_activation(e, w, z, y, d)
+            else:
+                self._measure_weighted(e, w, x, y)
+
+        return hook
+
+    def loss(self, loss) -> None:
+        """Records the batch loss of the step just run (read only on measured steps)."""
+        p = self._pending
+        if p is not None and p["step"] == self.step:
+            p["loss"] = loss.detach() if isinstance(loss, torch.Tensor) else float(loss)
+
+    # -- measurements, on the tensors' device ---------------------------------------------
+
+    def _measure_weighted(self, e, w: _Watched, x, y):
+        t = e["t"]
+        m = w.module
+        if x is not None and x.requires_grad:
+            self._grad_handles.append(x.register_hook(self._norm_hook(t, "grad_in")))
+        if y is not None and y.requires_grad:
+            self._grad_handles.append(y.register_hook(self._norm_hook(t, "grad_out")))
+        weight = getattr(m, "weight", None) if w.kind != "recurrent" else None
+        if w.kind == "recurrent":
+            params = [p for p in m.parameters()]
+            sq = sum(p.detach().double().pow(2).sum() for p in params)
+            t["weight_norm"] = sq.sqrt()
+            e["params"] = params
+            return
+        if not isinstance(weight, torch.Tensor):
+            return
+        w64 = weight.detach().double()
+        s, q, n = w64.sum(), w64.pow(2).sum(), w64.numel()
+        t["weight_norm"] = q.sqrt()
+        if w.kind == "linear":
+            fan_in = weight[0].numel()
+            var = (q / n - (s / n) ** 2).clamp(min=0.0)
+            t["sigma_w"] = (var * fan_in).sqrt()
+            b = getattr(m, "bias", None)
+            t["sigma_b2"] = b.detach().double().pow(2).mean() if b is not None else w64.new_zeros(())
+        e["params"] = [weight]
+        e["before"] = weight.detach().clone()
+
+    def _norm_hook(self, t, key):
+        def hook(g):
+            g = g.detach()
+            t[key + "_norm"] = torch.linalg.vector_norm(g).double()
+            t[key + "_max"] = _absmax(g)
+
+        return hook
+
+    def _derivative(self, w: _Watched, z, a):
+        if self.derivative == "catalogue":
+            d = w.facts.df(z.detach().double().cpu().numpy())
+            return torch.from_numpy(d).to(device=z.device, dtype=z.dtype)
+        return derivative(w.module, z, a)
+
+    def _measure_activation(self, e, w: _Watched, z, a, d=None):
+        t = e["t"]
+        facts = w.facts
+        flat = a.detach().reshape(-1)
+        n = max(flat.numel(), 1)
+        mean = flat.sum().double() / n
+        t["act_mean"] = mean
+        t["act_std"] = torch.linalg.vector_norm(flat - mean.to(flat.dtype)).double() / math.sqrt(n)
+        sample = _sample(flat)
+        fin = torch.isfinite(sample)
+        srt = torch.where(fin, sample, sample.new_tensor(math.inf)).sort().values
+        nfin = fin.sum().double()
+        ps = torch.tensor([0.02, 0.25, 0.5, 0.75, 0.98], dtype=torch.float64, device=flat.device)
+        t["act_quantiles"] = srt[torch.floor(ps * (nfin - 1).clamp(min=0) + 0.5).long()]
+        eps = facts.range_end_epsilon
+        if eps is not None:
+            lo, hi = facts.range
+            if lo is not None and hi is not None:
+                near = (flat <= lo + eps) | (flat >= hi - eps)
+            elif lo is not None:
+                near = flat <= lo + eps
+            else:
+                near = flat >= hi - eps
+            t["range_end_fraction"] = near.sum().double() / n
+        rows = a.shape[0] if a.dim() > 1 else 1
+        alive = (a.detach().reshape(rows, -1) != 0).any(dim=0)
+        t["dead_fraction"] = 1.0 - alive.sum().double() / max(alive.numel(), 1)
+        if d is None and z is not None and not facts.is_rowwise:
+            d = self._derivative(w, z, a.detach())
+        if d is not None:
+            d = d.reshape(-1)
+            t["mean_abs_derivative"] = torch.linalg.vector_norm(d, 1).double() / n
+            t["mean_sq_derivative"] = torch.linalg.vector_norm(d).double().square() / n
+            sat = (d > -facts.saturation_threshold) & (d < facts.saturation_threshold)
+            t["saturated_fraction"] = sat.sum().double() / n
+        if self.histograms:
+            e["act_hist"] = self._linear_hist(sample)
+        if a.requires_grad:
+            self._grad_handles.append(a.register_hook(self._act_grad_hook(e, d)))
+
+    def _act_grad_hook(self, e, d):
+        def hook(g):
+            g = g.detach()
+            t = e["t"]
+            t["grad_out_norm"] = torch.linalg.vector_norm(g).double()
+            t["grad_out_max"] = _absmax(g)
+            if d is not None:
+                gin = g.reshape(-1) * d
+                t["grad_in_norm"] = torch.linalg.vector_norm(gin).double()
+                t["grad_in_max"] = _absmax(gin)
+                if self.histograms:
+                    e["grad_hist"] = self._log_hist(_sample(gin))
+
+        return hook
+
+    def _linear_hist(self, x):
+        bins = self.bins
+        lo, hi = torch.aminmax(x)
+        finite = torch.isfinite(lo) & torch.isfinite(hi)
+        if not bool(finite):  # non-finite values: the range of the finite ones
+            fin = torch.isfinite(x)
+            x = x[fin]
+            lo, hi = (torch.aminmax(x) if x.numel() else (x.new_tensor(0.0), x.new_tensor(1.0)))
+            nonfin = (~fin).sum()
+        else:
+            nonfin = torch.zeros((), dtype=torch.long, device=x.device)
+        lo, hi = lo.double(), hi.double()
+        hi = torch.where(hi <= lo, lo + 1.0, hi)
+        k = ((x - lo.to(x.dtype)) * (bins / (hi - lo)).to(x.dtype)).long().clamp_(0, bins - 1)
+        counts = torch.bincount(k, minlength=bins)
+        return ("linear", lo, hi, counts, nonfin)
+
+    def _log_hist(self, g):
+        bins, lo, hi = self.bins, -14.0, 2.0
+        # Bin index floor((log10|g| − lo)/(hi − lo)·bins): below 10^lo (and NaN) → -1,
+        # at or above 10^hi → bins.
+        a = g.abs().float()
+        k = ((a.log10() - lo) * (bins / (hi - lo))).floor_()
+        k = torch.nan_to_num_(k, nan=-1.0, posinf=float(bins), neginf=-1.0).clamp_(-1, bins).long()
+        counts = torch.bincount(k + 1, minlength=bins + 2)
+        return ("log", counts[1:-1], counts[0], counts[-1])
+
+    # -- to the recorder ------------------------------------------------------------------
+
+    def _finalize(self):
+        p, self._pending = self._pending, None
+        self._measuring = False
+        for h in self._grad_handles:
+            h.remove()
+        self._grad_handles = []
+        if p is None or not p["backward"]:
+            return
+        # Gather every device scalar in one transfer per device.
+        scalars = []
+        for e in p["entries"]:
+            for k, v in e["t"].items():
+                scalars.append((e["t"], k, v))
+            params = e.get("params")
+            if params:
+                got = [p["params"][id(q)] for q in params if id(q) in p["params"]]
+                if got:
+                    e["t"]["weight_grad_norm"] = sum(g[0] for g in got).sqrt()
+                    e["t"]["weight_grad_max"] = torch.stack([g[1] for g in got]).max()
+                    scalars.append((e["t"], "weight_grad_norm", e["t"]["weight_grad_norm"]))
+                    scalars.append((e["t"], "weight_grad_max", e["t"]["weight_grad_max"]))
+            if "before" in e:
+                wb = e["before"].double()
+                now = e["w"].module.weight.detach().double()
+                wn = wb.pow(2).sum()
+                r = torch.where(wn > 0, (now - wb).pow(2).sum().div(wn).sqrt(),
+                                wn.new_tensor(math.nan))
+                e["t"]["update_ratio"] = r
+                scalars.append((e["t"], "update_ratio", r))
+        gsq = [v[0] for v in p["params"].values()]
+        extra = {}
+        if gsq:
+            extra["grad_norm"] = torch.stack([v.to(gsq[0].device) for v in gsq]).sum().sqrt()
+        if isinstance(p["loss"], torch.Tensor):
+            extra["loss"] = p["loss"].double()
+        if isinstance(p["input_q0"], torch.Tensor):
+            extra["input_q0"] = p["input_q0"]
+        host = _to_host([((id(t), k), v) for (t, k, v) in scalars] + list(extra.items()))
+        extra_host = {k: host[k] for k in extra}
+        layers = []
+        for e in p["entries"]:
+            w, t = e["w"], e["t"]
+            rec = {"kind": w.kind, "path": w.path, "name": w.name}
+            if w.spec is not None:
+                rec["activation"] = w.spec
+            for k, v in t.items():
+                v = host[(id(t), k)]
+                if k == "act_quantiles":
+                    rec[k] = tuple(float(q) for q in v)
+                else:
+                    rec[k] = float(v)
+            rec.setdefault("grad_out_norm", 0.0)
+            rec.setdefault("grad_out_max", 0.0)
+            if "act_hist" in e:
+                _, lo, hi, counts, nonfin = e["act_hist"]
+                lo, hi = float(lo), float(hi)
+                edges = [lo + (hi - lo) * i / self.bins for i in range(self.bins + 1)]
+                rec["act_hist"] = (edges, counts.cpu().tolist(), 0, int(nonfin))
+            if "grad_hist" in e:
+                _, counts, below, above = e["grad_hist"]
+                edges = [10.0 ** (-14.0 + 16.0 * i / self.bins) for i in range(self.bins + 1)]
+                rec["grad_hist"] = (edges, counts.cpu().tolist(), int(below), int(above))
+            layers.append(rec)
+        loss = extra_host.get("loss", p["loss"] if isinstance(p["loss"], float) else math.nan)
+        if not math.isnan(loss):
+            self._recorder.add_loss(p["step"], loss)
+        self._recorder.add_step(
+            p["step"],
+            loss,
+            extra_host.get("grad_norm", 0.0),
+            layers,
+            batch_size=p["batch_size"],
+            input_q0=extra_host.get("input_q0"),
+        )
+        now = time.perf_counter()
+        self._recorder.add_time(now - self._last_time)
+        self._last_time = now
+
+    # -- results ----------------------------------------------------------------------------
+
+    def diagnosis(self):
+        """The diagnosis of the steps measured so far (call it after ``optimizer.step()``)."""
+        self._finalize()
+        return self._recorder.diagnosis(self.name)
+
+    def write(self, directory) -> "object":
+        """Writes diagnostics.jsonl, diagnosis.json and report.html into ``directory``;
+        returns the diagnosis. ``gradscope report DIR`` renders the full report with charts."""
+        self._finalize()
+        return self._recorder.write(str(directory), self.name)
+
+    def records_jsonl(self) -> str:
+        """The measured records as diagnostics.jsonl text."""
+        self._finalize()
+        return self._recorder.records_jsonl()
+
+    def remove(self) -> None:
+        """Removes every hook (the records are kept)."""
+        self._finalize()
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+
+    close = remove
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
+    def __len__(self):
+        return len(self._recorder) + (1 if self._pending and self._pending["backward"] else 0)
+
+
+def watch(model: nn.Module, every: int = 10, **kwargs) -> Scope:
+    """Watches ``model``: hooks that measure step 1 and every ``every``-th training step.
+    Keyword arguments: ``histograms`` (True), ``bins`` (24), ``derivative`` ("torch" or
+    "catalogue"), ``name`` (the model's class name). Usable as a context manager."""
+    return Scope(model, every=every, **kwargs)

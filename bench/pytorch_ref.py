@@ -75,8 +75,8 @@ def rnn_workload(cell, steps_t, width, batch):
         opt.step()
 
     gates = 1 if cell == "rnn" else 4
-    # per time step: input and recurrent products, forward and two backward products each
-    flops = 2.0 * batch * width * gates * width * 2 * 3 * steps_t
+    # per step: input product (forward, dW_ih; x needs no grad) + recurrent (forward, dW_hh, dh)
+    flops = 2.0 * batch * width * gates * width * 5 * steps_t
     return step, flops
 
 

@@ -189,9 +189,9 @@ impl Workload {
         match self.kind {
             // forward: depth products; backward: ∂W (depth) + ∂x (depth − 1)
             Kind::Mlp => 2.0 * b * w * w * (3.0 * d - 1.0),
-            // per time step: the input and the recurrent product, forward and two backward
-            // products each
-            Kind::Recurrent { gates } => 2.0 * b * w * gates as f64 * w * 2.0 * 3.0 * d,
+            // per time step: the input product (forward, ∂W_ih; x needs no gradient) and the
+            // recurrent product (forward, ∂W_hh, ∂h): five products of b × w × gates·w
+            Kind::Recurrent { gates } => 2.0 * b * w * gates as f64 * w * 5.0 * d,
             // forward and ∂W for every layer, ∂x for all but the first
             Kind::Mnist { .. } => {
                 let prods: Vec<f64> = MNIST_SIZES

@@ -14,7 +14,8 @@ from torch import nn
 
 import gradscope.torch as gt
 
-DIGITS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "gradscope", "data", "digits.csv.gz")
+HERE = os.path.dirname(os.path.abspath(__file__))
+DIGITS = os.path.join(HERE, "..", "..", "gradscope", "data", "digits.csv.gz")
 
 
 def digits(seed=0, test=360):
@@ -28,7 +29,9 @@ def digits(seed=0, test=360):
     return x[:-test], y[:-test], x[-test:], y[-test:]
 
 
-def train(model, data, epochs, lr, batch=32, watch_steps=20, every=5, opt="sgd", shape=None, seed=0, warmup=0):
+def train(
+    model, data, epochs, lr, batch=32, watch_steps=20, every=5, opt="sgd", shape=None, seed=0, warmup=0
+):
     """Trains `model` for `epochs` on `data`; gradscope watches the first `watch_steps` steps
     (every `every`-th, step 1 included), so the verdict is the network's at initialisation, or
     the whole training when `watch_steps` is None. `warmup` > 0: the learning rate rises
@@ -39,7 +42,9 @@ def train(model, data, epochs, lr, batch=32, watch_steps=20, every=5, opt="sgd",
         xtr, xte = xtr.reshape(-1, *shape), xte.reshape(-1, *shape)
     g = torch.Generator().manual_seed(seed)
     o = (torch.optim.Adam if opt == "adam" else torch.optim.SGD)(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(o, lambda t: min(1.0, (t + 1) / warmup)) if warmup else None
+    sched = None
+    if warmup:
+        sched = torch.optim.lr_scheduler.LambdaLR(o, lambda t: min(1.0, (t + 1) / warmup))
     scope = gt.watch(model, every=every)
     d, step, last = None, 0, []
     for _ in range(epochs):

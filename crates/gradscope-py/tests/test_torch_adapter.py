@@ -157,3 +157,22 @@ def test_functional_activations_are_not_seen():
     loss.backward()
     with pytest.raises(ValueError, match="no hidden activation layers"):
         scope.diagnosis()
+
+
+def test_quantiles_selection_matches_the_sort():
+    # The CPU fast path (kthvalue) against numpy's sort at the same ranks, and the sort path
+    # (taken when a value is not finite) ignoring NaN/inf.
+    g = torch.Generator().manual_seed(3)
+    ps = np.array(gt.QUANTILES)
+    for n in (1, 2, 7, 1000, 1 << 14):
+        x = torch.randn(n, generator=g)
+        srt = np.sort(x.numpy())
+        want = srt[np.floor(ps * (n - 1) + 0.5).astype(int)]
+        assert np.array_equal(gt._quantiles(x).numpy(), want)
+    x = torch.randn(1000, generator=g)
+    x[::10] = float("nan")
+    x[5] = float("inf")
+    fin = np.sort(x.numpy()[np.isfinite(x.numpy())])
+    want = fin[np.floor(ps * (len(fin) - 1) + 0.5).astype(int)]
+    assert np.array_equal(gt._quantiles(x).numpy(), want)
+    assert torch.isinf(gt._quantiles(torch.full((4,), float("nan")))).all()

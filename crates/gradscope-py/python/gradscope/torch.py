@@ -180,6 +180,25 @@ def _sample(flat):
     return flat if n <= SAMPLE_LIMIT else flat[:: -(-n // SAMPLE_LIMIT)]
 
 
+QUANTILES = (0.02, 0.25, 0.5, 0.75, 0.98)
+
+
+def _quantiles(sample):
+    """The QUANTILES of the finite values of `sample` (the value at rank
+    floor(p·(n_finite − 1) + 0.5)), +inf when none is finite. On the CPU, when every value is
+    finite, five kthvalue selections (O(n) each, ~4x faster than the sort for 2^14 values);
+    otherwise a sort with the non-finite values moved to the end (no host sync on a GPU)."""
+    ps = torch.tensor(QUANTILES, dtype=torch.float64, device=sample.device)
+    n = sample.numel()
+    if sample.device.type == "cpu" and n > 0 and bool(torch.isfinite(sample).all()):
+        ranks = [int(math.floor(p * (n - 1) + 0.5)) for p in QUANTILES]
+        return torch.stack([sample.kthvalue(r + 1).values for r in ranks])
+    fin = torch.isfinite(sample)
+    srt = torch.where(fin, sample, sample.new_tensor(math.inf)).sort().values
+    nfin = fin.sum().double()
+    return srt[torch.floor(ps * (nfin - 1).clamp(min=0) + 0.5).long()]
+
+
 def _absmax(x):
     lo, hi = torch.aminmax(x)
     return torch.maximum(lo.abs(), hi.abs())
@@ -385,11 +404,7 @@ class Scope:
         t["act_mean"] = mean
         t["act_std"] = torch.linalg.vector_norm(flat - mean.to(flat.dtype)).double() / math.sqrt(n)
         sample = _sample(flat)
-        fin = torch.isfinite(sample)
-        srt = torch.where(fin, sample, sample.new_tensor(math.inf)).sort().values
-        nfin = fin.sum().double()
-        ps = torch.tensor([0.02, 0.25, 0.5, 0.75, 0.98], dtype=torch.float64, device=flat.device)
-        t["act_quantiles"] = srt[torch.floor(ps * (nfin - 1).clamp(min=0) + 0.5).long()]
+        t["act_quantiles"] = _quantiles(sample)
         eps = facts.range_end_epsilon
         if eps is not None:
             lo, hi = facts.range
@@ -401,7 +416,9 @@ class Scope:
                 near = flat >= hi - eps
             t["range_end_fraction"] = near.sum().double() / n
         rows = a.shape[0] if a.dim() > 1 else 1
-        alive = (a.detach().reshape(rows, -1) != 0).any(dim=0)
+        # amax(|a|) != 0 rather than (a != 0).any(): the same (NaN counts as alive) without a
+        # boolean tensor of a's size, ~6x faster on the CPU.
+        alive = a.detach().reshape(rows, -1).abs().amax(dim=0) != 0
         t["dead_fraction"] = 1.0 - alive.sum().double() / max(alive.numel(), 1)
         if d is None and z is not None and not facts.is_rowwise:
             d = self._derivative(w, z, a.detach())
@@ -409,7 +426,7 @@ class Scope:
             d = d.reshape(-1)
             t["mean_abs_derivative"] = torch.linalg.vector_norm(d, 1).double() / n
             t["mean_sq_derivative"] = torch.linalg.vector_norm(d).double().square() / n
-            sat = (d > -facts.saturation_threshold) & (d < facts.saturation_threshold)
+            sat = d.abs() < facts.saturation_threshold  # one comparison, not two and an &
             t["saturated_fraction"] = sat.sum().double() / n
         if self.histograms:
             e["act_hist"] = self._linear_hist(sample)

@@ -2,6 +2,10 @@
 """PyTorch eager reference for `gradscope bench`: the same workloads, timed the same way.
 
 Usage: python bench/pytorch_ref.py [--json] [--steps N] [--warmup N] [--only W1,W2,...]
+       python bench/pytorch_ref.py [--json] ... [--mlp WIDTHxDEPTHxBATCH] [--lstm HxTxBATCH]
+
+--mlp and --lstm run W1's and W4's kind of workload at the given size instead of --only (as
+`gradscope bench --mlp/--lstm` does; bench/scaling.py sweeps them).
 
 Each workload is one training step: zero grads, forward, loss, backward, plain SGD update,
 in float32, with torch.set_num_threads(os.cpu_count()). Reports the median ms/step over
@@ -240,21 +244,61 @@ def time_workload(step, steps, warmup, repeats=5):
     return statistics.median(blocks) * 1e3
 
 
+def parse_size(flag, form, text):
+    parts = text.strip().lower().split("x")
+    if len(parts) != 3:
+        sys.exit(f"--{flag} {text!r}: expected {form}, three integers joined by `x` (e.g. 256x10x128)")
+    out = []
+    for part, name in zip(parts, form.split("x")):
+        try:
+            n = int(part)
+        except ValueError:
+            n = 0
+        if n < 1:
+            sys.exit(f"--{flag} {text!r}: {name} must be an integer >= 1, got {part!r}")
+        out.append(n)
+    return out
+
+
+def sized_workloads(args):
+    """The workloads of --mlp and --lstm: (name, description, make)."""
+    out = []
+    if args.mlp:
+        w, d, b = parse_size("mlp", "WIDTHxDEPTHxBATCH", args.mlp)
+        out.append(("mlp", f"{d} x (Linear {w}->{w} + tanh), batch {b}, CE, SGD, f32",
+                    lambda: mlp_workload(d, w, b)))
+    if args.lstm:
+        h, t, b = parse_size("lstm", "HxTxBATCH", args.lstm)
+        out.append(("lstm", f"LSTM T={t}, {h}->{h}, batch {b}, MSE head, SGD, f32",
+                    lambda: rnn_workload("lstm", t, h, b)))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--json", action="store_true", help="print one JSON object per workload")
     ap.add_argument("--steps", type=int, default=50, help="steps per timed block")
     ap.add_argument("--warmup", type=int, default=10)
-    ap.add_argument("--only", default="W1,W2,W3,W4,W5,W6,W7", help="comma-separated workloads")
+    ap.add_argument("--only", default=None, help="comma-separated workloads (default: all)")
+    ap.add_argument("--mlp", metavar="WIDTHxDEPTHxBATCH",
+                    help="instead of --only: depth x (Linear width->width + tanh), batch")
+    ap.add_argument("--lstm", metavar="HxTxBATCH", help="instead of --only: LSTM, H units, T steps, batch")
     args = ap.parse_args()
+    if args.steps < 1:
+        sys.exit(f"--steps must be >= 1, got {args.steps}")
+    chosen = sized_workloads(args)
+    if chosen and args.only is not None:
+        sys.exit("--mlp/--lstm cannot be used with --only")
+    if not chosen:
+        for name in (args.only or ",".join(WORKLOADS)).split(","):
+            name = name.strip()
+            if name not in WORKLOADS:
+                sys.exit(f"unknown workload {name}; valid: {', '.join(WORKLOADS)}")
+            chosen.append((name,) + WORKLOADS[name])
     torch.manual_seed(0)
     threads = os.cpu_count() or 1
     torch.set_num_threads(threads)
-    for name in args.only.split(","):
-        name = name.strip()
-        if name not in WORKLOADS:
-            sys.exit(f"unknown workload {name}; valid: {', '.join(WORKLOADS)}")
-        desc, make = WORKLOADS[name]
+    for name, desc, make in chosen:
         step, flops = make()
         slow = SLOW.get(name, 1)
         ms = time_workload(step, -(-args.steps // slow), -(-args.warmup // slow))

@@ -3,6 +3,7 @@
 //! The same workloads run in PyTorch via `bench/pytorch_ref.py`; `bench/compare.sh` runs both
 //! on the same machine and prints the ratios.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
@@ -31,8 +32,86 @@ pub struct Args {
     warmup: usize,
     /// Instead, measure the cost of the gradient scope: one diagnostic measurement against one
     /// training step of examples/digits-mlp.toml, and the overhead at the default interval.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["only", "mlp", "lstm"])]
     diagnostics_overhead: bool,
+    /// Instead of `--only`: W1's kind of network at the given size, `depth` × (Linear
+    /// width→width + tanh) on a batch of `batch` (e.g. `512x10x128`; for scaling curves,
+    /// `bench/scaling.py`).
+    #[arg(long, value_name = "WIDTHxDEPTHxBATCH", conflicts_with = "only")]
+    mlp: Option<String>,
+    /// Instead of `--only`: W4's kind of workload at the given size, an LSTM with `h` units
+    /// over `t` time steps on a batch of `batch` (e.g. `128x1000x32`).
+    #[arg(long, value_name = "HxTxBATCH", conflicts_with = "only")]
+    lstm: Option<String>,
+}
+
+/// Parses `AxBxC` (three integers ≥ 1, as `--flag` gives them) into `[A, B, C]`, and checks
+/// that the workload's largest tensor, `largest([A, B, C])` elements, stays below 2³¹.
+fn parse_size(
+    flag: &str,
+    form: &str,
+    text: &str,
+    largest: impl Fn([usize; 3]) -> Option<usize>,
+) -> Result<[usize; 3]> {
+    let parts: Vec<&str> = text.trim().split(['x', 'X']).collect();
+    let [a, b, c] = parts[..] else {
+        bail!("--{flag} {text:?}: expected {form}, three integers joined by `x` (e.g. 256x10x128)");
+    };
+    let mut out = [0usize; 3];
+    for ((v, part), name) in out.iter_mut().zip([a, b, c]).zip(form.split('x')) {
+        *v = match part.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => n,
+            _ => bail!("--{flag} {text:?}: {name} must be an integer >= 1, got {part:?}"),
+        };
+    }
+    match largest(out) {
+        Some(n) if n < 1 << 31 => Ok(out),
+        _ => bail!(
+            "--{flag} {text:?}: too large (a tensor of this workload would hold 2^31 or more \
+             values)"
+        ),
+    }
+}
+
+/// The workloads of `--mlp` and `--lstm`, if given.
+fn sized_workloads(args: &Args) -> Result<Vec<Workload>> {
+    let mut out = Vec::new();
+    if let Some(text) = &args.mlp {
+        let [width, depth, batch] = parse_size("mlp", "WIDTHxDEPTHxBATCH", text, |[w, d, b]| {
+            // the weights and the activations kept for backward
+            let weights = w.checked_mul(w)?.checked_mul(d)?;
+            Some(weights.max(b.checked_mul(w)?.checked_mul(d)?))
+        })?;
+        out.push(Workload {
+            name: "mlp",
+            description: Cow::Owned(format!(
+                "{depth} x (Linear {width}->{width} + tanh), batch {batch}, CE, SGD, f32"
+            )),
+            kind: Kind::Mlp,
+            depth,
+            width,
+            batch,
+            slow: 1,
+        });
+    }
+    if let Some(text) = &args.lstm {
+        let [h, t, batch] = parse_size("lstm", "HxTxBATCH", text, |[h, t, b]| {
+            // the input x [T, B, H] and the gate caches [T, B, 4H]
+            t.checked_mul(b)?.checked_mul(h)?.checked_mul(4)
+        })?;
+        out.push(Workload {
+            name: "lstm",
+            description: Cow::Owned(format!(
+                "LSTM T={t}, {h}->{h}, batch {batch}, MSE head, SGD, f32"
+            )),
+            kind: Kind::Recurrent { gates: 4 },
+            depth: t,
+            width: h,
+            batch,
+            slow: 1,
+        });
+    }
+    Ok(out)
 }
 
 /// Median seconds of `f` over 7 blocks of `n` calls.
@@ -170,7 +249,7 @@ const VOCAB: usize = 65;
 
 struct Workload {
     name: &'static str,
-    description: &'static str,
+    description: Cow<'static, str>,
     kind: Kind,
     /// Layers (MLP) or time steps T (recurrent).
     depth: usize,
@@ -215,7 +294,7 @@ impl Workload {
 const WORKLOADS: &[Workload] = &[
     Workload {
         name: "W1",
-        description: "10 x (Linear 256->256 + tanh), batch 128, CE, SGD, f32",
+        description: Cow::Borrowed("10 x (Linear 256->256 + tanh), batch 128, CE, SGD, f32"),
         kind: Kind::Mlp,
         depth: 10,
         width: 256,
@@ -224,7 +303,7 @@ const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "W2",
-        description: "50 x (Linear 64->64 + tanh), batch 32, CE, SGD, f32",
+        description: Cow::Borrowed("50 x (Linear 64->64 + tanh), batch 32, CE, SGD, f32"),
         kind: Kind::Mlp,
         depth: 50,
         width: 64,
@@ -233,7 +312,7 @@ const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "W3",
-        description: "RNN tanh T=100, 128->128, batch 32, MSE head, SGD, f32",
+        description: Cow::Borrowed("RNN tanh T=100, 128->128, batch 32, MSE head, SGD, f32"),
         kind: Kind::Recurrent { gates: 1 },
         depth: 100,
         width: 128,
@@ -242,7 +321,7 @@ const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "W4",
-        description: "LSTM T=100, 128->128, batch 32, MSE head, SGD, f32",
+        description: Cow::Borrowed("LSTM T=100, 128->128, batch 32, MSE head, SGD, f32"),
         kind: Kind::Recurrent { gates: 4 },
         depth: 100,
         width: 128,
@@ -251,7 +330,9 @@ const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "W5",
-        description: "MNIST-shaped MLP 784->256->256->10 ReLU, batch 64, CE, SGD momentum 0.9, f32",
+        description: Cow::Borrowed(
+            "MNIST-shaped MLP 784->256->256->10 ReLU, batch 64, CE, SGD momentum 0.9, f32",
+        ),
         kind: Kind::Mnist { probe: false },
         depth: 3,
         width: 256,
@@ -260,7 +341,7 @@ const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "W6",
-        description: "W5 with the diagnostics probe measuring every step, f32",
+        description: Cow::Borrowed("W5 with the diagnostics probe measuring every step, f32"),
         kind: Kind::Mnist { probe: true },
         depth: 3,
         width: 256,
@@ -269,8 +350,9 @@ const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "W7",
-        description:
+        description: Cow::Borrowed(
             "char GRU one-hot 65 -> H=256, T=100, batch 32, Linear head every step, CE, SGD, f32",
+        ),
         kind: Kind::CharGru,
         depth: 100,
         width: 256,
@@ -470,17 +552,24 @@ pub fn run(args: Args) -> Result<()> {
         return diagnostics_overhead(args.json);
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    for name in args.only.split(',').map(str::trim) {
-        let Some(w) = WORKLOADS.iter().find(|w| w.name.eq_ignore_ascii_case(name)) else {
-            bail!(
-                "--only: unknown workload `{name}`; valid: {}",
-                WORKLOADS
-                    .iter()
-                    .map(|w| w.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        };
+    let sized = sized_workloads(&args)?;
+    let mut chosen: Vec<&Workload> = sized.iter().collect();
+    if sized.is_empty() {
+        for name in args.only.split(',').map(str::trim) {
+            let Some(w) = WORKLOADS.iter().find(|w| w.name.eq_ignore_ascii_case(name)) else {
+                bail!(
+                    "--only: unknown workload `{name}`; valid: {}",
+                    WORKLOADS
+                        .iter()
+                        .map(|w| w.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            };
+            chosen.push(w);
+        }
+    }
+    for w in chosen {
         let mut rng = Rng::seed(0);
         let mut step: Box<dyn FnMut() -> Result<()>> = match w.kind {
             Kind::Mlp => {

@@ -541,6 +541,44 @@ fn safetensors_garbage_and_grads_outputs_that_are_inputs() {
 }
 
 #[test]
+fn bench_sizes_are_validated() {
+    refused(
+        &run(&["bench", "--mlp", "64x2"]),
+        &["--mlp", "WIDTHxDEPTHxBATCH"],
+    );
+    refused(&run(&["bench", "--mlp", "64x0x3"]), &["DEPTH", ">= 1"]);
+    refused(
+        &run(&["bench", "--lstm", "8xax2"]),
+        &["--lstm", "T", "\"a\""],
+    );
+    refused(&run(&["bench", "--mlp", "100000x100000x1"]), &["too large"]);
+    refused(
+        &run(&["bench", "--mlp", "8x2x2", "--only", "W1"]),
+        &["--only"],
+    );
+    // A valid size runs the one workload.
+    let out = run(&[
+        "bench", "--json", "--mlp", "16x3x4", "--lstm", "8x5x2", "--steps", "1", "--warmup", "0",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let names: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["workload"].to_string())
+        .collect();
+    assert_eq!(names, ["\"mlp\"", "\"lstm\""]);
+    assert!(
+        text.contains("3 x (Linear 16->16 + tanh), batch 4"),
+        "{text}"
+    );
+    assert!(text.contains("LSTM T=5, 8->8, batch 2"), "{text}");
+}
+
+#[test]
 fn cli_flags_out_of_range_are_rejected() {
     let t = TempDir::new("hostile-flags");
     refused(&run(&["bench", "--steps", "0"]), &["--steps must be >= 1"]);

@@ -73,6 +73,26 @@ fn parse_size(
     }
 }
 
+/// Refuses a sized workload whose f32 tensors (`values` in all, estimated) would not fit in
+/// the memory this machine allows ([`gradscope::memory::MemoryLimit::for_this_machine`]),
+/// before anything is allocated.
+fn check_memory(flag: &str, text: &str, values: Option<usize>) -> Result<()> {
+    let bytes = values
+        .and_then(|v| (v as u64).checked_mul(4))
+        .unwrap_or(u64::MAX);
+    if let Some(limit) = gradscope::memory::MemoryLimit::for_this_machine() {
+        if bytes > limit.bytes {
+            bail!(
+                "--{flag} {text:?}: too large for this machine: its tensors need about {}, \
+                 more than {}",
+                gradscope::memory::format_bytes(bytes),
+                limit.origin
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The workloads of `--mlp` and `--lstm`, if given.
 fn sized_workloads(args: &Args) -> Result<Vec<Workload>> {
     let mut out = Vec::new();
@@ -82,6 +102,22 @@ fn sized_workloads(args: &Args) -> Result<Vec<Workload>> {
             let weights = w.checked_mul(w)?.checked_mul(d)?;
             Some(weights.max(b.checked_mul(w)?.checked_mul(d)?))
         })?;
+        // weights, their gradients and momenta; outputs, pre-activations and gradients kept
+        check_memory(
+            "mlp",
+            text,
+            width
+                .checked_mul(width)
+                .and_then(|w2| w2.checked_mul(depth))
+                .and_then(|w| w.checked_mul(3))
+                .and_then(|w| {
+                    batch
+                        .checked_mul(width)?
+                        .checked_mul(depth)?
+                        .checked_mul(3)?
+                        .checked_add(w)
+                }),
+        )?;
         out.push(Workload {
             name: "mlp",
             description: Cow::Owned(format!(
@@ -99,6 +135,14 @@ fn sized_workloads(args: &Args) -> Result<Vec<Workload>> {
             // the input x [T, B, H] and the gate caches [T, B, 4H]
             t.checked_mul(b)?.checked_mul(h)?.checked_mul(4)
         })?;
+        // x, the hidden states and the gate caches over T steps (and their gradients)
+        check_memory(
+            "lstm",
+            text,
+            t.checked_mul(batch)
+                .and_then(|tb| tb.checked_mul(h))
+                .and_then(|v| v.checked_mul(2 * (1 + 2 + 4))),
+        )?;
         out.push(Workload {
             name: "lstm",
             description: Cow::Owned(format!(

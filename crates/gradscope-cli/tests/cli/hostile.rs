@@ -552,6 +552,12 @@ fn bench_sizes_are_validated() {
         &["--lstm", "T", "\"a\""],
     );
     refused(&run(&["bench", "--mlp", "100000x100000x1"]), &["too large"]);
+    // Under 2^31 values per tensor but about 3 GiB in all: refused under a 2 GiB cap before
+    // anything is allocated, naming the limit.
+    let (out, _) = capped(&["bench", "--mlp", "8192x4x1"]);
+    refused(&out, &["--mlp", "too large for this machine", "ulimit -v"]);
+    let (out, _) = capped(&["bench", "--lstm", "2048x1000x32"]);
+    refused(&out, &["--lstm", "too large for this machine"]);
     refused(
         &run(&["bench", "--mlp", "8x2x2", "--only", "W1"]),
         &["--only"],

@@ -49,6 +49,11 @@ pub const SUMMARY_METRICS: &[&str] = &[
     "elapsed_s",
 ];
 
+/// Numeric columns of `results.csv` that describe a run rather than measure it (the split's
+/// sizes, the parameter count): `summary.csv` does not average them.
+pub const DESCRIPTIVE_COLUMNS: &[&str] =
+    &["train_samples", "val_samples", "test_samples", "num_params"];
+
 /// The metrics the report plots when the sweep names none: the first with a value.
 const DEFAULT_METRICS: &[&str] = &[
     "test_accuracy",
@@ -163,14 +168,15 @@ impl Results {
     }
 
     /// The numeric columns of [`Results::table`] that are measurements (neither identity,
-    /// seed nor axis): the ones `summary.csv` aggregates.
+    /// seed, axis nor a description of the run: [`DESCRIPTIVE_COLUMNS`]): the ones
+    /// `summary.csv` aggregates.
     pub fn metric_columns(&self) -> Vec<String> {
         let fixed = self.fixed_columns();
         self.table
             .columns
             .iter()
             .enumerate()
-            .filter(|(_, c)| !fixed.contains(c))
+            .filter(|(_, c)| !fixed.contains(c) && !DESCRIPTIVE_COLUMNS.contains(&c.as_str()))
             .filter(|(i, _)| {
                 let cells = self.table.rows.iter().map(|r| &r[*i]);
                 let mut numeric = false;

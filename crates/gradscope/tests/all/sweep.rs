@@ -298,6 +298,16 @@ fn a_runs_result_depends_only_on_its_config() {
     assert!((summary.rows[0][m].as_f64().unwrap() - mean).abs() < 1e-12);
     let n = summary.column("test_accuracy_n").unwrap();
     assert_eq!(summary.rows[1][n].as_f64(), Some(2.0));
+    // The split's sizes and the parameter count describe a run: results.csv has them,
+    // summary.csv does not average them.
+    for c in ["num_params", "test_samples", "train_samples"] {
+        assert!(t.column(c).is_some(), "{c} in results.csv");
+        assert!(
+            summary.column(&format!("{c}_mean")).is_none(),
+            "{c}_mean in {:?}",
+            summary.columns
+        );
+    }
     // A missing run is reported missing and left out of the table.
     let partial = Results::new(s, forward.into_iter().skip(1));
     assert_eq!(partial.missing().len(), 1);

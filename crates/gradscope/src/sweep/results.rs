@@ -168,7 +168,7 @@ impl Results {
     }
 
     /// The numeric columns of [`Results::table`] that are measurements (neither identity,
-    /// seed, axis nor a description of the run: [`DESCRIPTIVE_COLUMNS`]): the ones
+    /// seed, axis nor a description of the run: the split's sizes and `num_params`): the ones
     /// `summary.csv` aggregates.
     pub fn metric_columns(&self) -> Vec<String> {
         let fixed = self.fixed_columns();

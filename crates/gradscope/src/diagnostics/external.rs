@@ -39,11 +39,15 @@ use std::path::Path;
 
 use super::diagnosis::Diagnosis;
 use super::records::{LayerRecord, Quantiles, StepRecord};
-use super::stats::{self, activation_pass, deviation_and_histogram, quantiles, Histogram};
+use super::stats::{
+    self, activation_pass, histogram_and_quantiles, sample_stride, strided_extremes,
+    sum_sq_deviation, Histogram, QuantileScratch,
+};
 use crate::activation::properties::SATURATION_FRACTION;
 use crate::activation::{properties, Activation};
 use crate::error::{Error, Result};
 use crate::float::Float;
+use crate::kernels::simd_kernel;
 use crate::layer::LayerKind;
 
 /// What the scope needs to know of an activation to judge its units, computed once per
@@ -93,7 +97,8 @@ pub struct ActivationStats {
     pub mean: f64,
     /// Population standard deviation of a.
     pub std: f64,
-    /// Quantiles of a (nearest rank; None without a finite value).
+    /// Quantiles of a (nearest rank; None without a finite value), of its strided sample when
+    /// it has more than [`SAMPLE_LIMIT`](super::SAMPLE_LIMIT) values.
     pub quantiles: Option<Quantiles>,
     /// Share of a within ε of a finite end of f's range (None when f's range has none).
     pub range_end_fraction: Option<f64>,
@@ -116,20 +121,23 @@ impl ActivationStats {
         a: &[T],
         cols: usize,
     ) -> Self {
-        Self::measure_with(facts, z, a, cols, 1, &mut Vec::new(), &mut Vec::new()).0
+        let mut scratch = QuantileScratch::default();
+        Self::measure_with(facts, z, a, cols, 24, &mut scratch, &mut Vec::new()).0
     }
 
     /// [`ActivationStats::measure`] with scratch buffers reused between calls, and the
-    /// histogram of a over `bins` equal bins from the same passes. Two passes over a: (1) Σa,
-    /// the finite extremes, the share near the range's ends and the live units; (2) Σ(a − mean)²
-    /// and the histogram; f'(z) in one pass over z (or a, for tanh and the sigmoid).
+    /// histogram of a over `bins` equal bins. Passes over a: (1) Σa, the finite extremes, the
+    /// share near the range's ends and the live units; (2) Σ(a − mean)²; then over the sample
+    /// of at most [`SAMPLE_LIMIT`](super::SAMPLE_LIMIT) values (a itself when it is smaller):
+    /// the histogram, whose bins narrow the quantiles' selection to a few hundred values.
+    /// f'(z) in one pass over z (or a, for tanh and the sigmoid).
     pub(crate) fn measure_with<T: Float>(
         facts: &ActivationFacts,
         z: Option<&[T]>,
         a: &[T],
         cols: usize,
         bins: usize,
-        scratch: &mut Vec<i64>,
+        scratch: &mut QuantileScratch,
         alive: &mut Vec<bool>,
     ) -> (Self, Histogram) {
         let cols = cols.max(1);
@@ -139,11 +147,19 @@ impl ActivationStats {
         let first = activation_pass(a, cols, facts.range, eps, alive);
         let n = a.len();
         let mean = if n == 0 { 0.0 } else { first.sum / n as f64 };
-        let (dev, hist) = deviation_and_histogram(a, mean, first.lo, first.hi, bins);
+        // Quantiles and the histogram of a sample when a is large (SAMPLE_LIMIT), over the
+        // sample's own extremes.
+        let stride = sample_stride(n);
+        let (lo, hi) = match stride {
+            1 => (first.lo, first.hi),
+            _ => strided_extremes(a, stride),
+        };
+        let (hist, quantiles) = histogram_and_quantiles(a, stride, lo, hi, bins, scratch);
+        let dev = sum_sq_deviation(a, mean);
         let mut s = ActivationStats {
             mean,
             std: if n == 0 { 0.0 } else { (dev / n as f64).sqrt() },
-            quantiles: quantiles(a, scratch),
+            quantiles,
             range_end_fraction: eps
                 .is_finite()
                 .then(|| first.near_end as f64 / n as f64)
@@ -180,37 +196,58 @@ impl ActivationStats {
 /// ReLU's f' is read off z inline (1 above 0, else 0, as `relu_grad`); tanh's and the
 /// sigmoid's from the output, 1 − a² and a(1 − a) (no exp per element); any other from z.
 fn derivative_sums<T: Float>(act: Activation, z: &[T], a: &[T], thr: f64) -> (f64, f64, usize) {
-    let (mut sum, mut sum_sq, mut sat) = ([0.0f64; 4], [0.0f64; 4], 0usize);
-    let mut add = |k: usize, d: f64| {
-        sum[k % 4] += d;
-        sum_sq[k % 4] += d * d;
-        sat += usize::from(d < thr);
-    };
     match act {
-        Activation::Relu => {
-            for (k, v) in z.iter().enumerate() {
-                add(k, if *v <= T::ZERO { 0.0 } else { 1.0 });
-            }
-        }
-        Activation::Tanh if a.len() == z.len() => {
-            for (k, v) in a.iter().enumerate() {
-                let y = v.to_f64();
-                add(k, (1.0 - y * y).abs());
-            }
-        }
-        Activation::Sigmoid if a.len() == z.len() => {
-            for (k, v) in a.iter().enumerate() {
-                let y = v.to_f64();
-                add(k, (y * (1.0 - y)).abs());
-            }
-        }
-        _ => {
-            for (k, v) in z.iter().enumerate() {
-                add(k, act.df(v.to_f64()).abs());
-            }
+        Activation::Relu => relu_sums(z, thr),
+        Activation::Tanh if a.len() == z.len() => tanh_sums(a, thr),
+        Activation::Sigmoid if a.len() == z.len() => sigmoid_sums(a, thr),
+        _ => lanes(z, thr, |v| act.df(v).abs()),
+    }
+}
+
+simd_kernel! {
+    /// [`lanes`] of ReLU's f'(z): 1 above 0, else 0.
+    fn relu_sums<T: Float>(z: &[T], thr: f64) -> (f64, f64, usize) {
+        lanes(z, thr, |v| if v <= 0.0 { 0.0 } else { 1.0 })
+    }
+}
+
+simd_kernel! {
+    /// [`lanes`] of tanh's f' from its output a: 1 − a².
+    fn tanh_sums<T: Float>(a: &[T], thr: f64) -> (f64, f64, usize) {
+        lanes(a, thr, |y| (1.0 - y * y).abs())
+    }
+}
+
+simd_kernel! {
+    /// [`lanes`] of the sigmoid's f' from its output a: a(1 − a).
+    fn sigmoid_sums<T: Float>(a: &[T], thr: f64) -> (f64, f64, usize) {
+        lanes(a, thr, |y| (y * (1.0 - y)).abs())
+    }
+}
+
+/// (Σdᵢ, Σdᵢ², #{dᵢ < thr}) for dᵢ = d(xᵢ), over eight lanes of accumulators (so the loop
+/// vectorizes when `d` does).
+#[inline(always)]
+fn lanes<T: Float>(x: &[T], thr: f64, d: impl Fn(f64) -> f64) -> (f64, f64, usize) {
+    let (mut sum, mut sum_sq, mut sat) = ([0.0f64; 8], [0.0f64; 8], [0u64; 8]);
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        for i in 0..8 {
+            let v = d(c[i].to_f64());
+            sum[i] += v;
+            sum_sq[i] += v * v;
+            sat[i] += u64::from(v < thr);
         }
     }
-    (sum.iter().sum(), sum_sq.iter().sum(), sat)
+    let (mut s, mut q, mut n): (f64, f64, u64) =
+        (sum.iter().sum(), sum_sq.iter().sum(), sat.iter().sum());
+    for v in chunks.remainder() {
+        let v = d(v.to_f64());
+        s += v;
+        q += v * v;
+        n += u64::from(v < thr);
+    }
+    (s, q, n as usize)
 }
 
 /// ‖W‖ and the mean-field weight scales of a layer's weight.

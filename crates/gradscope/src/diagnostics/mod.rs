@@ -39,7 +39,8 @@ pub use profile::{ProfileRow, ThroughTime};
 pub use records::{LayerRecord, Quantiles, StepRecord};
 pub use remedy::Remedy;
 pub use stats::{
-    linear_histogram, log_abs_histogram, mean_std, norm_and_max, quantiles, Histogram,
+    linear_histogram, log_abs_histogram, log_abs_histogram_strided, mean_std, norm_and_max,
+    quantiles, sample_stride, Histogram, LogBins, SAMPLE_LIMIT,
 };
 pub use table::{layer_rows, LayerRow};
 pub use verdict::{

@@ -8,23 +8,49 @@ use super::config::DiagnosticsConfig;
 use super::external::{ActivationFacts, ActivationStats, WeightStats};
 use super::records::{LayerRecord, StepRecord};
 use super::recurrent::measure_recurrent;
-use super::stats::{log_abs_histogram, norm_and_max, sum_sq, update_sums, weight_pass};
+use super::stats::{
+    norm_and_max, sample_stride, sum_sq, update_sums, weight_pass, LogBins, QuantileScratch,
+};
 use crate::activation::Activation;
 use crate::float::{DType, Float};
-use crate::model::{Model, ModuleView};
+use crate::kernels::parallel;
+use crate::model::Model;
 use crate::tensor::Tensor;
 
-/// A weight as it was before the optimizer step, for ‖ΔW‖/‖W‖: in f32 for an f32 model
-/// (exactly its values, at half the memory traffic of f64), else in f64.
+/// A weight as it was before the optimizer step, for ‖ΔW‖/‖W‖, in the model's own float type
+/// (exactly its values).
 #[derive(Clone, Debug, Default)]
 struct WeightCopy {
     f32: Vec<f32>,
     f64: Vec<f64>,
 }
 
-/// ‖∂L/∂output‖ and max |∂L/∂output| of the module visited last, by the address and length of
-/// the gradient: the next module's ∂L/∂input is often the same tensor.
-type LastGradNorm<T> = Option<(*const T, usize, (f64, f64))>;
+impl WeightCopy {
+    /// The copy's buffer of the model's float type T.
+    fn of<T: Float>(&mut self) -> &mut Vec<T> {
+        use std::any::Any;
+        let v: &mut dyn Any = match T::DTYPE {
+            DType::F32 => &mut self.f32,
+            DType::F64 => &mut self.f64,
+        };
+        v.downcast_mut::<Vec<T>>()
+            .expect("T::DTYPE names T's own type")
+    }
+
+    /// [`WeightCopy::of`], read-only.
+    fn get<T: Float>(&self) -> &[T] {
+        use std::any::Any;
+        let v: &dyn Any = match T::DTYPE {
+            DType::F32 => &self.f32,
+            DType::F64 => &self.f64,
+        };
+        v.downcast_ref::<Vec<T>>()
+            .expect("T::DTYPE names T's own type")
+    }
+}
+
+/// The decades of the |∂L/∂z| histogram: 10⁻¹⁴ to 10².
+const GRAD_HIST_DECADES: (i32, i32) = (-14, 2);
 
 /// Where and when a measurement is taken.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -71,8 +97,8 @@ pub struct Probe {
     config: DiagnosticsConfig,
     facts: Vec<ActivationFacts>,
     before: Vec<WeightCopy>,
-    alive: Vec<bool>,
-    scratch: Vec<i64>,
+    scratch: [Scratch; 2],
+    log_bins: Option<LogBins>,
     pending: Option<StepRecord>,
 }
 
@@ -103,57 +129,114 @@ impl Probe {
     /// model's input of the step (the batch the gradients were computed on): with it the
     /// first layer's activation statistics, a recurrent first layer's gates and q⁰ are
     /// measured exactly; without it they are left out where they need it.
+    ///
+    /// The walk collects one [`Task`] per module; the tasks (every pass over a tensor) then run
+    /// in two halves of about equal size on the two cores when they are large enough to pay
+    /// for the hand-off ([`parallel::join`]); each task writes only its own record, so the
+    /// values do not depend on the split.
     pub fn measure<T: Float>(
         &mut self,
         model: &Model<T>,
         input: Option<&Tensor<T>>,
         at: StepContext,
     ) {
-        let mut layers = Vec::new();
+        let mut tasks: Vec<Task<'_, T>> = Vec::new();
         let mut recurrent = Vec::new();
         let mut depth = 0;
         let mut weighted = 0;
-        let mut last: LastGradNorm<T> = None;
-        let norm = |t: &Tensor<T>, last: &mut LastGradNorm<T>| {
-            let key = (t.data().as_ptr(), t.len());
-            match *last {
-                Some((p, n, v)) if (p, n) == key => v,
-                _ => {
-                    let v = norm_and_max(t.data());
-                    *last = Some((key.0, key.1, v));
-                    v
-                }
-            }
-        };
+        let mut last_out: Option<(*const T, usize)> = None;
         model.visit_modules(input, &mut |m| {
             let mut rec = LayerRecord::new(m.index, m.name.clone(), m.kind, m.module.describe());
-            let grad_in = m.module.grad_input();
-            if !grad_in.is_empty() {
-                // Layer i's ∂L/∂input is layer i−1's ∂L/∂output, measured a moment ago.
-                let (n, mx) = norm(grad_in, &mut last);
-                rec.grad_in_norm = Some(n);
-                rec.grad_in_max = Some(mx);
-            }
-            (rec.grad_out_norm, rec.grad_out_max) = norm(m.grad_output, &mut last);
-            self.measure_weight(&m, &mut rec, weighted);
-            if m.module.weight().is_some() {
+            let grad_in = m.module.grad_input().data();
+            let key = |g: &[T]| (g.as_ptr(), g.len());
+            // Layer i's ∂L/∂input is often layer i−1's ∂L/∂output: measured once.
+            let grad_in = match grad_in.is_empty() {
+                true => GradIn::None,
+                false if last_out == Some(key(grad_in)) => GradIn::SameAsPrevious,
+                false => GradIn::Own(grad_in),
+            };
+            last_out = Some(key(m.grad_output.data()));
+            let weight = m.module.weight().map(|w| {
+                if self.before.len() <= weighted {
+                    self.before.push(WeightCopy::default());
+                }
+                let copy = std::mem::take(&mut self.before[weighted]);
                 weighted += 1;
-            }
-            if let Some(act) = m.module.activation() {
+                WeightTask {
+                    value: w.param.value.data(),
+                    grad: w.param.grad.data(),
+                    bias: w.bias.map(|b| b.value.data()),
+                    fan_in: w.fan_in,
+                    copy,
+                }
+            });
+            let act = m.module.activation().map(|act| {
                 rec.activation = Some(act);
                 if !m.is_output {
                     depth += 1;
                     rec.depth = Some(depth);
                 }
-                self.measure_activation(&m, act, &mut rec);
-            }
+                let out = m.module.output();
+                ActivationTask {
+                    facts: self.facts(act),
+                    z: m.input.map(|z| z.data()).filter(|_| !act.is_rowwise()),
+                    a: out.data(),
+                    cols: out.cols(),
+                    grad_in: m.module.grad_input().data(),
+                }
+            });
             if let Some(r) = m.module.as_recurrent() {
                 recurrent.push(measure_recurrent(m.index, &m.name, r, m.input, &mut |a| {
                     self.facts(a).max_abs_derivative
                 }));
             }
-            layers.push(rec);
+            tasks.push(Task {
+                rec,
+                grad_in,
+                grad_out: m.grad_output.data(),
+                weight,
+                act,
+            });
         });
+        let bins = self.config.bins;
+        let log_bins = match self.log_bins.take() {
+            Some(b) if b.is(GRAD_HIST_DECADES.0, GRAD_HIST_DECADES.1, bins) => b,
+            _ => LogBins::new(GRAD_HIST_DECADES.0, GRAD_HIST_DECADES.1, bins),
+        };
+        let setting = Setting {
+            bins,
+            histograms: self.config.histograms,
+            log_bins: &log_bins,
+        };
+        let [s0, s1] = &mut self.scratch;
+        let mid = halfway(&tasks, Task::cost);
+        let (first, second) = tasks.split_at_mut(mid);
+        if second.is_empty() {
+            run_tasks(first, &setting, s0);
+        } else {
+            parallel::join(
+                || run_tasks(first, &setting, s0),
+                || run_tasks(second, &setting, s1),
+            );
+        }
+        self.log_bins = Some(log_bins);
+        let mut layers = Vec::with_capacity(tasks.len());
+        let mut slot = 0;
+        let mut previous_out = None;
+        for mut t in tasks {
+            if let GradIn::SameAsPrevious = t.grad_in {
+                (t.rec.grad_in_norm, t.rec.grad_in_max) = match previous_out {
+                    Some((n, m)) => (Some(n), Some(m)),
+                    None => (None, None),
+                };
+            }
+            previous_out = Some((t.rec.grad_out_norm, t.rec.grad_out_max));
+            if let Some(w) = t.weight {
+                self.before[slot] = w.copy;
+                slot += 1;
+            }
+            layers.push(t.rec);
+        }
         let input_q0 = input
             .filter(|x| !x.is_empty())
             .map(|x| sum_sq(x.data()) / x.len() as f64);
@@ -169,84 +252,178 @@ impl Probe {
         });
     }
 
-    /// ‖W‖, σ_w, σ_b², ‖∂L/∂W‖, and a copy of W for the update ratio (slot `k`).
-    fn measure_weight<T: Float>(&mut self, m: &ModuleView<'_, T>, rec: &mut LayerRecord, k: usize) {
-        let Some(w) = m.module.weight() else {
-            return;
-        };
-        if self.before.len() <= k {
-            self.before.push(WeightCopy::default());
-        }
-        // One pass: a copy for the update ratio, the sums for ‖W‖ and σ_w, ‖∂L/∂W‖.
-        let copy = &mut self.before[k];
-        let (v, g) = (w.param.value.data(), w.param.grad.data());
-        let sums = if T::DTYPE == DType::F32 {
-            copy.f32.resize(v.len(), 0.0);
-            weight_pass(v, g, &mut copy.f32, |x| x.to_f64() as f32)
-        } else {
-            copy.f64.resize(v.len(), 0.0);
-            weight_pass(v, g, &mut copy.f64, |x| x.to_f64())
-        };
-        let bias = w.bias.map(|b| b.value.data());
-        WeightStats::from_sums(sums.sum, sums.sum_sq, w.param.len(), w.fan_in, bias).apply(rec);
-        rec.weight_grad_norm = Some(sums.grad_norm);
-        rec.weight_grad_max = Some(sums.grad_max);
-    }
-
-    /// Output statistics, f'(z) statistics from the input z, dead units, histograms.
-    fn measure_activation<T: Float>(
-        &mut self,
-        m: &ModuleView<'_, T>,
-        act: Activation,
-        rec: &mut LayerRecord,
-    ) {
-        let facts = self.facts(act);
-        let out = m.module.output();
-        let z = m.input.map(|z| z.data()).filter(|_| !act.is_rowwise());
-        let bins = self.config.bins;
-        let (stats, act_hist) = ActivationStats::measure_with(
-            &facts,
-            z,
-            out.data(),
-            out.cols(),
-            bins,
-            &mut self.scratch,
-            &mut self.alive,
-        );
-        stats.apply(rec);
-        if self.config.histograms {
-            rec.grad_hist = Some(log_abs_histogram(
-                m.module.grad_input().data(),
-                -14,
-                2,
-                bins,
-            ));
-            rec.act_hist = Some(act_hist);
-        }
-    }
-
     /// After the optimizer step: adds ‖ΔW‖/‖W‖ and returns the record of the step measured.
     pub fn finish<T: Float>(&mut self, model: &Model<T>) -> Option<StepRecord> {
         let mut rec = self.pending.take()?;
-        let mut k = 0;
+        let mut pairs: Vec<(usize, &[T], &WeightCopy, f64)> = Vec::new();
         let before = &self.before;
-        let layers = &mut rec.layers;
         model.visit_modules(None, &mut |m| {
             if let Some(w) = m.module.weight() {
-                let old = &before[k];
-                k += 1;
-                let v = w.param.value.data();
-                let (d2, w2) = if T::DTYPE == DType::F32 {
-                    update_sums(v, &old.f32, f64::from)
-                } else {
-                    update_sums(v, &old.f64, |x| x)
-                };
-                if let Some(r) = layers.get_mut(m.index) {
-                    r.update_ratio = Some(if w2 > 0.0 { (d2 / w2).sqrt() } else { f64::NAN });
+                if let Some(old) = before.get(pairs.len()) {
+                    pairs.push((m.index, w.param.value.data(), old, f64::NAN));
                 }
             }
         });
+        let ratio = |(_, v, old, r): &mut (usize, &[T], &WeightCopy, f64)| {
+            let (d2, w2) = update_sums(v, old.get::<T>());
+            *r = if w2 > 0.0 { (d2 / w2).sqrt() } else { f64::NAN };
+        };
+        let mid = halfway(&pairs, |p| p.1.len());
+        let (first, second) = pairs.split_at_mut(mid);
+        parallel::join(
+            || first.iter_mut().for_each(ratio),
+            || second.iter_mut().for_each(ratio),
+        );
+        for (index, _, _, r) in pairs {
+            if let Some(l) = rec.layers.get_mut(index) {
+                l.update_ratio = Some(r);
+            }
+        }
         Some(rec)
+    }
+}
+
+/// Fewest values a measurement must read before its tasks are split over two cores.
+const PARALLEL_MIN_VALUES: usize = 1 << 16;
+
+/// The index that splits `items` into two parts of about equal total `cost` (all of them in
+/// the first part when the total is under [`PARALLEL_MIN_VALUES`] or the cores are busy).
+fn halfway<I>(items: &[I], cost: impl Fn(&I) -> usize) -> usize {
+    let total: usize = items.iter().map(&cost).sum();
+    if total < PARALLEL_MIN_VALUES || !parallel::available() {
+        return items.len();
+    }
+    let mut acc = 0;
+    for (i, item) in items.iter().enumerate() {
+        acc += cost(item);
+        if 2 * acc >= total {
+            // Give the middle item to whichever side it unbalances less.
+            let before = acc - cost(item);
+            return if acc - total / 2 <= total / 2 - before.min(total / 2) {
+                i + 1
+            } else {
+                i
+            };
+        }
+    }
+    items.len()
+}
+
+/// How a module's ∂L/∂input is measured.
+enum GradIn<'a, T> {
+    /// It has none (the model's first layer skips it).
+    None,
+    /// The same tensor as the previous module's ∂L/∂output: copied from that record.
+    SameAsPrevious,
+    /// Its own tensor.
+    Own(&'a [T]),
+}
+
+/// A weighted module's tensors: W, ∂L/∂W, the bias, and the copy of W kept for the update
+/// ratio (moved out of the probe while the task runs).
+struct WeightTask<'a, T> {
+    value: &'a [T],
+    grad: &'a [T],
+    bias: Option<&'a [T]>,
+    fan_in: Option<usize>,
+    copy: WeightCopy,
+}
+
+/// An activation module's tensors: z (None when not needed), a = f(z) as `[rows, cols]`, and
+/// ∂L/∂z for the histogram.
+struct ActivationTask<'a, T> {
+    facts: ActivationFacts,
+    z: Option<&'a [T]>,
+    a: &'a [T],
+    cols: usize,
+    grad_in: &'a [T],
+}
+
+/// Everything measured on one module, and the record it fills.
+struct Task<'a, T> {
+    rec: LayerRecord,
+    grad_in: GradIn<'a, T>,
+    grad_out: &'a [T],
+    weight: Option<WeightTask<'a, T>>,
+    act: Option<ActivationTask<'a, T>>,
+}
+
+impl<T> Task<'_, T> {
+    /// Values read, a proxy for the time the task takes.
+    fn cost(&self) -> usize {
+        let own = match self.grad_in {
+            GradIn::Own(g) => g.len(),
+            _ => 0,
+        };
+        own + self.grad_out.len()
+            + self.weight.as_ref().map_or(0, |w| 3 * w.value.len())
+            + self.act.as_ref().map_or(0, |a| 4 * a.a.len())
+    }
+}
+
+/// The settings every task reads.
+struct Setting<'a> {
+    bins: usize,
+    histograms: bool,
+    log_bins: &'a LogBins,
+}
+
+/// One core's scratch space: the quantiles' bins and keys, and the live-unit flags.
+#[derive(Clone, Debug, Default)]
+struct Scratch {
+    quantiles: QuantileScratch,
+    alive: Vec<bool>,
+}
+
+fn run_tasks<T: Float>(tasks: &mut [Task<'_, T>], setting: &Setting<'_>, scratch: &mut Scratch) {
+    for t in tasks {
+        let rec = &mut t.rec;
+        if let GradIn::Own(g) = t.grad_in {
+            let (n, mx) = norm_and_max(g);
+            rec.grad_in_norm = Some(n);
+            rec.grad_in_max = Some(mx);
+        }
+        (rec.grad_out_norm, rec.grad_out_max) = norm_and_max(t.grad_out);
+        if let Some(w) = &mut t.weight {
+            measure_weight(w, rec);
+        }
+        if let Some(a) = &t.act {
+            measure_activation(a, setting, scratch, rec);
+        }
+    }
+}
+
+/// ‖W‖, σ_w, σ_b², ‖∂L/∂W‖, and the copy of W for the update ratio, in one pass.
+fn measure_weight<T: Float>(w: &mut WeightTask<'_, T>, rec: &mut LayerRecord) {
+    let copy = w.copy.of::<T>();
+    copy.resize(w.value.len(), T::ZERO);
+    let sums = weight_pass(w.value, w.grad, copy);
+    WeightStats::from_sums(sums.sum, sums.sum_sq, w.value.len(), w.fan_in, w.bias).apply(rec);
+    rec.weight_grad_norm = Some(sums.grad_norm);
+    rec.weight_grad_max = Some(sums.grad_max);
+}
+
+/// Output statistics, f'(z) statistics from the input z, dead units, histograms.
+fn measure_activation<T: Float>(
+    t: &ActivationTask<'_, T>,
+    setting: &Setting<'_>,
+    scratch: &mut Scratch,
+    rec: &mut LayerRecord,
+) {
+    let (stats, act_hist) = ActivationStats::measure_with(
+        &t.facts,
+        t.z,
+        t.a,
+        t.cols,
+        setting.bins,
+        &mut scratch.quantiles,
+        &mut scratch.alive,
+    );
+    stats.apply(rec);
+    if setting.histograms {
+        let g = t.grad_in;
+        rec.grad_hist = Some(setting.log_bins.histogram(g, sample_stride(g.len())));
+        rec.act_hist = Some(act_hist);
     }
 }
 

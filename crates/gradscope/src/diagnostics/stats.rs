@@ -1,6 +1,7 @@
 //! Summary statistics of tensors: norms, extremes, histograms.
 
 use crate::float::Float;
+use crate::kernels::simd_kernel;
 
 /// A histogram: `edges` has one more entry than `counts`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -65,32 +66,48 @@ impl Histogram {
     }
 }
 
-/// L2 norm √Σxᵢ² and max |xᵢ|, accumulated in f64.
-pub fn norm_and_max<T: Float>(x: &[T]) -> (f64, f64) {
-    // Eight independent accumulators so the loop vectorizes (a single running sum would be a
-    // serial dependency chain).
-    let mut sq = [0.0f64; 8];
-    let mut mx = [0.0f64; 8];
-    let mut chunks = x.chunks_exact(8);
-    for c in &mut chunks {
-        for i in 0..8 {
-            let a = c[i].to_f64().abs();
-            sq[i] += a * a;
-            mx[i] = if a > mx[i] { a } else { mx[i] };
+/// Most values the quantiles and histograms of one tensor are taken over: a tensor with more
+/// is represented by the strided sample x₀, x_s, x_2s, … with s = [`sample_stride`]`(n)`, as
+/// the PyTorch adapter samples (`x.reshape(-1)[::s]`). Norms, maxima, means and fractions always
+/// use every value. An exact quantile of n values is a selection over n keys, a histogram a
+/// pass with a scattered increment per value: on a W1-sized layer (2¹⁵ values) they were half
+/// of a measurement.
+pub const SAMPLE_LIMIT: usize = 1 << 14;
+
+/// The stride s = ⌈n / [`SAMPLE_LIMIT`]⌉ (1 for n ≤ SAMPLE_LIMIT, so a small tensor is used
+/// whole) of the sample of n values.
+pub fn sample_stride(n: usize) -> usize {
+    n.div_ceil(SAMPLE_LIMIT).max(1)
+}
+
+simd_kernel! {
+    /// L2 norm √Σxᵢ² and max |xᵢ|, accumulated in f64.
+    pub fn norm_and_max<T: Float>(x: &[T]) -> (f64, f64) {
+        // Eight independent accumulators so the loop vectorizes (a single running sum would be a
+        // serial dependency chain).
+        let mut sq = [0.0f64; 8];
+        let mut mx = [0.0f64; 8];
+        let mut chunks = x.chunks_exact(8);
+        for c in &mut chunks {
+            for i in 0..8 {
+                let a = c[i].to_f64().abs();
+                sq[i] += a * a;
+                mx[i] = if a > mx[i] { a } else { mx[i] };
+            }
         }
+        let mut s: f64 = sq.iter().sum();
+        let mut m = mx.iter().copied().fold(0.0, f64::max);
+        for v in chunks.remainder() {
+            let a = v.to_f64().abs();
+            s += a * a;
+            m = m.max(a);
+        }
+        // A NaN makes the sum NaN; report it in the max too.
+        if s.is_nan() {
+            m = f64::NAN;
+        }
+        (s.sqrt(), m)
     }
-    let mut s: f64 = sq.iter().sum();
-    let mut m = mx.iter().copied().fold(0.0, f64::max);
-    for v in chunks.remainder() {
-        let a = v.to_f64().abs();
-        s += a * a;
-        m = m.max(a);
-    }
-    // A NaN makes the sum NaN; report it in the max too.
-    if s.is_nan() {
-        m = f64::NAN;
-    }
-    (s.sqrt(), m)
 }
 
 /// Mean and (population) standard deviation.
@@ -107,44 +124,112 @@ pub fn mean_std<T: Float>(x: &[T]) -> (f64, f64) {
 /// Histogram of |xᵢ| over log-spaced bins: `bins` bins per the decades from 10^lo to 10^hi;
 /// |xᵢ| counts in bin t when `edges[t] ≤ |xᵢ| < edges[t + 1]`.
 ///
-/// No logarithm per value: log₁₀|x| ≈ (e + m − 1)·log₁₀2 from the exponent e and the mantissa
-/// m ∈ [1, 2) of its bits (off by under 0.03 decades) picks a bin, which one comparison with
-/// each of its edges corrects.
+/// No logarithm per value: a table on the top bits of |xᵢ| picks the bin ([`LogBins`]).
 pub fn log_abs_histogram<T: Float>(x: &[T], lo: i32, hi: i32, bins: usize) -> Histogram {
-    let bins = bins.max(1);
-    let (l, h) = (lo as f64, hi as f64);
-    let edges: Vec<f64> = (0..=bins)
-        .map(|i| 10f64.powf(l + (h - l) * i as f64 / bins as f64))
-        .collect();
-    let mut counts = vec![0u64; bins];
-    let (mut below, mut above) = (0, 0);
-    let per_decade = bins as f64 / (h - l);
-    for v in x {
-        let a = v.to_f64().abs();
-        if a.is_nan() || a < edges[0] {
-            below += 1;
-        } else if a >= edges[bins] {
-            above += 1;
-        } else {
-            let bits = a.to_bits();
-            let e = ((bits >> 52) & 0x7ff) as f64 - 1023.0;
-            let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
-            let guess = ((e + m - 1.0) * std::f64::consts::LOG10_2 - l) * per_decade;
-            let mut t = (guess.max(0.0) as usize).min(bins - 1);
-            while t > 0 && a < edges[t] {
-                t -= 1;
-            }
-            while t + 1 < bins && a >= edges[t + 1] {
+    log_abs_histogram_strided(x, 1, lo, hi, bins)
+}
+
+/// [`log_abs_histogram`] of the values x₀, x_s, x_2s, … (`stride` s ≥ 1).
+pub fn log_abs_histogram_strided<T: Float>(
+    x: &[T],
+    stride: usize,
+    lo: i32,
+    hi: i32,
+    bins: usize,
+) -> Histogram {
+    LogBins::new(lo, hi, bins).histogram(x, stride)
+}
+
+/// The bins of [`log_abs_histogram`] with a lookup table, built once and reused: the bin of
+/// |x| is read off the top bits of its f64 (exponent and 7 mantissa bits, a bucket 2⁻⁷ of an
+/// octave wide, 0.0034 decades) and corrected by comparing with the bucket's edges.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogBins {
+    lo: i32,
+    hi: i32,
+    edges: Vec<f64>,
+    /// `upper[t]`: the smallest |x| that is past slot t (slot 0 = below the first edge, slots
+    /// 1..=bins the bins, bins + 1 = above the last edge).
+    upper: Vec<f64>,
+    /// First bucket key of the table, minus one (the table's slot 0 holds "below").
+    key_base: u64,
+    /// Slot of the lowest |x| of each bucket, from `key_base`; the last entry is "above".
+    table: Vec<u16>,
+}
+
+/// The bucket key of |x| ≥ 0: its f64 bits without the low 45 mantissa bits.
+fn bucket_key(a: f64) -> u64 {
+    a.to_bits() >> 45
+}
+
+impl LogBins {
+    /// `bins` log-spaced bins over the decades 10^lo to 10^hi (`bins` ≥ 1, lo < hi; both
+    /// within ±300, where 10^lo is a normal f64).
+    pub fn new(lo: i32, hi: i32, bins: usize) -> Self {
+        let bins = bins.clamp(1, u16::MAX as usize - 2);
+        let lo = lo.clamp(-300, 299);
+        let hi = hi.clamp(lo + 1, 300);
+        let (l, h) = (lo as f64, hi as f64);
+        let edges: Vec<f64> = (0..=bins)
+            .map(|i| 10f64.powf(l + (h - l) * i as f64 / bins as f64))
+            .collect();
+        let mut upper = edges.clone();
+        upper.push(f64::INFINITY);
+        let (k0, k1) = (bucket_key(edges[0]), bucket_key(edges[bins]));
+        let key_base = k0 - 1;
+        let mut table = Vec::with_capacity((k1 - k0 + 3) as usize);
+        table.push(0u16);
+        let mut t = 0usize;
+        for k in k0..=k1 {
+            let low = f64::from_bits(k << 45);
+            while t <= bins && low >= upper[t] {
                 t += 1;
             }
-            counts[t] += 1;
+            table.push(t as u16);
+        }
+        table.push(bins as u16 + 1);
+        LogBins {
+            lo,
+            hi,
+            edges,
+            upper,
+            key_base,
+            table,
         }
     }
-    Histogram {
-        edges,
-        counts,
-        below,
-        above,
+
+    /// Whether these are the bins of (`lo`, `hi`, `bins`).
+    pub fn is(&self, lo: i32, hi: i32, bins: usize) -> bool {
+        (self.lo, self.hi, self.edges.len()) == (lo, hi, bins.max(1) + 1)
+    }
+
+    /// The histogram of |x₀|, |x_s|, |x_2s|, … (NaN counts below, as zeros do).
+    pub fn histogram<T: Float>(&self, x: &[T], stride: usize) -> Histogram {
+        let bins = self.edges.len() - 1;
+        // Four interleaved count arrays: consecutive values in one bin then do not wait on
+        // each other's increment.
+        let width = bins + 2;
+        let mut counts = vec![0u64; 4 * width];
+        let last = self.table.len() as u64 - 1;
+        for (k, v) in x.iter().step_by(stride.max(1)).enumerate() {
+            let a = v.to_f64().abs();
+            let key = bucket_key(a).clamp(self.key_base, self.key_base + last) - self.key_base;
+            let mut t = self.table[key as usize] as usize;
+            // A bucket is narrower than a bin unless there are over ~290 bins per decade;
+            // the loop then moves on over every edge in it.
+            while t <= bins && a >= self.upper[t] {
+                t += 1;
+            }
+            let t = if a.is_nan() { 0 } else { t };
+            counts[(k & 3) * width + t] += 1;
+        }
+        let total = |t: usize| (0..4).map(|j| counts[j * width + t]).sum::<u64>();
+        Histogram {
+            counts: (1..=bins).map(total).collect(),
+            below: total(0),
+            above: total(bins + 1),
+            edges: self.edges.clone(),
+        }
     }
 }
 
@@ -178,18 +263,12 @@ pub fn linear_histogram<T: Float>(x: &[T], bins: usize) -> Histogram {
 /// when there are none). `keys` is scratch space, reused between calls: each finite value
 /// becomes the integer whose order is `f64::total_cmp`'s, so the selections compare integers.
 pub fn quantiles<T: Float>(x: &[T], keys: &mut Vec<i64>) -> Option<super::Quantiles> {
-    // total_cmp's key: the bits, with the magnitude bits flipped for negative values.
-    let key = |f: f64| {
-        let b = f.to_bits() as i64;
-        b ^ ((((b >> 63) as u64) >> 1) as i64)
-    };
-    let unkey = |k: i64| f64::from_bits((k ^ ((((k >> 63) as u64) >> 1) as i64)) as u64);
     keys.clear();
     keys.extend(
         x.iter()
             .map(|v| v.to_f64())
             .filter(|v| v.is_finite())
-            .map(key),
+            .map(order_key),
     );
     if keys.is_empty() {
         return None;
@@ -202,7 +281,7 @@ pub fn quantiles<T: Float>(x: &[T], keys: &mut Vec<i64>) -> Option<super::Quanti
         let k = ((p * (n - 1) as f64).round() as usize).min(n - 1);
         let v = *keys[from..].select_nth_unstable(k - from).1;
         from = k;
-        unkey(v)
+        from_order_key(v)
     };
     Some(super::Quantiles {
         p02: at(0.02),
@@ -213,21 +292,23 @@ pub fn quantiles<T: Float>(x: &[T], keys: &mut Vec<i64>) -> Option<super::Quanti
     })
 }
 
-/// Σxᵢ², accumulated in f64 over eight lanes (so the loop vectorizes).
-pub fn sum_sq<T: Float>(x: &[T]) -> f64 {
-    let mut sq = [0.0f64; 8];
-    let mut chunks = x.chunks_exact(8);
-    for c in &mut chunks {
-        for i in 0..8 {
-            let a = c[i].to_f64();
-            sq[i] += a * a;
+simd_kernel! {
+    /// Σxᵢ², accumulated in f64 over eight lanes (so the loop vectorizes).
+    pub fn sum_sq<T: Float>(x: &[T]) -> f64 {
+        let mut sq = [0.0f64; 8];
+        let mut chunks = x.chunks_exact(8);
+        for c in &mut chunks {
+            for i in 0..8 {
+                let a = c[i].to_f64();
+                sq[i] += a * a;
+            }
         }
+        let mut s: f64 = sq.iter().sum();
+        for v in chunks.remainder() {
+            s += v.to_f64().powi(2);
+        }
+        s
     }
-    let mut s: f64 = sq.iter().sum();
-    for v in chunks.remainder() {
-        s += v.to_f64().powi(2);
-    }
-    s
 }
 
 /// The sums of one pass over a weight W and its gradient G ([`weight_pass`]).
@@ -243,74 +324,70 @@ pub struct WeightSums {
     pub grad_max: f64,
 }
 
-/// One pass over W (`w`) and ∂L/∂W (`g`, same length): [`WeightSums`], and each wᵢ written to
-/// `copy[i]` as `keep(wᵢ)` (the copy the update ratio ‖ΔW‖/‖W‖ is taken against). Eight lanes
-/// of f64 accumulators, so the loop vectorizes.
-pub fn weight_pass<T: Float, C: Copy>(
-    w: &[T],
-    g: &[T],
-    copy: &mut [C],
-    keep: impl Fn(T) -> C,
-) -> WeightSums {
-    assert!(w.len() == g.len() && w.len() == copy.len());
-    let (mut s, mut sq, mut gsq, mut gmx) = ([0.0f64; 8], [0.0f64; 8], [0.0f64; 8], [0.0f64; 8]);
-    let n8 = w.len() / 8 * 8;
-    for ((wc, gc), cc) in w[..n8]
-        .chunks_exact(8)
-        .zip(g[..n8].chunks_exact(8))
-        .zip(copy[..n8].chunks_exact_mut(8))
-    {
-        for i in 0..8 {
-            cc[i] = keep(wc[i]);
-            let x = wc[i].to_f64();
-            s[i] += x;
-            sq[i] += x * x;
-            let a = gc[i].to_f64().abs();
-            gsq[i] += a * a;
-            gmx[i] = if a > gmx[i] { a } else { gmx[i] };
+simd_kernel! {
+    /// One pass over W (`w`) and ∂L/∂W (`g`, same length): [`WeightSums`], and W copied to
+    /// `copy` (the copy the update ratio ‖ΔW‖/‖W‖ is taken against). Eight lanes of f64
+    /// accumulators, so the loop vectorizes.
+    pub fn weight_pass<T: Float>(w: &[T], g: &[T], copy: &mut [T]) -> WeightSums {
+        assert!(w.len() == g.len() && w.len() == copy.len());
+        copy.copy_from_slice(w);
+        let (mut s, mut sq, mut gsq, mut gmx) =
+            ([0.0f64; 8], [0.0f64; 8], [0.0f64; 8], [0.0f64; 8]);
+        let n8 = w.len() / 8 * 8;
+        for (wc, gc) in w[..n8].chunks_exact(8).zip(g[..n8].chunks_exact(8)) {
+            for i in 0..8 {
+                let x = wc[i].to_f64();
+                s[i] += x;
+                sq[i] += x * x;
+                let a = gc[i].to_f64().abs();
+                gsq[i] += a * a;
+                gmx[i] = if a > gmx[i] { a } else { gmx[i] };
+            }
         }
+        let mut out = WeightSums {
+            sum: s.iter().sum(),
+            sum_sq: sq.iter().sum(),
+            grad_norm: gsq.iter().sum(),
+            grad_max: gmx.iter().copied().fold(0.0, f64::max),
+        };
+        for i in n8..w.len() {
+            let x = w[i].to_f64();
+            out.sum += x;
+            out.sum_sq += x * x;
+            let a = g[i].to_f64().abs();
+            out.grad_norm += a * a;
+            out.grad_max = out.grad_max.max(a);
+        }
+        if out.grad_norm.is_nan() {
+            out.grad_max = f64::NAN;
+        }
+        out.grad_norm = out.grad_norm.sqrt();
+        out
     }
-    let mut out = WeightSums {
-        sum: s.iter().sum(),
-        sum_sq: sq.iter().sum(),
-        grad_norm: gsq.iter().sum(),
-        grad_max: gmx.iter().copied().fold(0.0, f64::max),
-    };
-    for i in n8..w.len() {
-        copy[i] = keep(w[i]);
-        let x = w[i].to_f64();
-        out.sum += x;
-        out.sum_sq += x * x;
-        let a = g[i].to_f64().abs();
-        out.grad_norm += a * a;
-        out.grad_max = out.grad_max.max(a);
-    }
-    if out.grad_norm.is_nan() {
-        out.grad_max = f64::NAN;
-    }
-    out.grad_norm = out.grad_norm.sqrt();
-    out
 }
 
-/// (Σ(wᵢ − oldᵢ)², Σoldᵢ²) of a weight `w` after a step and its copy `old` from before
-/// (as [`weight_pass`] kept it, read back by `back`), over eight lanes.
-pub fn update_sums<T: Float, C: Copy>(w: &[T], old: &[C], back: impl Fn(C) -> f64) -> (f64, f64) {
-    let (mut d2, mut w2) = ([0.0f64; 8], [0.0f64; 8]);
-    let n8 = w.len().min(old.len()) / 8 * 8;
-    for (a, b) in w[..n8].chunks_exact(8).zip(old[..n8].chunks_exact(8)) {
-        for i in 0..8 {
-            let o = back(b[i]);
-            d2[i] += (a[i].to_f64() - o).powi(2);
-            w2[i] += o * o;
+simd_kernel! {
+    /// (Σ(wᵢ − oldᵢ)², Σoldᵢ²) of a weight `w` after a step and its copy `old` from before
+    /// (as [`weight_pass`] kept it), over eight lanes.
+    pub fn update_sums<T: Float>(w: &[T], old: &[T]) -> (f64, f64) {
+        let (mut d2, mut w2) = ([0.0f64; 8], [0.0f64; 8]);
+        let n8 = w.len().min(old.len()) / 8 * 8;
+        for (a, b) in w[..n8].chunks_exact(8).zip(old[..n8].chunks_exact(8)) {
+            for i in 0..8 {
+                let o = b[i].to_f64();
+                let d = a[i].to_f64() - o;
+                d2[i] += d * d;
+                w2[i] += o * o;
+            }
         }
+        let (mut d, mut o2): (f64, f64) = (d2.iter().sum(), w2.iter().sum());
+        for (a, b) in w[n8..].iter().zip(&old[n8..]) {
+            let o = b.to_f64();
+            d += (a.to_f64() - o).powi(2);
+            o2 += o * o;
+        }
+        (d, o2)
     }
-    let (mut d, mut o2): (f64, f64) = (d2.iter().sum(), w2.iter().sum());
-    for (a, b) in w[n8..].iter().zip(&old[n8..]) {
-        let o = back(*b);
-        d += (a.to_f64() - o).powi(2);
-        o2 += o * o;
-    }
-    (d, o2)
 }
 
 /// What one pass over an activation's output `a` (rows of `cols` units) gives
@@ -327,90 +404,219 @@ pub struct ActivationSums {
     pub near_end: usize,
 }
 
-/// One pass over an activation's output: [`ActivationSums`] for the range `range` and margin
-/// `eps`, and `alive[j]` set when unit j is non-zero in some row (`alive` has `cols` entries).
-pub fn activation_pass<T: Float>(
-    a: &[T],
-    cols: usize,
-    range: [Option<f64>; 2],
-    eps: f64,
-    alive: &mut [bool],
-) -> ActivationSums {
-    // A missing end never counts: x − (−∞) and +∞ − x are never ≤ eps (or NaN).
-    let (r_lo, r_hi) = (
-        range[0].unwrap_or(f64::NEG_INFINITY),
-        range[1].unwrap_or(f64::INFINITY),
-    );
-    let mut s = [0.0f64; 8];
-    let (mut lo, mut hi) = ([f64::INFINITY; 8], [f64::NEG_INFINITY; 8]);
-    let mut near = [0usize; 8];
-    let mut tail = (0.0f64, f64::INFINITY, f64::NEG_INFINITY, 0usize);
-    for row in a.chunks_exact(cols.max(1)) {
-        for (al, v) in alive.iter_mut().zip(row) {
-            *al |= *v != T::ZERO;
-        }
-        let mut chunks = row.chunks_exact(8);
-        for c in &mut chunks {
-            for i in 0..8 {
-                let x = c[i].to_f64();
-                s[i] += x;
-                if x.is_finite() {
-                    lo[i] = if x < lo[i] { x } else { lo[i] };
-                    hi[i] = if x > hi[i] { x } else { hi[i] };
+simd_kernel! {
+    /// One pass over an activation's output: [`ActivationSums`] for the range `range` and margin
+    /// `eps`, and `alive[j]` set when unit j is non-zero in some row (`alive` has `cols` entries).
+    pub fn activation_pass<T: Float>(
+        a: &[T],
+        cols: usize,
+        range: [Option<f64>; 2],
+        eps: f64,
+        alive: &mut [bool],
+    ) -> ActivationSums {
+        // A missing end never counts: x − (−∞) and +∞ − x are never ≤ eps (or NaN).
+        let (r_lo, r_hi) = (
+            range[0].unwrap_or(f64::NEG_INFINITY),
+            range[1].unwrap_or(f64::INFINITY),
+        );
+        let mut s = [0.0f64; 8];
+        let (mut lo, mut hi) = ([f64::INFINITY; 8], [f64::NEG_INFINITY; 8]);
+        let mut near = [0usize; 8];
+        let mut tail = (0.0f64, f64::INFINITY, f64::NEG_INFINITY, 0usize);
+        for row in a.chunks_exact(cols.max(1)) {
+            for (al, v) in alive.iter_mut().zip(row) {
+                *al |= *v != T::ZERO;
+            }
+            let mut chunks = row.chunks_exact(8);
+            for c in &mut chunks {
+                // Branch-free, so the lanes vectorize: a non-finite x is replaced by the extreme
+                // that leaves lo and hi unchanged.
+                for i in 0..8 {
+                    let x = c[i].to_f64();
+                    s[i] += x;
+                    let finite = x.is_finite();
+                    let x_lo = if finite { x } else { f64::INFINITY };
+                    let x_hi = if finite { x } else { f64::NEG_INFINITY };
+                    lo[i] = if x_lo < lo[i] { x_lo } else { lo[i] };
+                    hi[i] = if x_hi > hi[i] { x_hi } else { hi[i] };
+                    near[i] += usize::from((x - r_lo <= eps) | (r_hi - x <= eps));
                 }
-                near[i] += usize::from(x - r_lo <= eps || r_hi - x <= eps);
+            }
+            for v in chunks.remainder() {
+                let x = v.to_f64();
+                tail.0 += x;
+                if x.is_finite() {
+                    tail.1 = tail.1.min(x);
+                    tail.2 = tail.2.max(x);
+                }
+                tail.3 += usize::from(x - r_lo <= eps || r_hi - x <= eps);
             }
         }
-        for v in chunks.remainder() {
-            let x = v.to_f64();
-            tail.0 += x;
-            if x.is_finite() {
-                tail.1 = tail.1.min(x);
-                tail.2 = tail.2.max(x);
-            }
-            tail.3 += usize::from(x - r_lo <= eps || r_hi - x <= eps);
+        ActivationSums {
+            sum: s.iter().sum::<f64>() + tail.0,
+            lo: lo.iter().copied().fold(tail.1, f64::min),
+            hi: hi.iter().copied().fold(tail.2, f64::max),
+            near_end: near.iter().sum::<usize>() + tail.3,
         }
-    }
-    ActivationSums {
-        sum: s.iter().sum::<f64>() + tail.0,
-        lo: lo.iter().copied().fold(tail.1, f64::min),
-        hi: hi.iter().copied().fold(tail.2, f64::max),
-        near_end: near.iter().sum::<usize>() + tail.3,
     }
 }
 
-/// Σ(xᵢ − mean)² and the histogram of xᵢ over `bins` equal bins spanning [lo, hi] (the finite
-/// extremes; [0, 1] when there are none, one unit wide when constant), non-finite values
-/// counted above: [`linear_histogram`] and the second pass of [`mean_std`] in one pass.
-pub fn deviation_and_histogram<T: Float>(
+simd_kernel! {
+    /// Σ(xᵢ − mean)² over eight lanes.
+    pub fn sum_sq_deviation<T: Float>(x: &[T], mean: f64) -> f64 {
+        let mut dev = [0.0f64; 8];
+        let mut chunks = x.chunks_exact(8);
+        for c in &mut chunks {
+            for i in 0..8 {
+                let d = c[i].to_f64() - mean;
+                dev[i] += d * d;
+            }
+        }
+        let tail: f64 = chunks
+            .remainder()
+            .iter()
+            .map(|v| (v.to_f64() - mean).powi(2))
+            .sum();
+        dev.iter().sum::<f64>() + tail
+    }
+}
+
+/// The finite extremes of x₀, x_s, x_2s, … (`stride` s ≥ 1): (+∞, −∞) when none is finite.
+pub fn strided_extremes<T: Float>(x: &[T], stride: usize) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in x.iter().step_by(stride.max(1)) {
+        let f = v.to_f64();
+        if f.is_finite() {
+            lo = if f < lo { f } else { lo };
+            hi = if f > hi { f } else { hi };
+        }
+    }
+    (lo, hi)
+}
+
+/// Scratch space of [`histogram_and_quantiles`], reused between calls.
+#[derive(Clone, Debug, Default)]
+pub struct QuantileScratch {
+    bin_of: Vec<u16>,
+    keys: Vec<i64>,
+}
+
+/// The total_cmp order of f64 as an integer key (the bits, with the magnitude bits flipped
+/// for negative values), and back.
+fn order_key(f: f64) -> i64 {
+    let b = f.to_bits() as i64;
+    b ^ ((((b >> 63) as u64) >> 1) as i64)
+}
+
+fn from_order_key(k: i64) -> f64 {
+    f64::from_bits((k ^ ((((k >> 63) as u64) >> 1) as i64)) as u64)
+}
+
+/// The histogram of x₀, x_s, x_2s, … (`stride` s ≥ 1) over `bins` equal bins spanning
+/// [lo, hi] (the finite extremes; [0, 1] when there are none, one unit wide when constant;
+/// non-finite values counted above), and the [`quantiles`] of the same values — exactly the
+/// nearest-rank quantiles, found through the histogram: the bin is monotone in the value, so
+/// the rank-k value lies in the bin where the cumulative count passes k, and only that bin's
+/// values are selected among (a few hundred instead of 2¹⁴).
+pub fn histogram_and_quantiles<T: Float>(
     x: &[T],
-    mean: f64,
+    stride: usize,
     lo: f64,
     hi: f64,
     bins: usize,
-) -> (f64, Histogram) {
+    scratch: &mut QuantileScratch,
+) -> (Histogram, Option<super::Quantiles>) {
+    let stride = stride.max(1);
     let (lo, hi) = linear_span(lo, hi);
-    let bins = bins.max(1);
-    let mut counts = vec![0u64; bins];
-    let mut above = 0;
-    let mut dev = [0.0f64; 4];
+    let bins = bins.clamp(1, u16::MAX as usize - 1);
+    // Four interleaved count arrays (slot `bins` counts the non-finite values): consecutive
+    // values in one bin then do not wait on each other's increment.
+    let width = bins + 1;
+    let mut sub = vec![0u64; 4 * width];
     // (f − lo)·(bins / (hi − lo)): a multiplication per value instead of a division (the
     // bin can differ from linear_histogram's by one for a value within rounding of an edge).
     let scale = bins as f64 / (hi - lo);
     let last = (bins - 1) as f64;
-    for (k, v) in x.iter().enumerate() {
+    let bin_of = &mut scratch.bin_of;
+    bin_of.clear();
+    for (k, v) in x.iter().step_by(stride).enumerate() {
         let f = v.to_f64();
-        dev[k % 4] += (f - mean).powi(2);
-        if !f.is_finite() {
-            above += 1;
-            continue;
-        }
-        // f ≥ lo, so the product is ≥ 0; the float min keeps the cast in range.
-        let t = ((f - lo) * scale).min(last) as usize;
-        counts[t] += 1;
+        // f ≥ lo when lo is the values' minimum, so the product is ≥ 0; max/min keep the
+        // cast in range otherwise.
+        let t = if f.is_finite() {
+            ((f - lo) * scale).max(0.0).min(last) as usize
+        } else {
+            bins
+        };
+        sub[(k & 3) * width + t] += 1;
+        bin_of.push(t as u16);
     }
-    (dev.iter().sum(), linear_edges(lo, hi, bins, counts, above))
+    let counts: Vec<u64> = (0..width)
+        .map(|t| (0..4).map(|j| sub[j * width + t]).sum())
+        .collect();
+    let hist = linear_edges(lo, hi, bins, counts[..bins].to_vec(), counts[bins]);
+    let finite: u64 = counts[..bins].iter().sum();
+    if finite == 0 {
+        return (hist, None);
+    }
+    // For each quantile: its rank, its bin, and its rank within the bin.
+    let n = finite as usize;
+    let ranks = QUANTILE_PS.map(|p| ((p * (n - 1) as f64).round() as usize).min(n - 1));
+    let mut cumulative = Vec::with_capacity(bins + 1);
+    let mut acc = 0usize;
+    for &c in &counts[..bins] {
+        cumulative.push(acc);
+        acc += c as usize;
+    }
+    cumulative.push(acc);
+    let bin_of_rank = |r: usize| cumulative.partition_point(|&c| c <= r) - 1;
+    let targets = ranks.map(bin_of_rank);
+    // The target bins' values, each bin's keys in one segment of `keys`.
+    const NONE: u8 = u8::MAX;
+    let mut slot = vec![NONE; width];
+    let mut starts: Vec<usize> = Vec::with_capacity(5);
+    let mut total = 0usize;
+    for &t in &targets {
+        if slot[t] == NONE {
+            slot[t] = starts.len() as u8;
+            starts.push(total);
+            total += counts[t] as usize;
+        }
+    }
+    // Branch-free: a value outside the target bins is written to a spare last entry, which
+    // its slot never moves past.
+    let keys = &mut scratch.keys;
+    keys.clear();
+    keys.resize(total + 1, 0);
+    let spare = starts.len();
+    for s in slot.iter_mut().filter(|s| **s == NONE) {
+        *s = spare as u8;
+    }
+    let mut fill = starts.clone();
+    fill.push(total);
+    for (v, &t) in x.iter().step_by(stride).zip(bin_of.iter()) {
+        let s = slot[t as usize] as usize;
+        keys[fill[s]] = order_key(v.to_f64());
+        fill[s] += usize::from(s != spare);
+    }
+    let mut at = |q: usize| {
+        let t = targets[q];
+        let s = slot[t] as usize;
+        let segment = &mut keys[starts[s]..starts[s] + counts[t] as usize];
+        from_order_key(*segment.select_nth_unstable(ranks[q] - cumulative[t]).1)
+    };
+    let quantiles = super::Quantiles {
+        p02: at(0),
+        p25: at(1),
+        p50: at(2),
+        p75: at(3),
+        p98: at(4),
+    };
+    (hist, Some(quantiles))
 }
+
+/// The probabilities of [`Quantiles`](super::Quantiles): 2%, 25%, 50%, 75%, 98%.
+const QUANTILE_PS: [f64; 5] = [0.02, 0.25, 0.50, 0.75, 0.98];
 
 /// [lo, hi] of a linear histogram from the finite extremes (see [`linear_histogram`]).
 fn linear_span(mut lo: f64, mut hi: f64) -> (f64, f64) {

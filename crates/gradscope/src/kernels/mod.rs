@@ -17,24 +17,27 @@ pub mod vmath;
 /// for the baseline target — and which picks one at run time, so that element-wise loops
 /// run on 16 (or 8) f32 lanes instead of SSE2's 4 without building for a specific CPU.
 ///
-/// Two forms: `fn name<T: Float>(args) { body }` (generic over the float type, the
-/// recurrent kernels) and `fn name(args) { body }` (plain, e.g. the f32 transcendentals of
-/// [`vmath`]). The compiler never fuses a multiply and an add on its own (no `-ffast-math`
+/// Forms: `fn name<T: Float>(args) { body }` (generic over the float type, the recurrent
+/// kernels), the same with `-> R` (a reduction, e.g. the probe's sums), and `fn name(args)
+/// { body }` (plain, e.g. the f32 transcendentals of [`vmath`]). The compiler never fuses a multiply and an add on its own (no `-ffast-math`
 /// in Rust), so all three versions give the same bits: only the vector width differs.
 macro_rules! simd_kernel {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident<T: Float>($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $body:block) => {
+        $crate::kernels::simd_kernel!(@emit [$(#[$attr])*] $vis $name [<T: Float>] ($($arg: $ty),*) [$ret] $body);
+    };
     ($(#[$attr:meta])* $vis:vis fn $name:ident<T: Float>($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
-        $crate::kernels::simd_kernel!(@emit [$(#[$attr])*] $vis $name [<T: Float>] ($($arg: $ty),*) $body);
+        $crate::kernels::simd_kernel!(@emit [$(#[$attr])*] $vis $name [<T: Float>] ($($arg: $ty),*) [()] $body);
     };
     ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
-        $crate::kernels::simd_kernel!(@emit [$(#[$attr])*] $vis $name [] ($($arg: $ty),*) $body);
+        $crate::kernels::simd_kernel!(@emit [$(#[$attr])*] $vis $name [] ($($arg: $ty),*) [()] $body);
     };
-    (@emit [$($attr:tt)*] $vis:vis $name:ident [$($gen:tt)*] ($($arg:ident: $ty:ty),*) $body:block) => {
+    (@emit [$($attr:tt)*] $vis:vis $name:ident [$($gen:tt)*] ($($arg:ident: $ty:ty),*) [$ret:ty] $body:block) => {
         $($attr)*
         #[allow(clippy::too_many_arguments)]
-        $vis fn $name $($gen)* ($($arg: $ty),*) {
+        $vis fn $name $($gen)* ($($arg: $ty),*) -> $ret {
             #[inline(always)]
             #[allow(clippy::too_many_arguments)]
-            fn body $($gen)* ($($arg: $ty),*) $body
+            fn body $($gen)* ($($arg: $ty),*) -> $ret $body
             #[cfg(target_arch = "x86_64")]
             {
                 /// The body compiled with AVX-512F enabled.
@@ -44,7 +47,7 @@ macro_rules! simd_kernel {
                 /// `is_x86_feature_detected!`); otherwise it may execute illegal instructions.
                 #[target_feature(enable = "avx512f")]
                 #[allow(clippy::too_many_arguments)]
-                unsafe fn avx512 $($gen)* ($($arg: $ty),*) {
+                unsafe fn avx512 $($gen)* ($($arg: $ty),*) -> $ret {
                     body($($arg),*)
                 }
                 /// The body compiled with AVX2 and FMA enabled.
@@ -54,7 +57,7 @@ macro_rules! simd_kernel {
                 /// `is_x86_feature_detected!`); otherwise it may execute illegal instructions.
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
-                unsafe fn avx2 $($gen)* ($($arg: $ty),*) {
+                unsafe fn avx2 $($gen)* ($($arg: $ty),*) -> $ret {
                     body($($arg),*)
                 }
                 if std::arch::is_x86_feature_detected!("avx512f") {

@@ -825,3 +825,158 @@ impl AddSq for f64 {
         self + x * x
     }
 }
+
+/// The table-driven log histogram against counting each |x| by comparing it with every edge,
+/// on values spread over 40 decades, exact edges and their neighbours, zeros, NaN and ±∞, for
+/// bin counts from 1 to 1000 (more than one edge per table bucket) — whole and strided.
+#[test]
+fn log_histogram_table_matches_comparing_with_every_edge() {
+    use gradscope::diagnostics::{log_abs_histogram, log_abs_histogram_strided, Histogram};
+    let mut rng = gradscope::Rng::seed(7);
+    let mut x: Vec<f64> = (0..5000)
+        .map(|_| {
+            let v = 10f64.powf(rng.uniform(-25.0, 15.0));
+            if rng.below(2) == 0 {
+                v
+            } else {
+                -v
+            }
+        })
+        .collect();
+    x.extend([
+        0.0,
+        -0.0,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::MIN_POSITIVE,
+    ]);
+    for (lo, hi, bins) in [
+        (-14, 2, 24),
+        (-4, 4, 4),
+        (-14, 2, 1),
+        (-3, 0, 1000),
+        (0, 1, 7),
+    ] {
+        let by_edges = |x: &[f64], stride: usize| -> Histogram {
+            let h = log_abs_histogram(&[0.0f64], lo, hi, bins);
+            let e = &h.edges;
+            let (mut counts, mut below, mut above) = (vec![0u64; bins], 0, 0);
+            for v in x.iter().step_by(stride) {
+                let a = v.abs();
+                if a.is_nan() || a < e[0] {
+                    below += 1;
+                } else if a >= e[bins] {
+                    above += 1;
+                } else {
+                    counts[(0..bins).find(|&t| a < e[t + 1]).unwrap()] += 1;
+                }
+            }
+            Histogram {
+                edges: e.clone(),
+                counts,
+                below,
+                above,
+            }
+        };
+        // Each edge, and the next f64 on either side, is binned as the comparison bins it.
+        let edges = by_edges(&[], 1).edges;
+        let mut y = x.clone();
+        for e in &edges {
+            y.extend([
+                *e,
+                f64::from_bits(e.to_bits() - 1),
+                f64::from_bits(e.to_bits() + 1),
+            ]);
+        }
+        assert_eq!(
+            log_abs_histogram(&y, lo, hi, bins),
+            by_edges(&y, 1),
+            "{lo} {hi} {bins}"
+        );
+        for stride in [2, 3, 64] {
+            assert_eq!(
+                log_abs_histogram_strided(&y, stride, lo, hi, bins),
+                by_edges(&y, stride),
+                "{lo} {hi} {bins} stride {stride}"
+            );
+        }
+        let h32 = log_abs_histogram(
+            &y.iter().map(|v| *v as f32).collect::<Vec<_>>(),
+            lo,
+            hi,
+            bins,
+        );
+        assert_eq!(h32.total(), y.len() as u64);
+    }
+}
+
+/// Quantiles and histograms of a large activation come from its strided sample, everything
+/// else from every value; a tensor of at most SAMPLE_LIMIT values is used whole.
+#[test]
+fn large_tensors_are_sampled_for_quantiles_only() {
+    use gradscope::diagnostics::{
+        quantiles, sample_stride, ActivationFacts, ActivationStats, SAMPLE_LIMIT,
+    };
+    assert_eq!(sample_stride(0), 1);
+    assert_eq!(sample_stride(SAMPLE_LIMIT), 1);
+    assert_eq!(sample_stride(SAMPLE_LIMIT + 1), 2);
+    assert_eq!(sample_stride(3 * SAMPLE_LIMIT), 3);
+    let facts = ActivationFacts::of(Activation::Relu);
+    // 2·SAMPLE_LIMIT values: the even positions hold 0..SAMPLE_LIMIT, the odd ones 10⁶ (so the
+    // sample, every second value, sees none of them; the mean does).
+    let n = 2 * SAMPLE_LIMIT;
+    let a: Vec<f64> = (0..n)
+        .map(|i| if i % 2 == 0 { (i / 2) as f64 } else { 1e6 })
+        .collect();
+    let s = ActivationStats::measure(&facts, Some(&a), &a, 64);
+    let q = s.quantiles.unwrap();
+    let even: Vec<f64> = a.iter().step_by(2).copied().collect();
+    assert_eq!(Some(q), quantiles(&even, &mut Vec::new()));
+    assert!(q.p98 < 1e6);
+    let mean = a.iter().sum::<f64>() / n as f64;
+    assert!((s.mean - mean).abs() < 1e-9 * mean, "{} {mean}", s.mean);
+    // Whole below the limit: the 1e6 values are in the quantiles.
+    let s = ActivationStats::measure(&facts, Some(&a[..SAMPLE_LIMIT]), &a[..SAMPLE_LIMIT], 64);
+    assert_eq!(s.quantiles.unwrap().p98, 1e6);
+}
+
+/// The activation statistics' quantiles (found through the histogram's bins) are exactly the
+/// nearest-rank quantiles of `quantiles`, on data with ties, zeros of both signs, heavy
+/// tails, constants and non-finite values, at every length from 1 to 40 and at 10⁴.
+#[test]
+fn activation_quantiles_through_the_histogram_are_exact() {
+    use gradscope::diagnostics::{quantiles, ActivationFacts, ActivationStats};
+    let facts = ActivationFacts::of(Activation::Tanh);
+    let mut rng = gradscope::Rng::seed(11);
+    let mut cases: Vec<Vec<f64>> = Vec::new();
+    for n in (1..=40).chain([10_000]) {
+        cases.push((0..n).map(|_| rng.normal()).collect());
+        cases.push((0..n).map(|_| rng.normal().max(0.0)).collect());
+        cases.push((0..n).map(|_| (rng.normal() * 10.0).exp()).collect());
+        cases.push((0..n).map(|_| (rng.below(3) as f64) - 1.0).collect());
+        cases.push(vec![0.25; n]);
+        cases.push(
+            (0..n)
+                .map(|i| match i % 7 {
+                    0 => f64::NAN,
+                    1 => f64::INFINITY,
+                    2 => -0.0,
+                    3 => 0.0,
+                    _ => rng.normal(),
+                })
+                .collect(),
+        );
+    }
+    let mut keys = Vec::new();
+    for (c, a) in cases.iter().enumerate() {
+        for a in [a.clone(), a.iter().map(|v| *v as f32 as f64).collect()] {
+            let got = ActivationStats::measure(&facts, None, &a, 1).quantiles;
+            let want = quantiles(&a, &mut keys);
+            let bits = |q: Option<gradscope::diagnostics::Quantiles>| {
+                q.map(|q| [q.p02, q.p25, q.p50, q.p75, q.p98].map(f64::to_bits))
+            };
+            assert_eq!(bits(got), bits(want), "case {c}, n = {}", a.len());
+        }
+    }
+}

@@ -28,9 +28,10 @@ What is not seen. Functional activations inside a module's ``forward`` (``torch.
 ``F.relu(x)``) are not modules, so no hook sees them: the verdict is computed from the
 activation modules alone (a model with none has nothing to diagnose). Make them visible by
 using the module (``self.act = nn.ReLU()`` … ``self.act(x)``). Not seen either: attention's
-softmax inside nn.MultiheadAttention, embeddings, and the gradient through time inside
-nn.RNN/LSTM/GRU (PyTorch's fused kernels do not expose ∂L/∂h_t; gradscope's own recurrent
-encoders report it). The update ratio ‖ΔW‖/‖W‖ is measured when the next step starts (or at
+softmax inside nn.MultiheadAttention, embeddings, and — unless ``unroll_recurrent=True``,
+which runs nn.RNN/LSTM/GRU step by step on the measured steps (:mod:`gradscope._recurrent`)
+— the gradient through time inside them (PyTorch's fused kernels do not expose ∂L/∂h_t).
+The update ratio ‖ΔW‖/‖W‖ is measured when the next step starts (or at
 ``diagnosis()``, which should come after ``optimizer.step()``).
 """
 
@@ -44,7 +45,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import Activation, Recorder
+from . import Activation, Recorder, _recurrent
 
 __all__ = ["Scope", "watch", "activation_spec", "derivative", "layer_kind"]
 
@@ -249,6 +250,7 @@ class Scope:
         bins: int = 24,
         derivative: str = "torch",
         name: Optional[str] = None,
+        unroll_recurrent: bool = False,
     ):
         if every < 1:
             raise ValueError("every must be >= 1")
@@ -278,6 +280,7 @@ class Scope:
                 self._handles.append(m.register_forward_pre_hook(self._pre_hook(w)))
             self._handles.append(m.register_forward_hook(self._hook(w)))
         self._handles.insert(0, model.register_forward_pre_hook(self._root_pre))
+        self._unrolled = _recurrent.install(self) if unroll_recurrent else []
 
     # -- the step -------------------------------------------------------------------------
 
@@ -550,6 +553,7 @@ class Scope:
             layers,
             batch_size=p["batch_size"],
             input_q0=extra_host.get("input_q0"),
+            recurrent=_recurrent.records(p) or None,
         )
         now = time.perf_counter()
         self._recorder.add_time(now - self._last_time)
@@ -579,6 +583,8 @@ class Scope:
         for h in self._handles:
             h.remove()
         self._handles = []
+        _recurrent.uninstall(self._unrolled)
+        self._unrolled = []
 
     close = remove
 
@@ -596,5 +602,7 @@ class Scope:
 def watch(model: nn.Module, every: int = 10, **kwargs) -> Scope:
     """Watches ``model``: hooks that measure step 1 and every ``every``-th training step.
     Keyword arguments: ``histograms`` (True), ``bins`` (24), ``derivative`` ("torch" or
-    "catalogue"), ``name`` (the model's class name). Usable as a context manager."""
+    "catalogue"), ``name`` (the model's class name), ``unroll_recurrent`` (False; True runs
+    nn.RNN/LSTM/GRU step by step on measured steps to record the gradient through time, see
+    :mod:`gradscope._recurrent`). Usable as a context manager."""
     return Scope(model, every=every, **kwargs)

@@ -4,9 +4,11 @@ PyTorch runs a whole sequence of ``nn.LSTM`` in one fused kernel, so ∂L/∂h_t
 a tensor a hook could see. ``gradscope.torch.watch(model, unroll_recurrent=True)`` replaces the
 recurrent modules' forward, on the *measured* steps only, by a Python loop over the time steps
 with the module's own parameters (``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``,
-``bias_hh_l{k}``; gate blocks i, f, g, o for the LSTM, r, z, n for the GRU) — PyTorch's own
-equations, so the same model up to f32 rounding — and puts a tensor hook on every h_t (and on
-the LSTM's c_t where step t + 1 reads it). Unmeasured steps run the fused kernel unchanged.
+``bias_hh_l{k}``; gate blocks i, f, g, o for the LSTM, r, z, n for the GRU) through PyTorch's
+own cell functions (``torch.lstm_cell``, ``gru_cell``, ``rnn_tanh_cell``, ``rnn_relu_cell``,
+what nn.LSTMCell & co. call) — the same model up to f32 rounding — and puts a tensor hook on
+every h_t (and on the LSTM's c_t where step t + 1 reads it). Unmeasured steps run the fused
+kernel unchanged. The gates are recomputed once per layer from its input and h_{t−1}.
 
 From those hooks and the forward's gate values it builds, per module, the library's
 ``RecurrentRecord`` with the definitions of gradscope's own probe
@@ -42,6 +44,7 @@ states, ``bias=False``. Refused with an error naming the module: ``bidirectional
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Optional
 
@@ -104,7 +107,7 @@ class _Tap:
         self.outside_early = None  # a bool tensor, set by the hook on the output
 
     def new_layer(self, steps: int, w_hh: torch.Tensor):
-        lay = {"h": [None] * steps, "c": [None] * steps, "gates": [], "pre": [],
+        lay = {"h": [None] * steps, "c": [None] * steps, "gates": (), "pre": None,
                "w_hh": w_hh.detach().double().clone()}
         self.layers.append(lay)
         return lay
@@ -126,6 +129,27 @@ class _Tap:
             self.outside_early = (g.detach()[:-1] != 0).any()
 
         self.handles.append(out.register_hook(h))
+
+
+def _gates(kind, act, x, h_prev, w_ih, w_hh, b_ih, b_hh):
+    """Every gate at every step, recomputed from the layer's input x_t and h_{t−1} (both
+    [T, B, ·]) with the cell's equations in the model's precision, then in f64 as the probe
+    reads them: a tuple of [T, B, H] tensors (LSTM i, f, g, o; GRU r, z, n; RNN h) and the
+    RNN's pre-activation (for ReLU's derivative)."""
+    gi = F.linear(x, w_ih, b_ih)
+    gh = F.linear(h_prev, w_hh, b_hh)
+    if kind == "lstm":
+        ai, af, ag, ao = (gi + gh).chunk(4, -1)
+        gates = (torch.sigmoid(ai), torch.sigmoid(af), torch.tanh(ag), torch.sigmoid(ao))
+        return tuple(g.double() for g in gates), None
+    if kind == "gru":
+        ir, iz, i_n = gi.chunk(3, -1)
+        hr, hz, h_n = gh.chunk(3, -1)
+        r = torch.sigmoid(ir + hr)
+        gates = (r, torch.sigmoid(iz + hz), torch.tanh(i_n + r * h_n))
+        return tuple(g.double() for g in gates), None
+    a = gi + gh
+    return ((torch.relu(a) if act == "relu" else torch.tanh(a)).double(),), a.double()
 
 
 def run(m: nn.Module, input, hx=None, tap: Optional[_Tap] = None):
@@ -169,41 +193,32 @@ def run(m: nn.Module, input, hx=None, tap: Optional[_Tap] = None):
         b_ih = getattr(m, f"bias_ih_l{k}") if m.bias else None
         b_hh = getattr(m, f"bias_hh_l{k}") if m.bias else None
         lay = tap.new_layer(steps, w_hh) if tap is not None else None
-        xi = F.linear(layer_in, w_ih, b_ih)  # every step's input projection at once
         h = h0[k]
         c = c0[k] if lstm else None
         hs = []
         for t in range(steps):
-            gh = F.linear(h, w_hh, b_hh)
-            if kind == "gru":
-                ir, iz, i_n = xi[t].chunk(3, 1)
-                hr, hz, h_n = gh.chunk(3, 1)
-                r = torch.sigmoid(ir + hr)
-                z = torch.sigmoid(iz + hz)
-                n = torch.tanh(i_n + r * h_n)
-                h = (1 - z) * n + z * h
-                gates = (r, z, n)
-            elif lstm:
-                ai, af, ag, ao = (xi[t] + gh).chunk(4, 1)
-                i, f, g, o = torch.sigmoid(ai), torch.sigmoid(af), torch.tanh(ag), torch.sigmoid(ao)
-                c_t = f * c + i * g
-                h = o * torch.tanh(c_t)
+            # PyTorch's own cell functions (what nn.LSTMCell / GRUCell / RNNCell call).
+            if lstm:
+                h, c_t = torch.lstm_cell(layer_in[t], (h, c), w_ih, w_hh, b_ih, b_hh)
                 # The view is what step t + 1 (and c_n) read: its gradient is ∂L/∂c_t arriving
                 # from later steps, without the part through h_t = o⊙tanh(c_t).
-                c = c_t.view_as(c_t)
-                gates = (i, f, g, o)
+                c = c_t.view_as(c_t) if lay is not None else c_t
+            elif kind == "gru":
+                h = torch.gru_cell(layer_in[t], h, w_ih, w_hh, b_ih, b_hh)
+            elif act == "relu":
+                h = torch.rnn_relu_cell(layer_in[t], h, w_ih, w_hh, b_ih, b_hh)
             else:
-                a = xi[t] + gh
-                h = torch.relu(a) if act == "relu" else torch.tanh(a)
-                gates = (h,)
-                if lay is not None and act == "relu":
-                    lay["pre"].append(a.detach())
+                h = torch.rnn_tanh_cell(layer_in[t], h, w_ih, w_hh, b_ih, b_hh)
             if lay is not None:
-                lay["gates"].append(tuple(v.detach() for v in gates))
                 tap.hook(h, lay["h"], t)
                 if lstm:
                     tap.hook(c, lay["c"], t)
             hs.append(h)
+        if lay is not None:
+            with torch.no_grad():
+                h_prev = torch.stack([h0[k]] + hs[:-1]).detach()
+                lay["gates"], lay["pre"] = _gates(kind, act, layer_in.detach(), h_prev,
+                                                  w_ih, w_hh, b_ih, b_hh)
         out = torch.stack(hs)
         h_last.append(hs[-1])
         if lstm:
@@ -287,28 +302,35 @@ def _jacobian_transport(derivs: torch.Tensor, w_hh: torch.Tensor):
     return norms, factor
 
 
+@functools.lru_cache(maxsize=None)
+def _facts(act: str) -> Activation:
+    """The catalogue's facts of an activation (computed once: building them samples f')."""
+    return Activation(act)
+
+
 def _gate_stats(name: str, act: str, y: torch.Tensor, pre: Optional[torch.Tensor]):
     """One gate's statistics over every step, sample and unit, as the probe's GateAcc: |f'|
-    from the gate value y (sigmoid, tanh) or from the pre-activation (ReLU)."""
-    facts = Activation(act)
-    if act == "sigmoid":
-        d, neg = (y * (1 - y)).abs(), y < 0.5
-    elif act == "tanh":
-        d, neg = (1 - y * y).abs(), y < 0
+    from the gate value y (sigmoid, tanh; y in f64 as the probe reads it) or from the
+    pre-activation (ReLU). Returns the record and |f'| (the RNN's Jacobian needs it)."""
+    if act == "sigmoid":  # y in [0, 1]: y(1 − y) >= 0
+        d, neg = y * (1 - y), y < 0.5
+    elif act == "tanh":  # |y| <= 1: 1 − y² >= 0
+        d, neg = 1 - y * y, y < 0
     else:  # relu, from a
         d, neg = (pre > 0).double(), pre < 0
     n = max(y.numel(), 1)
-    sat = d < facts.saturation_threshold
-    low = (sat & neg).sum().item()
-    high = (sat & ~neg).sum().item()
+    sat = d < _facts(act).saturation_threshold
+    total, low, mean, mean_d = torch.stack(
+        [sat.sum().double(), (sat & neg).sum().double(), y.sum(), d.sum()]
+    ).tolist()
     return {
         "gate": name,
         "activation": act,
-        "mean": y.sum().item() / n,
-        "mean_abs_derivative": d.sum().item() / n,
-        "saturated_fraction": (low + high) / n,
+        "mean": mean / n,
+        "mean_abs_derivative": mean_d / n,
+        "saturated_fraction": total / n,
         "saturated_low": low / n,
-        "saturated_high": high / n,
+        "saturated_high": (total - low) / n,
     }, d
 
 
@@ -365,8 +387,7 @@ def _record(tap: _Tap) -> dict:
         gates, derivs = [], None
         if steps > 0:
             for g, (gname, gact) in enumerate(zip(names, acts)):
-                y = torch.stack([s[g] for s in lay["gates"]]).double()
-                pre = torch.stack(lay["pre"]).double() if gact == "relu" else None
+                y, pre = lay["gates"][g], lay["pre"]
                 stats, d = _gate_stats(gname, gact, y, pre)
                 gates.append(stats)
                 if kind == "rnn":
@@ -377,7 +398,7 @@ def _record(tap: _Tap) -> dict:
         rec["sigma_max"] = _sigma_max(w)
         if kind == "rnn":
             rec["spectral_radius"] = _spectral_radius(w)
-            gamma = Activation(act).max_abs_derivative
+            gamma = _facts(act).max_abs_derivative
             rec["gamma"] = gamma
             rec["pascanu_threshold"] = 1.0 / gamma if gamma > 0 else None
             if derivs is not None and steps > 1:

@@ -1,6 +1,7 @@
 """The unrolled forward of nn.LSTM / nn.GRU / nn.RNN (gradscope._recurrent, used by
 ``watch(model, unroll_recurrent=True)``) against PyTorch's fused modules, and the through-time
-gradients it records against the fused module split in two at step t."""
+gradients it records against the fused module split in two at step t; and the Recorder's
+checks of recurrent records (no torch needed for that one)."""
 
 import json
 
@@ -8,14 +9,13 @@ import pytest
 
 from conftest import HAVE_TORCH, needs_torch
 
-pytestmark = needs_torch
+import gradscope
 
 if HAVE_TORCH:
     import torch
     from torch import nn
     from torch.nn.utils.rnn import pack_padded_sequence
 
-    import gradscope
     import gradscope.torch as gt
     from gradscope import _recurrent
 
@@ -43,6 +43,7 @@ def scalar(out, state):
     return loss
 
 
+@needs_torch
 @pytest.mark.parametrize("cell,kw", CASES)
 @pytest.mark.parametrize("given_state", [False, True])
 def test_unrolled_forward_equals_the_fused_module(cell, kw, given_state):
@@ -74,6 +75,7 @@ def test_unrolled_forward_equals_the_fused_module(cell, kw, given_state):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 
+@needs_torch
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_unbatched_input(cell):
     torch.manual_seed(1)
@@ -118,6 +120,7 @@ def split_gradients(rnn, fc, x, y, t):
     return gh.double().norm().item(), None
 
 
+@needs_torch
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_recorded_gradient_through_time_is_the_fused_modules(cell):
     torch.manual_seed(2)
@@ -150,6 +153,7 @@ def test_recorded_gradient_through_time_is_the_fused_modules(cell):
     assert lay["per_step_factor"] == pytest.approx((g[0] / g[-1]) ** (1 / (steps - 1)))
 
 
+@needs_torch
 def test_many_to_many_and_stacks_are_every_step():
     torch.manual_seed(3)
     model = ManyToMany("lstm", num_layers=2)
@@ -164,6 +168,7 @@ def test_many_to_many_and_stacks_are_every_step():
     scope.remove()
 
 
+@needs_torch
 def test_watch_unrolls_only_measured_steps_and_restores_the_module():
     torch.manual_seed(4)
     model = ManyToOne("lstm")
@@ -203,6 +208,7 @@ def test_watch_unrolls_only_measured_steps_and_restores_the_module():
         assert torch.equal(model(x), plain.eval()(x))
 
 
+@needs_torch
 @pytest.mark.parametrize("kw,words", [
     ({"bidirectional": True}, "bidirectional=True"),
     ({"proj_size": 4}, "proj_size=4"),
@@ -215,6 +221,7 @@ def test_refuses_what_it_does_not_cover(kw, words):
     gt.watch(model).remove()  # without the option: watched, norms only
 
 
+@needs_torch
 def test_refuses_a_packed_sequence_naming_the_module():
     class Packed(nn.Module):
         def __init__(self):
@@ -232,7 +239,7 @@ def test_refuses_a_packed_sequence_naming_the_module():
     scope.remove()
 
 
-def test_recorder_checks_recurrent_records():
+def test_recorder_checks_recurrent_records():  # no torch needed
     rec = gradscope.Recorder(every=1)
     good = {"index": 0, "path": "rnn", "name": "lstm(2 -> 4, last)", "cell": "lstm",
             "predict": "last", "layers": [{

@@ -77,6 +77,20 @@ def test_unrolled_forward_equals_the_fused_module(cell, kw, given_state):
 
 @needs_torch
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_double_precision(cell):
+    torch.manual_seed(5)
+    m = make(cell, num_layers=2).double()
+    x = torch.randn(9, 3, 3, dtype=torch.float64, requires_grad=True)
+    fused, unrolled = m(x), _recurrent.run(m, x)
+    torch.testing.assert_close(unrolled[0], fused[0], rtol=1e-12, atol=1e-14)
+    leaves = [x] + list(m.parameters())
+    for a, b in zip(torch.autograd.grad(scalar(*unrolled), leaves),
+                    torch.autograd.grad(scalar(*fused), leaves)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_unbatched_input(cell):
     torch.manual_seed(1)
     m = make(cell)

@@ -136,18 +136,28 @@ fn dropped_keys(given: &serde_json::Value, kept: &serde_json::Value, at: &str) -
 }
 
 /// One recurrent module's through-time record (a dict, or its JSON text, with the fields of
-/// the library's [`RecurrentRecord`]); a missing or mistyped field, or an unknown one, is an
-/// error naming it.
+/// the library's [`RecurrentRecord`]; a non-finite number as None, read as NaN); a missing or
+/// mistyped field, or an unknown one, is an error naming it.
 fn recurrent_record(v: &Bound<'_, PyAny>, i: usize) -> PyResult<RecurrentRecord> {
+    let at = |e: &dyn std::fmt::Display| py_err(format!("recurrent record {i}: {e}"));
     let text: String = match v.extract::<String>() {
         Ok(s) => s,
-        Err(_) => v
-            .py()
-            .import("json")?
-            .call_method1("dumps", (v,))?
-            .extract()?,
+        Err(_) => {
+            // JSON has no NaN: a non-finite number must come as None (read back as NaN).
+            let kwargs = PyDict::new(v.py());
+            kwargs.set_item("allow_nan", false)?;
+            v.py()
+                .import("json")?
+                .call_method("dumps", (v,), Some(&kwargs))
+                .map_err(|e| {
+                    at(&format!(
+                        "{} (give a non-finite number as None: it is read as NaN)",
+                        Python::attach(|py| e.value(py).to_string())
+                    ))
+                })?
+                .extract()?
+        }
     };
-    let at = |e: &dyn std::fmt::Display| py_err(format!("recurrent record {i}: {e}"));
     let given: serde_json::Value = serde_json::from_str(&text).map_err(|e| at(&e))?;
     let rec: RecurrentRecord = serde_json::from_value(given.clone()).map_err(|e| at(&e))?;
     let kept = serde_json::to_value(&rec).map_err(|e| at(&e))?;

@@ -253,6 +253,22 @@ def test_refuses_a_packed_sequence_naming_the_module():
     scope.remove()
 
 
+@needs_torch
+@pytest.mark.parametrize("cell", ["lstm", "rnn"])
+def test_a_diverged_step_is_recorded_not_raised(cell):
+    torch.manual_seed(6)
+    model = ManyToOne(cell)
+    with torch.no_grad():
+        model.rnn.weight_hh_l0[0, 0] = float("nan")
+    scope = gt.watch(model, every=1, histograms=False, unroll_recurrent=True)
+    model(torch.randn(12, 5, 3)).sum().backward()
+    [r] = json.loads(scope.records_jsonl())["recurrent"]
+    lay = r["layers"][0]
+    assert lay["sigma_max"] is None and lay["grad_norms"][0] is None  # NaN, written as null
+    assert scope.diagnosis().verdict in ("vanishing", "exploding", "healthy")
+    scope.remove()
+
+
 def test_recorder_checks_recurrent_records():  # no torch needed
     rec = gradscope.Recorder(every=1)
     good = {"index": 0, "path": "rnn", "name": "lstm(2 -> 4, last)", "cell": "lstm",
@@ -266,8 +282,15 @@ def test_recorder_checks_recurrent_records():  # no torch needed
     bad["layers"][0]["grad_norm"] = [1.0]
     with pytest.raises(ValueError, match=r"recurrent record 0: unknown field\(s\) layers\[0\]\.grad_norm"):
         rec.add_step(2, 1.0, 1.0, [], recurrent=[bad])
+    nan = json.loads(json.dumps(good))
+    nan["layers"][0]["grad_norms"][0] = float("nan")
+    with pytest.raises(ValueError, match="recurrent record 0: .*give a non-finite number as None"):
+        rec.add_step(2, 1.0, 1.0, [], recurrent=[nan])
+    nan["layers"][0]["grad_norms"][0] = None
+    rec.add_step(2, 1.0, 1.0, [], recurrent=[nan])
+    assert json.loads(rec.records_jsonl().splitlines()[1])["recurrent"][0]["layers"][0]["grad_norms"][0] is None
     missing = json.loads(json.dumps(good))
     del missing["layers"][0]["sigma_max"]
     with pytest.raises(ValueError, match="recurrent record 0: missing field `sigma_max`"):
-        rec.add_step(2, 1.0, 1.0, [], recurrent=[missing])
-    assert len(rec) == 1
+        rec.add_step(3, 1.0, 1.0, [], recurrent=[missing])
+    assert len(rec) == 2

@@ -335,10 +335,16 @@ def _gate_stats(name: str, act: str, y: torch.Tensor, pre: Optional[torch.Tensor
 
 
 def _spectral_radius(w: torch.Tensor) -> float:
+    """ρ(W) = max |λ| (NaN for a non-finite W, as the probe)."""
+    if not bool(torch.isfinite(w).all()):
+        return math.nan
     return float(torch.linalg.eigvals(w).abs().max())
 
 
 def _sigma_max(w: torch.Tensor) -> float:
+    """σ_max(W) = ‖W‖₂ (NaN for a non-finite W, as the probe)."""
+    if not bool(torch.isfinite(w).all()):
+        return math.nan
     return float(torch.linalg.matrix_norm(w, ord=2))
 
 
@@ -430,9 +436,20 @@ def _record(tap: _Tap) -> dict:
     }
 
 
+def _json_safe(v):
+    """Non-finite floats as None (JSON has no NaN; the library reads None back as NaN)."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_json_safe(x) for x in v]
+    return v
+
+
 def records(pending: dict) -> list:
     """The through-time records of a measured step's unrolled modules (empty when none ran)."""
-    return [_record(tap) for tap in pending.get("recurrent", ())]
+    return [_json_safe(_record(tap)) for tap in pending.get("recurrent", ())]
 
 
 # -- the scope's side -------------------------------------------------------------------------

@@ -232,6 +232,7 @@ def test_refuses_what_it_does_not_cover(kw, words):
     with pytest.raises(ValueError, match=f"module `0` \\(LSTM\\) has {words}"):
         gt.watch(model, unroll_recurrent=True)
     assert "forward" not in model[0].__dict__
+    assert not model._forward_pre_hooks and not model[0]._forward_hooks  # nothing left behind
     gt.watch(model).remove()  # without the option: watched, norms only
 
 

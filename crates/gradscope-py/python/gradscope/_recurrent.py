@@ -59,7 +59,7 @@ from torch.nn.utils.rnn import PackedSequence
 
 from . import Activation
 
-__all__ = ["cell_kind", "check_supported", "run", "decay", "install", "uninstall", "records"]
+__all__ = ["cell_kind", "check_supported", "check_model", "run", "decay", "install", "uninstall", "records"]
 
 _GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "rnn": ("h",)}
 _GATE_ACT = {"lstm": ("sigmoid", "sigmoid", "tanh", "sigmoid"),
@@ -95,6 +95,13 @@ def check_supported(path: str, m: nn.Module) -> None:
             "without proj_size only. Watch the model without unroll_recurrent (the module's "
             "norms are still recorded, not its gradient through time)."
         )
+
+
+def check_model(model: nn.Module) -> None:
+    """:func:`check_supported` for every recurrent module of ``model``."""
+    for path, m in model.named_modules():
+        if cell_kind(m) is not None:
+            check_supported(path or type(m).__name__.lower(), m)
 
 
 class _Tap:

@@ -14,7 +14,8 @@ What is seen. Forward hooks on the modules gradscope knows — Linear, Conv1d/2d
 ``linear``, σ_w from fan_in = in_channels/groups × kernel size), the normalization layers
 (BatchNorm → ``batchnorm1d``; LayerNorm, GroupNorm, InstanceNorm, RMSNorm → ``layernorm``),
 the activation modules of the catalogue (:func:`activation_spec`) and nn.RNN/LSTM/GRU (kind
-``recurrent``: norms only; with ``unroll_recurrent=True`` also the gradient through time). A step is a forward of the watched model in training mode with
+``recurrent``: norms only; with ``unroll_recurrent=True`` also the gradient through time).
+A step is a forward of the watched model in training mode with
 gradients enabled; step 1 and every ``every``-th step are measured: the hooks then attach
 tensor hooks for this one backward (∂L/∂output of each module, ∂L/∂input of a weight layer,
 ∂L/∂p of every parameter), so unmeasured steps cost one Python call per module. An
@@ -256,6 +257,8 @@ class Scope:
             raise ValueError("every must be >= 1")
         if derivative not in ("torch", "catalogue"):
             raise ValueError("derivative must be 'torch' or 'catalogue'")
+        if unroll_recurrent:
+            _recurrent.check_model(model)  # before any hook is registered
         self.model = model
         self.every = int(every)
         self.histograms = histograms

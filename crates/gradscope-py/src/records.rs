@@ -1,6 +1,7 @@
 //! Ingestion: per-module measurements (one dict per module, its keys the fields of
 //! [`LayerRecord`]) become typed [`StepRecord`]s; [`Recorder::diagnosis`] judges them.
 
+use gradscope::diagnostics::recurrent::RecurrentRecord;
 use gradscope::diagnostics::{
     number_depths, write_diagnosis_dir, Diagnosis, DiagnosticsConfig, Histogram, LayerRecord,
     Quantiles, StepRecord,
@@ -107,6 +108,66 @@ fn layer_record(d: &Bound<'_, PyDict>) -> PyResult<LayerRecord> {
     Ok(r)
 }
 
+/// Keys of `given` that the typed value dropped: not a field of the record (a typo), unless
+/// null, false or empty (a field left at its default). Fields are compared one level deep
+/// and inside each element of `layers`.
+fn dropped_keys(given: &serde_json::Value, kept: &serde_json::Value, at: &str) -> Vec<String> {
+    let (Some(g), Some(k)) = (given.as_object(), kept.as_object()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, v) in g {
+        let empty = v.is_null()
+            || v == &serde_json::Value::Bool(false)
+            || v.as_array().is_some_and(|a| a.is_empty());
+        match k.get(key) {
+            None if !empty => out.push(format!("{at}{key}")),
+            Some(kv) if key == "layers" => {
+                if let (Some(ga), Some(ka)) = (v.as_array(), kv.as_array()) {
+                    for (i, (gl, kl)) in ga.iter().zip(ka).enumerate() {
+                        out.extend(dropped_keys(gl, kl, &format!("layers[{i}].")));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// One recurrent module's through-time record (a dict, or its JSON text, with the fields of
+/// the library's [`RecurrentRecord`]; a non-finite number as None, read as NaN); a missing or
+/// mistyped field, or an unknown one, is an error naming it.
+fn recurrent_record(v: &Bound<'_, PyAny>, i: usize) -> PyResult<RecurrentRecord> {
+    let at = |e: &dyn std::fmt::Display| py_err(format!("recurrent record {i}: {e}"));
+    let text: String = match v.extract::<String>() {
+        Ok(s) => s,
+        Err(_) => {
+            // JSON has no NaN: a non-finite number must come as None (read back as NaN).
+            let kwargs = PyDict::new(v.py());
+            kwargs.set_item("allow_nan", false)?;
+            v.py()
+                .import("json")?
+                .call_method("dumps", (v,), Some(&kwargs))
+                .map_err(|e| {
+                    at(&format!(
+                        "{} (give a non-finite number as None: it is read as NaN)",
+                        Python::attach(|py| e.value(py).to_string())
+                    ))
+                })?
+                .extract()?
+        }
+    };
+    let given: serde_json::Value = serde_json::from_str(&text).map_err(|e| at(&e))?;
+    let rec: RecurrentRecord = serde_json::from_value(given.clone()).map_err(|e| at(&e))?;
+    let kept = serde_json::to_value(&rec).map_err(|e| at(&e))?;
+    let unknown = dropped_keys(&given, &kept, "");
+    if !unknown.is_empty() {
+        return Err(at(&format!("unknown field(s) {}", unknown.join(", "))));
+    }
+    Ok(rec)
+}
+
 #[pymethods]
 impl Recorder {
     /// A recorder measuring every `every` steps (recorded in the diagnosis), with
@@ -132,8 +193,12 @@ impl Recorder {
     /// Adds the record of a measured step: `layers` is one dict per module in forward
     /// order (keys: the fields of a layer record; `kind` one of `linear`, `activation`,
     /// `batchnorm1d`, `layernorm`, `dropout`, `residual`, `recurrent`; `activation` a
-    /// catalogue text form). Hidden activation layers are numbered here.
-    #[pyo3(signature = (step, loss, grad_norm, layers, batch_size=None, input_q0=None))]
+    /// catalogue text form). Hidden activation layers are numbered here. `recurrent`: one
+    /// through-time record per recurrent module (a dict or JSON text with the fields of the
+    /// library's `RecurrentRecord`: ‖∂L/∂h_t‖ per step, gates, spectrum, … — what
+    /// `gradscope.torch.watch(model, unroll_recurrent=True)` measures).
+    #[pyo3(signature = (step, loss, grad_norm, layers, batch_size=None, input_q0=None, recurrent=None))]
+    #[allow(clippy::too_many_arguments)]
     fn add_step(
         &mut self,
         step: u64,
@@ -142,6 +207,7 @@ impl Recorder {
         layers: Vec<Bound<'_, PyDict>>,
         batch_size: Option<usize>,
         input_q0: Option<f64>,
+        recurrent: Option<Vec<Bound<'_, PyAny>>>,
     ) -> PyResult<()> {
         let mut recs = layers
             .iter()
@@ -151,6 +217,12 @@ impl Recorder {
         let mut r = StepRecord::new(step, loss, grad_norm, recs);
         r.batch_size = batch_size;
         r.input_q0 = input_q0;
+        r.recurrent = recurrent
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(i, v)| recurrent_record(v, i))
+            .collect::<PyResult<Vec<_>>>()?;
         self.records.push(r);
         self.steps = self.steps.max(step);
         Ok(())

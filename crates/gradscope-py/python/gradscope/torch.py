@@ -14,7 +14,8 @@ What is seen. Forward hooks on the modules gradscope knows — Linear, Conv1d/2d
 ``linear``, σ_w from fan_in = in_channels/groups × kernel size), the normalization layers
 (BatchNorm → ``batchnorm1d``; LayerNorm, GroupNorm, InstanceNorm, RMSNorm → ``layernorm``),
 the activation modules of the catalogue (:func:`activation_spec`) and nn.RNN/LSTM/GRU (kind
-``recurrent``: norms only). A step is a forward of the watched model in training mode with
+``recurrent``: norms only; with ``unroll_recurrent=True`` also the gradient through time).
+A step is a forward of the watched model in training mode with
 gradients enabled; step 1 and every ``every``-th step are measured: the hooks then attach
 tensor hooks for this one backward (∂L/∂output of each module, ∂L/∂input of a weight layer,
 ∂L/∂p of every parameter), so unmeasured steps cost one Python call per module. An
@@ -28,9 +29,10 @@ What is not seen. Functional activations inside a module's ``forward`` (``torch.
 ``F.relu(x)``) are not modules, so no hook sees them: the verdict is computed from the
 activation modules alone (a model with none has nothing to diagnose). Make them visible by
 using the module (``self.act = nn.ReLU()`` … ``self.act(x)``). Not seen either: attention's
-softmax inside nn.MultiheadAttention, embeddings, and the gradient through time inside
-nn.RNN/LSTM/GRU (PyTorch's fused kernels do not expose ∂L/∂h_t; gradscope's own recurrent
-encoders report it). The update ratio ‖ΔW‖/‖W‖ is measured when the next step starts (or at
+softmax inside nn.MultiheadAttention, embeddings, and — unless ``unroll_recurrent=True``,
+which runs nn.RNN/LSTM/GRU step by step on the measured steps (:mod:`gradscope._recurrent`)
+— the gradient through time inside them (PyTorch's fused kernels do not expose ∂L/∂h_t).
+The update ratio ‖ΔW‖/‖W‖ is measured when the next step starts (or at
 ``diagnosis()``, which should come after ``optimizer.step()``).
 """
 
@@ -44,7 +46,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import Activation, Recorder
+from . import Activation, Recorder, _recurrent
 
 __all__ = ["Scope", "watch", "activation_spec", "derivative", "layer_kind"]
 
@@ -249,11 +251,14 @@ class Scope:
         bins: int = 24,
         derivative: str = "torch",
         name: Optional[str] = None,
+        unroll_recurrent: bool = False,
     ):
         if every < 1:
             raise ValueError("every must be >= 1")
         if derivative not in ("torch", "catalogue"):
             raise ValueError("derivative must be 'torch' or 'catalogue'")
+        if unroll_recurrent:
+            _recurrent.check_model(model)  # before any hook is registered
         self.model = model
         self.every = int(every)
         self.histograms = histograms
@@ -278,6 +283,7 @@ class Scope:
                 self._handles.append(m.register_forward_pre_hook(self._pre_hook(w)))
             self._handles.append(m.register_forward_hook(self._hook(w)))
         self._handles.insert(0, model.register_forward_pre_hook(self._root_pre))
+        self._unrolled = _recurrent.install(self) if unroll_recurrent else []
 
     # -- the step -------------------------------------------------------------------------
 
@@ -550,6 +556,7 @@ class Scope:
             layers,
             batch_size=p["batch_size"],
             input_q0=extra_host.get("input_q0"),
+            recurrent=_recurrent.records(p) or None,
         )
         now = time.perf_counter()
         self._recorder.add_time(now - self._last_time)
@@ -579,6 +586,8 @@ class Scope:
         for h in self._handles:
             h.remove()
         self._handles = []
+        _recurrent.uninstall(self._unrolled)
+        self._unrolled = []
 
     close = remove
 
@@ -596,5 +605,7 @@ class Scope:
 def watch(model: nn.Module, every: int = 10, **kwargs) -> Scope:
     """Watches ``model``: hooks that measure step 1 and every ``every``-th training step.
     Keyword arguments: ``histograms`` (True), ``bins`` (24), ``derivative`` ("torch" or
-    "catalogue"), ``name`` (the model's class name). Usable as a context manager."""
+    "catalogue"), ``name`` (the model's class name), ``unroll_recurrent`` (False; True runs
+    nn.RNN/LSTM/GRU step by step on measured steps to record the gradient through time, see
+    :mod:`gradscope._recurrent`). Usable as a context manager."""
     return Scope(model, every=every, **kwargs)

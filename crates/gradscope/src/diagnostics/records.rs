@@ -150,9 +150,29 @@ impl LayerRecord {
 }
 
 /// JSON has no NaN (serde_json writes it as null): reads null back as NaN.
-fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+pub(crate) fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     use serde::Deserialize;
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+/// A list of numbers whose non-finite entries were written as null: null read back as NaN.
+pub(crate) fn nan_vec_if_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<f64>, D::Error> {
+    use serde::Deserialize;
+    Ok(Vec::<Option<f64>>::deserialize(d)?
+        .into_iter()
+        .map(|v| v.unwrap_or(f64::NAN))
+        .collect())
+}
+
+/// [`nan_vec_if_null`] for an optional list (absent or null: None).
+pub(crate) fn opt_nan_vec_if_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<f64>>, D::Error> {
+    use serde::Deserialize;
+    Ok(Option::<Vec<Option<f64>>>::deserialize(d)?
+        .map(|v| v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect()))
 }
 
 /// One line of `diagnostics.jsonl`: every layer at one step.

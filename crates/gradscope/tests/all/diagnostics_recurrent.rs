@@ -656,3 +656,41 @@ fn ctx(loss: f64) -> StepContext {
         grad_norm: 1.0,
     }
 }
+
+/// A diverged run's through-time record (non-finite norms, a NaN W_hh spectrum and gate mean)
+/// is written to diagnostics.jsonl with null for each non-finite number and read back with NaN
+/// there, every finite number unchanged; the verdict is drawn from it without a panic.
+#[test]
+fn non_finite_through_time_numbers_survive_diagnostics_jsonl() {
+    use gradscope::diagnostics::external::{diagnostics_jsonl, parse_diagnostics_jsonl};
+    let (h, i, t, b) = (4, 2, 6, 3);
+    let mut rng = Rng::seed(3);
+    let q = Init::Orthogonal { gain: 0.9 }.sample(h, h, 1.0, &mut rng);
+    let mut m = rnn(Activation::Tanh, q, h, i, &mut rng);
+    let x = tensor(&[b, t * i], random(b * t * i, 0.5, &mut rng));
+    let y = tensor(&[b, 1], vec![1.0; b]);
+    let mut r = probe(&mut m, &x, &y, true);
+    {
+        let l = &mut r.recurrent[0].layers[0];
+        l.grad_norms[0] = f64::NAN;
+        l.grad_norms[1] = f64::INFINITY;
+        l.sigma_max = f64::NAN;
+        l.gates[0].mean = f64::NAN;
+        l.jacobian_norms.as_mut().unwrap()[0] = f64::NAN;
+    }
+    let text = diagnostics_jsonl(std::slice::from_ref(&r)).unwrap();
+    assert!(text.contains("\"grad_norms\":[null,null,"), "{text}");
+    let back = parse_diagnostics_jsonl(&text, "diagnostics.jsonl").unwrap();
+    let (a, z) = (&r.recurrent[0].layers[0], &back[0].recurrent[0].layers[0]);
+    assert!(z.grad_norms[0].is_nan() && z.grad_norms[1].is_nan());
+    assert_eq!(&z.grad_norms[2..], &a.grad_norms[2..]);
+    assert!(z.sigma_max.is_nan() && z.gates[0].mean.is_nan());
+    assert!(z.jacobian_norms.as_ref().unwrap()[0].is_nan());
+    assert_eq!(
+        z.gates[0].mean_abs_derivative,
+        a.gates[0].mean_abs_derivative
+    );
+    assert_eq!(z.blocks, a.blocks);
+    let v = judge(&back, &Thresholds::default());
+    assert_eq!(v.recurrent.len(), 1);
+}

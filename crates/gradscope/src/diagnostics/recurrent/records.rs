@@ -1,6 +1,8 @@
-//! What the probe records about one recurrent encoder at a diagnostic step.
+//! What the probe records about one recurrent encoder at a diagnostic step. A non-finite
+//! number (a diverged run) is written as `null` in JSON and read back as NaN.
 
 use crate::activation::Activation;
+use crate::diagnostics::records::{nan_if_null, nan_vec_if_null, opt_nan_vec_if_null};
 use crate::recurrent::{CellKind, Predict};
 
 /// How a layer's gate values were obtained at a diagnostic step.
@@ -37,8 +39,10 @@ pub struct GateStats {
     pub activation: Activation,
     /// Mean gate value (RNN: mean h_t). A forget gate near 1 keeps the memory; near 0 it
     /// erases it every step.
+    #[serde(deserialize_with = "nan_if_null")]
     pub mean: f64,
     /// Mean |f'(a)| of the gate's non-linearity at its pre-activation.
+    #[serde(deserialize_with = "nan_if_null")]
     pub mean_abs_derivative: f64,
     /// Share of unit-samples with |f'(a)| below 1% of max |f'|.
     pub saturated_fraction: f64,
@@ -54,8 +58,10 @@ pub struct BlockSpectrum {
     /// The gate block (`i`, `f`, `g`, `o`, `r`, `z`, `n`).
     pub block: String,
     /// ρ(W_hh block) = max |λ|.
+    #[serde(deserialize_with = "nan_if_null")]
     pub spectral_radius: f64,
     /// σ_max(W_hh block) = ‖W‖₂.
+    #[serde(deserialize_with = "nan_if_null")]
     pub sigma_max: f64,
 }
 
@@ -71,9 +77,14 @@ pub struct RecurrentLayerRecord {
     /// Which gradient the norms are.
     pub source: GradientSource,
     /// ‖∂L/∂h_t‖ for t = 1..T (Frobenius norm over the batch).
+    #[serde(deserialize_with = "nan_vec_if_null")]
     pub grad_norms: Vec<f64>,
     /// LSTM: ‖∂L/∂c_t‖ arriving from later steps, t = 1..T (0 at t = T).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_nan_vec_if_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cell_grad_norms: Option<Vec<f64>>,
     /// First time step t (1-based) of the window the decay is taken over: 1, or the first
     /// step of the last chunk of truncated BPTT (`model.recurrent.truncate`).
@@ -100,7 +111,11 @@ pub struct RecurrentLayerRecord {
     /// RNN: ‖J_{t+1}ᵀ⋯J_Tᵀ v‖ for t = 1..T, J_t = diag(f'(a_t))·W_hh, v a fixed unit
     /// vector over the batch: a gradient injected at step T alone, carried back through the
     /// measured Jacobians (1 at t = T).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "opt_nan_vec_if_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub jacobian_norms: Option<Vec<f64>>,
     /// RNN: the geometric-mean factor per step of [`RecurrentLayerRecord::jacobian_norms`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,6 +129,7 @@ pub struct RecurrentLayerRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spectral_radius: Option<f64>,
     /// σ_max of the whole W_hh.
+    #[serde(deserialize_with = "nan_if_null")]
     pub sigma_max: f64,
     /// LSTM/GRU: per gate block of W_hh.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -140,6 +140,17 @@ impl Probe {
         input: Option<&Tensor<T>>,
         at: StepContext,
     ) {
+        self.measure_split(model, input, at, &|tasks| halfway(tasks, Task::cost));
+    }
+
+    /// [`Probe::measure`] with the tasks split where `split` says (the tests try every split).
+    fn measure_split<T: Float>(
+        &mut self,
+        model: &Model<T>,
+        input: Option<&Tensor<T>>,
+        at: StepContext,
+        split: &dyn Fn(&[Task<'_, T>]) -> usize,
+    ) {
         let mut tasks: Vec<Task<'_, T>> = Vec::new();
         let mut recurrent = Vec::new();
         let mut depth = 0;
@@ -209,7 +220,7 @@ impl Probe {
             log_bins: &log_bins,
         };
         let [s0, s1] = &mut self.scratch;
-        let mid = halfway(&tasks, Task::cost);
+        let mid = split(&tasks).min(tasks.len());
         let (first, second) = tasks.split_at_mut(mid);
         if second.is_empty() {
             run_tasks(first, &setting, s0);
@@ -297,9 +308,9 @@ fn halfway<I>(items: &[I], cost: impl Fn(&I) -> usize) -> usize {
     for (i, item) in items.iter().enumerate() {
         acc += cost(item);
         if 2 * acc >= total {
-            // Give the middle item to whichever side it unbalances less.
+            // The middle item goes to whichever side it unbalances less.
             let before = acc - cost(item);
-            return if acc - total / 2 <= total / 2 - before.min(total / 2) {
+            return if 2 * acc - total <= total - 2 * before {
                 i + 1
             } else {
                 i
@@ -432,3 +443,56 @@ fn measure_activation<T: Float>(
 /// or 0.98, a tanh unit at ±0.96, has |f'| under 8% of its maximum; a top sigmoid layer stuck
 /// at 0.012 (Glorot & Bengio 2010's saturation at 0) counts, which 1% missed.
 pub const RANGE_END_EPSILON: f64 = 0.02;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loss::Loss;
+    use crate::model::MlpSpec;
+    use crate::{Activation, Rng};
+
+    /// Wherever the per-module tasks are split between the two halves, the record is the
+    /// same as measured in one piece: each task writes only its own record, and ∂L/∂input
+    /// copied from the previous module's ∂L/∂output crosses the split.
+    #[test]
+    fn the_record_does_not_depend_on_where_the_work_is_split() {
+        let mut rng = Rng::seed(3);
+        let mut model = MlpSpec::new(6, &[16, 16, 16], 3, Activation::Tanh)
+            .build::<f32>(&mut rng)
+            .unwrap();
+        let x: Vec<f64> = (0..40 * 6).map(|_| rng.normal()).collect();
+        let x = Tensor::<f32>::from_f64_slice(&[40, 6], &x).unwrap();
+        let y: Vec<f64> = (0..40).map(|i| (i % 3) as f64).collect();
+        let y = Tensor::<f32>::from_f64_slice(&[40], &y).unwrap();
+        model.forward_backward(&x, &y, Loss::CrossEntropy).unwrap();
+        let at = StepContext {
+            step: 1,
+            epoch: 1,
+            loss: 0.0,
+            grad_norm: 0.0,
+        };
+        let record = |split: usize| {
+            let mut probe = Probe::new(DiagnosticsConfig::default());
+            probe.measure_split(&model, Some(&x), at, &|_| split);
+            probe.finish(&model).unwrap()
+        };
+        let whole = record(usize::MAX);
+        assert_eq!(whole.layers.len(), 7);
+        assert!(whole.layers[2].grad_in_norm.is_some());
+        for split in 0..=whole.layers.len() {
+            assert_eq!(record(split), whole, "split at {split}");
+        }
+    }
+
+    #[test]
+    fn halfway_balances_the_cost_and_keeps_small_work_whole() {
+        let small = [10usize; 8];
+        assert_eq!(halfway(&small, |c| *c), small.len());
+        if parallel::available() {
+            let big = [PARALLEL_MIN_VALUES; 4];
+            assert_eq!(halfway(&big, |c| *c), 2);
+            let skewed = [3 * PARALLEL_MIN_VALUES, 1, 1, PARALLEL_MIN_VALUES];
+            assert_eq!(halfway(&skewed, |c| *c), 1);
+        }
+    }
+}

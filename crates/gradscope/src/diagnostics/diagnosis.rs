@@ -11,6 +11,7 @@ use super::records::StepRecord;
 use super::table::{layer_rows, LayerRow};
 use super::verdict::{judge, Flow, Problem, Severity, Verdict};
 use crate::error::{Error, Result};
+use crate::layer::LayerKind;
 use crate::train::{Evaluation, LossPoint, Outcome, Run};
 
 /// The version of the `diagnosis.json` schema: the output schema's
@@ -147,9 +148,17 @@ impl Diagnosis {
             )));
         };
         if first.recurrent.is_empty() && first.activations().count() == 0 {
+            // What would make the model diagnosable, for the front end that recorded it.
+            let hint = if first.layers.iter().any(|l| l.kind == LayerKind::Recurrent) {
+                "its recurrent layers were measured without their gradient through time (in \
+                 PyTorch: gradscope.torch.watch(model, unroll_recurrent=True))"
+            } else {
+                "a TOML model needs model.hidden; a PyTorch model needs its activations as \
+                 modules (self.act = nn.ReLU(), not F.relu)"
+            };
             return Err(Error::Invalid(format!(
                 "{source}: the model has no hidden activation layers: nothing to diagnose \
-                 (model.hidden is empty)"
+                 ({hint})"
             )));
         }
         let t = &config.thresholds;

@@ -980,3 +980,29 @@ fn activation_quantiles_through_the_histogram_are_exact() {
         }
     }
 }
+
+/// A model with nothing to diagnose is refused with what would make it diagnosable: the
+/// gradient through time for a recurrent model measured without it, activation modules
+/// otherwise.
+#[test]
+fn nothing_to_diagnose_says_what_is_missing() {
+    use gradscope::diagnostics::{Diagnosis, DiagnosticsConfig, LayerRecord, StepRecord};
+    let config = DiagnosticsConfig::default();
+    let refuse = |layers: Vec<LayerRecord>| {
+        let record = StepRecord::new(1, 0.5, 1.0, layers);
+        Diagnosis::from_records("hooks", &config, &[record], 1, vec![], 0.0)
+            .unwrap_err()
+            .to_string()
+    };
+    let e = refuse(vec![
+        LayerRecord::new(0, "rnn", LayerKind::Recurrent, "lstm"),
+        LayerRecord::new(1, "fc", LayerKind::Linear, "linear"),
+    ]);
+    assert!(e.contains("unroll_recurrent=True"), "{e}");
+    let e = refuse(vec![LayerRecord::new(0, "fc", LayerKind::Linear, "linear")]);
+    assert!(e.contains("model.hidden") && e.contains("nn.ReLU()"), "{e}");
+    assert!(
+        e.contains("hooks: the model has no hidden activation layers"),
+        "{e}"
+    );
+}

@@ -57,6 +57,18 @@ impl PyDiagnosis {
             .collect()
     }
 
+    /// The same remedies in PyTorch's terms: the module, `nn.init` call or optimizer
+    /// argument that applies each.
+    #[getter]
+    fn remedies_pytorch(&self) -> Vec<String> {
+        self.inner
+            .verdict
+            .remedies
+            .iter()
+            .map(|r| explain::pytorch_text(&r.remedy))
+            .collect()
+    }
+
     /// ‖δ_1‖/‖δ_L‖, geometric mean over the measured steps.
     #[getter]
     fn first_to_last(&self) -> f64 {
@@ -99,8 +111,8 @@ impl PyDiagnosis {
         }
         if !s.remedies.is_empty() {
             out.push_str("\nRemedies:\n");
-            for (i, r) in s.remedies.iter().enumerate() {
-                out.push_str(&format!("  {}. {r}\n", i + 1));
+            for (i, (r, t)) in s.remedies.iter().zip(&s.remedies_pytorch).enumerate() {
+                out.push_str(&format!("  {}. {r}\n     → {t}.\n", i + 1));
             }
         }
         if let Some(t) = s.theory {

@@ -44,8 +44,8 @@ pub fn fragment(d: &Diagnosis, t: &Thresholds) -> String {
     }
     if !s.remedies.is_empty() {
         h.push_str("<p><strong>Remedies</strong></p>\n<ol>\n");
-        for r in &s.remedies {
-            h.push_str(&format!("<li>{}</li>\n", esc(r)));
+        for (r, t) in s.remedies.iter().zip(&s.remedies_pytorch) {
+            h.push_str(&format!("<li>{}<br><code>{}</code></li>\n", esc(r), esc(t)));
         }
         h.push_str("</ol>\n");
     }

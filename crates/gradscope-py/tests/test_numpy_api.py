@@ -110,6 +110,10 @@ def test_recorder_judges_records(factor, flow):
     assert text.startswith(f"Verdict: {flow}") and str(d) == text
     if flow != "healthy":
         assert d.remedies, "a vanishing or exploding verdict has remedies"
+        # Each remedy also in PyTorch's terms, printed under it.
+        assert len(d.remedies_pytorch) == len(d.remedies)
+        assert all(t.startswith("in PyTorch: ") for t in d.remedies_pytorch)
+        assert f"→ {d.remedies_pytorch[0]}." in text
         assert f"{factor:.3}".rstrip("0").rstrip(".") in text or "×" in text
     j = json.loads(d.to_json())
     assert j["verdict"]["flow"] == flow and j["config"] == "test chain"
@@ -121,6 +125,7 @@ def test_html_and_write_and_read_back(tmp_path):
     d = rec.diagnosis()
     html = d._repr_html_()
     assert html.startswith("<div") and "vanishing" in html and "<table>" in html
+    assert "<code>in PyTorch: " in html
     d.to_html(tmp_path / "d.html")
     assert "<!DOCTYPE html>" in (tmp_path / "d.html").read_text()
     out = tmp_path / "run"

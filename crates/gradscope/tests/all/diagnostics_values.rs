@@ -1006,3 +1006,98 @@ fn nothing_to_diagnose_says_what_is_missing() {
         "{e}"
     );
 }
+
+/// Each remedy in PyTorch's terms names the PyTorch call that applies it, with the numbers of
+/// the remedy.
+#[test]
+fn remedies_in_pytorch_terms() {
+    use gradscope::diagnostics::explain::pytorch_text;
+    use gradscope::recurrent::CellKind;
+    let he = Init::KaimingNormal {
+        gain: 0.0,
+        fan_out: false,
+    };
+    let cases: Vec<(Remedy, &[&str])> = vec![
+        (
+            Remedy::Activation {
+                activation: Activation::Relu,
+                init: he,
+            },
+            &[
+                "nn.ReLU()",
+                "nn.init.kaiming_normal_(w, mode='fan_in', nonlinearity='relu')",
+            ],
+        ),
+        (
+            Remedy::Activation {
+                activation: Activation::LeakyRelu { slope: 0.1 },
+                init: he,
+            },
+            &["nn.LeakyReLU(0.100)", "nonlinearity='leaky_relu', a=0.100"],
+        ),
+        (
+            Remedy::Norm {
+                norm: Norm::Batchnorm,
+            },
+            &["nn.BatchNorm1d", "nn.BatchNorm2d"],
+        ),
+        (
+            Remedy::Norm {
+                norm: Norm::Layernorm,
+            },
+            &["nn.LayerNorm"],
+        ),
+        (Remedy::Residual, &["x + self.block(x)"]),
+        (
+            Remedy::Init {
+                init: Init::Variance { sigma_w2: 1.76 },
+            },
+            &["nn.init.normal_(w, std=math.sqrt(1.760 / fan_in))"],
+        ),
+        (
+            Remedy::ClipNorm { max_norm: 5.0 },
+            &["clip_grad_norm_", "max_norm=5.000"],
+        ),
+        (
+            Remedy::LowerLearningRate { factor: 0.1 },
+            &["g['lr'] *= 0.100"],
+        ),
+        (
+            Remedy::WeightDecay { weight_decay: 1e-4 },
+            &["weight_decay=1.0e-4"],
+        ),
+        (
+            Remedy::GatedCell {
+                cell: CellKind::Lstm,
+                forget_bias: Some(1.0),
+            },
+            &["nn.LSTM(", "bias_ih_l0[H:2H]", "1.000"],
+        ),
+        (
+            Remedy::ForgetBias { bias: 3.0 },
+            &["fill_(3.000)", "i, f, g, o"],
+        ),
+        (
+            Remedy::RecurrentInit {
+                init: Init::Orthogonal { gain: 1.0 },
+            },
+            &["weight_hh_l0", "nn.init.orthogonal_(w, gain=1.000)"],
+        ),
+        (
+            Remedy::SpectralRadius { radius: 0.9 },
+            &["eigvals", "0.900"],
+        ),
+        (
+            Remedy::Truncate { steps: 20 },
+            &["chunks of 20 steps", "h.detach()"],
+        ),
+        (Remedy::StandardizeInputs, &["(x - mean) / std"]),
+    ];
+    for (remedy, want) in cases {
+        let t = pytorch_text(&remedy);
+        assert!(t.starts_with("in PyTorch: "), "{t}");
+        for w in want {
+            assert!(t.contains(w), "{remedy:?}: {t} lacks {w}");
+        }
+    }
+}

@@ -7,6 +7,7 @@
 
 mod compare;
 mod depth;
+mod pytorch;
 mod remedy;
 mod run;
 mod summary;
@@ -17,6 +18,7 @@ pub use compare::{finding, variant_ratios};
 pub use depth::{
     depth, depth_headline, init_verdict, limits, problems_text, projection, severity_line,
 };
+pub use pytorch::{init_call, module as pytorch_module, pytorch_text};
 pub use remedy::{advice, advice_with, remedy_text, RemedyContext};
 pub use run::outcome;
 pub use summary::{summary, Summary};

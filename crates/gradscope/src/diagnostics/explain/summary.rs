@@ -22,6 +22,9 @@ pub struct Summary {
     pub paragraphs: Vec<String>,
     /// The remedies, most promising first.
     pub remedies: Vec<String>,
+    /// The same remedies in PyTorch's terms ([`pytorch_text`](super::pytorch_text)), for a
+    /// model watched by the Python package.
+    pub remedies_pytorch: Vec<String>,
     /// The mean-field prediction against the measurement (feed-forward models), or None.
     pub theory: Option<String>,
 }
@@ -76,6 +79,11 @@ pub fn summary(d: &Diagnosis, t: &Thresholds) -> Summary {
         outcome: outcome(&d.outcome),
         paragraphs,
         remedies: v.remedies.iter().map(|r| r.text.clone()).collect(),
+        remedies_pytorch: v
+            .remedies
+            .iter()
+            .map(|r| super::pytorch_text(&r.remedy))
+            .collect(),
         theory: v.recurrent.is_empty().then(|| d.theory_summary.clone()),
     }
 }

@@ -135,7 +135,7 @@ pub fn module(activation: &Activation) -> String {
         }
         Activation::Elu { alpha } => format!("nn.ELU(alpha={})", sci(alpha)),
         Activation::Selu => "nn.SELU()".into(),
-        Activation::Swish { beta } if beta == 1.0 => "nn.SiLU()".into(),
+        Activation::Swish { beta: 1.0 } => "nn.SiLU()".into(),
         Activation::Swish { beta } => format!(
             "a module returning x * torch.sigmoid({} * x) (Swish, β = {})",
             sci(beta),
@@ -194,7 +194,7 @@ pub fn init_call(init: &Init, activation: Option<&Activation>) -> String {
         Init::XavierUniform { gain } => {
             format!("nn.init.xavier_uniform_(w, gain={})", sci(gain))
         }
-        Init::KaimingNormal { gain, fan_out } if gain == 0.0 => format!(
+        Init::KaimingNormal { gain: 0.0, fan_out } => format!(
             "nn.init.kaiming_normal_(w, mode={}, nonlinearity={nonlinearity})",
             mode(fan_out)
         ),
@@ -203,7 +203,7 @@ pub fn init_call(init: &Init, activation: Option<&Activation>) -> String {
             sci(gain),
             if fan_out { "fan_out" } else { "fan_in" }
         ),
-        Init::KaimingUniform { gain, fan_out } if gain == 0.0 => format!(
+        Init::KaimingUniform { gain: 0.0, fan_out } => format!(
             "nn.init.kaiming_uniform_(w, mode={}, nonlinearity={nonlinearity})",
             mode(fan_out)
         ),

@@ -40,8 +40,8 @@ use std::path::Path;
 use super::diagnosis::Diagnosis;
 use super::records::{LayerRecord, Quantiles, StepRecord};
 use super::stats::{
-    self, activation_pass, histogram_and_quantiles, sample_stride, strided_extremes,
-    sum_sq_deviation, Histogram, QuantileScratch,
+    self, activation_pass, histogram_and_quantiles, sample_stride, sum_sq_deviation, Histogram,
+    QuantileScratch,
 };
 use crate::activation::properties::SATURATION_FRACTION;
 use crate::activation::{properties, Activation};
@@ -147,14 +147,11 @@ impl ActivationStats {
         let first = activation_pass(a, cols, facts.range, eps, alive);
         let n = a.len();
         let mean = if n == 0 { 0.0 } else { first.sum / n as f64 };
-        // Quantiles and the histogram of a sample when a is large (SAMPLE_LIMIT), over the
-        // sample's own extremes.
+        // Quantiles and the histogram of a sample when a is large (SAMPLE_LIMIT); the
+        // histogram's span is the extremes of every value.
         let stride = sample_stride(n);
-        let (lo, hi) = match stride {
-            1 => (first.lo, first.hi),
-            _ => strided_extremes(a, stride),
-        };
-        let (hist, quantiles) = histogram_and_quantiles(a, stride, lo, hi, bins, scratch);
+        let (hist, quantiles) =
+            histogram_and_quantiles(a, stride, first.lo, first.hi, bins, scratch);
         let dev = sum_sq_deviation(a, mean);
         let mut s = ActivationStats {
             mean,

@@ -155,6 +155,9 @@ pub struct LogBins {
     key_base: u64,
     /// Slot of the lowest |x| of each bucket, from `key_base`; the last entry is "above".
     table: Vec<u16>,
+    /// No bucket holds two edges (fewer than ~290 bins per decade): one comparison corrects
+    /// the table's slot.
+    one_edge_per_bucket: bool,
 }
 
 /// The bucket key of |x| ≥ 0: its f64 bits without the low 45 mantissa bits.
@@ -188,7 +191,11 @@ impl LogBins {
             table.push(t as u16);
         }
         table.push(bins as u16 + 1);
+        let one_edge_per_bucket = edges
+            .windows(2)
+            .all(|e| bucket_key(e[1]) > bucket_key(e[0]));
         LogBins {
+            one_edge_per_bucket,
             lo,
             hi,
             edges,
@@ -205,23 +212,38 @@ impl LogBins {
 
     /// The histogram of |x₀|, |x_s|, |x_2s|, … (NaN counts below, as zeros do).
     pub fn histogram<T: Float>(&self, x: &[T], stride: usize) -> Histogram {
+        let stride = stride.max(1);
         let bins = self.edges.len() - 1;
         // Four interleaved count arrays: consecutive values in one bin then do not wait on
         // each other's increment.
         let width = bins + 2;
         let mut counts = vec![0u64; 4 * width];
-        let last = self.table.len() as u64 - 1;
-        for (k, v) in x.iter().step_by(stride.max(1)).enumerate() {
-            let a = v.to_f64().abs();
-            let key = bucket_key(a).clamp(self.key_base, self.key_base + last) - self.key_base;
-            let mut t = self.table[key as usize] as usize;
-            // A bucket is narrower than a bin unless there are over ~290 bins per decade;
-            // the loop then moves on over every edge in it.
-            while t <= bins && a >= self.upper[t] {
-                t += 1;
+        if self.one_edge_per_bucket {
+            let mut slots = vec![0u16; x.len().div_ceil(stride)];
+            log_slots(
+                x,
+                stride,
+                self.key_base,
+                &self.table,
+                &self.upper,
+                &mut slots,
+            );
+            for (k, &t) in slots.iter().enumerate() {
+                counts[(k & 3) * width + t as usize] += 1;
             }
-            let t = if a.is_nan() { 0 } else { t };
-            counts[(k & 3) * width + t] += 1;
+        } else {
+            let last = self.table.len() as u64 - 1;
+            for (k, v) in x.iter().step_by(stride).enumerate() {
+                let a = v.to_f64().abs();
+                let key = bucket_key(a).clamp(self.key_base, self.key_base + last) - self.key_base;
+                let mut t = self.table[key as usize] as usize;
+                // More than ~290 bins per decade: a bucket may hold several edges.
+                while t <= bins && a >= self.upper[t] {
+                    t += 1;
+                }
+                let t = if a.is_nan() { 0 } else { t };
+                counts[(k & 3) * width + t] += 1;
+            }
         }
         let total = |t: usize| (0..4).map(|j| counts[j * width + t]).sum::<u64>();
         Histogram {
@@ -229,6 +251,29 @@ impl LogBins {
             below: total(0),
             above: total(bins + 1),
             edges: self.edges.clone(),
+        }
+    }
+}
+
+simd_kernel! {
+    /// The slot of each |x₀|, |x_s|, … in [`LogBins`] whose buckets hold at most one edge:
+    /// the table's slot, one further when |x| is at or past the slot's upper edge, 0 for NaN.
+    fn log_slots<T: Float>(
+        x: &[T],
+        stride: usize,
+        key_base: u64,
+        table: &[u16],
+        upper: &[f64],
+        out: &mut [u16],
+    ) {
+        let last = table.len() as u64 - 1;
+        let top = upper.len() - 1;
+        for (o, v) in out.iter_mut().zip(x.iter().step_by(stride)) {
+            let a = v.to_f64().abs();
+            let key = bucket_key(a).clamp(key_base, key_base + last) - key_base;
+            let t = table[key as usize] as usize;
+            let t = t + usize::from(t < top && a >= upper[t.min(top)]);
+            *o = if a.is_nan() { 0 } else { t as u16 };
         }
     }
 }
@@ -481,19 +526,6 @@ simd_kernel! {
     }
 }
 
-/// The finite extremes of x₀, x_s, x_2s, … (`stride` s ≥ 1): (+∞, −∞) when none is finite.
-pub fn strided_extremes<T: Float>(x: &[T], stride: usize) -> (f64, f64) {
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for v in x.iter().step_by(stride.max(1)) {
-        let f = v.to_f64();
-        if f.is_finite() {
-            lo = if f < lo { f } else { lo };
-            hi = if f > hi { f } else { hi };
-        }
-    }
-    (lo, hi)
-}
-
 /// Scratch space of [`histogram_and_quantiles`], reused between calls.
 #[derive(Clone, Debug, Default)]
 pub struct QuantileScratch {
@@ -539,17 +571,10 @@ pub fn histogram_and_quantiles<T: Float>(
     let last = (bins - 1) as f64;
     let bin_of = &mut scratch.bin_of;
     bin_of.clear();
-    for (k, v) in x.iter().step_by(stride).enumerate() {
-        let f = v.to_f64();
-        // f ≥ lo when lo is the values' minimum, so the product is ≥ 0; max/min keep the
-        // cast in range otherwise.
-        let t = if f.is_finite() {
-            ((f - lo) * scale).max(0.0).min(last) as usize
-        } else {
-            bins
-        };
-        sub[(k & 3) * width + t] += 1;
-        bin_of.push(t as u16);
+    bin_of.resize(x.len().div_ceil(stride), 0);
+    bin_indices(x, stride, lo, scale, last, bins as u16, bin_of);
+    for (k, &t) in bin_of.iter().enumerate() {
+        sub[(k & 3) * width + t as usize] += 1;
     }
     let counts: Vec<u64> = (0..width)
         .map(|t| (0..4).map(|j| sub[j * width + t]).sum())
@@ -613,6 +638,40 @@ pub fn histogram_and_quantiles<T: Float>(
         p98: at(4),
     };
     (hist, Some(quantiles))
+}
+
+simd_kernel! {
+    /// The bin of each of x₀, x_s, x_2s, … into `out`: ⌊(x − lo)·scale⌋ clamped to
+    /// [0, last], `nonfinite` for ±∞ and NaN (branch-free, so the loop vectorizes).
+    fn bin_indices<T: Float>(
+        x: &[T],
+        stride: usize,
+        lo: f64,
+        scale: f64,
+        last: f64,
+        nonfinite: u16,
+        out: &mut [u16],
+    ) {
+        let bin = |f: f64| {
+            // f ≥ lo when lo is the values' minimum, so the product is ≥ 0; max/min keep
+            // the cast in range otherwise (and turn NaN into 0, replaced below).
+            let t = ((f - lo) * scale).max(0.0).min(last) as u16;
+            if f.is_finite() {
+                t
+            } else {
+                nonfinite
+            }
+        };
+        if stride == 1 {
+            for (o, v) in out.iter_mut().zip(x) {
+                *o = bin(v.to_f64());
+            }
+        } else {
+            for (o, v) in out.iter_mut().zip(x.iter().step_by(stride)) {
+                *o = bin(v.to_f64());
+            }
+        }
+    }
 }
 
 /// The probabilities of [`Quantiles`](super::Quantiles): 2%, 25%, 50%, 75%, 98%.

@@ -140,6 +140,48 @@ impl ActivationStats {
         scratch: &mut QuantileScratch,
         alive: &mut Vec<bool>,
     ) -> (Self, Histogram) {
+        let stride = sample_stride(a.len());
+        Self::measure_strided(facts, z, a, cols, bins, stride, scratch, alive)
+    }
+
+    /// [`ActivationStats::measure`] with the quantiles and the histogram (over `bins` equal
+    /// bins between the finite extremes of every value) of the strided sample a₀, a_s, a_2s, …
+    /// with s = ⌈n / `sample_limit`⌉ (all of a when n ≤ `sample_limit`); every other statistic
+    /// over all n values. With `sample_limit` = [`SAMPLE_LIMIT`](super::SAMPLE_LIMIT) this is
+    /// what the probe records (the PyTorch adapter's CPU path calls it).
+    pub fn measure_sampled<T: Float>(
+        facts: &ActivationFacts,
+        z: Option<&[T]>,
+        a: &[T],
+        cols: usize,
+        sample_limit: usize,
+        bins: usize,
+    ) -> (Self, Histogram) {
+        let stride = a.len().div_ceil(sample_limit.max(1)).max(1);
+        let mut scratch = QuantileScratch::default();
+        Self::measure_strided(
+            facts,
+            z,
+            a,
+            cols,
+            bins,
+            stride,
+            &mut scratch,
+            &mut Vec::new(),
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn measure_strided<T: Float>(
+        facts: &ActivationFacts,
+        z: Option<&[T]>,
+        a: &[T],
+        cols: usize,
+        bins: usize,
+        stride: usize,
+        scratch: &mut QuantileScratch,
+        alive: &mut Vec<bool>,
+    ) -> (Self, Histogram) {
         let cols = cols.max(1);
         alive.clear();
         alive.resize(cols, false);
@@ -147,9 +189,8 @@ impl ActivationStats {
         let first = activation_pass(a, cols, facts.range, eps, alive);
         let n = a.len();
         let mean = if n == 0 { 0.0 } else { first.sum / n as f64 };
-        // Quantiles and the histogram of a sample when a is large (SAMPLE_LIMIT); the
-        // histogram's span is the extremes of every value.
-        let stride = sample_stride(n);
+        // Quantiles and the histogram of a sample when a is large; the histogram's span is
+        // the extremes of every value.
         let (hist, quantiles) =
             histogram_and_quantiles(a, stride, first.lo, first.hi, bins, scratch);
         let dev = sum_sq_deviation(a, mean);

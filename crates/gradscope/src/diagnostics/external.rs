@@ -39,7 +39,9 @@ use std::path::Path;
 
 use super::diagnosis::Diagnosis;
 use super::records::{LayerRecord, Quantiles, StepRecord};
-use super::stats::{self, activation_pass, deviation_and_histogram, quantiles, Histogram};
+use super::stats::{
+    self, activation_pass, deviation, deviation_and_histogram, quantiles, Histogram,
+};
 use crate::activation::properties::SATURATION_FRACTION;
 use crate::activation::{properties, Activation};
 use crate::error::{Error, Result};
@@ -116,7 +118,38 @@ impl ActivationStats {
         a: &[T],
         cols: usize,
     ) -> Self {
-        Self::measure_with(facts, z, a, cols, 1, &mut Vec::new(), &mut Vec::new()).0
+        Self::measure_parts(
+            facts,
+            z,
+            a,
+            cols,
+            None,
+            Some(&mut Vec::new()),
+            &mut Vec::new(),
+        )
+        .0
+    }
+
+    /// [`ActivationStats::measure`] for a front end that samples a large output: every
+    /// statistic over all n values of a, except the quantiles, which are those of the strided
+    /// sample a[0], a[s], a[2s], … with s = ⌈n / `sample_limit`⌉ (all of a when n ≤
+    /// `sample_limit`; an exact quantile selects among all n values, O(n) per quantile).
+    /// Also returns the histogram of that sample over `bins` equal bins between its finite
+    /// extremes ([`linear_histogram`](super::linear_histogram), non-finite values above).
+    pub fn measure_sampled<T: Float>(
+        facts: &ActivationFacts,
+        z: Option<&[T]>,
+        a: &[T],
+        cols: usize,
+        sample_limit: usize,
+        bins: usize,
+    ) -> (Self, Histogram) {
+        let stride = a.len().div_ceil(sample_limit.max(1)).max(1);
+        let sample: Vec<T> = a.iter().step_by(stride).copied().collect();
+        let mut scratch = Vec::new();
+        let (mut s, _) = Self::measure_parts(facts, z, a, cols, None, None, &mut Vec::new());
+        s.quantiles = quantiles(&sample, &mut scratch);
+        (s, stats::linear_histogram(&sample, bins))
     }
 
     /// [`ActivationStats::measure`] with scratch buffers reused between calls, and the
@@ -132,6 +165,21 @@ impl ActivationStats {
         scratch: &mut Vec<i64>,
         alive: &mut Vec<bool>,
     ) -> (Self, Histogram) {
+        let (s, hist) = Self::measure_parts(facts, z, a, cols, Some(bins), Some(scratch), alive);
+        (s, hist.expect("a histogram was asked for"))
+    }
+
+    /// [`ActivationStats::measure_with`]: the histogram only with `bins`, the quantiles of all
+    /// of a only with `scratch`.
+    fn measure_parts<T: Float>(
+        facts: &ActivationFacts,
+        z: Option<&[T]>,
+        a: &[T],
+        cols: usize,
+        bins: Option<usize>,
+        scratch: Option<&mut Vec<i64>>,
+        alive: &mut Vec<bool>,
+    ) -> (Self, Option<Histogram>) {
         let cols = cols.max(1);
         alive.clear();
         alive.resize(cols, false);
@@ -139,11 +187,17 @@ impl ActivationStats {
         let first = activation_pass(a, cols, facts.range, eps, alive);
         let n = a.len();
         let mean = if n == 0 { 0.0 } else { first.sum / n as f64 };
-        let (dev, hist) = deviation_and_histogram(a, mean, first.lo, first.hi, bins);
+        let (dev, hist) = match bins {
+            Some(bins) => {
+                let (dev, hist) = deviation_and_histogram(a, mean, first.lo, first.hi, bins);
+                (dev, Some(hist))
+            }
+            None => (deviation(a, mean), None),
+        };
         let mut s = ActivationStats {
             mean,
             std: if n == 0 { 0.0 } else { (dev / n as f64).sqrt() },
-            quantiles: quantiles(a, scratch),
+            quantiles: scratch.and_then(|keys| quantiles(a, keys)),
             range_end_fraction: eps
                 .is_finite()
                 .then(|| first.near_end as f64 / n as f64)
@@ -177,40 +231,46 @@ impl ActivationStats {
 }
 
 /// (Σ|f'(zᵢ)|, Σf'(zᵢ)², #{|f'(zᵢ)| < thr}) over an activation's inputs `z` and outputs `a`.
-/// ReLU's f' is read off z inline (1 above 0, else 0, as `relu_grad`); tanh's and the
-/// sigmoid's from the output, 1 − a² and a(1 − a) (no exp per element); any other from z.
+/// ReLU's f' is read off z inline (1 above 0, else 0, as `relu_grad`): the sums are counts
+/// of the z > 0; tanh's and the sigmoid's from the output, 1 − a² and a(1 − a) (no exp per
+/// element); any other from z.
 fn derivative_sums<T: Float>(act: Activation, z: &[T], a: &[T], thr: f64) -> (f64, f64, usize) {
-    let (mut sum, mut sum_sq, mut sat) = ([0.0f64; 4], [0.0f64; 4], 0usize);
-    let mut add = |k: usize, d: f64| {
-        sum[k % 4] += d;
-        sum_sq[k % 4] += d * d;
-        sat += usize::from(d < thr);
-    };
     match act {
         Activation::Relu => {
-            for (k, v) in z.iter().enumerate() {
-                add(k, if *v <= T::ZERO { 0.0 } else { 1.0 });
-            }
+            // relu_grad: 0 for z ≤ 0, else 1 (also at NaN).
+            let zeros = z.iter().filter(|v| **v <= T::ZERO).count();
+            let ones = z.len() - zeros;
+            let sat = if 1.0 < thr { ones } else { 0 } + if 0.0 < thr { zeros } else { 0 };
+            (ones as f64, ones as f64, sat)
         }
-        Activation::Tanh if a.len() == z.len() => {
-            for (k, v) in a.iter().enumerate() {
-                let y = v.to_f64();
-                add(k, (1.0 - y * y).abs());
-            }
-        }
-        Activation::Sigmoid if a.len() == z.len() => {
-            for (k, v) in a.iter().enumerate() {
-                let y = v.to_f64();
-                add(k, (y * (1.0 - y)).abs());
-            }
-        }
-        _ => {
-            for (k, v) in z.iter().enumerate() {
-                add(k, act.df(v.to_f64()).abs());
-            }
+        Activation::Tanh if a.len() == z.len() => lane_sums(a, thr, |y| (1.0 - y * y).abs()),
+        Activation::Sigmoid if a.len() == z.len() => lane_sums(a, thr, |y| (y * (1.0 - y)).abs()),
+        _ => lane_sums(z, thr, |v| act.df(v).abs()),
+    }
+}
+
+/// (Σdᵢ, Σdᵢ², #{dᵢ < thr}) of dᵢ = `d`(xᵢ), over eight lanes (so the loop vectorizes).
+#[inline(always)]
+fn lane_sums<T: Float>(x: &[T], thr: f64, d: impl Fn(f64) -> f64) -> (f64, f64, usize) {
+    let (mut sum, mut sum_sq, mut sat) = ([0.0f64; 8], [0.0f64; 8], [0u64; 8]);
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        for i in 0..8 {
+            let v = d(c[i].to_f64());
+            sum[i] += v;
+            sum_sq[i] += v * v;
+            sat[i] += u64::from(v < thr);
         }
     }
-    (sum.iter().sum(), sum_sq.iter().sum(), sat)
+    let (mut s, mut q, mut n): (f64, f64, u64) =
+        (sum.iter().sum(), sum_sq.iter().sum(), sat.iter().sum());
+    for c in chunks.remainder() {
+        let v = d(c.to_f64());
+        s += v;
+        q += v * v;
+        n += u64::from(v < thr);
+    }
+    (s, q, n as usize)
 }
 
 /// ‖W‖ and the mean-field weight scales of a layer's weight.

@@ -230,6 +230,24 @@ pub fn sum_sq<T: Float>(x: &[T]) -> f64 {
     s
 }
 
+/// Σ(xᵢ − mean)², accumulated in f64 over eight lanes: the second pass of [`mean_std`] without
+/// [`deviation_and_histogram`]'s histogram (a counter per value, ~8x slower).
+pub fn deviation<T: Float>(x: &[T], mean: f64) -> f64 {
+    let mut dev = [0.0f64; 8];
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        for i in 0..8 {
+            let d = c[i].to_f64() - mean;
+            dev[i] += d * d;
+        }
+    }
+    let mut s: f64 = dev.iter().sum();
+    for v in chunks.remainder() {
+        s += (v.to_f64() - mean).powi(2);
+    }
+    s
+}
+
 /// The sums of one pass over a weight W and its gradient G ([`weight_pass`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct WeightSums {
@@ -349,32 +367,43 @@ pub fn activation_pass<T: Float>(
         for (al, v) in alive.iter_mut().zip(row) {
             *al |= *v != T::ZERO;
         }
+        // The extremes of every value (NaN never compares, so it is skipped): ±∞ only when
+        // there is one, then recomputed over the finite values below (~1.5x faster than a
+        // test of finiteness per value).
         let mut chunks = row.chunks_exact(8);
         for c in &mut chunks {
             for i in 0..8 {
                 let x = c[i].to_f64();
                 s[i] += x;
-                if x.is_finite() {
-                    lo[i] = if x < lo[i] { x } else { lo[i] };
-                    hi[i] = if x > hi[i] { x } else { hi[i] };
-                }
-                near[i] += usize::from(x - r_lo <= eps || r_hi - x <= eps);
+                lo[i] = if x < lo[i] { x } else { lo[i] };
+                hi[i] = if x > hi[i] { x } else { hi[i] };
+                near[i] += usize::from((x - r_lo <= eps) | (r_hi - x <= eps));
             }
         }
         for v in chunks.remainder() {
             let x = v.to_f64();
             tail.0 += x;
-            if x.is_finite() {
-                tail.1 = tail.1.min(x);
-                tail.2 = tail.2.max(x);
-            }
-            tail.3 += usize::from(x - r_lo <= eps || r_hi - x <= eps);
+            tail.1 = if x < tail.1 { x } else { tail.1 };
+            tail.2 = if x > tail.2 { x } else { tail.2 };
+            tail.3 += usize::from((x - r_lo <= eps) | (r_hi - x <= eps));
+        }
+    }
+    let (mut lo, mut hi) = (
+        lo.iter().copied().fold(tail.1, f64::min),
+        hi.iter().copied().fold(tail.2, f64::max),
+    );
+    if lo == f64::NEG_INFINITY || hi == f64::INFINITY {
+        (lo, hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        let rows = a.chunks_exact(cols.max(1)).flatten();
+        for x in rows.map(|v| v.to_f64()).filter(|x| x.is_finite()) {
+            lo = lo.min(x);
+            hi = hi.max(x);
         }
     }
     ActivationSums {
         sum: s.iter().sum::<f64>() + tail.0,
-        lo: lo.iter().copied().fold(tail.1, f64::min),
-        hi: hi.iter().copied().fold(tail.2, f64::max),
+        lo,
+        hi,
         near_end: near.iter().sum::<usize>() + tail.3,
     }
 }

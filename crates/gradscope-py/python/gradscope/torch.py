@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import Activation, Recorder
+from . import Activation, Recorder, _gradscope
 
 __all__ = ["Scope", "watch", "activation_spec", "derivative", "layer_kind"]
 
@@ -204,6 +204,49 @@ def _absmax(x):
     return torch.maximum(lo.abs(), hi.abs())
 
 
+# Modules whose f' gradscope's catalogue defines as PyTorch computes it (the tests check each
+# against ``derivative``): on the CPU their statistics come from the catalogue in Rust. Not
+# PReLU (learned slopes), RReLU (random slopes), nor subclasses (their forward may differ).
+_CATALOGUE_F = {
+    nn.Sigmoid, nn.Tanh, nn.ReLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.GELU, nn.SiLU, nn.Mish,
+    nn.Softplus, nn.Softsign, nn.Hardtanh, nn.ReLU6, nn.Hardsigmoid, nn.Hardswish,
+    nn.Softmax, nn.LogSoftmax,
+}
+
+
+def _cpu_floats(t):
+    """The values of a CPU float32/float64 tensor as a flat NumPy array sharing its memory
+    (no copy when contiguous), or None for any other tensor (GPU, half precision, …)."""
+    if t is None or t.device.type != "cpu" or t.dtype not in (torch.float32, torch.float64):
+        return None
+    t = t.detach()
+    if t.is_neg():
+        t = t.resolve_neg()
+    return t.contiguous().view(-1).numpy()
+
+
+def _sum(xs):
+    """Σ of numbers and 0-d tensors: a float when all are numbers, else a float64 tensor."""
+    tensors = [x for x in xs if isinstance(x, torch.Tensor)]
+    if not tensors:
+        return float(sum(xs))
+    dev = tensors[0].device
+    return torch.stack([torch.as_tensor(x, dtype=torch.float64).to(dev) for x in xs]).sum()
+
+
+def _max(xs):
+    """max of numbers and 0-d tensors (NaN when one is NaN), as :func:`_sum`."""
+    tensors = [x for x in xs if isinstance(x, torch.Tensor)]
+    if not tensors:
+        return math.nan if any(math.isnan(x) for x in xs) else float(max(xs))
+    dev = tensors[0].device
+    return torch.stack([torch.as_tensor(x, dtype=torch.float64).to(dev) for x in xs]).max()
+
+
+def _sqrt(x):
+    return x.sqrt() if isinstance(x, torch.Tensor) else math.sqrt(x)
+
+
 def _to_host(items):
     """Moves tensors to the CPU with one transfer per device: {key: float or list}."""
     by_device = {}
@@ -235,6 +278,14 @@ class _Watched:
         self.facts = Activation(self.spec) if self.spec is not None else None
         self.name = _describe(module, kind, self.spec)
         self.inplace = bool(getattr(module, "inplace", False))
+        # f' from the output a: for tanh and the sigmoid (1 − a², a(1 − a)), ReLU (a > 0 iff
+        # z > 0) and an in-place LeakyReLU with slope ≥ 0 (the same); autograd keeps a.
+        t = type(module)
+        self.catalogue_f = t in _CATALOGUE_F
+        self.from_output = t in (nn.Sigmoid, nn.Tanh)
+        self.src_is_output = t in (nn.Sigmoid, nn.Tanh, nn.ReLU) or (
+            t is nn.LeakyReLU and self.inplace and float(module.negative_slope) >= 0
+        )
 
 
 class Scope:
@@ -294,7 +345,10 @@ class Scope:
              "loss": None, "batch_size": None, "input_q0": None}
         if x is not None:
             p["batch_size"] = int(x.shape[0]) if x.dim() > 0 else None
-            if x.is_floating_point():
+            xn = _cpu_floats(x)
+            if xn is not None:  # mean x², from ‖x‖ in one pass
+                p["input_q0"] = _gradscope.norm_max(xn)[0] ** 2 / max(xn.size, 1)
+            elif x.is_floating_point():
                 p["input_q0"] = x.detach().double().pow(2).mean()
         for prm in self.model.parameters():
             if prm.requires_grad:
@@ -303,11 +357,16 @@ class Scope:
 
     def _param_hook(self, prm, p):
         def hook(g):
-            g = g.detach()
-            p["params"][id(prm)] = (
-                torch.linalg.vector_norm(g).double().square(),
-                _absmax(g).double(),
-            )
+            gn = _cpu_floats(g)
+            if gn is not None:
+                n, m = _gradscope.norm_max(gn)
+                p["params"][id(prm)] = (n * n, m)
+            else:
+                g = g.detach()
+                p["params"][id(prm)] = (
+                    torch.linalg.vector_norm(g).double().square(),
+                    _absmax(g).double(),
+                )
             p["backward"] = True
 
         return hook
@@ -320,7 +379,7 @@ class Scope:
         def hook(module, args):
             if self._measuring and self._pending is not None:
                 x = _first_tensor(args)
-                if x is not None:
+                if x is not None and not (w.src_is_output and self._in_rust(w, x)):
                     kept = ("d", derivative(module, x, None)) if from_z else ("z", x.detach().clone())
                     self._pending.setdefault("inplace_z", {})[id(w)] = kept
 
@@ -369,6 +428,17 @@ class Scope:
             return
         if not isinstance(weight, torch.Tensor):
             return
+        e["params"] = [weight]
+        e["before"] = weight.detach().clone()
+        b = getattr(m, "bias", None) if w.kind == "linear" else None
+        wn, bn = _cpu_floats(weight), _cpu_floats(b)
+        if wn is not None and (b is None or (bn is not None and b.dtype == weight.dtype)):
+            fan_in = weight[0].numel() if w.kind == "linear" else None
+            norm, sigma_w, sigma_b2 = _gradscope.measure_weight(wn, fan_in, bn)
+            t["weight_norm"] = norm
+            if w.kind == "linear":
+                t["sigma_w"], t["sigma_b2"] = sigma_w, sigma_b2
+            return
         w64 = weight.detach().double()
         s, q, n = w64.sum(), w64.pow(2).sum(), w64.numel()
         t["weight_norm"] = q.sqrt()
@@ -378,11 +448,13 @@ class Scope:
             t["sigma_w"] = (var * fan_in).sqrt()
             b = getattr(m, "bias", None)
             t["sigma_b2"] = b.detach().double().pow(2).mean() if b is not None else w64.new_zeros(())
-        e["params"] = [weight]
-        e["before"] = weight.detach().clone()
 
     def _norm_hook(self, t, key):
         def hook(g):
+            gn = _cpu_floats(g)
+            if gn is not None:
+                t[key + "_norm"], t[key + "_max"] = _gradscope.norm_max(gn)
+                return
             g = g.detach()
             t[key + "_norm"] = torch.linalg.vector_norm(g).double()
             t[key + "_max"] = _absmax(g)
@@ -395,7 +467,20 @@ class Scope:
             return torch.from_numpy(d).to(device=z.device, dtype=z.dtype)
         return derivative(w.module, z, a)
 
+    def _in_rust(self, w: _Watched, a) -> bool:
+        """Whether activation ``w``'s statistics of output ``a`` are computed in Rust: a CPU
+        float32/float64 tensor, f' the catalogue's."""
+        return (
+            (w.catalogue_f or self.derivative == "catalogue")
+            and a.device.type == "cpu"
+            and a.dtype in (torch.float32, torch.float64)
+        )
+
     def _measure_activation(self, e, w: _Watched, z, a, d=None):
+        if d is None and self._in_rust(w, a):
+            src = None if w.facts.is_rowwise else (a if w.src_is_output else z)
+            if src is None or src.dtype == a.dtype:
+                return self._measure_activation_rust(e, w, src, a)
         t = e["t"]
         facts = w.facts
         flat = a.detach().reshape(-1)
@@ -432,6 +517,41 @@ class Scope:
             e["act_hist"] = self._linear_hist(sample)
         if a.requires_grad:
             self._grad_handles.append(a.register_hook(self._act_grad_hook(e, d)))
+
+    def _measure_activation_rust(self, e, w: _Watched, src, a):
+        """The CPU path of :meth:`_measure_activation`: every statistic in one Rust call
+        over a's buffer (no copy), the library's ``ActivationStats::measure_sampled``, which
+        gradscope's probe measures with; f' from ``src`` (z, or a itself)."""
+        rows = a.shape[0] if a.dim() > 1 else 1
+        cols = a.numel() // rows if rows else 0
+        s = _gradscope.measure_activation(
+            w.facts, _cpu_floats(a), cols, _cpu_floats(src), SAMPLE_LIMIT,
+            self.bins if self.histograms else None,
+        )
+        hist = s.pop("act_hist", None)
+        e["t"].update(s)
+        if hist is not None:
+            e["act_hist"] = ("done", hist)
+        if a.requires_grad:
+            self._grad_handles.append(a.register_hook(self._act_grad_hook_rust(e, w, src)))
+
+    def _act_grad_hook_rust(self, e, w: _Watched, src):
+        def hook(g):
+            dt = src.dtype if src is not None else g.dtype
+            if g.device.type != "cpu" or dt not in (torch.float32, torch.float64) or g.dtype != dt:
+                g = g.detach().to("cpu", dt if dt in (torch.float32, torch.float64) else torch.float64)
+            (gn, gm), gin, hist = _gradscope.activation_grad(
+                w.facts, _cpu_floats(g), _cpu_floats(src), w.from_output, SAMPLE_LIMIT,
+                self.bins if self.histograms else None,
+            )
+            t = e["t"]
+            t["grad_out_norm"], t["grad_out_max"] = gn, gm
+            if gin is not None:
+                t["grad_in_norm"], t["grad_in_max"] = gin
+            if hist is not None:
+                e["grad_hist"] = ("done", hist)
+
+        return hook
 
     def _act_grad_hook(self, e, d):
         def hook(g):
@@ -489,33 +609,41 @@ class Scope:
         scalars = []
         for e in p["entries"]:
             for k, v in e["t"].items():
-                scalars.append((e["t"], k, v))
+                if isinstance(v, torch.Tensor):  # else already a number (from Rust)
+                    scalars.append((e["t"], k, v))
             params = e.get("params")
             if params:
                 got = [p["params"][id(q)] for q in params if id(q) in p["params"]]
                 if got:
-                    e["t"]["weight_grad_norm"] = sum(g[0] for g in got).sqrt()
-                    e["t"]["weight_grad_max"] = torch.stack([g[1] for g in got]).max()
-                    scalars.append((e["t"], "weight_grad_norm", e["t"]["weight_grad_norm"]))
-                    scalars.append((e["t"], "weight_grad_max", e["t"]["weight_grad_max"]))
+                    e["t"]["weight_grad_norm"] = _sqrt(_sum([g[0] for g in got]))
+                    e["t"]["weight_grad_max"] = _max([g[1] for g in got])
+                    for k in ("weight_grad_norm", "weight_grad_max"):
+                        if isinstance(e["t"][k], torch.Tensor):
+                            scalars.append((e["t"], k, e["t"][k]))
             if "before" in e:
-                wb = e["before"].double()
-                now = e["w"].module.weight.detach().double()
-                wn = wb.pow(2).sum()
-                r = torch.where(wn > 0, (now - wb).pow(2).sum().div(wn).sqrt(),
-                                wn.new_tensor(math.nan))
-                e["t"]["update_ratio"] = r
-                scalars.append((e["t"], "update_ratio", r))
+                now = e["w"].module.weight.detach()
+                bn, nn_ = _cpu_floats(e["before"]), _cpu_floats(now)
+                if bn is not None and nn_ is not None and now.dtype == e["before"].dtype:
+                    e["t"]["update_ratio"] = _gradscope.update_ratio(bn, nn_)
+                else:
+                    wb = e["before"].double()
+                    now = now.double()
+                    wn = wb.pow(2).sum()
+                    r = torch.where(wn > 0, (now - wb).pow(2).sum().div(wn).sqrt(),
+                                    wn.new_tensor(math.nan))
+                    e["t"]["update_ratio"] = r
+                    scalars.append((e["t"], "update_ratio", r))
         gsq = [v[0] for v in p["params"].values()]
         extra = {}
         if gsq:
-            extra["grad_norm"] = torch.stack([v.to(gsq[0].device) for v in gsq]).sum().sqrt()
+            extra["grad_norm"] = _sqrt(_sum(gsq))
         if isinstance(p["loss"], torch.Tensor):
             extra["loss"] = p["loss"].double()
-        if isinstance(p["input_q0"], torch.Tensor):
+        if p["input_q0"] is not None:
             extra["input_q0"] = p["input_q0"]
-        host = _to_host([((id(t), k), v) for (t, k, v) in scalars] + list(extra.items()))
-        extra_host = {k: host[k] for k in extra}
+        on_device = [(k, v) for k, v in extra.items() if isinstance(v, torch.Tensor)]
+        host = _to_host([((id(t), k), v) for (t, k, v) in scalars] + on_device)
+        extra_host = {k: host[k] if isinstance(v, torch.Tensor) else v for k, v in extra.items()}
         layers = []
         for e in p["entries"]:
             w, t = e["w"], e["t"]
@@ -523,19 +651,24 @@ class Scope:
             if w.spec is not None:
                 rec["activation"] = w.spec
             for k, v in t.items():
-                v = host[(id(t), k)]
+                if isinstance(v, torch.Tensor):
+                    v = host[(id(t), k)]
                 if k == "act_quantiles":
-                    rec[k] = tuple(float(q) for q in v)
+                    rec[k] = None if v is None else tuple(float(q) for q in v)
                 else:
                     rec[k] = float(v)
             rec.setdefault("grad_out_norm", 0.0)
             rec.setdefault("grad_out_max", 0.0)
-            if "act_hist" in e:
+            if "act_hist" in e and e["act_hist"][0] == "done":
+                rec["act_hist"] = e["act_hist"][1]
+            elif "act_hist" in e:
                 _, lo, hi, counts, nonfin = e["act_hist"]
                 lo, hi = float(lo), float(hi)
                 edges = [lo + (hi - lo) * i / self.bins for i in range(self.bins + 1)]
                 rec["act_hist"] = (edges, counts.cpu().tolist(), 0, int(nonfin))
-            if "grad_hist" in e:
+            if "grad_hist" in e and e["grad_hist"][0] == "done":
+                rec["grad_hist"] = e["grad_hist"][1]
+            elif "grad_hist" in e:
                 _, counts, below, above = e["grad_hist"]
                 edges = [10.0 ** (-14.0 + 16.0 * i / self.bins) for i in range(self.bins + 1)]
                 rec["grad_hist"] = (edges, counts.cpu().tolist(), int(below), int(above))

@@ -148,7 +148,8 @@ def derivative(m: nn.Module, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     if type(m) is nn.ReLU:
         return (z > 0).to(z.dtype)
     if type(m) is nn.LeakyReLU:
-        return torch.where(z > 0, 1.0, float(m.negative_slope)).to(z.dtype)
+        one, slope = z.new_tensor(1.0), z.new_tensor(float(m.negative_slope))  # in z's dtype
+        return torch.where(z > 0, one, slope)
     with torch.enable_grad():
         zz = z.requires_grad_(True)
         x = zz.clone() if getattr(m, "inplace", False) else zz  # in-place f: not into the leaf
@@ -214,10 +215,14 @@ _CATALOGUE_F = {
 }
 
 
+# False: every statistic by torch operations, as on a GPU (the tests compare the two paths).
+_RUST = True
+
+
 def _cpu_floats(t):
     """The values of a CPU float32/float64 tensor as a flat NumPy array sharing its memory
     (no copy when contiguous), or None for any other tensor (GPU, half precision, …)."""
-    if t is None or t.device.type != "cpu" or t.dtype not in (torch.float32, torch.float64):
+    if not _RUST or t is None or t.device.type != "cpu" or t.dtype not in (torch.float32, torch.float64):
         return None
     t = t.detach()
     if t.is_neg():
@@ -471,7 +476,8 @@ class Scope:
         """Whether activation ``w``'s statistics of output ``a`` are computed in Rust: a CPU
         float32/float64 tensor, f' the catalogue's."""
         return (
-            (w.catalogue_f or self.derivative == "catalogue")
+            _RUST
+            and (w.catalogue_f or self.derivative == "catalogue")
             and a.device.type == "cpu"
             and a.dtype in (torch.float32, torch.float64)
         )

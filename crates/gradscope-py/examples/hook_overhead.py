@@ -4,11 +4,14 @@ watch(model, every=10) against the same training without hooks.
     PYTHON=python-with-torch
     $PYTHON examples/hook_overhead.py [--steps 100] [--repeats 5] [--every 10]
 
-Prints the median step time of each, over `repeats` alternating runs of `steps` steps, and
-the overhead in percent.
+Prints the median step time of each, over `repeats` alternating runs of `steps` steps, the
+overhead in percent, and the 1-minute load average before and after (other processes on the
+machine make the step time vary more than the hooks do: compare runs at a load below the
+number of cores).
 """
 
 import argparse
+import os
 import statistics
 import time
 
@@ -85,6 +88,7 @@ def main():
     p.add_argument("--every", type=int, default=10)
     a = p.parse_args()
     torch.set_num_threads(1)
+    load0 = os.getloadavg()[0]
     base, hooked = [], []
     d = None
     for _ in range(a.repeats):
@@ -97,6 +101,7 @@ def main():
     print(f"watch(every={a.every}): {1e3 * mh:.2f} ms/step")
     print(f"overhead: {100 * (mh / mb - 1):+.1f}%")
     print(f"verdict: {d.verdict} ({d.headline})")
+    print(f"load average (1 min): {load0:.2f} before, {os.getloadavg()[0]:.2f} after")
 
 
 if __name__ == "__main__":

@@ -421,9 +421,9 @@ class Scope:
         t = e["t"]
         m = w.module
         if x is not None and x.requires_grad:
-            self._grad_handles.append(x.register_hook(self._norm_hook(t, "grad_in")))
+            self._grad_slot(x)["targets"].append((t, "grad_in"))
         if y is not None and y.requires_grad:
-            self._grad_handles.append(y.register_hook(self._norm_hook(t, "grad_out")))
+            self._grad_slot(y)["targets"].append((t, "grad_out"))
         weight = getattr(m, "weight", None) if w.kind != "recurrent" else None
         if w.kind == "recurrent":
             params = [p for p in m.parameters()]
@@ -454,15 +454,32 @@ class Scope:
             b = getattr(m, "bias", None)
             t["sigma_b2"] = b.detach().double().pow(2).mean() if b is not None else w64.new_zeros(())
 
-    def _norm_hook(self, t, key):
+    def _grad_slot(self, tensor):
+        """The one gradient hook of this version of ``tensor`` on the measured step, shared by
+        the modules that read it (one module's output is the next one's input): ``targets``,
+        the (t, key) to fill with ‖g‖ and max |g|, and ``act``, the Rust hook of the
+        activation whose output it is (which gives them with ∂L/∂z)."""
+        slots = self._pending.setdefault("grad_slots", {})
+        key = (id(tensor), tensor._version)  # an in-place op makes a new version
+        slot = slots.get(key)
+        if slot is None:
+            slot = slots[key] = {"tensor": tensor, "targets": [], "act": None}
+            self._grad_handles.append(tensor.register_hook(self._slot_hook(slot)))
+        return slot
+
+    def _slot_hook(self, slot):
         def hook(g):
-            gn = _cpu_floats(g)
-            if gn is not None:
-                t[key + "_norm"], t[key + "_max"] = _gradscope.norm_max(gn)
-                return
-            g = g.detach()
-            t[key + "_norm"] = torch.linalg.vector_norm(g).double()
-            t[key + "_max"] = _absmax(g)
+            if slot["act"] is not None:
+                norm, mx = slot["act"](g)
+            else:
+                gn = _cpu_floats(g)
+                if gn is not None:
+                    norm, mx = _gradscope.norm_max(gn)
+                else:
+                    g = g.detach()
+                    norm, mx = torch.linalg.vector_norm(g).double(), _absmax(g)
+            for t, key in slot["targets"]:
+                t[key + "_norm"], t[key + "_max"] = norm, mx
 
         return hook
 
@@ -539,7 +556,7 @@ class Scope:
         if hist is not None:
             e["act_hist"] = ("done", hist)
         if a.requires_grad:
-            self._grad_handles.append(a.register_hook(self._act_grad_hook_rust(e, w, src)))
+            self._grad_slot(a)["act"] = self._act_grad_hook_rust(e, w, src)
 
     def _act_grad_hook_rust(self, e, w: _Watched, src):
         def hook(g):
@@ -556,6 +573,7 @@ class Scope:
                 t["grad_in_norm"], t["grad_in_max"] = gin
             if hist is not None:
                 e["grad_hist"] = ("done", hist)
+            return gn, gm
 
         return hook
 

@@ -1,8 +1,8 @@
 //! Measurements of CPU tensors handed over without a copy (`tensor.numpy()` of a contiguous
 //! float32/float64 tensor): what `gradscope.torch` records on a measured step, each in one
 //! call that reads the buffer in place with the GIL released. The activation statistics are
-//! the library's [`ActivationStats::measure_sampled`], the function gradscope's own probe
-//! measures with (quantiles and histogram of a strided sample).
+//! the library's [`ActivationStats::measure_sampled`]: the passes gradscope's own probe
+//! measures with, the quantiles and histogram of a strided sample.
 
 use gradscope::diagnostics::{
     log_abs_histogram, norm_and_max, ActivationStats, Histogram, WeightStats,

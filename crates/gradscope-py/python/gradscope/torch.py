@@ -18,11 +18,14 @@ the activation modules of the catalogue (:func:`activation_spec`) and nn.RNN/LST
 gradients enabled; step 1 and every ``every``-th step are measured: the hooks then attach
 tensor hooks for this one backward (∂L/∂output of each module, ∂L/∂input of a weight layer,
 ∂L/∂p of every parameter), so unmeasured steps cost one Python call per module. An
-activation's ∂L/∂z is f'(z) ⊙ ∂L/∂a (exact for elementwise f), with f'(z) from PyTorch's
-autograd of the module on the tensors' device (``derivative="torch"``, checked against
-gradscope's catalogue by the tests) or from gradscope's catalogue on the CPU
-(``derivative="catalogue"``). Statistics are computed on the device; only scalars and
-histogram counts move to the CPU, once per measured step.
+activation's ∂L/∂z is f'(z) ⊙ ∂L/∂a (exact for elementwise f). On the CPU (float32/float64
+tensors) every statistic is computed in Rust over the tensor's buffer, without a copy, by the
+library's own code (``ActivationStats``, the probe's), with f' from gradscope's catalogue for
+the modules whose f' it defines as PyTorch does (all but PReLU, RReLU and subclasses; the
+tests check each against PyTorch's). Elsewhere (a GPU, half precision, those modules) by torch
+operations on the tensors' device, f'(z) from PyTorch's autograd of the module
+(``derivative="torch"``) or from the catalogue (``derivative="catalogue"``); only scalars and
+histogram counts then move to the CPU, once per measured step.
 
 What is not seen. Functional activations inside a module's ``forward`` (``torch.sigmoid(x)``,
 ``F.relu(x)``) are not modules, so no hook sees them: the verdict is computed from the

@@ -132,7 +132,7 @@ impl ActivationStats {
 
     /// [`ActivationStats::measure`] for a front end that samples a large output: every
     /// statistic over all n values of a, except the quantiles, which are those of the strided
-    /// sample a[0], a[s], a[2s], … with s = ⌈n / `sample_limit`⌉ (all of a when n ≤
+    /// sample `a[0], a[s], a[2s], …` with s = ⌈n / `sample_limit`⌉ (all of a when n ≤
     /// `sample_limit`; an exact quantile selects among all n values, O(n) per quantile).
     /// Also returns the histogram of that sample over `bins` equal bins between its finite
     /// extremes ([`linear_histogram`](super::linear_histogram), non-finite values above).

@@ -84,6 +84,19 @@ def test_deep_sigmoid_vanishes_and_relu_he_is_healthy(tmp_path):
     assert j["verdict"]["flow"] == "healthy"
 
 
+def test_an_eval_forward_after_a_measured_step_adds_no_layers():
+    model = mlp(nn.Tanh, depth=2)
+    scope = gt.watch(model, every=1)
+    x = torch.randn(8, 16)
+    model(x).pow(2).mean().backward()
+    model.eval()
+    with torch.no_grad():
+        model(x)
+    model.train()
+    rec = json.loads(scope.records_jsonl().splitlines()[0])
+    assert [l["path"] for l in rec["layers"]] == ["0", "1", "2", "3", "4"]
+
+
 def test_hooks_are_removed_and_eval_steps_do_not_count():
     model = mlp(nn.Tanh, depth=3)
     scope = gt.watch(model, every=2)

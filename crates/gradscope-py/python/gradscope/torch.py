@@ -342,6 +342,7 @@ class Scope:
 
     def _root_pre(self, module, args):
         if not (module.training and torch.is_grad_enabled()):
+            self._measuring = False  # an eval forward adds nothing to a measured step's record
             return
         self._finalize()
         self.step += 1

@@ -3,13 +3,15 @@
 //! with hooks and hands typed per-module records to [`Recorder`], which judges them with the
 //! library's verdict engine ([`gradscope::diagnostics::Diagnosis::from_records`]).
 //!
-//! Files: `activation.rs` (the catalogue over NumPy arrays), `records.rs` (ingestion of
-//! per-module measurements), `diagnosis.rs` (the `Diagnosis` class), `html.rs` (its compact
+//! Files: `activation.rs` (the catalogue over NumPy arrays), `measure.rs` (the adapter's
+//! measurements of CPU tensors, zero-copy), `records.rs` (ingestion of per-module
+//! measurements), `diagnosis.rs` (the `Diagnosis` class), `html.rs` (its compact
 //! HTML).
 
 mod activation;
 mod diagnosis;
 mod html;
+mod measure;
 mod records;
 
 use pyo3::prelude::*;
@@ -26,6 +28,11 @@ fn _gradscope(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(activation::catalogue, m)?)?;
     m.add_function(wrap_pyfunction!(activation::activation_stats, m)?)?;
     m.add_function(wrap_pyfunction!(activation::weight_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(measure::measure_activation, m)?)?;
+    m.add_function(wrap_pyfunction!(measure::activation_grad, m)?)?;
+    m.add_function(wrap_pyfunction!(measure::norm_max, m)?)?;
+    m.add_function(wrap_pyfunction!(measure::measure_weight, m)?)?;
+    m.add_function(wrap_pyfunction!(measure::update_ratio, m)?)?;
     m.add_class::<records::Recorder>()?;
     m.add_class::<diagnosis::PyDiagnosis>()?;
     m.add_function(wrap_pyfunction!(diagnosis::read_dir, m)?)?;

@@ -84,6 +84,19 @@ def test_deep_sigmoid_vanishes_and_relu_he_is_healthy(tmp_path):
     assert j["verdict"]["flow"] == "healthy"
 
 
+def test_an_eval_forward_after_a_measured_step_adds_no_layers():
+    model = mlp(nn.Tanh, depth=2)
+    scope = gt.watch(model, every=1)
+    x = torch.randn(8, 16)
+    model(x).pow(2).mean().backward()
+    model.eval()
+    with torch.no_grad():
+        model(x)
+    model.train()
+    rec = json.loads(scope.records_jsonl().splitlines()[0])
+    assert [l["path"] for l in rec["layers"]] == ["0", "1", "2", "3", "4"]
+
+
 def test_hooks_are_removed_and_eval_steps_do_not_count():
     model = mlp(nn.Tanh, depth=3)
     scope = gt.watch(model, every=2)
@@ -98,7 +111,9 @@ def test_hooks_are_removed_and_eval_steps_do_not_count():
     assert all(not m._forward_hooks for m in model.modules())
 
 
-def test_catalogue_derivative_gives_the_same_records():
+@pytest.mark.parametrize("rust", [True, False], ids=["rust", "torch-ops"])
+def test_catalogue_derivative_gives_the_same_records(rust, monkeypatch):
+    monkeypatch.setattr(gt, "_RUST", rust)
     recs = []
     for how in ("torch", "catalogue"):
         model = mlp(nn.GELU, depth=4)
@@ -176,3 +191,67 @@ def test_quantiles_selection_matches_the_sort():
     want = fin[np.floor(ps * (len(fin) - 1) + 0.5).astype(int)]
     assert np.array_equal(gt._quantiles(x).numpy(), want)
     assert torch.isinf(gt._quantiles(torch.full((4,), float("nan")))).all()
+
+
+def _records(model, x, y, rust, monkeypatch, steps=2):
+    monkeypatch.setattr(gt, "_RUST", rust)
+    torch.manual_seed(0)
+    m = model()
+    opt = torch.optim.SGD(m.parameters(), lr=0.01)
+    scope = gt.watch(m, every=1)
+    for _ in range(steps):
+        loss = nn.functional.cross_entropy(m(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        scope.loss(loss)
+    scope.remove()
+    return [json.loads(line) for line in scope.records_jsonl().splitlines()]
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
+def test_rust_path_records_what_the_torch_ops_record(dtype, monkeypatch):
+    # On the CPU the statistics come from Rust over the tensors' buffers; on a GPU (and with
+    # _RUST = False) from torch operations. Same fields, same values: in f64 to rounding; in
+    # f32 within the torch ops' float32 accumulation (Rust sums in f64). Outputs larger than
+    # SAMPLE_LIMIT exercise the strided sample of the quantiles and histograms.
+    def model():
+        return nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(inplace=True),
+            nn.Conv2d(8, 8, 3, padding=1), nn.Tanh(), nn.Conv2d(8, 8, 3, padding=1),
+            nn.LeakyReLU(0.1, inplace=True), nn.Conv2d(8, 8, 3, padding=1), nn.GELU(),
+            nn.Flatten(), nn.Linear(8 * 16 * 16, 32), nn.Sigmoid(), nn.Linear(32, 32),
+            nn.ELU(inplace=True), nn.Linear(32, 10), nn.Softmax(dim=-1),
+        ).to(dtype)
+
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(16, 3, 16, 16, generator=g, dtype=dtype)
+    y = torch.randint(0, 10, (16,), generator=g)
+    fast = _records(model, x, y, True, monkeypatch)
+    slow = _records(model, x, y, False, monkeypatch)
+    rel = 1e-9 if dtype == torch.float64 else 1e-3  # torch sums f32 in f32: ~2e-4 off here
+    compared = 0
+    for rf, rs in zip(fast, slow):
+        assert rf["grad_norm"] == pytest.approx(rs["grad_norm"], rel=rel)
+        assert rf["input_q0"] == pytest.approx(rs["input_q0"], rel=rel)
+        for lf, ls in zip(rf["layers"], rs["layers"]):
+            assert sorted(lf) == sorted(ls), lf["path"]
+            for k, vs in ls.items():
+                vf = lf[k]
+                if k in ("act_hist", "grad_hist"):
+                    assert vf["edges"] == pytest.approx(vs["edges"], rel=rel, abs=1e-12)
+                    total = sum(vs["counts"]) + vs["below"] + vs["above"]
+                    assert sum(vf["counts"]) + vf["below"] + vf["above"] == total
+                    moved = sum(abs(a - b) for a, b in zip(vf["counts"], vs["counts"]))
+                    assert moved <= max(2, total // 500), (lf["path"], k, vf, vs)
+                elif k == "act_quantiles":
+                    for p in vs:
+                        assert vf[p] == pytest.approx(vs[p], rel=rel, abs=1e-7), (lf["path"], p)
+                elif k.endswith("_fraction"):
+                    assert vf == pytest.approx(vs, abs=1e-3), (lf["path"], k)
+                elif isinstance(vs, float):
+                    assert vf == pytest.approx(vs, rel=rel, abs=1e-300), (lf["path"], k)
+                    compared += 1
+                else:
+                    assert vf == vs, (lf["path"], k)
+    assert compared > 100

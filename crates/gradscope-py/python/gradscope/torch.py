@@ -19,11 +19,14 @@ A step is a forward of the watched model in training mode with
 gradients enabled; step 1 and every ``every``-th step are measured: the hooks then attach
 tensor hooks for this one backward (∂L/∂output of each module, ∂L/∂input of a weight layer,
 ∂L/∂p of every parameter), so unmeasured steps cost one Python call per module. An
-activation's ∂L/∂z is f'(z) ⊙ ∂L/∂a (exact for elementwise f), with f'(z) from PyTorch's
-autograd of the module on the tensors' device (``derivative="torch"``, checked against
-gradscope's catalogue by the tests) or from gradscope's catalogue on the CPU
-(``derivative="catalogue"``). Statistics are computed on the device; only scalars and
-histogram counts move to the CPU, once per measured step.
+activation's ∂L/∂z is f'(z) ⊙ ∂L/∂a (exact for elementwise f). On the CPU (float32/float64
+tensors) every statistic is computed in Rust over the tensor's buffer, without a copy, by the
+library's own code (``ActivationStats``, the probe's), with f' from gradscope's catalogue for
+the modules whose f' it defines as PyTorch does (all but PReLU, RReLU and subclasses; the
+tests check each against PyTorch's). Elsewhere (a GPU, half precision, those modules) by torch
+operations on the tensors' device, f'(z) from PyTorch's autograd of the module
+(``derivative="torch"``) or from the catalogue (``derivative="catalogue"``); only scalars and
+histogram counts then move to the CPU, once per measured step.
 
 What is not seen. Functional activations inside a module's ``forward`` (``torch.sigmoid(x)``,
 ``F.relu(x)``) are not modules, so no hook sees them: the verdict is computed from the
@@ -46,7 +49,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import Activation, Recorder, _recurrent
+from . import Activation, Recorder, _gradscope, _recurrent
 
 __all__ = ["Scope", "watch", "activation_spec", "derivative", "layer_kind"]
 
@@ -150,7 +153,8 @@ def derivative(m: nn.Module, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     if type(m) is nn.ReLU:
         return (z > 0).to(z.dtype)
     if type(m) is nn.LeakyReLU:
-        return torch.where(z > 0, 1.0, float(m.negative_slope)).to(z.dtype)
+        one, slope = z.new_tensor(1.0), z.new_tensor(float(m.negative_slope))  # in z's dtype
+        return torch.where(z > 0, one, slope)
     with torch.enable_grad():
         zz = z.requires_grad_(True)
         x = zz.clone() if getattr(m, "inplace", False) else zz  # in-place f: not into the leaf
@@ -206,6 +210,53 @@ def _absmax(x):
     return torch.maximum(lo.abs(), hi.abs())
 
 
+# Modules whose f' gradscope's catalogue defines as PyTorch computes it (the tests check each
+# against ``derivative``): on the CPU their statistics come from the catalogue in Rust. Not
+# PReLU (learned slopes), RReLU (random slopes), nor subclasses (their forward may differ).
+_CATALOGUE_F = {
+    nn.Sigmoid, nn.Tanh, nn.ReLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.GELU, nn.SiLU, nn.Mish,
+    nn.Softplus, nn.Softsign, nn.Hardtanh, nn.ReLU6, nn.Hardsigmoid, nn.Hardswish,
+    nn.Softmax, nn.LogSoftmax,
+}
+
+
+# False: every statistic by torch operations, as on a GPU (the tests compare the two paths).
+_RUST = True
+
+
+def _cpu_floats(t):
+    """The values of a CPU float32/float64 tensor as a flat NumPy array sharing its memory
+    (no copy when contiguous), or None for any other tensor (GPU, half precision, …)."""
+    if not _RUST or t is None or t.device.type != "cpu" or t.dtype not in (torch.float32, torch.float64):
+        return None
+    t = t.detach()
+    if t.is_neg():
+        t = t.resolve_neg()
+    return t.contiguous().view(-1).numpy()
+
+
+def _sum(xs):
+    """Σ of numbers and 0-d tensors: a float when all are numbers, else a float64 tensor."""
+    tensors = [x for x in xs if isinstance(x, torch.Tensor)]
+    if not tensors:
+        return float(sum(xs))
+    dev = tensors[0].device
+    return torch.stack([torch.as_tensor(x, dtype=torch.float64).to(dev) for x in xs]).sum()
+
+
+def _max(xs):
+    """max of numbers and 0-d tensors (NaN when one is NaN), as :func:`_sum`."""
+    tensors = [x for x in xs if isinstance(x, torch.Tensor)]
+    if not tensors:
+        return math.nan if any(math.isnan(x) for x in xs) else float(max(xs))
+    dev = tensors[0].device
+    return torch.stack([torch.as_tensor(x, dtype=torch.float64).to(dev) for x in xs]).max()
+
+
+def _sqrt(x):
+    return x.sqrt() if isinstance(x, torch.Tensor) else math.sqrt(x)
+
+
 def _to_host(items):
     """Moves tensors to the CPU with one transfer per device: {key: float or list}."""
     by_device = {}
@@ -237,6 +288,14 @@ class _Watched:
         self.facts = Activation(self.spec) if self.spec is not None else None
         self.name = _describe(module, kind, self.spec)
         self.inplace = bool(getattr(module, "inplace", False))
+        # f' from the output a: for tanh and the sigmoid (1 − a², a(1 − a)), ReLU (a > 0 iff
+        # z > 0) and an in-place LeakyReLU with slope ≥ 0 (the same); autograd keeps a.
+        t = type(module)
+        self.catalogue_f = t in _CATALOGUE_F
+        self.from_output = t in (nn.Sigmoid, nn.Tanh)
+        self.src_is_output = t in (nn.Sigmoid, nn.Tanh, nn.ReLU) or (
+            t is nn.LeakyReLU and self.inplace and float(module.negative_slope) >= 0
+        )
 
 
 class Scope:
@@ -289,6 +348,7 @@ class Scope:
 
     def _root_pre(self, module, args):
         if not (module.training and torch.is_grad_enabled()):
+            self._measuring = False  # an eval forward adds nothing to a measured step's record
             return
         self._finalize()
         self.step += 1
@@ -300,7 +360,10 @@ class Scope:
              "loss": None, "batch_size": None, "input_q0": None}
         if x is not None:
             p["batch_size"] = int(x.shape[0]) if x.dim() > 0 else None
-            if x.is_floating_point():
+            xn = _cpu_floats(x)
+            if xn is not None:  # mean x², from ‖x‖ in one pass
+                p["input_q0"] = _gradscope.norm_max(xn)[0] ** 2 / max(xn.size, 1)
+            elif x.is_floating_point():
                 p["input_q0"] = x.detach().double().pow(2).mean()
         for prm in self.model.parameters():
             if prm.requires_grad:
@@ -309,11 +372,16 @@ class Scope:
 
     def _param_hook(self, prm, p):
         def hook(g):
-            g = g.detach()
-            p["params"][id(prm)] = (
-                torch.linalg.vector_norm(g).double().square(),
-                _absmax(g).double(),
-            )
+            gn = _cpu_floats(g)
+            if gn is not None:
+                n, m = _gradscope.norm_max(gn)
+                p["params"][id(prm)] = (n * n, m)
+            else:
+                g = g.detach()
+                p["params"][id(prm)] = (
+                    torch.linalg.vector_norm(g).double().square(),
+                    _absmax(g).double(),
+                )
             p["backward"] = True
 
         return hook
@@ -326,7 +394,7 @@ class Scope:
         def hook(module, args):
             if self._measuring and self._pending is not None:
                 x = _first_tensor(args)
-                if x is not None:
+                if x is not None and not (w.src_is_output and self._in_rust(w, x)):
                     kept = ("d", derivative(module, x, None)) if from_z else ("z", x.detach().clone())
                     self._pending.setdefault("inplace_z", {})[id(w)] = kept
 
@@ -363,9 +431,9 @@ class Scope:
         t = e["t"]
         m = w.module
         if x is not None and x.requires_grad:
-            self._grad_handles.append(x.register_hook(self._norm_hook(t, "grad_in")))
+            self._grad_slot(x)["targets"].append((t, "grad_in"))
         if y is not None and y.requires_grad:
-            self._grad_handles.append(y.register_hook(self._norm_hook(t, "grad_out")))
+            self._grad_slot(y)["targets"].append((t, "grad_out"))
         weight = getattr(m, "weight", None) if w.kind != "recurrent" else None
         if w.kind == "recurrent":
             params = [p for p in m.parameters()]
@@ -374,6 +442,17 @@ class Scope:
             e["params"] = params
             return
         if not isinstance(weight, torch.Tensor):
+            return
+        e["params"] = [weight]
+        e["before"] = weight.detach().clone()
+        b = getattr(m, "bias", None) if w.kind == "linear" else None
+        wn, bn = _cpu_floats(weight), _cpu_floats(b)
+        if wn is not None and (b is None or (bn is not None and b.dtype == weight.dtype)):
+            fan_in = weight[0].numel() if w.kind == "linear" else None
+            norm, sigma_w, sigma_b2 = _gradscope.measure_weight(wn, fan_in, bn)
+            t["weight_norm"] = norm
+            if w.kind == "linear":
+                t["sigma_w"], t["sigma_b2"] = sigma_w, sigma_b2
             return
         w64 = weight.detach().double()
         s, q, n = w64.sum(), w64.pow(2).sum(), w64.numel()
@@ -384,14 +463,33 @@ class Scope:
             t["sigma_w"] = (var * fan_in).sqrt()
             b = getattr(m, "bias", None)
             t["sigma_b2"] = b.detach().double().pow(2).mean() if b is not None else w64.new_zeros(())
-        e["params"] = [weight]
-        e["before"] = weight.detach().clone()
 
-    def _norm_hook(self, t, key):
+    def _grad_slot(self, tensor):
+        """The one gradient hook of this version of ``tensor`` on the measured step, shared by
+        the modules that read it (one module's output is the next one's input): ``targets``,
+        the (t, key) to fill with ‖g‖ and max |g|, and ``act``, the Rust hook of the
+        activation whose output it is (which gives them with ∂L/∂z)."""
+        slots = self._pending.setdefault("grad_slots", {})
+        key = (id(tensor), tensor._version)  # an in-place op makes a new version
+        slot = slots.get(key)
+        if slot is None:
+            slot = slots[key] = {"tensor": tensor, "targets": [], "act": None}
+            self._grad_handles.append(tensor.register_hook(self._slot_hook(slot)))
+        return slot
+
+    def _slot_hook(self, slot):
         def hook(g):
-            g = g.detach()
-            t[key + "_norm"] = torch.linalg.vector_norm(g).double()
-            t[key + "_max"] = _absmax(g)
+            if slot["act"] is not None:
+                norm, mx = slot["act"](g)
+            else:
+                gn = _cpu_floats(g)
+                if gn is not None:
+                    norm, mx = _gradscope.norm_max(gn)
+                else:
+                    g = g.detach()
+                    norm, mx = torch.linalg.vector_norm(g).double(), _absmax(g)
+            for t, key in slot["targets"]:
+                t[key + "_norm"], t[key + "_max"] = norm, mx
 
         return hook
 
@@ -401,7 +499,21 @@ class Scope:
             return torch.from_numpy(d).to(device=z.device, dtype=z.dtype)
         return derivative(w.module, z, a)
 
+    def _in_rust(self, w: _Watched, a) -> bool:
+        """Whether activation ``w``'s statistics of output ``a`` are computed in Rust: a CPU
+        float32/float64 tensor, f' the catalogue's."""
+        return (
+            _RUST
+            and (w.catalogue_f or self.derivative == "catalogue")
+            and a.device.type == "cpu"
+            and a.dtype in (torch.float32, torch.float64)
+        )
+
     def _measure_activation(self, e, w: _Watched, z, a, d=None):
+        if d is None and self._in_rust(w, a):
+            src = None if w.facts.is_rowwise else (a if w.src_is_output else z)
+            if src is None or src.dtype == a.dtype:
+                return self._measure_activation_rust(e, w, src, a)
         t = e["t"]
         facts = w.facts
         flat = a.detach().reshape(-1)
@@ -435,9 +547,45 @@ class Scope:
             sat = d.abs() < facts.saturation_threshold  # one comparison, not two and an &
             t["saturated_fraction"] = sat.sum().double() / n
         if self.histograms:
-            e["act_hist"] = self._linear_hist(sample)
+            e["act_hist"] = self._linear_hist(sample, flat)
         if a.requires_grad:
             self._grad_handles.append(a.register_hook(self._act_grad_hook(e, d)))
+
+    def _measure_activation_rust(self, e, w: _Watched, src, a):
+        """The CPU path of :meth:`_measure_activation`: every statistic in one Rust call
+        over a's buffer (no copy), the library's ``ActivationStats::measure_sampled``, which
+        gradscope's probe measures with; f' from ``src`` (z, or a itself)."""
+        rows = a.shape[0] if a.dim() > 1 else 1
+        cols = a.numel() // rows if rows else 0
+        s = _gradscope.measure_activation(
+            w.facts, _cpu_floats(a), cols, _cpu_floats(src), SAMPLE_LIMIT,
+            self.bins if self.histograms else None,
+        )
+        hist = s.pop("act_hist", None)
+        e["t"].update(s)
+        if hist is not None:
+            e["act_hist"] = ("done", hist)
+        if a.requires_grad:
+            self._grad_slot(a)["act"] = self._act_grad_hook_rust(e, w, src)
+
+    def _act_grad_hook_rust(self, e, w: _Watched, src):
+        def hook(g):
+            dt = src.dtype if src is not None else g.dtype
+            if g.device.type != "cpu" or dt not in (torch.float32, torch.float64) or g.dtype != dt:
+                g = g.detach().to("cpu", dt if dt in (torch.float32, torch.float64) else torch.float64)
+            (gn, gm), gin, hist = _gradscope.activation_grad(
+                w.facts, _cpu_floats(g), _cpu_floats(src), w.from_output, SAMPLE_LIMIT,
+                self.bins if self.histograms else None,
+            )
+            t = e["t"]
+            t["grad_out_norm"], t["grad_out_max"] = gn, gm
+            if gin is not None:
+                t["grad_in_norm"], t["grad_in_max"] = gin
+            if hist is not None:
+                e["grad_hist"] = ("done", hist)
+            return gn, gm
+
+        return hook
 
     def _act_grad_hook(self, e, d):
         def hook(g):
@@ -454,15 +602,18 @@ class Scope:
 
         return hook
 
-    def _linear_hist(self, x):
+    def _linear_hist(self, x, span):
+        """The histogram of `x` (a tensor or its strided sample) over `bins` equal bins between
+        the finite extremes of `span` (the whole tensor), non-finite values of `x` above — the
+        library's definition (`ActivationStats::measure_sampled`)."""
         bins = self.bins
-        lo, hi = torch.aminmax(x)
-        finite = torch.isfinite(lo) & torch.isfinite(hi)
-        if not bool(finite):  # non-finite values: the range of the finite ones
-            fin = torch.isfinite(x)
-            x = x[fin]
-            lo, hi = (torch.aminmax(x) if x.numel() else (x.new_tensor(0.0), x.new_tensor(1.0)))
-            nonfin = (~fin).sum()
+        lo, hi = torch.aminmax(span)
+        if not bool(torch.isfinite(lo) & torch.isfinite(hi)):  # the range of the finite ones
+            fin = span[torch.isfinite(span)]
+            lo, hi = (torch.aminmax(fin) if fin.numel() else (fin.new_tensor(0.0), fin.new_tensor(1.0)))
+            keep = torch.isfinite(x)
+            nonfin = (~keep).sum()
+            x = x[keep]
         else:
             nonfin = torch.zeros((), dtype=torch.long, device=x.device)
         lo, hi = lo.double(), hi.double()
@@ -495,33 +646,41 @@ class Scope:
         scalars = []
         for e in p["entries"]:
             for k, v in e["t"].items():
-                scalars.append((e["t"], k, v))
+                if isinstance(v, torch.Tensor):  # else already a number (from Rust)
+                    scalars.append((e["t"], k, v))
             params = e.get("params")
             if params:
                 got = [p["params"][id(q)] for q in params if id(q) in p["params"]]
                 if got:
-                    e["t"]["weight_grad_norm"] = sum(g[0] for g in got).sqrt()
-                    e["t"]["weight_grad_max"] = torch.stack([g[1] for g in got]).max()
-                    scalars.append((e["t"], "weight_grad_norm", e["t"]["weight_grad_norm"]))
-                    scalars.append((e["t"], "weight_grad_max", e["t"]["weight_grad_max"]))
+                    e["t"]["weight_grad_norm"] = _sqrt(_sum([g[0] for g in got]))
+                    e["t"]["weight_grad_max"] = _max([g[1] for g in got])
+                    for k in ("weight_grad_norm", "weight_grad_max"):
+                        if isinstance(e["t"][k], torch.Tensor):
+                            scalars.append((e["t"], k, e["t"][k]))
             if "before" in e:
-                wb = e["before"].double()
-                now = e["w"].module.weight.detach().double()
-                wn = wb.pow(2).sum()
-                r = torch.where(wn > 0, (now - wb).pow(2).sum().div(wn).sqrt(),
-                                wn.new_tensor(math.nan))
-                e["t"]["update_ratio"] = r
-                scalars.append((e["t"], "update_ratio", r))
+                now = e["w"].module.weight.detach()
+                bn, nn_ = _cpu_floats(e["before"]), _cpu_floats(now)
+                if bn is not None and nn_ is not None and now.dtype == e["before"].dtype:
+                    e["t"]["update_ratio"] = _gradscope.update_ratio(bn, nn_)
+                else:
+                    wb = e["before"].double()
+                    now = now.double()
+                    wn = wb.pow(2).sum()
+                    r = torch.where(wn > 0, (now - wb).pow(2).sum().div(wn).sqrt(),
+                                    wn.new_tensor(math.nan))
+                    e["t"]["update_ratio"] = r
+                    scalars.append((e["t"], "update_ratio", r))
         gsq = [v[0] for v in p["params"].values()]
         extra = {}
         if gsq:
-            extra["grad_norm"] = torch.stack([v.to(gsq[0].device) for v in gsq]).sum().sqrt()
+            extra["grad_norm"] = _sqrt(_sum(gsq))
         if isinstance(p["loss"], torch.Tensor):
             extra["loss"] = p["loss"].double()
-        if isinstance(p["input_q0"], torch.Tensor):
+        if p["input_q0"] is not None:
             extra["input_q0"] = p["input_q0"]
-        host = _to_host([((id(t), k), v) for (t, k, v) in scalars] + list(extra.items()))
-        extra_host = {k: host[k] for k in extra}
+        on_device = [(k, v) for k, v in extra.items() if isinstance(v, torch.Tensor)]
+        host = _to_host([((id(t), k), v) for (t, k, v) in scalars] + on_device)
+        extra_host = {k: host[k] if isinstance(v, torch.Tensor) else v for k, v in extra.items()}
         layers = []
         for e in p["entries"]:
             w, t = e["w"], e["t"]
@@ -529,19 +688,24 @@ class Scope:
             if w.spec is not None:
                 rec["activation"] = w.spec
             for k, v in t.items():
-                v = host[(id(t), k)]
+                if isinstance(v, torch.Tensor):
+                    v = host[(id(t), k)]
                 if k == "act_quantiles":
-                    rec[k] = tuple(float(q) for q in v)
+                    rec[k] = None if v is None else tuple(float(q) for q in v)
                 else:
                     rec[k] = float(v)
             rec.setdefault("grad_out_norm", 0.0)
             rec.setdefault("grad_out_max", 0.0)
-            if "act_hist" in e:
+            if "act_hist" in e and e["act_hist"][0] == "done":
+                rec["act_hist"] = e["act_hist"][1]
+            elif "act_hist" in e:
                 _, lo, hi, counts, nonfin = e["act_hist"]
                 lo, hi = float(lo), float(hi)
                 edges = [lo + (hi - lo) * i / self.bins for i in range(self.bins + 1)]
                 rec["act_hist"] = (edges, counts.cpu().tolist(), 0, int(nonfin))
-            if "grad_hist" in e:
+            if "grad_hist" in e and e["grad_hist"][0] == "done":
+                rec["grad_hist"] = e["grad_hist"][1]
+            elif "grad_hist" in e:
                 _, counts, below, above = e["grad_hist"]
                 edges = [10.0 ** (-14.0 + 16.0 * i / self.bins) for i in range(self.bins + 1)]
                 rec["grad_hist"] = (edges, counts.cpu().tolist(), int(below), int(above))

@@ -4,8 +4,8 @@
 
 use gradscope::config::Config;
 use gradscope::diagnostics::{
-    number_depths, read_diagnosis_dir, write_diagnosis_dir, ActivationFacts, ActivationStats,
-    Diagnosis, DiagnosticsConfig, LayerRecord,
+    number_depths, quantiles, read_diagnosis_dir, write_diagnosis_dir, ActivationFacts,
+    ActivationStats, Diagnosis, DiagnosticsConfig, LayerRecord,
 };
 use gradscope::layer::LayerKind;
 use gradscope::model::MlpSpec;
@@ -82,4 +82,123 @@ fn statistics_follow_their_definitions() {
     let depths: Vec<_> = layers.iter().map(|l| (l.index, l.depth)).collect();
     // The last layer is the output, not hidden.
     assert_eq!(depths, [(0, None), (1, Some(1)), (2, None)]);
+}
+
+/// The mean, std, f' sums and fractions by their definitions, one value at a time in f64.
+fn by_definition(act: Activation, z: &[f64], a: &[f64], cols: usize) -> [f64; 6] {
+    let facts = ActivationFacts::of(act);
+    let n = a.len() as f64;
+    let mean = a.iter().sum::<f64>() / n;
+    let std = (a.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let d: Vec<f64> = z.iter().map(|&v| act.df(v).abs()).collect();
+    let sat = d
+        .iter()
+        .filter(|&&v| v < facts.saturation_threshold())
+        .count() as f64
+        / n;
+    let dead = (0..cols)
+        .filter(|&j| a.chunks(cols).all(|row| row[j] == 0.0))
+        .count() as f64
+        / cols as f64;
+    [
+        mean,
+        std,
+        d.iter().sum::<f64>() / n,
+        d.iter().map(|v| v * v).sum::<f64>() / n,
+        sat,
+        dead,
+    ]
+}
+
+#[test]
+fn sampled_statistics_are_the_full_ones_but_the_quantiles_and_histogram() {
+    // 1000 values (100 rows of 10 units), ReLU and tanh; a NaN and both infinities in z.
+    let mut z: Vec<f64> = (0..1000)
+        .map(|i| ((i * 37 % 101) as f64 - 50.0) / 7.0)
+        .collect();
+    z[3] = f64::NAN;
+    z[500] = f64::INFINITY;
+    z[501] = f64::NEG_INFINITY;
+    for act in [Activation::Relu, Activation::Tanh] {
+        let facts = ActivationFacts::of(act);
+        let a: Vec<f64> = z.iter().map(|&v| act.f(v)).collect();
+        let full = ActivationStats::measure(&facts, Some(&z), &a, 10);
+        // A limit at or above n: everything equals measure's.
+        let (same, _) = ActivationStats::measure_sampled(&facts, Some(&z), &a, 10, 1000, 8);
+        assert_eq!(format!("{same:?}"), format!("{full:?}"), "{act}"); // NaN mean: by text
+                                                                       // A limit of 64: the strided sample a[0], a[16], … (⌈1000 / 64⌉ = 16).
+        let (s, h) = ActivationStats::measure_sampled(&facts, Some(&z), &a, 10, 64, 8);
+        let sample: Vec<f64> = a.iter().step_by(16).copied().collect();
+        assert_eq!(s.quantiles, quantiles(&sample, &mut Vec::new()), "{act}");
+        // The sample's histogram, its 8 bins spanning the finite extremes of all 1000 values.
+        let finite = a.iter().copied().filter(|v| v.is_finite());
+        let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(v), h.max(v))
+        });
+        let mut counts = vec![0u64; 8];
+        for v in sample.iter().filter(|v| v.is_finite()) {
+            counts[(((v - lo) * (8.0 / (hi - lo))) as usize).min(7)] += 1;
+        }
+        let above = sample.iter().filter(|v| !v.is_finite()).count() as u64;
+        assert_eq!((h.edges[0], h.edges[8]), (lo, hi), "{act}");
+        assert_eq!(
+            (h.counts.clone(), h.below, h.above),
+            (counts, 0, above),
+            "{act}"
+        );
+        assert_eq!(h.total(), sample.len() as u64);
+        let (q_full, q_s) = (full.quantiles.unwrap(), s.quantiles.unwrap());
+        assert_ne!(q_full, q_s, "{act}: a sample of 63 values, not all 1000");
+        let rest = |x: &ActivationStats| {
+            (
+                x.mean.to_bits(),
+                x.std.to_bits(),
+                x.range_end_fraction,
+                x.dead_fraction,
+            )
+        };
+        assert_eq!(rest(&s), rest(&full), "{act}");
+        let f_sums = |x: &ActivationStats| {
+            let d = (
+                x.mean_abs_derivative,
+                x.mean_sq_derivative,
+                x.saturated_fraction,
+            );
+            format!("{d:?}") // tanh's mean |f'| is NaN here (a NaN in a): compared as text
+        };
+        assert_eq!(f_sums(&s), f_sums(&full), "{act}");
+    }
+    // The fast passes against the definitions, on finite values (ReLU's f' sums are counts;
+    // tanh's f' from the output, 1 − a²).
+    let zf: Vec<f64> = z
+        .iter()
+        .map(|v| if v.is_finite() { *v } else { 0.5 })
+        .collect();
+    for act in [Activation::Relu, Activation::Tanh, Activation::Gelu] {
+        let facts = ActivationFacts::of(act);
+        let a: Vec<f64> = zf.iter().map(|&v| act.f(v)).collect();
+        let s = ActivationStats::measure(&facts, Some(&zf), &a, 10);
+        let want = by_definition(act, &zf, &a, 10);
+        let got = [
+            s.mean,
+            s.std,
+            s.mean_abs_derivative.unwrap(),
+            s.mean_sq_derivative.unwrap(),
+            s.saturated_fraction.unwrap(),
+            s.dead_fraction,
+        ];
+        for (g, w) in got.iter().zip(want) {
+            assert!(
+                (g - w).abs() <= 1e-12 * w.abs().max(1.0),
+                "{act}: {got:?} != {want:?}"
+            );
+        }
+    }
+    // ReLU's f' is 1 at NaN (as relu_grad): the NaN counts as not saturated.
+    let facts = ActivationFacts::of(Activation::Relu);
+    let z = [f64::NAN, -1.0, 2.0, 0.0];
+    let a: Vec<f64> = z.iter().map(|&v| Activation::Relu.f(v)).collect();
+    let s = ActivationStats::measure(&facts, Some(&z), &a, 4);
+    assert_eq!(s.mean_abs_derivative, Some(0.5));
+    assert_eq!(s.saturated_fraction, Some(0.5));
 }

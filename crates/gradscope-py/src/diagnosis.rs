@@ -126,11 +126,20 @@ impl PyDiagnosis {
     }
 
     fn __repr__(&self) -> String {
+        let v = &self.inner.verdict;
+        let steps = self.inner.measured_steps.len();
+        // A recurrent model without a hidden stack is judged through time only: no
+        // per-layer factor to show.
+        if !v.recurrent.is_empty() && v.layers.len() < 2 {
+            return format!(
+                "<gradscope.Diagnosis {} (through time) over {steps} measured steps>",
+                self.verdict()
+            );
+        }
         format!(
-            "<gradscope.Diagnosis {}: ×{:.3} per layer over {} measured steps>",
+            "<gradscope.Diagnosis {}: ×{:.3} per layer over {steps} measured steps>",
             self.verdict(),
-            self.inner.verdict.per_layer_factor,
-            self.inner.measured_steps.len()
+            v.per_layer_factor,
         )
     }
 

@@ -179,6 +179,8 @@ def test_many_to_many_and_stacks_are_every_step():
     assert [l["source"] for l in r["layers"]] == ["every_step", "every_step"]
     d = scope.diagnosis()
     assert d.verdict in ("vanishing", "exploding", "healthy")
+    # Judged through time only: the repr shows no per-layer factor.
+    assert repr(d) == f"<gradscope.Diagnosis {d.verdict} (through time) over 1 measured steps>"
     scope.remove()
 
 

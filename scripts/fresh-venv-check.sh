@@ -6,10 +6,19 @@
 #
 #   bash scripts/fresh-venv-check.sh [WORKDIR]       (needs python3 with venv, cargo, network)
 #
+# WORKDIR (kept) holds the venv, the wheel and the loop's output; without it a temporary
+# directory is used and its venv (~5 GB with torch) removed at the end.
+#
 # Not part of .ci/run: installing torch downloads ~2 GB from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WORK=${1:-$(mktemp -d)}
+if [ $# -ge 1 ]; then
+    WORK=$1
+else
+    # A temporary directory: the virtualenv (~5 GB with torch) is removed at the end.
+    WORK=$(mktemp -d)
+    trap 'rm -rf "$WORK/venv"' EXIT
+fi
 mkdir -p "$WORK"
 echo "== fresh virtualenv in $WORK/venv"
 python3 -m venv "$WORK/venv"

@@ -130,7 +130,7 @@ impl Probe {
     /// first layer's activation statistics, a recurrent first layer's gates and q⁰ are
     /// measured exactly; without it they are left out where they need it.
     ///
-    /// The walk collects one [`Task`] per module; the tasks (every pass over a tensor) then run
+    /// The walk collects one task per module; the tasks (every pass over a tensor) then run
     /// in two halves of about equal size on the two cores when they are large enough to pay
     /// for the hand-off ([`parallel::join`]); each task writes only its own record, so the
     /// values do not depend on the split.

@@ -136,6 +136,16 @@ pub fn activation_stats<'py>(
         return Err(py_err("z and a must have the same number of elements"));
     }
     let s = ActivationStats::measure(&act.facts, zv.as_deref(), &av, cols);
+    stats_dict(py, &s, true)
+}
+
+/// The statistics as a dict with the record's field names; an optional field that is None
+/// is set to None (`keep_none`) or left out.
+pub(crate) fn stats_dict<'py>(
+    py: Python<'py>,
+    s: &ActivationStats,
+    keep_none: bool,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("act_mean", s.mean)?;
     d.set_item("act_std", s.std)?;
@@ -143,11 +153,18 @@ pub fn activation_stats<'py>(
         "act_quantiles",
         s.quantiles.map(|q| (q.p02, q.p25, q.p50, q.p75, q.p98)),
     )?;
-    d.set_item("range_end_fraction", s.range_end_fraction)?;
-    d.set_item("mean_abs_derivative", s.mean_abs_derivative)?;
-    d.set_item("mean_sq_derivative", s.mean_sq_derivative)?;
-    d.set_item("saturated_fraction", s.saturated_fraction)?;
     d.set_item("dead_fraction", s.dead_fraction)?;
+    let optional = [
+        ("range_end_fraction", s.range_end_fraction),
+        ("mean_abs_derivative", s.mean_abs_derivative),
+        ("mean_sq_derivative", s.mean_sq_derivative),
+        ("saturated_fraction", s.saturated_fraction),
+    ];
+    for (k, v) in optional {
+        if keep_none || v.is_some() {
+            d.set_item(k, v)?;
+        }
+    }
     Ok(d)
 }
 

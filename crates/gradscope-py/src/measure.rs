@@ -97,25 +97,7 @@ pub fn measure_activation<'py>(
         }
         _ => return Err(py_err("`a` and `src` must have the same dtype")),
     };
-    let d = PyDict::new(py);
-    d.set_item("act_mean", s.mean)?;
-    d.set_item("act_std", s.std)?;
-    d.set_item(
-        "act_quantiles",
-        s.quantiles.map(|q| (q.p02, q.p25, q.p50, q.p75, q.p98)),
-    )?;
-    d.set_item("dead_fraction", s.dead_fraction)?;
-    let optional = [
-        ("range_end_fraction", s.range_end_fraction),
-        ("mean_abs_derivative", s.mean_abs_derivative),
-        ("mean_sq_derivative", s.mean_sq_derivative),
-        ("saturated_fraction", s.saturated_fraction),
-    ];
-    for (k, v) in optional {
-        if let Some(v) = v {
-            d.set_item(k, v)?;
-        }
-    }
+    let d = crate::activation::stats_dict(py, &s, false)?;
     if bins.is_some() {
         d.set_item("act_hist", hist_tuple(h))?;
     }

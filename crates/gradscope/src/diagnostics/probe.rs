@@ -379,11 +379,13 @@ struct Setting<'a> {
     log_bins: &'a LogBins,
 }
 
-/// One core's scratch space: the quantiles' bins and keys, and the live-unit flags.
+/// One core's scratch space: the quantiles' bins and keys, the live-unit flags and the log
+/// histogram's slots.
 #[derive(Clone, Debug, Default)]
 struct Scratch {
     quantiles: QuantileScratch,
     alive: Vec<bool>,
+    log_slots: Vec<u16>,
 }
 
 fn run_tasks<T: Float>(tasks: &mut [Task<'_, T>], setting: &Setting<'_>, scratch: &mut Scratch) {
@@ -433,7 +435,11 @@ fn measure_activation<T: Float>(
     stats.apply(rec);
     if setting.histograms {
         let g = t.grad_in;
-        rec.grad_hist = Some(setting.log_bins.histogram(g, sample_stride(g.len())));
+        let stride = sample_stride(g.len());
+        let hist = setting
+            .log_bins
+            .histogram_with(g, stride, &mut scratch.log_slots);
+        rec.grad_hist = Some(hist);
         rec.act_hist = Some(act_hist);
     }
 }

@@ -212,6 +212,17 @@ impl LogBins {
 
     /// The histogram of |x₀|, |x_s|, |x_2s|, … (NaN counts below, as zeros do).
     pub fn histogram<T: Float>(&self, x: &[T], stride: usize) -> Histogram {
+        self.histogram_with(x, stride, &mut Vec::new())
+    }
+
+    /// [`LogBins::histogram`] with the values' slots in `slots`, scratch space reused between
+    /// calls.
+    pub fn histogram_with<T: Float>(
+        &self,
+        x: &[T],
+        stride: usize,
+        slots: &mut Vec<u16>,
+    ) -> Histogram {
         let stride = stride.max(1);
         let bins = self.edges.len() - 1;
         // Four interleaved count arrays: consecutive values in one bin then do not wait on
@@ -219,15 +230,9 @@ impl LogBins {
         let width = bins + 2;
         let mut counts = vec![0u64; 4 * width];
         if self.one_edge_per_bucket {
-            let mut slots = vec![0u16; x.len().div_ceil(stride)];
-            log_slots(
-                x,
-                stride,
-                self.key_base,
-                &self.table,
-                &self.upper,
-                &mut slots,
-            );
+            slots.clear();
+            slots.resize(x.len().div_ceil(stride), 0);
+            log_slots(x, stride, self.key_base, &self.table, &self.upper, slots);
             for (k, &t) in slots.iter().enumerate() {
                 counts[(k & 3) * width + t as usize] += 1;
             }
